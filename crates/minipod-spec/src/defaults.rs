@@ -1,0 +1,1 @@
+//! API defaulting. (stub)

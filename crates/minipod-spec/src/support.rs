@@ -1,0 +1,1 @@
+//! What minipod does with Kubernetes fields it does not implement. (stub)
