@@ -24,6 +24,7 @@ pub mod defaults;
 pub mod enums;
 pub mod load;
 pub mod model;
+pub mod nesting;
 pub mod quantity;
 pub mod support;
 pub mod validate;

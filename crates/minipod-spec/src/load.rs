@@ -1,1 +1,730 @@
-//! Reading manifests. (stub)
+//! Reading manifest files: YAML or JSON, one or many documents, strictly.
+//!
+//! A file is read with a size limit (hostile input must not exhaust memory),
+//! checked to be UTF-8 text, and parsed document by document (`---`). Each
+//! document is dispatched on `apiVersion`/`kind`: `v1`/`Pod` is parsed into
+//! [`Pod`] with unknown fields denied; any other kind is refused clearly.
+//! JSON needs no separate path: JSON is YAML, and the YAML parser gives JSON
+//! errors a line and column too.
+//!
+//! Errors name the file, the line and column, and the field path, e.g.
+//! `pod.yaml:6:5: unknown field "spec.initContainers[0].restartPolicyy" (did you mean "restartPolicy"?)`.
+//! Every document is checked, so all bad documents are reported at once.
+//!
+//! Limits against hostile input: the API server's 3 MiB request size; the YAML
+//! parser's nesting limit (128) and alias-expansion limit ("billion laughs").
+
+use std::fmt;
+use std::io::Read;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::model::Pod;
+
+/// Largest manifest accepted, as the Kubernetes API server limits request
+/// bodies (`apiserver` `MaxRequestBodyBytes`, 3 MiB).
+pub const MAX_MANIFEST_BYTES: u64 = 3 * 1024 * 1024;
+
+/// At most this many errors are reported for one file; past it, the rest are
+/// summarised (a garbage file must not print megabytes of errors).
+const MAX_ERRORS: usize = 20;
+
+/// Where an object came from: the file and the document's index (1-based).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub file: String,
+    pub document: usize,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (document {})", self.file, self.document)
+    }
+}
+
+/// A Pod parsed from a manifest, not yet defaulted or validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadedPod {
+    pub pod: Pod,
+    pub source: Source,
+}
+
+/// A position in a file, printed `file:line:column` like a compiler does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+/// Why a manifest could not be read or parsed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{file}: cannot read: {source}")]
+    Read {
+        file: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}: is a directory; give a manifest file")]
+    Directory { file: String },
+    #[error(
+        "{file}: larger than {MAX_MANIFEST_BYTES} bytes (the Kubernetes API server's request limit)"
+    )]
+    TooLarge { file: String },
+    #[error("{file}: not a manifest: not UTF-8 text (invalid byte at offset {offset})")]
+    NotText { file: String, offset: usize },
+    #[error(
+        "{at}: collections nested deeper than {} levels",
+        crate::nesting::MAX_FLOW_DEPTH
+    )]
+    TooDeep { at: Position },
+    #[error("{file}: no objects found (the file is empty or only comments)")]
+    Empty { file: String },
+    /// A field Kubernetes does not have (a typo), as kubectl's strict
+    /// decoding reports it, plus the closest real field.
+    #[error("{at}: unknown field {path:?}{}", suggestion.as_ref().map(|s| format!(" (did you mean {s:?}?)")).unwrap_or_default())]
+    UnknownField {
+        at: Position,
+        path: String,
+        suggestion: Option<String>,
+    },
+    /// Any other parse error: YAML syntax, wrong type, bad quantity.
+    #[error("{}: {message}", at.as_ref().map_or_else(|| format!("{file} (document {document})"), ToString::to_string))]
+    Syntax {
+        file: String,
+        document: usize,
+        at: Option<Position>,
+        message: String,
+    },
+    #[error("{file} (document {document}): {missing} not set")]
+    MissingTypeInfo {
+        file: String,
+        document: usize,
+        missing: &'static str,
+    },
+    #[error(
+        "{at}: unsupported kind {kind:?} (apiVersion {api_version:?}): minipod runs Pods (apiVersion \"v1\", kind \"Pod\")"
+    )]
+    UnsupportedKind {
+        at: Position,
+        api_version: String,
+        kind: String,
+    },
+    #[error("{file}: {count} more errors not shown")]
+    TooManyErrors { file: String, count: usize },
+}
+
+/// Every error found in one file.
+#[derive(Debug)]
+pub struct LoadErrors(pub Vec<LoadError>);
+
+impl fmt::Display for LoadErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, error) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LoadErrors {}
+
+impl From<LoadError> for LoadErrors {
+    fn from(error: LoadError) -> Self {
+        LoadErrors(vec![error])
+    }
+}
+
+/// Reads and parses a manifest file (`-` reads standard input).
+pub fn load_file(path: &Path) -> Result<Vec<LoadedPod>, LoadErrors> {
+    let file = path.display().to_string();
+    let bytes = if file == "-" {
+        read_bounded(std::io::stdin().lock(), &file)?
+    } else {
+        read_manifest_file(path)?
+    };
+    parse_manifests(&bytes, &file)
+}
+
+/// Reads a file, refusing directories and anything over [`MAX_MANIFEST_BYTES`]
+/// without reading more than that (so `/dev/zero` is refused, not read forever).
+pub fn read_manifest_file(path: &Path) -> Result<Vec<u8>, LoadError> {
+    let file = path.display().to_string();
+    let read_error = |source| LoadError::Read {
+        file: file.clone(),
+        source,
+    };
+    let handle = std::fs::File::open(path).map_err(read_error)?;
+    if handle.metadata().map_err(read_error)?.is_dir() {
+        return Err(LoadError::Directory { file });
+    }
+    read_bounded(handle, &file)
+}
+
+/// Reads at most [`MAX_MANIFEST_BYTES`] from `reader`.
+pub fn read_bounded(reader: impl Read, file: &str) -> Result<Vec<u8>, LoadError> {
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_MANIFEST_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|source| match source.raw_os_error() {
+            Some(21) => LoadError::Directory {
+                file: file.to_owned(),
+            }, // EISDIR
+            _ => LoadError::Read {
+                file: file.to_owned(),
+                source,
+            },
+        })?;
+    if bytes.len() as u64 > MAX_MANIFEST_BYTES {
+        return Err(LoadError::TooLarge {
+            file: file.to_owned(),
+        });
+    }
+    Ok(bytes)
+}
+
+/// `apiVersion` and `kind` of one document, read before anything else.
+#[derive(Deserialize)]
+struct TypeMeta {
+    #[serde(rename = "apiVersion", default)]
+    api_version: Option<String>,
+    #[serde(default)]
+    kind: Option<String>,
+}
+
+/// Parses every document of a manifest. `file` names it in errors.
+pub fn parse_manifests(bytes: &[u8], file: &str) -> Result<Vec<LoadedPod>, LoadErrors> {
+    let text = std::str::from_utf8(bytes).map_err(|e| LoadError::NotText {
+        file: file.to_owned(),
+        offset: e.valid_up_to(),
+    })?;
+
+    // Before the YAML parser: its cost grows with nesting depth (see `nesting`).
+    if let Err(deep) = crate::nesting::check_flow_depth(text) {
+        let at = Position {
+            file: file.to_owned(),
+            line: deep.line,
+            column: deep.column,
+        };
+        return Err(LoadError::TooDeep { at }.into());
+    }
+
+    // Pass 1: the type of each document. A YAML syntax error ends the stream.
+    let mut kinds = Vec::new();
+    let mut errors = Vec::new();
+    for (index, document) in yaml_serde::Deserializer::from_str(text).enumerate() {
+        match Option::<TypeMeta>::deserialize(document) {
+            Ok(meta) => kinds.push(meta),
+            Err(error) => {
+                errors.push(syntax_error(file, index + 1, &error));
+                break;
+            }
+        }
+    }
+
+    // Pass 2: each document into its type (the same documents, in order).
+    let mut pods = Vec::new();
+    for (index, (document, meta)) in yaml_serde::Deserializer::from_str(text)
+        .zip(&kinds)
+        .enumerate()
+    {
+        let number = index + 1;
+        let Some(meta) = meta else { continue }; // an empty document, as kubectl skips
+        let (api_version, kind) = match (&meta.api_version, &meta.kind) {
+            (_, None) => {
+                errors.push(LoadError::MissingTypeInfo {
+                    file: file.to_owned(),
+                    document: number,
+                    missing: "kind",
+                });
+                continue;
+            }
+            (None, Some(_)) => {
+                errors.push(LoadError::MissingTypeInfo {
+                    file: file.to_owned(),
+                    document: number,
+                    missing: "apiVersion",
+                });
+                continue;
+            }
+            (Some(api_version), Some(kind)) => (api_version, kind),
+        };
+        if api_version != "v1" || kind != "Pod" {
+            let at = locate_kind(document, file).unwrap_or(Position {
+                file: file.to_owned(),
+                line: 1,
+                column: 1,
+            });
+            errors.push(LoadError::UnsupportedKind {
+                at,
+                api_version: api_version.clone(),
+                kind: kind.clone(),
+            });
+            continue;
+        }
+        match Pod::deserialize(document) {
+            Ok(pod) => pods.push(LoadedPod {
+                pod,
+                source: Source {
+                    file: file.to_owned(),
+                    document: number,
+                },
+            }),
+            Err(error) => errors.push(syntax_error(file, number, &error)),
+        }
+    }
+
+    if errors.is_empty() && pods.is_empty() {
+        errors.push(LoadError::Empty {
+            file: file.to_owned(),
+        });
+    }
+    if errors.is_empty() {
+        return Ok(pods);
+    }
+    if errors.len() > MAX_ERRORS {
+        let count = errors.len() - MAX_ERRORS;
+        errors.truncate(MAX_ERRORS);
+        errors.push(LoadError::TooManyErrors {
+            file: file.to_owned(),
+            count,
+        });
+    }
+    Err(LoadErrors(errors))
+}
+
+/// Finds the line of a document's `kind` value: deserializing it through a
+/// field that always fails makes the parser report its own position.
+fn locate_kind(document: yaml_serde::Deserializer<'_>, file: &str) -> Option<Position> {
+    // Other fields are skipped (no `deny_unknown_fields`), and only `kind`
+    // is read; no `flatten`, which would buffer the document and lose positions.
+    #[derive(Deserialize)]
+    struct KindLocator {
+        #[serde(deserialize_with = "fail_here")]
+        #[allow(dead_code)] // never constructed: deserializing it always fails at `kind`
+        kind: (),
+    }
+    // The failure must come from inside a visitor: only then does the parser
+    // attach the position of the scalar it was reading.
+    fn fail_here<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<(), D::Error> {
+        struct FailVisitor;
+        impl serde::de::Visitor<'_> for FailVisitor {
+            type Value = ();
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("the kind")
+            }
+            fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+                Err(E::custom("here"))
+            }
+        }
+        deserializer.deserialize_str(FailVisitor)
+    }
+    let error = KindLocator::deserialize(document).err()?;
+    let location = error.location()?;
+    Some(Position {
+        file: file.to_owned(),
+        line: location.line(),
+        column: location.column(),
+    })
+}
+
+fn syntax_error(file: &str, document: usize, error: &yaml_serde::Error) -> LoadError {
+    let at = error.location().map(|l| Position {
+        file: file.to_owned(),
+        line: l.line(),
+        column: l.column(),
+    });
+    let message = strip_location(&error.to_string());
+    if let (Some(at), Some(unknown)) = (at.clone(), UnknownField::parse(&message)) {
+        return LoadError::UnknownField {
+            at,
+            suggestion: unknown.suggestion(),
+            path: unknown.path,
+        };
+    }
+    LoadError::Syntax {
+        file: file.to_owned(),
+        document,
+        at,
+        message,
+    }
+}
+
+/// The YAML library writes " at line L column C" into its messages (at the
+/// end, or before ", while parsing ..."); we print the position first instead.
+fn strip_location(message: &str) -> String {
+    let Some(start) = message.find(" at line ") else {
+        return message.to_owned();
+    };
+    let rest = &message[start + " at line ".len()..];
+    let digits = |s: &str| s.len() - s.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+    let line_len = digits(rest);
+    let Some(after_column) = rest[line_len..].strip_prefix(" column ") else {
+        return message.to_owned();
+    };
+    let column_len = digits(after_column);
+    if line_len == 0 || column_len == 0 {
+        return message.to_owned();
+    }
+    format!("{}{}", &message[..start], &after_column[column_len..])
+}
+
+/// serde's "unknown field" message, taken apart:
+/// `spec.initContainers[0]: unknown field `restartPolicyy`, expected `name` or `restartPolicy``.
+#[derive(Debug, PartialEq, Eq)]
+struct UnknownField {
+    /// The full path of the unknown field, `spec.initContainers[0].restartPolicyy`.
+    path: String,
+    field: String,
+    expected: Vec<String>,
+}
+
+impl UnknownField {
+    fn parse(message: &str) -> Option<Self> {
+        let (parent, rest) = match message.split_once(": unknown field `") {
+            Some((parent, rest)) => (Some(parent), rest),
+            None => (None, message.strip_prefix("unknown field `")?),
+        };
+        let (field, expected) = rest.split_once('`')?;
+        let expected = expected
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_owned)
+            .collect();
+        let path = match parent {
+            Some(parent) => format!("{parent}.{field}"),
+            None => field.to_owned(),
+        };
+        Some(UnknownField {
+            path,
+            field: field.to_owned(),
+            expected,
+        })
+    }
+
+    /// The real field closest to the typo: same letters in another case, or
+    /// within two edits.
+    fn suggestion(&self) -> Option<String> {
+        let lower = self.field.to_lowercase();
+        if let Some(same) = self.expected.iter().find(|e| e.to_lowercase() == lower) {
+            return Some(same.clone());
+        }
+        self.expected
+            .iter()
+            .map(|candidate| (edit_distance(&lower, &candidate.to_lowercase()), candidate))
+            .filter(|(distance, _)| *distance <= 2)
+            .min_by_key(|(distance, _)| *distance)
+            .map(|(_, candidate)| candidate.clone())
+    }
+}
+
+/// Levenshtein distance (insertions, deletions, substitutions), for "did you mean".
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(text: &str) -> Vec<String> {
+        match parse_manifests(text.as_bytes(), "pod.yaml") {
+            Ok(pods) => panic!("expected errors, got {} pods", pods.len()),
+            Err(errors) => errors.0.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: app\n    image: busybox\n";
+
+    #[test]
+    fn one_pod_parses() {
+        let pods = parse_manifests(POD.as_bytes(), "pod.yaml").unwrap();
+        assert_eq!(pods.len(), 1);
+        assert_eq!(pods[0].pod.metadata.name.as_deref(), Some("web"));
+        assert_eq!(
+            pods[0].source,
+            Source {
+                file: "pod.yaml".into(),
+                document: 1
+            }
+        );
+    }
+
+    #[test]
+    fn several_documents_and_empty_ones_are_handled_as_kubectl_does() {
+        let text = format!(
+            "---\n{POD}---\n---\n# only a comment\n---\n{}",
+            POD.replace("web", "db")
+        );
+        let pods = parse_manifests(text.as_bytes(), "pods.yaml").unwrap();
+        let names: Vec<_> = pods
+            .iter()
+            .map(|p| p.pod.metadata.name.clone().unwrap())
+            .collect();
+        assert_eq!(names, ["web", "db"]);
+        assert_eq!(pods[1].source.document, 4);
+    }
+
+    #[test]
+    fn json_is_accepted_including_tabs() {
+        let json = "{\n\t\"apiVersion\": \"v1\",\n\t\"kind\": \"Pod\",\n\t\"metadata\": {\"name\": \"web\"},\n\t\"spec\": {\"containers\": [{\"name\": \"app\", \"image\": \"busybox\"}]}\n}\n";
+        let pods = parse_manifests(json.as_bytes(), "pod.json").unwrap();
+        assert_eq!(pods[0].pod.spec.containers[0].name, "app");
+    }
+
+    #[test]
+    fn a_typo_names_the_field_path_file_line_and_the_real_field() {
+        let text = POD.replace(
+            "    image: busybox\n",
+            "    image: busybox\n    restartPolicyy: Always\n",
+        );
+        assert_eq!(
+            errors(&text),
+            [
+                "pod.yaml:9:5: unknown field \"spec.containers[0].restartPolicyy\" (did you mean \"restartPolicy\"?)"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_typo_in_json_is_located_too() {
+        let json = "{\"apiVersion\": \"v1\", \"kind\": \"Pod\",\n \"spec\": {\"containers\": [{\"name\": \"a\", \"imagePullPolicyy\": \"Never\"}]}}";
+        assert_eq!(
+            errors(json),
+            [
+                "pod.yaml:2:40: unknown field \"spec.containers[0].imagePullPolicyy\" (did you mean \"imagePullPolicy\"?)"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_top_level_typo_and_a_wrong_case_are_suggested() {
+        assert_eq!(
+            errors("apiVersion: v1\nkind: Pod\nSpec: {}\n"),
+            ["pod.yaml:3:1: unknown field \"Spec\" (did you mean \"spec\"?)"]
+        );
+    }
+
+    #[test]
+    fn a_field_far_from_any_real_one_gets_no_suggestion() {
+        assert_eq!(
+            errors("apiVersion: v1\nkind: Pod\nmetadata: {name: web, colour: blue}\n"),
+            ["pod.yaml:3:23: unknown field \"metadata.colour\""]
+        );
+    }
+
+    #[test]
+    fn every_bad_document_is_reported() {
+        let text = format!(
+            "{}---\napiVersion: apps/v1\nkind: Deployment\n---\n{}",
+            POD.replace("  name: web\n", "  name: web\n  lables: {}\n"),
+            POD.replace("image: busybox", "image: [busybox]")
+        );
+        assert_eq!(
+            errors(&text),
+            [
+                "pod.yaml:5:3: unknown field \"metadata.lables\" (did you mean \"labels\"?)",
+                "pod.yaml:12:7: unsupported kind \"Deployment\" (apiVersion \"apps/v1\"): minipod runs Pods (apiVersion \"v1\", kind \"Pod\")",
+                "pod.yaml:21:12: spec.containers[0].image: invalid type: sequence, expected a string",
+            ]
+        );
+    }
+
+    #[test]
+    fn pod_needs_api_version_v1() {
+        assert_eq!(
+            errors("apiVersion: v2\nkind: Pod\n"),
+            [
+                "pod.yaml:2:7: unsupported kind \"Pod\" (apiVersion \"v2\"): minipod runs Pods (apiVersion \"v1\", kind \"Pod\")"
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_type_information_is_named() {
+        assert_eq!(
+            errors("metadata: {name: web}\n"),
+            ["pod.yaml (document 1): kind not set"]
+        );
+        assert_eq!(
+            errors("kind: Pod\n"),
+            ["pod.yaml (document 1): apiVersion not set"]
+        );
+    }
+
+    #[test]
+    fn an_empty_file_is_an_error() {
+        assert_eq!(
+            errors(""),
+            ["pod.yaml: no objects found (the file is empty or only comments)"]
+        );
+        assert_eq!(
+            errors("# nothing\n---\n"),
+            ["pod.yaml: no objects found (the file is empty or only comments)"]
+        );
+    }
+
+    #[test]
+    fn syntax_errors_are_located() {
+        assert_eq!(
+            errors("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: a\n   image: b\n"),
+            [
+                "pod.yaml:6:4: did not find expected key, while parsing a block mapping at line 4 column 3"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bad_quantity_is_a_parse_error_in_kubernetes_words() {
+        let text = POD.replace(
+            "image: busybox",
+            "image: busybox\n    resources: {limits: {cpu: lots}}",
+        );
+        let errors = errors(&text);
+        assert_eq!(errors.len(), 1);
+        assert!(
+            errors[0].starts_with("pod.yaml:9:31: spec.containers[0].resources.limits.cpu: quantities must match the regular expression"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn binary_garbage_is_refused_as_not_text() {
+        let garbage: Vec<u8> = (0..4096u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        let error = parse_manifests(&garbage, "blob.bin").unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("blob.bin: not a manifest: not UTF-8 text"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn control_characters_are_refused() {
+        assert_eq!(
+            errors("\u{1}\u{2}zz: ["),
+            ["pod.yaml:1:1: control characters are not allowed"]
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_quickly() {
+        let deep = format!(
+            "apiVersion: v1\nkind: Pod\nspec: {{affinity: {}{}}}\n",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        );
+        let started = std::time::Instant::now();
+        assert_eq!(
+            errors(&deep),
+            ["pod.yaml:3:117: collections nested deeper than 100 levels"]
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "took {:?}",
+            started.elapsed()
+        );
+    }
+
+    #[test]
+    fn an_alias_bomb_is_refused_quickly() {
+        let mut bomb = String::from(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  volumes: &a0 [{name: x}, {name: x}, {name: x}, {name: x}, {name: x}, {name: x}, {name: x}, {name: x}, {name: x}]\n",
+        );
+        for i in 1..12 {
+            let p = i - 1;
+            bomb += &format!(
+                "  x{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            );
+        }
+        bomb += "  initContainers: *a11\n";
+        let started = std::time::Instant::now();
+        let errors = errors(&bomb);
+        // Generous bound: the point is "bounded", not "fast".
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "took {:?}",
+            started.elapsed()
+        );
+        assert!(!errors.is_empty());
+    }
+
+    #[test]
+    fn large_input_is_refused_without_reading_it_all() {
+        let endless = std::io::repeat(b'a');
+        let error = read_bounded(endless, "/dev/zero").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "/dev/zero: larger than {MAX_MANIFEST_BYTES} bytes (the Kubernetes API server's request limit)"
+            )
+        );
+    }
+
+    #[test]
+    fn a_directory_and_a_missing_file_are_named() {
+        let dir = std::env::temp_dir();
+        let error = read_manifest_file(&dir).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!("{}: is a directory; give a manifest file", dir.display())
+        );
+        let missing = Path::new("/nonexistent/pod.yaml");
+        let error = read_manifest_file(missing).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("/nonexistent/pod.yaml: cannot read: No such file"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn positions_are_taken_out_of_the_middle_of_messages() {
+        assert_eq!(
+            strip_location("did not find expected key at line 6 column 4, while parsing"),
+            "did not find expected key, while parsing"
+        );
+        assert_eq!(
+            strip_location("invalid type at line 1 column 2"),
+            "invalid type"
+        );
+        assert_eq!(
+            strip_location("quoted \"at line one\""),
+            "quoted \"at line one\""
+        );
+    }
+
+    #[test]
+    fn edit_distance_counts_single_edits() {
+        assert_eq!(edit_distance("restartpolicyy", "restartpolicy"), 1);
+        assert_eq!(edit_distance("imgae", "image"), 2);
+        assert_eq!(edit_distance("", "abc"), 3);
+    }
+}

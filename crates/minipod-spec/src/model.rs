@@ -159,7 +159,11 @@ pub struct PodSpec {
     pub service_account: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub automount_service_account_token: Option<bool>,
-    #[serde(default, rename = "setHostnameAsFQDN", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "setHostnameAsFQDN",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub set_hostname_as_fqdn: Option<bool>,
 
     // Known to Kubernetes, not implemented by minipod (rejected when set).
@@ -257,9 +261,17 @@ pub struct PodSecurityContext {
     pub fs_group_change_policy: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sysctls: Option<Opaque>,
-    #[serde(default, rename = "seLinuxOptions", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "seLinuxOptions",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub se_linux_options: Option<Opaque>,
-    #[serde(default, rename = "seLinuxChangePolicy", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "seLinuxChangePolicy",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub se_linux_change_policy: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub windows_options: Option<Opaque>,
@@ -574,7 +586,11 @@ pub struct SecurityContext {
     pub seccomp_profile: Option<SecurityProfile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_armor_profile: Option<SecurityProfile>,
-    #[serde(default, rename = "seLinuxOptions", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "seLinuxOptions",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub se_linux_options: Option<Opaque>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub windows_options: Option<Opaque>,
@@ -602,7 +618,11 @@ pub struct Volume {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_path: Option<HostPathVolumeSource>,
     // Volume sources Kubernetes defines and minipod does not implement.
-    #[serde(default, rename = "awsElasticBlockStore", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "awsElasticBlockStore",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub aws_elastic_block_store: Option<Opaque>,
     #[serde(default, rename = "azureDisk", skip_serializing_if = "Option::is_none")]
     pub azure_disk: Option<Opaque>,
@@ -616,17 +636,29 @@ pub struct Volume {
     pub config_map: Option<Opaque>,
     #[serde(default, rename = "csi", skip_serializing_if = "Option::is_none")]
     pub csi: Option<Opaque>,
-    #[serde(default, rename = "downwardAPI", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "downwardAPI",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub downward_api: Option<Opaque>,
     #[serde(default, rename = "ephemeral", skip_serializing_if = "Option::is_none")]
     pub ephemeral: Option<Opaque>,
     #[serde(default, rename = "fc", skip_serializing_if = "Option::is_none")]
     pub fc: Option<Opaque>,
-    #[serde(default, rename = "flexVolume", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "flexVolume",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub flex_volume: Option<Opaque>,
     #[serde(default, rename = "flocker", skip_serializing_if = "Option::is_none")]
     pub flocker: Option<Opaque>,
-    #[serde(default, rename = "gcePersistentDisk", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "gcePersistentDisk",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub gce_persistent_disk: Option<Opaque>,
     #[serde(default, rename = "gitRepo", skip_serializing_if = "Option::is_none")]
     pub git_repo: Option<Opaque>,
@@ -638,11 +670,23 @@ pub struct Volume {
     pub iscsi: Option<Opaque>,
     #[serde(default, rename = "nfs", skip_serializing_if = "Option::is_none")]
     pub nfs: Option<Opaque>,
-    #[serde(default, rename = "persistentVolumeClaim", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "persistentVolumeClaim",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub persistent_volume_claim: Option<Opaque>,
-    #[serde(default, rename = "photonPersistentDisk", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "photonPersistentDisk",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub photon_persistent_disk: Option<Opaque>,
-    #[serde(default, rename = "portworxVolume", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "portworxVolume",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub portworx_volume: Option<Opaque>,
     #[serde(default, rename = "projected", skip_serializing_if = "Option::is_none")]
     pub projected: Option<Opaque>,
@@ -656,7 +700,11 @@ pub struct Volume {
     pub secret: Option<Opaque>,
     #[serde(default, rename = "storageos", skip_serializing_if = "Option::is_none")]
     pub storageos: Option<Opaque>,
-    #[serde(default, rename = "vsphereVolume", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "vsphereVolume",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub vsphere_volume: Option<Opaque>,
 }
 
@@ -665,7 +713,10 @@ impl Volume {
     /// (every `core/v1.VolumeSource` other than `emptyDir` and `hostPath`).
     pub fn unimplemented_sources(&self) -> Vec<&'static str> {
         [
-            ("awsElasticBlockStore", self.aws_elastic_block_store.is_some()),
+            (
+                "awsElasticBlockStore",
+                self.aws_elastic_block_store.is_some(),
+            ),
             ("azureDisk", self.azure_disk.is_some()),
             ("azureFile", self.azure_file.is_some()),
             ("cephfs", self.cephfs.is_some()),
@@ -683,8 +734,14 @@ impl Volume {
             ("image", self.image.is_some()),
             ("iscsi", self.iscsi.is_some()),
             ("nfs", self.nfs.is_some()),
-            ("persistentVolumeClaim", self.persistent_volume_claim.is_some()),
-            ("photonPersistentDisk", self.photon_persistent_disk.is_some()),
+            (
+                "persistentVolumeClaim",
+                self.persistent_volume_claim.is_some(),
+            ),
+            (
+                "photonPersistentDisk",
+                self.photon_persistent_disk.is_some(),
+            ),
             ("portworxVolume", self.portworx_volume.is_some()),
             ("projected", self.projected.is_some()),
             ("quobyte", self.quobyte.is_some()),

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs what minipod needs on a fresh Debian or Ubuntu host. Safe to run
+# again: it installs only what is missing. Runs apt-get through sudo when not root.
+#
+#   scripts/setup.sh
+set -euo pipefail
+
+# Debian packages the build and the tests use. (The runtime's tests will add
+# busybox-static here: it is the base of the test images.)
+packages=(ca-certificates gcc libc6-dev pkg-config)
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  as_root apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# Rust: edition 2024 needs cargo >= 1.88 (Debian 12's own cargo is older).
+need_minor=88
+if ! command -v cargo >/dev/null 2>&1; then
+  [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
+fi
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "setup: no Rust toolchain found; install Rust 1.$need_minor or newer with rustup (https://rustup.rs), then run this again" >&2
+  exit 1
+fi
+minor=$(cargo --version | sed -E 's/^cargo 1\.([0-9]+).*/\1/')
+if [ "$minor" -lt "$need_minor" ]; then
+  if command -v rustup >/dev/null 2>&1; then
+    rustup toolchain install stable --profile minimal --component rustfmt --component clippy
+  else
+    echo "setup: cargo $(cargo --version) is too old; minipod needs Rust 1.$need_minor or newer (use rustup)" >&2
+    exit 1
+  fi
+fi
+for component in rustfmt clippy; do
+  if ! cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1 && command -v rustup >/dev/null 2>&1; then
+    rustup component add "$component"
+  fi
+done
+echo "setup: ready ($(cargo --version))"
