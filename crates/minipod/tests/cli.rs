@@ -1,0 +1,273 @@
+//! The `minipod` binary, run for real on files: every example plans, and every
+//! bad file gets exactly the message and exit code in `golden/`.
+//!
+//! Each `golden/<case>.<ext>` input has a `golden/<case>.<ext>.out` holding the exit
+//! code, standard output and standard error the binary must produce. After a
+//! deliberate change of wording, regenerate them with
+//! `MINIPOD_BLESS=1 cargo test -p minipod --test cli` and review the diff.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test harness: a failure should panic loudly
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_minipod");
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `minipod` in `dir` (so file names in messages are relative and stable).
+fn minipod(dir: &Path, args: &[&str]) -> Run {
+    let output = Command::new(BIN)
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run minipod");
+    Run {
+        code: output.status.code().expect("exited normally"),
+        stdout: String::from_utf8(output.stdout).expect("utf-8 stdout"),
+        stderr: String::from_utf8(output.stderr).expect("utf-8 stderr"),
+    }
+}
+
+fn examples() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo_root().join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    assert!(
+        files.len() >= 6,
+        "examples/ should hold the documented pods: {files:?}"
+    );
+    files
+}
+
+#[test]
+fn every_example_plans_in_every_format() {
+    for file in examples() {
+        let path = file.to_str().unwrap();
+        for format in ["text", "json", "yaml"] {
+            let run = minipod(
+                &repo_root(),
+                &["plan", "-f", path, "-o", format, "--node-memory", "8Gi"],
+            );
+            assert_eq!(run.code, 0, "{path} -o {format}: {}", run.stderr);
+            assert_eq!(
+                run.stderr, "",
+                "{path}: no warnings expected from an example"
+            );
+            assert!(!run.stdout.is_empty());
+        }
+        let run = minipod(
+            &repo_root(),
+            &["plan", "-f", path, "-o", "json", "--node-memory", "8Gi"],
+        );
+        let plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        let keys: Vec<&str> = plan
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "containers",
+                "effective",
+                "name",
+                "namespace",
+                "podCgroup",
+                "qosClass",
+                "startOrder"
+            ],
+            "{path}: the JSON contract's keys"
+        );
+    }
+}
+
+#[test]
+fn the_text_plan_teaches_order_resources_and_cgroups() {
+    let run = minipod(
+        &repo_root(),
+        &[
+            "plan",
+            "-f",
+            "examples/resources.yaml",
+            "--node-memory",
+            "8Gi",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for expected in [
+        "Start order",
+        "sidecar",
+        "cpu request",
+        "QoS class: Burstable",
+        "cpu.shares",
+        "cpu.weight",
+        "memory.max",
+        "oom_score_adj",
+    ] {
+        assert!(
+            run.stdout.contains(expected),
+            "missing {expected:?} in:\n{}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn several_pods_print_one_json_object_each() {
+    let dir = tempdir("multi");
+    let pod = |name: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}}}\nspec: {{containers: [{{name: a, image: busybox}}]}}\n"
+        )
+    };
+    std::fs::write(
+        dir.join("pods.yaml"),
+        format!("{}---\n{}", pod("one"), pod("two")),
+    )
+    .unwrap();
+    let run = minipod(
+        &dir,
+        &[
+            "plan",
+            "-f",
+            "pods.yaml",
+            "-o",
+            "json",
+            "--node-memory",
+            "1Gi",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let names: Vec<String> = serde_json::Deserializer::from_str(&run.stdout)
+        .into_iter::<serde_json::Value>()
+        .map(|v| v.unwrap()["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["one", "two"]);
+}
+
+#[test]
+fn standard_input_is_read_with_dash() {
+    let mut child = Command::new(BIN)
+        .args(["plan", "-f", "-", "-o", "json", "--node-memory", "1Gi"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"apiVersion: v1\nkind: Pod\nmetadata: {name: piped}\nspec: {containers: [{name: a, image: busybox}]}\n")
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("\"name\": \"piped\""));
+}
+
+#[test]
+fn node_memory_decides_the_burstable_oom_score() {
+    let dir = tempdir("oom");
+    std::fs::write(
+        dir.join("pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec: {containers: [{name: a, image: busybox, resources: {requests: {memory: 1Gi}}}]}\n",
+    )
+    .unwrap();
+    let score = |memory: &str| {
+        let run = minipod(
+            &dir,
+            &[
+                "plan",
+                "-f",
+                "pod.yaml",
+                "-o",
+                "json",
+                "--node-memory",
+                memory,
+            ],
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        plan["containers"][0]["oomScoreAdj"].as_i64().unwrap()
+    };
+    // 1000 - 1000 * 1Gi / 2Gi = 500; / 4Gi = 750.
+    assert_eq!(score("2Gi"), 500);
+    assert_eq!(score("4Gi"), 750);
+}
+
+#[test]
+fn golden_messages_and_exit_codes() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let bless = std::env::var_os("MINIPOD_BLESS").is_some();
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e != "out"))
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 10, "golden cases: {cases:?}");
+
+    // Inputs that cannot live in git as files: a directory and binary garbage.
+    let scratch = tempdir("golden");
+    let garbage: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(scratch.join("garbage.bin"), garbage).unwrap();
+    std::fs::create_dir_all(scratch.join("a-directory")).unwrap();
+
+    let mut failures = Vec::new();
+    let mut check = |name: String, run: Run, expected_path: PathBuf| {
+        let actual = format!(
+            "exit: {}\n--- stdout\n{}--- stderr\n{}",
+            run.code, run.stdout, run.stderr
+        );
+        if bless {
+            std::fs::write(&expected_path, &actual).unwrap();
+            return;
+        }
+        let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
+        if actual != expected {
+            failures.push(format!(
+                "{name}:\n--- expected\n{expected}\n--- actual\n{actual}"
+            ));
+        }
+    };
+    for case in cases {
+        let file = case.file_name().unwrap().to_str().unwrap().to_owned();
+        let run = minipod(&dir, &["plan", "-f", &file, "--node-memory", "8Gi"]);
+        let expected = dir.join(format!("{file}.out"));
+        check(file, run, expected);
+    }
+    for input in ["garbage.bin", "a-directory", "missing.yaml"] {
+        let run = minipod(&scratch, &["plan", "-f", input, "--node-memory", "8Gi"]);
+        check(input.to_owned(), run, dir.join(format!("{input}.out")));
+    }
+    assert!(
+        failures.is_empty(),
+        "{} golden case(s) differ:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+/// A fresh directory under the target dir, for this test only.
+fn tempdir(name: &str) -> PathBuf {
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
