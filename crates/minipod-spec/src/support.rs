@@ -332,17 +332,6 @@ fn check_pod_spec(spec: &PodSpec, report: &mut SupportReport) {
             report.reject(field, why);
         }
     }
-    if spec
-        .ephemeral_containers
-        .as_ref()
-        .is_some_and(|v| !is_empty_value(v))
-    {
-        // The API server's own rule: ephemeral containers are added later through a subresource.
-        report.errors.push(FieldError::forbidden(
-            "spec.ephemeralContainers",
-            "cannot be set on create",
-        ));
-    }
     if let Some(os) = &spec.os
         && os.name == "windows"
     {
@@ -788,17 +777,6 @@ mod tests {
                 "spec.containers[0].ports[0].hostPort: Forbidden: not supported by minipod: host ports are not implemented (a pod has loopback networking only)",
                 "spec.containers[0].env[0].valueFrom.fieldRef.fieldPath: Forbidden: not supported by minipod: the pod has no IP address (minipod pods have loopback networking only)",
             ]
-        );
-    }
-
-    #[test]
-    fn ephemeral_containers_are_refused_in_the_api_servers_words() {
-        let (_, errors) = messages(&report(&format!(
-            "{APP}  ephemeralContainers: [{{name: debug, image: busybox}}]\n"
-        )));
-        assert_eq!(
-            errors,
-            ["spec.ephemeralContainers: Forbidden: cannot be set on create"]
         );
     }
 
