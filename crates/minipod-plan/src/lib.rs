@@ -13,7 +13,7 @@
 //! * each container's `oom_score_adj` ([`oom`]);
 //!
 //! and [`render_text`] explains all of it to a student. Every rule follows
-//! Kubernetes (`../spec/kubernetes-semantics.md` §1–3 names the sources);
+//! Kubernetes (`docs/kubernetes-semantics.md` §1–3 names the sources);
 //! each module's tests replay the Kubernetes unit-test cases.
 //!
 //! The module functions take a `PodSpec` so they can be tested on raw

@@ -1,7 +1,7 @@
 //! What each container is for, and the order the pod starts them in.
 //!
 //! Kubernetes has three kinds of containers in a pod (see
-//! `../spec/kubernetes-semantics.md` §1):
+//! `docs/kubernetes-semantics.md` §1):
 //!
 //! * an **init** container (`spec.initContainers[]` without `restartPolicy`)
 //!   runs to completion before the next container starts;
@@ -56,8 +56,9 @@ impl Role {
             }
             Role::Sidecar => {
                 "an init container with restartPolicy: Always; starts in order, the next \
-                 container starts once it is running, and it keeps running (restarted whenever \
-                 it exits) until after the app containers have stopped"
+                 container starts once it is running and its startupProbe (if any) has \
+                 succeeded, and it keeps running (restarted whenever it exits) until after the \
+                 app containers have stopped"
             }
             Role::App => {
                 "a regular container; starts once every init container has completed and every \

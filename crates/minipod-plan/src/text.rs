@@ -468,14 +468,19 @@ fn containers(out: &mut String, plan: &Plan) {
         "\n  Where the values come from (node memory: {node} bytes)"
     );
     let mut rows: Vec<Vec<String>> = Vec::new();
+    let pod_memory_limited = plan.pod_cgroup.memory_limit_bytes.is_some();
     for (c, why) in plan.containers.iter().zip(&plan.explanation.containers) {
         rows.push(vec![format!("{} ({})", c.name, c.role)]);
-        rows.extend(container_why(c, why));
+        rows.extend(container_why(c, why, pod_memory_limited));
     }
     table(out, "  ", &rows);
 }
 
-fn container_why(c: &ContainerPlan, why: &ContainerExplanation) -> Vec<Vec<String>> {
+fn container_why(
+    c: &ContainerPlan,
+    why: &ContainerExplanation,
+    pod_memory_limited: bool,
+) -> Vec<Vec<String>> {
     let shares = match &why.cgroup.shares_from {
         SharesSource::Request(q) => {
             shares_arithmetic(&format!("cpu request {q}"), q, c.cgroup.cpu_shares)
@@ -493,7 +498,10 @@ fn container_why(c: &ContainerPlan, why: &ContainerExplanation) -> Vec<Vec<Strin
     };
     let memory = match (c.cgroup.memory_limit_bytes, &why.cgroup.memory_limit) {
         (Some(bytes), Some(limit)) => format!("memory limit {limit} = {bytes} bytes"),
-        _ => "no memory limit: only the pod cgroup's limit applies".to_owned(),
+        _ if pod_memory_limited => {
+            "no memory limit: only the pod cgroup's limit applies".to_owned()
+        }
+        _ => "no memory limit, and the pod cgroup has none either".to_owned(),
     };
     vec![
         vec![

@@ -192,10 +192,12 @@ fn check_pod_spec(spec: &PodSpec, report: &mut SupportReport) {
                 .is_some_and(|s| !s.is_empty() && s != "default-scheduler"),
         ),
         (
+            // `system-node-critical` is not ignored: it sets the containers'
+            // oom_score_adj to -997, as on a node (see minipod-plan's `oom`).
             "spec.priorityClassName",
             spec.priority_class_name
-                .as_ref()
-                .is_some_and(|v| !v.is_empty()),
+                .as_deref()
+                .is_some_and(|v| !v.is_empty() && v != "system-node-critical"),
         ),
         ("spec.priority", spec.priority.is_some()),
         ("spec.preemptionPolicy", spec.preemption_policy.is_some()),
@@ -264,6 +266,16 @@ fn check_pod_spec(spec: &PodSpec, report: &mut SupportReport) {
         report.warn(
             "spec.imagePullSecrets",
             "ignored: images come from minipod's local store (registry pulls come later)",
+        );
+    }
+
+    if spec.overhead.as_ref().is_some_and(|o| !o.is_empty()) {
+        // Accepted because the plan must show what overhead does, but a
+        // cluster would refuse this manifest: there, only a RuntimeClass sets
+        // overhead (its admission plugin rejects a pod that sets its own).
+        report.warn(
+            "spec.overhead",
+            "counted in the plan, but a cluster sets overhead only through a RuntimeClass and would refuse this pod",
         );
     }
 
@@ -492,6 +504,17 @@ fn check_container(path: &str, container: &Container, report: &mut SupportReport
             format!("{path}.resources.claims"),
             "dynamic resource allocation is not implemented",
         );
+    }
+    for (field, list) in [
+        ("requests", &container.resources.requests),
+        ("limits", &container.resources.limits),
+    ] {
+        for name in list.keys().filter(|name| name.starts_with("hugepages-")) {
+            report.reject(
+                format!("{path}.resources.{field}[{name}]"),
+                "huge pages are not implemented (no hugetlb cgroup limits would hold them)",
+            );
+        }
     }
     for (i, port) in container.ports.iter().enumerate() {
         if port.host_port.is_some_and(|p| p != 0) {
@@ -790,6 +813,40 @@ mod tests {
         assert!(
             errors[0].starts_with("spec.schedulingGates: Forbidden"),
             "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn a_node_critical_priority_class_is_honoured_so_not_warned_about() {
+        let (warnings, _) = messages(&report(&format!(
+            "{APP}  priorityClassName: system-node-critical\n"
+        )));
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
+
+    #[test]
+    fn overhead_is_counted_with_a_warning_that_a_cluster_would_refuse_it() {
+        let (warnings, errors) = messages(&report(&format!("{APP}  overhead: {{cpu: 100m}}\n")));
+        assert!(errors.is_empty());
+        assert_eq!(
+            warnings,
+            [
+                "spec.overhead: counted in the plan, but a cluster sets overhead only through a RuntimeClass and would refuse this pod"
+            ]
+        );
+    }
+
+    #[test]
+    fn huge_pages_are_refused_rather_than_silently_unenforced() {
+        let (_, errors) = messages(&report(
+            "  containers:\n  - name: app\n    image: busybox\n    resources: {requests: {hugepages-2Mi: 4Mi, memory: 1Gi}, limits: {hugepages-2Mi: 4Mi}}\n",
+        ));
+        assert_eq!(
+            errors,
+            [
+                "spec.containers[0].resources.requests[hugepages-2Mi]: Forbidden: not supported by minipod: huge pages are not implemented (no hugetlb cgroup limits would hold them)",
+                "spec.containers[0].resources.limits[hugepages-2Mi]: Forbidden: not supported by minipod: huge pages are not implemented (no hugetlb cgroup limits would hold them)",
+            ]
         );
     }
 
