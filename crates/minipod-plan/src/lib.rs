@@ -26,6 +26,7 @@ pub mod cgroup;
 pub mod cpu;
 pub mod oom;
 pub mod plan;
+pub mod process;
 pub mod qos;
 pub mod resources;
 pub mod roles;
