@@ -30,6 +30,7 @@ pub mod process;
 pub mod qos;
 pub mod resources;
 pub mod roles;
+pub mod sandbox_files;
 pub mod text;
 
 pub use plan::{ContainerPlan, Effective, Explanation, NodeFacts, Plan, plan};
