@@ -2,12 +2,19 @@
 # Installs what minipod needs on a fresh Debian or Ubuntu host. Safe to run
 # again: it installs only what is missing. Runs apt-get through sudo when not root.
 #
-#   scripts/setup.sh
+#   scripts/setup.sh          # build and tests
+#   scripts/setup.sh --vm     # also what scripts/vm-test needs
 set -euo pipefail
 
-# Debian packages the build and the tests use. (The runtime's tests will add
-# busybox-static here: it is the base of the test images.)
-packages=(ca-certificates gcc libc6-dev pkg-config)
+# Debian packages the build and the tests use:
+#  - the build: ca-certificates gcc libc6-dev pkg-config;
+#  - the tests: busybox-static (the base of the test images, see scripts/busybox-image).
+packages=(ca-certificates gcc libc6-dev pkg-config busybox-static)
+# scripts/vm-test (the runtime tests on cgroup v2 in a VM): qemu-system-x86
+# (the VM) and xz-utils (to unpack the kernel package).
+if [ "${1:-}" = "--vm" ]; then
+  packages+=(qemu-system-x86 xz-utils)
+fi
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -25,6 +25,9 @@ enum Command {
     /// Show what minipod would build for each pod in a manifest: start order,
     /// effective resources, QoS class, cgroup values. Nothing is started.
     Plan(commands::plan::PlanArgs),
+    /// Manage the local image store: import OCI layouts and `docker save`
+    /// archives, list and remove images.
+    Image(commands::image::ImageArgs),
 }
 
 /// Exit codes shared by every command.
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Plan(args) => commands::plan::run(&args),
+        Command::Image(args) => commands::image::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,0 +1,584 @@
+//! Safe layer extraction: one tar stream into one empty directory, never a
+//! byte outside it.
+//!
+//! A layer is untrusted input run as root, so every entry is checked before
+//! anything is written (rules of the OCI image spec's `layer.md`, plus what
+//! runc/containerd learned the hard way):
+//!
+//! * names are split on `/`; an absolute name or a `..` component is refused
+//!   (`.` and empty components are dropped);
+//! * the parent directories are walked from the layer root **one component at
+//!   a time with `lstat`**: a missing one is created (0755, root), a real
+//!   directory is entered, anything else, a symlink above all, is refused. So
+//!   after `a -> /etc`, an entry `a/passwd` is refused instead of landing in
+//!   the host's `/etc`. Symlinks themselves may point anywhere: they are
+//!   resolved inside the container later, never here;
+//! * the final component is never followed either: whatever the layer put
+//!   there before is removed (a directory is kept for a directory entry, as
+//!   Docker does), and files are created with `O_CREAT|O_EXCL`;
+//! * a hard link must name an entry extracted earlier in this layer, by a path
+//!   under the same rules, and it must be a regular file or a symlink;
+//! * device nodes and FIFOs are refused; a layer brings files, not devices;
+//! * ownership, mode (setuid, setgid and sticky bits included, set after the
+//!   chown that would clear them), mtimes and the xattrs of PAX `SCHILY.xattr.*`
+//!   records are kept. `trusted.overlay.*`/`user.overlay.*` xattrs are refused:
+//!   they steer overlayfs (redirects, metacopy) and only the store sets them.
+//!
+//! Whiteouts become what overlayfs understands (OCI `layer.md`, "Whiteouts"):
+//! `.wh.NAME` becomes a character device 0/0 named `NAME`, and `.wh..wh..opq`
+//! marks its directory with the xattr `trusted.overlay.opaque=y` (both need
+//! root). Other `.wh..wh.*` names are AUFS bookkeeping and are skipped.
+//!
+//! On an error the caller removes the whole directory: nothing half-written is
+//! ever used, because the store renames a layer into place only once it has
+//! been extracted completely and its diff_id checked.
+
+use std::ffi::{OsStr, OsString};
+use std::fs::{self, DirBuilder, File, FileTimes, OpenOptions, Permissions};
+use std::io::{self, Read};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use nix::fcntl::OFlag;
+use nix::sys::stat::{Mode, SFlag, UtimensatFlags, makedev, mknod, utimensat};
+use nix::sys::time::TimeSpec;
+use xattr::FileExt as _;
+
+/// The xattr that makes an overlayfs directory opaque.
+pub const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
+const WHITEOUT_PREFIX: &[u8] = b".wh.";
+const OPAQUE_WHITEOUT: &[u8] = b".wh..wh..opq";
+
+/// What an extraction wrote.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UnpackStats {
+    /// Tar entries processed.
+    pub entries: u64,
+    /// Bytes of regular-file content written.
+    pub bytes: u64,
+}
+
+/// Why a layer could not be extracted.
+#[derive(Debug, thiserror::Error)]
+pub enum ExtractError {
+    /// The entry would be unsafe to extract.
+    #[error("entry {entry:?} refused: {refusal}")]
+    Refused {
+        /// The entry's name as written in the tar.
+        entry: String,
+        /// Why.
+        refusal: Refusal,
+    },
+    /// Writing the entry failed.
+    #[error("entry {entry:?}: {source}")]
+    Io {
+        /// The entry's name as written in the tar.
+        entry: String,
+        /// The failure.
+        #[source]
+        source: io::Error,
+    },
+    /// The stream is not a valid tar (or its compression is broken).
+    #[error("reading the tar stream: {0}")]
+    Stream(#[source] io::Error),
+}
+
+/// The reasons an entry is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// `/etc/passwd`.
+    #[error("absolute path")]
+    Absolute,
+    /// `../x`, `a/../../x`.
+    #[error("path has a \"..\" component")]
+    DotDot,
+    /// A parent directory of the entry is a symlink in this layer.
+    #[error("parent {0:?} is a symlink; writing through it could leave the layer")]
+    SymlinkParent(String),
+    /// A parent directory of the entry is a file, device, ...
+    #[error("parent {0:?} is not a directory")]
+    NotDirectoryParent(String),
+    /// A hard link that is not to an earlier file of this layer.
+    #[error("hard link to {target:?}: {problem}")]
+    HardLink {
+        /// The link's target as written in the tar.
+        target: String,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
+    /// A symlink or hard link without a target.
+    #[error("link without a target")]
+    MissingLinkName,
+    /// Character and block devices, FIFOs.
+    #[error("{0} entries are not allowed in image layers")]
+    Special(&'static str),
+    /// A tar entry type this extractor does not know.
+    #[error("unsupported tar entry type {0:?}")]
+    UnknownType(char),
+    /// An entry naming the layer root that is not a directory.
+    #[error("the layer root can only be a directory")]
+    RootNotDirectory,
+    /// `.wh.`, `.wh..`.
+    #[error("invalid whiteout name")]
+    BadWhiteout,
+    /// An xattr only the store may set.
+    #[error("xattr {0:?} is reserved for overlayfs")]
+    ReservedXattr(String),
+    /// A uid or gid above 2^32-1.
+    #[error("owner id {0} is out of range")]
+    OwnerOutOfRange(u64),
+}
+
+/// Internal failure of one step, before the entry's name is attached.
+enum Fail {
+    Refused(Refusal),
+    Io(io::Error),
+    /// Reading the layer failed (truncated, corrupt compression).
+    Stream(io::Error),
+}
+
+impl From<io::Error> for Fail {
+    fn from(e: io::Error) -> Fail {
+        Fail::Io(e)
+    }
+}
+
+impl From<nix::errno::Errno> for Fail {
+    fn from(e: nix::errno::Errno) -> Fail {
+        Fail::Io(e.into())
+    }
+}
+
+impl From<Refusal> for Fail {
+    fn from(r: Refusal) -> Fail {
+        Fail::Refused(r)
+    }
+}
+
+/// Extracts the tar stream `reader` into `dest`, an empty directory.
+///
+/// Reads the stream only up to the tar end marker; the caller drains the rest
+/// when it hashes the whole stream (the diff_id covers every byte).
+pub fn unpack_layer<R: Read>(reader: R, dest: &Path) -> Result<UnpackStats, ExtractError> {
+    let mut archive = tar::Archive::new(reader);
+    let mut unpacker = Unpacker {
+        root: dest,
+        dir_times: Vec::new(),
+        root_meta: None,
+        stats: UnpackStats::default(),
+    };
+    for entry in archive.entries().map_err(ExtractError::Stream)? {
+        let mut entry = entry.map_err(ExtractError::Stream)?;
+        let raw = entry.path_bytes().into_owned();
+        unpacker
+            .entry(&mut entry, &raw)
+            .map_err(|fail| name_failure(&raw, fail))?;
+    }
+    unpacker.finish().map_err(|fail| name_failure(b".", fail))?;
+    Ok(unpacker.stats)
+}
+
+fn name_failure(raw: &[u8], fail: Fail) -> ExtractError {
+    let entry = String::from_utf8_lossy(raw).into_owned();
+    match fail {
+        Fail::Refused(refusal) => ExtractError::Refused { entry, refusal },
+        Fail::Io(source) => ExtractError::Io { entry, source },
+        Fail::Stream(source) => ExtractError::Stream(source),
+    }
+}
+
+/// Splits an entry name into its components, refusing absolute names and `..`.
+fn components(raw: &[u8]) -> Result<Vec<&OsStr>, Refusal> {
+    if raw.starts_with(b"/") {
+        return Err(Refusal::Absolute);
+    }
+    let mut out = Vec::new();
+    for component in raw.split(|b| *b == b'/') {
+        match component {
+            b"" | b"." => {}
+            b".." => return Err(Refusal::DotDot),
+            c => out.push(OsStr::from_bytes(c)),
+        }
+    }
+    Ok(out)
+}
+
+/// Ownership, mode, time and xattrs of one entry.
+struct Meta {
+    uid: u32,
+    gid: u32,
+    mode: u32,
+    mtime: u64,
+    xattrs: Vec<(OsString, Vec<u8>)>,
+}
+
+impl Meta {
+    fn read<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<Meta, Fail> {
+        let header = entry.header();
+        let owner = |id: u64| u32::try_from(id).map_err(|_| Refusal::OwnerOutOfRange(id));
+        let uid = owner(header.uid()?)?;
+        let gid = owner(header.gid()?)?;
+        let mode = header.mode()? & 0o7777;
+        let mtime = header.mtime()?;
+        let mut xattrs = Vec::new();
+        if let Some(extensions) = entry.pax_extensions()? {
+            for extension in extensions {
+                let extension = extension?;
+                let Ok(key) = extension.key() else { continue };
+                let Some(name) = key.strip_prefix("SCHILY.xattr.") else {
+                    continue;
+                };
+                if name.starts_with("trusted.overlay.") || name.starts_with("user.overlay.") {
+                    return Err(Refusal::ReservedXattr(name.to_owned()).into());
+                }
+                let kept = name.starts_with("user.")
+                    || name == "security.capability"
+                    || name == "system.posix_acl_access"
+                    || name == "system.posix_acl_default";
+                if kept {
+                    xattrs.push((OsString::from(name), extension.value_bytes().to_vec()));
+                } else {
+                    tracing::debug!(xattr = name, "layer xattr skipped");
+                }
+            }
+        }
+        Ok(Meta {
+            uid,
+            gid,
+            mode,
+            mtime,
+            xattrs,
+        })
+    }
+
+    fn time(&self) -> SystemTime {
+        SystemTime::UNIX_EPOCH
+            .checked_add(Duration::from_secs(self.mtime))
+            .unwrap_or(SystemTime::UNIX_EPOCH)
+    }
+
+    fn timespec(&self) -> TimeSpec {
+        TimeSpec::new(i64::try_from(self.mtime).unwrap_or(i64::MAX), 0)
+    }
+
+    /// chown, then chmod (a chown clears setuid/setgid), then xattrs, through
+    /// an open descriptor: nothing here follows a path.
+    fn apply_to(&self, file: &File) -> io::Result<()> {
+        std::os::unix::fs::fchown(file, Some(self.uid), Some(self.gid))?;
+        file.set_permissions(Permissions::from_mode(self.mode))?;
+        for (name, value) in &self.xattrs {
+            if let Err(e) = file.set_xattr(name, value) {
+                // Layer xattrs are kept when the store's file system can hold them.
+                tracing::warn!(xattr = ?name, error = %e, "layer xattr not kept");
+            }
+        }
+        Ok(())
+    }
+}
+
+struct Unpacker<'a> {
+    root: &'a Path,
+    /// Directory mtimes, set at the end (creating children changes them).
+    dir_times: Vec<(PathBuf, TimeSpec)>,
+    /// Metadata of a `./` entry, for the layer root itself.
+    root_meta: Option<Meta>,
+    stats: UnpackStats,
+}
+
+impl Unpacker<'_> {
+    fn entry<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>, raw: &[u8]) -> Result<(), Fail> {
+        let kind = entry.header().entry_type();
+        if kind.is_pax_global_extensions() {
+            return Ok(());
+        }
+        self.stats.entries += 1;
+        let components = components(raw)?;
+        let meta = Meta::read(entry)?;
+        let Some((base, parents)) = components.split_last() else {
+            if kind.is_dir() {
+                self.root_meta = Some(meta);
+                return Ok(());
+            }
+            return Err(Refusal::RootNotDirectory.into());
+        };
+        if let Some(hidden) = base.as_bytes().strip_prefix(WHITEOUT_PREFIX) {
+            return self.whiteout(parents, base, hidden);
+        }
+        let link_name = entry.link_name_bytes().map(|l| l.into_owned());
+        match kind {
+            tar::EntryType::Directory => self.directory(parents, base, meta),
+            // GNU sparse entries are expanded by the tar reader.
+            tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
+                self.file(parents, base, &meta, entry)
+            }
+            tar::EntryType::Symlink => {
+                let target = link_name
+                    .filter(|t| !t.is_empty())
+                    .ok_or(Refusal::MissingLinkName)?;
+                self.symlink(parents, base, &meta, &target)
+            }
+            tar::EntryType::Link => {
+                let target = link_name
+                    .filter(|t| !t.is_empty())
+                    .ok_or(Refusal::MissingLinkName)?;
+                self.hard_link(parents, base, &target)
+            }
+            tar::EntryType::Char => Err(Refusal::Special("character device").into()),
+            tar::EntryType::Block => Err(Refusal::Special("block device").into()),
+            tar::EntryType::Fifo => Err(Refusal::Special("fifo").into()),
+            other => Err(Refusal::UnknownType(char::from(other.as_byte())).into()),
+        }
+    }
+
+    /// Walks `parents` below the root with `lstat`, one component at a time,
+    /// never following a symlink; creates missing directories when `create`.
+    fn parent_dir(&self, parents: &[&OsStr], create: bool) -> Result<PathBuf, Fail> {
+        let mut path = self.root.to_path_buf();
+        for (i, component) in parents.iter().enumerate() {
+            path.push(component);
+            let shown = || {
+                let joined: Vec<&[u8]> = parents[..=i].iter().map(|c| c.as_bytes()).collect();
+                String::from_utf8_lossy(&joined.join(&b'/')).into_owned()
+            };
+            match fs::symlink_metadata(&path) {
+                Ok(m) if m.file_type().is_dir() => {}
+                Ok(m) if m.file_type().is_symlink() => {
+                    return Err(Refusal::SymlinkParent(shown()).into());
+                }
+                Ok(_) => return Err(Refusal::NotDirectoryParent(shown()).into()),
+                Err(e) if e.kind() == io::ErrorKind::NotFound && create => {
+                    DirBuilder::new().mode(0o755).create(&path)?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(path)
+    }
+
+    /// Removes whatever the layer put at `path` before; keeps a directory
+    /// when `keep_dir`. Returns whether a directory was kept.
+    fn clear(path: &Path, keep_dir: bool) -> io::Result<bool> {
+        match fs::symlink_metadata(path) {
+            Ok(m) if m.file_type().is_dir() && keep_dir => Ok(true),
+            // remove_dir_all does not follow symlinks inside the tree.
+            Ok(m) if m.file_type().is_dir() => fs::remove_dir_all(path).map(|()| false),
+            Ok(_) => fs::remove_file(path).map(|()| false),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn whiteout(&mut self, parents: &[&OsStr], base: &OsStr, hidden: &[u8]) -> Result<(), Fail> {
+        if base.as_bytes() == OPAQUE_WHITEOUT {
+            let dir = self.parent_dir(parents, true)?;
+            xattr::set(&dir, OPAQUE_XATTR, b"y")?;
+            return Ok(());
+        }
+        if hidden.starts_with(WHITEOUT_PREFIX) {
+            tracing::debug!(name = ?base, "AUFS metadata entry skipped");
+            return Ok(());
+        }
+        if hidden.is_empty() || hidden == b"." || hidden == b".." {
+            return Err(Refusal::BadWhiteout.into());
+        }
+        let path = self
+            .parent_dir(parents, true)?
+            .join(OsStr::from_bytes(hidden));
+        Self::clear(&path, false)?;
+        // overlayfs's whiteout: a character device with device number 0/0.
+        mknod(&path, SFlag::S_IFCHR, Mode::empty(), makedev(0, 0))?;
+        Ok(())
+    }
+
+    fn directory(&mut self, parents: &[&OsStr], base: &OsStr, meta: Meta) -> Result<(), Fail> {
+        let path = self.parent_dir(parents, true)?.join(base);
+        if !Self::clear(&path, true)? {
+            DirBuilder::new().mode(0o700).create(&path)?;
+        }
+        let dir = open_dir_nofollow(&path)?;
+        meta.apply_to(&dir)?;
+        self.dir_times.push((path, meta.timespec()));
+        Ok(())
+    }
+
+    fn file<R: Read>(
+        &mut self,
+        parents: &[&OsStr],
+        base: &OsStr,
+        meta: &Meta,
+        content: &mut R,
+    ) -> Result<(), Fail> {
+        let path = self.parent_dir(parents, true)?.join(base);
+        Self::clear(&path, false)?;
+        // O_EXCL: never reuses (or follows) anything already at `path`.
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(OFlag::O_NOFOLLOW.bits())
+            .open(&path)?;
+        self.stats.bytes += copy_content(content, &mut file)?;
+        meta.apply_to(&file)?;
+        let time = meta.time();
+        file.set_times(FileTimes::new().set_accessed(time).set_modified(time))?;
+        Ok(())
+    }
+
+    fn symlink(
+        &mut self,
+        parents: &[&OsStr],
+        base: &OsStr,
+        meta: &Meta,
+        target: &[u8],
+    ) -> Result<(), Fail> {
+        let path = self.parent_dir(parents, true)?.join(base);
+        Self::clear(&path, false)?;
+        std::os::unix::fs::symlink(OsStr::from_bytes(target), &path)?;
+        std::os::unix::fs::lchown(&path, Some(meta.uid), Some(meta.gid))?;
+        for (name, value) in &meta.xattrs {
+            // lsetxattr: on the link itself (most file systems refuse user.* there).
+            if let Err(e) = xattr::set(&path, name, value) {
+                tracing::warn!(xattr = ?name, error = %e, "layer xattr not kept on a symlink");
+            }
+        }
+        let time = meta.timespec();
+        utimensat(None, &path, &time, &time, UtimensatFlags::NoFollowSymlink)?;
+        Ok(())
+    }
+
+    fn hard_link(&mut self, parents: &[&OsStr], base: &OsStr, target: &[u8]) -> Result<(), Fail> {
+        let shown = String::from_utf8_lossy(target).into_owned();
+        let refuse = |problem| Refusal::HardLink {
+            target: shown.clone(),
+            problem,
+        };
+        let target_components = components(target).map_err(|r| match r {
+            Refusal::Absolute => refuse("absolute path (a hard link must stay in its layer)"),
+            _ => refuse("path has a \"..\" component (a hard link must stay in its layer)"),
+        })?;
+        let Some((target_base, target_parents)) = target_components.split_last() else {
+            return Err(refuse("names the layer root").into());
+        };
+        let not_extracted = "was not extracted before it in this layer";
+        let target_path = match self.parent_dir(target_parents, false) {
+            Ok(dir) => dir.join(target_base),
+            Err(Fail::Io(e)) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(refuse(not_extracted).into());
+            }
+            Err(Fail::Refused(_)) => {
+                return Err(refuse("goes through a symlink or a non-directory").into());
+            }
+            Err(e) => return Err(e),
+        };
+        match fs::symlink_metadata(&target_path) {
+            Ok(m) if m.file_type().is_file() || m.file_type().is_symlink() => {}
+            Ok(_) => return Err(refuse("is not a regular file or a symlink").into()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(refuse(not_extracted).into());
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let path = self.parent_dir(parents, true)?.join(base);
+        if path == target_path {
+            return Ok(());
+        }
+        Self::clear(&path, false)?;
+        // linkat(2) without AT_SYMLINK_FOLLOW: a link to a symlink links the symlink.
+        fs::hard_link(&target_path, &path)?;
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), Fail> {
+        for (path, time) in self.dir_times.iter().rev() {
+            // The directory may have been replaced by a later entry.
+            match fs::symlink_metadata(path) {
+                Ok(m) if m.file_type().is_dir() => {
+                    utimensat(None, path, time, time, UtimensatFlags::NoFollowSymlink)?;
+                }
+                _ => {}
+            }
+        }
+        let root = open_dir_nofollow(self.root)?;
+        match &self.root_meta {
+            Some(meta) => {
+                meta.apply_to(&root)?;
+                let time = meta.timespec();
+                utimensat(
+                    None,
+                    self.root,
+                    &time,
+                    &time,
+                    UtimensatFlags::NoFollowSymlink,
+                )?;
+            }
+            None => root.set_permissions(Permissions::from_mode(0o755))?,
+        }
+        Ok(())
+    }
+}
+
+/// `io::copy`, telling a failed read (the layer) from a failed write (the disk).
+fn copy_content(from: &mut impl Read, to: &mut File) -> Result<u64, Fail> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut total = 0;
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Fail::Stream(e)),
+        };
+        io::Write::write_all(to, &buf[..n])?;
+        total += n as u64;
+    }
+}
+
+fn open_dir_nofollow(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags((OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW).bits())
+        .open(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(raw: &str) -> Result<Vec<String>, Refusal> {
+        components(raw.as_bytes())
+            .map(|c| c.iter().map(|s| s.to_string_lossy().into_owned()).collect())
+    }
+
+    #[test]
+    fn entry_names_split_into_components_inside_the_layer() {
+        assert_eq!(split("a/b/c").unwrap(), ["a", "b", "c"]);
+        assert_eq!(split("./a//b/./c/").unwrap(), ["a", "b", "c"]);
+        assert!(split("./").unwrap().is_empty());
+        assert!(split("").unwrap().is_empty());
+        assert_eq!(split("a/..b/c..").unwrap(), ["a", "..b", "c.."]);
+        assert_eq!(split("/etc/passwd"), Err(Refusal::Absolute));
+        assert_eq!(split("//etc"), Err(Refusal::Absolute));
+        assert_eq!(split(".."), Err(Refusal::DotDot));
+        assert_eq!(split("a/../b"), Err(Refusal::DotDot));
+        assert_eq!(split("a/b/.."), Err(Refusal::DotDot));
+    }
+
+    #[test]
+    fn a_stream_that_is_not_tar_is_a_stream_error() {
+        let dest = tempfile::tempdir().unwrap();
+        let err = unpack_layer(&[1u8; 700][..], dest.path()).unwrap_err();
+        assert!(matches!(err, ExtractError::Stream(_)), "{err}");
+        assert_eq!(fs::read_dir(dest.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn an_empty_tar_gives_an_empty_0755_layer() {
+        let dest = tempfile::tempdir().unwrap();
+        let stats = unpack_layer(&[0u8; 1024][..], dest.path()).unwrap();
+        assert_eq!(stats, UnpackStats::default());
+        let mode = fs::metadata(dest.path()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o7777, 0o755);
+    }
+}

@@ -1,0 +1,291 @@
+//! Helpers shared by the runtime scenario tests (`tests/*.rs`).
+//!
+//! The scenario tests run as root against the real kernel: on this host's
+//! cgroup v1 when run with `cargo test`, on cgroup v2 inside a throwaway VM
+//! when run by `scripts/vm-test`. The same test binary serves both; each
+//! test asks the kernel which version it runs ([`host_cgroup_version`]) and
+//! checks the files of that version.
+//!
+//! Rules every test follows:
+//! * It skips only when not root, and says so ([`root_or_skip`]); with
+//!   `MINIPOD_RUNTIME_TESTS_REQUIRED=1` (CI, the VM) not being root fails.
+//! * It works under its own cgroup root, `minipod-test-<pid>-<n>`
+//!   ([`TestRoot`]), and never touches another cgroup or process; whatever
+//!   a failing test leaves there is killed and removed when the `TestRoot`
+//!   drops.
+//! * It waits on conditions with generous deadlines ([`wait_until`]), never
+//!   on fixed sleeps.
+//! * The tests of one binary run one at a time ([`serial`]): counting open
+//!   descriptors or cgroup directories must not see another test's.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ExitStatus};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use minipod_linux::cgroup::{CgroupRoot, CgroupVersion};
+use minipod_plan::{NodeFacts, Plan};
+use minipod_spec::{ServerAssigned, admit, load};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::{Pid, Uid, getpid};
+
+/// Where the kernel's cgroup file systems are mounted, on every host minipod supports.
+pub const CGROUP_MOUNT: &str = "/sys/fs/cgroup";
+
+/// True when the test can run. When not root it prints why it skips and
+/// returns false, unless `MINIPOD_RUNTIME_TESTS_REQUIRED=1`, which makes a
+/// skip a failure (CI and `scripts/vm-test` set it).
+pub fn root_or_skip(test: &str) -> bool {
+    if Uid::effective().is_root() {
+        return true;
+    }
+    let why = format!(
+        "{test}: SKIPPED: needs root (uid {} now) to create cgroups and move processes",
+        Uid::effective()
+    );
+    if std::env::var("MINIPOD_RUNTIME_TESTS_REQUIRED").as_deref() == Ok("1") {
+        panic!("{why}, and MINIPOD_RUNTIME_TESTS_REQUIRED=1");
+    }
+    // Straight to the file descriptor, not through `eprintln!`, which the
+    // test harness captures and only shows for failing tests.
+    let _ = writeln!(std::io::stderr(), "{why}");
+    false
+}
+
+/// Runs the tests of one binary one at a time (a panicking test does not
+/// block the others: the lock is taken back from a poisoned mutex).
+pub fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The cgroup version the kernel runs, asked directly (not through
+/// minipod): `/sys/fs/cgroup` is a cgroup2 file system on a v2 host, a tmpfs
+/// of v1 hierarchies otherwise.
+pub fn host_cgroup_version() -> CgroupVersion {
+    let fs = nix::sys::statfs::statfs(CGROUP_MOUNT).expect("statfs /sys/fs/cgroup");
+    if fs.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC {
+        CgroupVersion::V2
+    } else {
+        CgroupVersion::V1
+    }
+}
+
+/// The directory of the cgroup `rel` that holds `controller`'s files,
+/// computed from the kernel's conventions, independently of minipod:
+/// `/sys/fs/cgroup/<controller>/<rel>` on v1, `/sys/fs/cgroup/<rel>` on v2.
+pub fn controller_dir(controller: &str, rel: &Path) -> PathBuf {
+    match host_cgroup_version() {
+        CgroupVersion::V1 => Path::new(CGROUP_MOUNT).join(controller).join(rel),
+        CgroupVersion::V2 => Path::new(CGROUP_MOUNT).join(rel),
+    }
+}
+
+/// A control file's content, trimmed; panics with the path if unreadable.
+pub fn read(path: &Path) -> String {
+    match fs::read_to_string(path) {
+        Ok(text) => text.trim().to_owned(),
+        Err(e) => panic!("cannot read {}: {e}", path.display()),
+    }
+}
+
+/// The value of `key` in a flat-keyed file (`pids.events`, `memory.events`).
+pub fn keyed(path: &Path, key: &str) -> u64 {
+    let text = read(path);
+    text.lines()
+        .find_map(|line| {
+            line.strip_prefix(key)?
+                .strip_prefix(' ')?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no {key:?} in {}:\n{text}", path.display()))
+}
+
+/// The plan of the single pod in `yaml`, for a node with 8 GiB of memory:
+/// the same path a manifest takes through `minipod plan`.
+pub fn plan_of(yaml: &str) -> Plan {
+    let loaded = load::parse_manifests(yaml.as_bytes(), "pod.yaml")
+        .unwrap_or_else(|e| panic!("test manifest does not load: {e}\n{yaml}"));
+    let [item] = <[_; 1]>::try_from(loaded).unwrap_or_else(|_| panic!("one pod expected"));
+    let assigned = ServerAssigned {
+        uid: "00000000-0000-4000-8000-000000000000".to_owned(),
+        name_suffix: "b7x2k".to_owned(),
+    };
+    let pod = admit(item.pod, &assigned).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+    minipod_plan::plan(
+        &pod,
+        &NodeFacts {
+            memory_capacity_bytes: 8 << 30,
+        },
+    )
+}
+
+/// A unique pod uid for this test process.
+pub fn unique_uid() -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{:08x}-0000-4000-8000-{:012x}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Polls `condition` until it holds; panics with `what` after `timeout`.
+/// Deadlines are generous: a slow, emulated VM must pass too.
+pub fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(1);
+    while !condition() {
+        if start.elapsed() > timeout {
+            panic!("timed out after {timeout:?} waiting until {what}");
+        }
+        sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(100));
+    }
+}
+
+/// Waits for a child to exit, up to `timeout` (then kills it and panics).
+pub fn wait_for_exit(child: &mut Child, timeout: Duration) -> ExitStatus {
+    let mut status = None;
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(1);
+    while status.is_none() {
+        status = child.try_wait().expect("waitpid");
+        if status.is_none() {
+            if start.elapsed() > timeout {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("process {} still running after {timeout:?}", child.id());
+            }
+            sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(100));
+        }
+    }
+    status.unwrap_or_else(|| unreachable!())
+}
+
+/// The lines of `/proc/<pid>/cgroup`: `<id>:<controllers>:<path>` per v1
+/// hierarchy, `0::<path>` for v2.
+pub fn proc_cgroup(pid: u32) -> Vec<String> {
+    read(Path::new(&format!("/proc/{pid}/cgroup")))
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// How many descriptors this process has open.
+pub fn open_fds() -> usize {
+    fs::read_dir("/proc/self/fd")
+        .expect("/proc/self/fd")
+        .count()
+}
+
+/// A cgroup root of its own for one test, `minipod-test-<pid>-<n>`. When it
+/// drops, anything left under it (after a failed assertion) is killed and
+/// removed, so the host stays clean either way.
+#[derive(Debug)]
+pub struct TestRoot {
+    pub root: CgroupRoot,
+}
+
+impl TestRoot {
+    pub fn new() -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let name = format!(
+            "minipod-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let root = CgroupRoot::detect(&name).expect("detect the host's cgroups");
+        TestRoot { root }
+    }
+
+    /// The root's directory in each hierarchy minipod uses.
+    pub fn dirs(&self) -> Vec<PathBuf> {
+        self.root.dirs_of(self.root.name())
+    }
+
+    /// Every cgroup directory under the root (the root itself included),
+    /// summed over the hierarchies.
+    pub fn count_dirs(&self) -> usize {
+        fn count(dir: &Path) -> usize {
+            let Ok(entries) = fs::read_dir(dir) else {
+                return 0;
+            };
+            1 + entries
+                .flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                .map(|e| count(&e.path()))
+                .sum::<usize>()
+        }
+        self.dirs().iter().map(|d| count(d)).sum()
+    }
+
+    /// Removes the (empty) root and its QoS tiers through minipod, and
+    /// checks that no directory of it is left in any hierarchy.
+    pub fn remove_and_check_clean(&self) {
+        assert!(
+            self.root.remove_if_unused().expect("remove the test root"),
+            "the test root still holds cgroups: {} directories",
+            self.count_dirs()
+        );
+        for dir in self.dirs() {
+            assert!(!dir.exists(), "{} is left behind", dir.display());
+        }
+    }
+}
+
+impl Default for TestRoot {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for TestRoot {
+    fn drop(&mut self) {
+        for dir in self.dirs() {
+            force_remove(&dir);
+        }
+    }
+}
+
+/// Test-only cleanup of a test root: thaws, kills every member and removes
+/// every directory, deepest first. Only ever called on a `minipod-test-*`
+/// directory this process made.
+fn force_remove(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            force_remove(&entry.path());
+        }
+    }
+    let _ = fs::write(dir.join("freezer.state"), "THAWED");
+    let start = Instant::now();
+    loop {
+        let members: Vec<i32> = fs::read_to_string(dir.join("cgroup.procs"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect();
+        if members.is_empty() || start.elapsed() > Duration::from_secs(10) {
+            break;
+        }
+        for pid in members {
+            if pid > 1 && pid != getpid().as_raw() {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+        }
+        sleep(Duration::from_millis(10));
+    }
+    if let Err(e) = fs::remove_dir(dir) {
+        eprintln!("test cleanup: cannot remove {}: {e}", dir.display());
+    }
+}
