@@ -21,7 +21,7 @@
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ExitStatus};
+use std::process::{Child, Command, ExitStatus};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::thread::sleep;
@@ -288,4 +288,40 @@ fn force_remove(dir: &Path) {
     if let Err(e) = fs::remove_dir(dir) {
         eprintln!("test cleanup: cannot remove {}: {e}", dir.display());
     }
+}
+
+/// A busybox root filesystem, built once per test process from the host's
+/// static busybox: the lowest (and only) image layer of the test containers.
+/// (The image store's own tests cover importing real images; here the layer
+/// is made directly so these tests depend on the kernel alone.)
+pub fn busybox_layer() -> &'static Path {
+    static LAYER: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    LAYER.get_or_init(|| {
+        // One directory shared by every run, rebuilt when /bin/busybox changes:
+        // built aside, then renamed into place, so concurrent test binaries
+        // never see a half-made layer.
+        let stamp = fs::metadata("/bin/busybox").map(|m| m.len()).expect("/bin/busybox (install busybox-static)");
+        let dir = std::env::temp_dir().join(format!("minipod-rt-busybox-{stamp}"));
+        if dir.join("bin/sh").exists() {
+            return dir;
+        }
+        let staging = std::env::temp_dir().join(format!("minipod-rt-busybox-{stamp}.{}", std::process::id()));
+        let _ = fs::remove_dir_all(&staging);
+        for sub in ["bin", "etc", "tmp", "www"] {
+            fs::create_dir_all(staging.join(sub)).expect("layer dirs");
+        }
+        fs::copy("/bin/busybox", staging.join("bin/busybox")).expect("copy /bin/busybox");
+        let list = Command::new("/bin/busybox").arg("--list").output().expect("busybox --list");
+        for applet in String::from_utf8_lossy(&list.stdout).lines().filter(|a| *a != "busybox") {
+            std::os::unix::fs::symlink("busybox", staging.join("bin").join(applet)).expect("applet link");
+        }
+        fs::write(staging.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n").expect("passwd");
+        fs::write(staging.join("etc/group"), "root:x:0:\napp:x:1000:\nnobody:x:65534:\n").expect("group");
+        fs::write(staging.join("www/index.html"), "hello from the pod\n").expect("index.html");
+        if fs::rename(&staging, &dir).is_err() {
+            // Another test binary got there first; its layer is the same.
+            let _ = fs::remove_dir_all(&staging);
+        }
+        dir
+    })
 }

@@ -7,11 +7,24 @@
 //!
 //! * [`cgroup`]: the pod cgroup and one cgroup per container, laid out as the
 //!   kubelet's cgroupfs driver lays them out, on cgroup v1 and v2.
+//! * [`sandbox`]: the pod's network, IPC and UTS namespaces, made by a
+//!   short-lived holder process and pinned by bind mounts.
+//! * [`container`]: a container started as a real, isolated process —
+//!   `clone3` into new PID and mount namespaces and its cgroup, then our own
+//!   binary re-executed as its init ([`container::init`]), which joins the
+//!   sandbox, builds the root filesystem and `execve`s the workload.
+//! * [`reexec`]: how the binary becomes one of those helpers.
 //!
 //! `unsafe` is denied here except in the modules that name it in their own
 //! `#![allow(unsafe_code)]`, each block with a `SAFETY:` comment:
-//! `cgroup::join` (the async-signal-safe cgroup join between fork and exec).
+//! `cgroup::join` (the async-signal-safe cgroup join between fork and exec),
+//! `container::spawn` (clone3 and exec), `container::init` (descriptors,
+//! prctl, signal dispositions), `container` (pidfd signals and waits),
+//! `sandbox` (the loopback ioctls).
 
 #![deny(unsafe_code)]
 
 pub mod cgroup;
+pub mod container;
+pub mod reexec;
+pub mod sandbox;

@@ -41,6 +41,9 @@ pub mod exit {
 }
 
 fn main() -> ExitCode {
+    // A container's init and a pod sandbox's holder are this binary,
+    // re-executed; they must take over before anything else starts.
+    minipod_linux::reexec::run_helper_if_asked();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Plan(args) => commands::plan::run(&args),

@@ -1,0 +1,523 @@
+//! The container's init: our own binary, re-executed as pid 1 of the
+//! container's new PID namespace (see `spawn`). It is single-threaded and
+//! freshly exec'd, so ordinary Rust is safe here. It turns itself into the
+//! container's process one named step at a time; the first step that fails is
+//! reported to the parent as `{step, errno, message}` on fd 4 and the process
+//! exits. On success the final `execve` closes fd 4 (close-on-exec), which
+//! tells the parent the workload is running.
+
+#![allow(unsafe_code)] // fd ownership, prctl, close_range, signal dispositions: each block says why
+
+use std::convert::Infallible;
+use std::ffi::CString;
+use std::fs;
+use std::io::{Read, Write};
+use std::os::fd::{FromRawFd, RawFd};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt, symlink};
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::mount::{MntFlags, MsFlags, mount, umount2};
+use nix::sched::{CloneFlags, setns};
+use nix::sys::stat::{Mode, SFlag, makedev, mknod};
+use nix::unistd::{Gid, Uid, chdir, pivot_root, setgid, setgroups, setuid};
+
+use super::protocol::{ContainerConfig, StartFailure};
+use super::spawn::{CONFIG_FD, REPORT_FD};
+
+/// Runs the init steps and never returns: it becomes the workload or exits.
+pub fn init_main() -> ! {
+    let failure = match std::panic::catch_unwind(run) {
+        Ok(Err(failure)) => failure,
+        Ok(Ok(never)) => match never {},
+        Err(_) => StartFailure {
+            step: "init".into(),
+            errno: None,
+            message: "init panicked".into(),
+        },
+    };
+    // SAFETY: fd 4 was placed by the parent for exactly this; we own it now.
+    let mut report = unsafe { fs::File::from_raw_fd(REPORT_FD) };
+    let _ = report.write_all(&serde_json::to_vec(&failure).unwrap_or_default());
+    // The exit code Kubernetes runtimes give a process that never started.
+    std::process::exit(128);
+}
+
+/// Wraps an error with the step it happened in.
+fn step<T, E: Into<Failure>>(name: &str, result: Result<T, E>) -> Result<T, StartFailure> {
+    result.map_err(|e| {
+        let e = e.into();
+        StartFailure {
+            step: name.to_owned(),
+            errno: e.errno,
+            message: e.message,
+        }
+    })
+}
+
+struct Failure {
+    errno: Option<i32>,
+    message: String,
+}
+
+impl From<Errno> for Failure {
+    fn from(e: Errno) -> Self {
+        Failure {
+            errno: Some(e as i32),
+            message: e.desc().to_owned(),
+        }
+    }
+}
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        Failure {
+            errno: e.raw_os_error(),
+            message: e.to_string(),
+        }
+    }
+}
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure {
+            errno: None,
+            message,
+        }
+    }
+}
+
+fn run() -> Result<Infallible, StartFailure> {
+    // fd 4 must close when the workload is exec'd: that closing is the
+    // "started" signal. Any other inherited fd is closed now.
+    step("set up fds", set_cloexec(REPORT_FD))?;
+    close_fds_from(REPORT_FD + 1);
+
+    let config: ContainerConfig = {
+        // SAFETY: fd 3 was placed by the parent; we take ownership once.
+        let mut file = unsafe { fs::File::from_raw_fd(CONFIG_FD) };
+        let mut text = String::new();
+        step("read config", file.read_to_string(&mut text))?;
+        step(
+            "read config",
+            serde_json::from_str(&text).map_err(|e| e.to_string()),
+        )?
+    };
+
+    for (kind, path) in &config.join_namespaces {
+        let flag = match kind.as_str() {
+            "net" => CloneFlags::CLONE_NEWNET,
+            "ipc" => CloneFlags::CLONE_NEWIPC,
+            "uts" => CloneFlags::CLONE_NEWUTS,
+            other => {
+                return Err(StartFailure {
+                    step: "join namespaces".into(),
+                    errno: None,
+                    message: format!("unknown namespace {other}"),
+                });
+            }
+        };
+        let file = step("join namespaces", fs::File::open(path))?;
+        step(&format!("join {kind} namespace"), setns(file, flag))?;
+    }
+
+    // Our mounts must never propagate back to the host (mount_namespaces(7)).
+    step(
+        "make mounts private",
+        mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+            None::<&str>,
+        ),
+    )?;
+    let root = &config.rootfs.merged;
+    step("mount root filesystem", mount_overlay(&config))?;
+    step(
+        "mount /proc",
+        mount_at(
+            root,
+            "proc",
+            "proc",
+            "proc",
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+            None,
+        ),
+    )?;
+    step("mount /dev", mount_dev(root))?;
+    step(
+        "mount /sys",
+        mount_at(
+            root,
+            "sys",
+            "sysfs",
+            "sysfs",
+            MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+            None,
+        ),
+    )?;
+    for bind in &config.mounts {
+        step(
+            &format!("mount {}", bind.target),
+            bind_mount(root, &bind.source, &bind.target, bind.readonly),
+        )?;
+    }
+    if !config.privileged {
+        step("mask paths", mask_paths(root))?;
+    }
+    step("pivot_root", enter_root(root))?;
+    if config.rootfs.readonly {
+        step(
+            "make root read-only",
+            mount(
+                None::<&str>,
+                "/",
+                None::<&str>,
+                MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
+                None::<&str>,
+            ),
+        )?;
+    }
+
+    let (uid, gid, groups) = step("resolve user", super::user::resolve(&config.user))?;
+    if config.user.run_as_non_root && uid == 0 {
+        return Err(StartFailure {
+            step: "check runAsNonRoot".into(),
+            errno: None,
+            message: "container has runAsNonRoot and image will run as root".into(),
+        });
+    }
+    step("create workingDir", ensure_dir(&config.cwd))?;
+    step(
+        "set capabilities",
+        super::caps::limit_bounding(&config.capabilities),
+    )?;
+    step("switch user", switch_user(uid, gid, &groups))?;
+    step("set capabilities", super::caps::apply(&config.capabilities))?;
+    if config.no_new_privileges {
+        // SAFETY: prctl(PR_SET_NO_NEW_PRIVS) takes plain integers.
+        let rc = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
+        step("set no_new_privs", Errno::result(rc))?;
+    }
+    step("change to workingDir", chdir(config.cwd.as_str()))?;
+    let program = step(
+        "find executable",
+        find_executable(&config.args[0], &config.env),
+    )?;
+    step("reset signals", reset_signals())?;
+
+    let to_c = |s: &String| CString::new(s.as_bytes()).map_err(|e| e.to_string());
+    let argv: Vec<CString> = step(
+        "exec",
+        config.args.iter().map(to_c).collect::<Result<_, _>>(),
+    )?;
+    let envp: Vec<CString> = step(
+        "exec",
+        config.env.iter().map(to_c).collect::<Result<_, _>>(),
+    )?;
+    let path = step(
+        "exec",
+        CString::new(program.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string()),
+    )?;
+    let errno = nix::unistd::execve(&path, &argv, &envp).unwrap_err();
+    Err(StartFailure {
+        step: "exec".into(),
+        errno: Some(errno as i32),
+        message: format!("exec {:?}: {}", config.args[0], errno.desc()),
+    })
+}
+
+fn set_cloexec(fd: RawFd) -> Result<(), Errno> {
+    // SAFETY: fcntl on an fd number; failure is reported through errno.
+    Errno::result(unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) }).map(drop)
+}
+
+fn close_fds_from(first: RawFd) {
+    // SAFETY: close_range(2) only closes descriptors; none above `first` is in use.
+    unsafe { libc::syscall(libc::SYS_close_range, first as u32, u32::MAX, 0u32) };
+}
+
+fn mount_overlay(config: &ContainerConfig) -> Result<(), Failure> {
+    let rootfs = &config.rootfs;
+    // overlayfs lists the top-most lower layer first (filesystems/overlayfs.rst).
+    let lower: Vec<String> = rootfs
+        .lower
+        .iter()
+        .rev()
+        .map(|p| p.display().to_string())
+        .collect();
+    let options = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        lower.join(":"),
+        rootfs.upper.display(),
+        rootfs.work.display()
+    );
+    fs::create_dir_all(&rootfs.merged)?;
+    mount(
+        Some("overlay"),
+        &rootfs.merged,
+        Some("overlay"),
+        MsFlags::empty(),
+        Some(options.as_str()),
+    )?;
+    Ok(())
+}
+
+fn mount_at(
+    root: &Path,
+    target: &str,
+    source: &str,
+    fstype: &str,
+    flags: MsFlags,
+    data: Option<&str>,
+) -> Result<PathBuf, Failure> {
+    let path = root.join(target);
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(&path)?;
+    mount(Some(source), &path, Some(fstype), flags, data)?;
+    Ok(path)
+}
+
+/// A minimal `/dev`, as the OCI runtime spec's default devices.
+fn mount_dev(root: &Path) -> Result<(), Failure> {
+    let dev = mount_at(
+        root,
+        "dev",
+        "tmpfs",
+        "tmpfs",
+        MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME,
+        Some("mode=755,size=65536k"),
+    )?;
+    for (name, major, minor) in [
+        ("null", 1, 3),
+        ("zero", 1, 5),
+        ("full", 1, 7),
+        ("random", 1, 8),
+        ("urandom", 1, 9),
+        ("tty", 5, 0),
+    ] {
+        let path = dev.join(name);
+        mknod(
+            &path,
+            SFlag::S_IFCHR,
+            Mode::from_bits_truncate(0o666),
+            makedev(major, minor),
+        )?;
+        // mknod honours the umask; the devices must be world read-write.
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o666))?;
+    }
+    mount_at(
+        root,
+        "dev/pts",
+        "devpts",
+        "devpts",
+        MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
+        Some("newinstance,ptmxmode=0666,mode=0620,gid=5"),
+    )?;
+    symlink("pts/ptmx", dev.join("ptmx"))?;
+    mount_at(
+        root,
+        "dev/shm",
+        "shm",
+        "tmpfs",
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        Some("mode=1777,size=65536k"),
+    )?;
+    mount_at(
+        root,
+        "dev/mqueue",
+        "mqueue",
+        "mqueue",
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        None,
+    )?;
+    for (link, target) in [
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ] {
+        symlink(target, dev.join(link))?;
+    }
+    Ok(())
+}
+
+fn bind_mount(root: &Path, source: &Path, target: &str, readonly: bool) -> Result<(), Failure> {
+    let path = root.join(target.trim_start_matches('/'));
+    if fs::metadata(source)?.is_dir() {
+        fs::create_dir_all(&path)?;
+    } else {
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        if fs::symlink_metadata(&path).is_err() {
+            fs::File::create(&path)?;
+        }
+    }
+    mount(
+        Some(source),
+        &path,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )?;
+    if readonly {
+        mount(
+            None::<&str>,
+            &path,
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
+            None::<&str>,
+        )?;
+    }
+    Ok(())
+}
+
+/// The OCI runtime spec's default masked and read-only paths (runc, containerd).
+const MASKED: &[&str] = &[
+    "proc/acpi",
+    "proc/asound",
+    "proc/kcore",
+    "proc/keys",
+    "proc/latency_stats",
+    "proc/timer_list",
+    "proc/timer_stats",
+    "proc/sched_debug",
+    "proc/scsi",
+    "sys/firmware",
+    "sys/devices/virtual/powercap",
+    "proc/interrupts",
+];
+const READ_ONLY: &[&str] = &[
+    "proc/bus",
+    "proc/fs",
+    "proc/irq",
+    "proc/sys",
+    "proc/sysrq-trigger",
+];
+
+fn mask_paths(root: &Path) -> Result<(), Failure> {
+    for path in MASKED {
+        let path = root.join(path);
+        match fs::metadata(&path) {
+            Err(_) => continue, // not on this kernel
+            Ok(meta) if meta.is_dir() => {
+                mount(
+                    Some("tmpfs"),
+                    &path,
+                    Some("tmpfs"),
+                    MsFlags::MS_RDONLY,
+                    Some("size=0"),
+                )?;
+            }
+            Ok(_) => {
+                mount(
+                    Some(&root.join("dev/null")),
+                    &path,
+                    None::<&str>,
+                    MsFlags::MS_BIND,
+                    None::<&str>,
+                )?;
+            }
+        }
+    }
+    for path in READ_ONLY {
+        let path = root.join(path);
+        if fs::symlink_metadata(&path).is_err() {
+            continue;
+        }
+        mount(
+            Some(&path),
+            &path,
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        )?;
+        mount(
+            None::<&str>,
+            &path,
+            None::<&str>,
+            MsFlags::MS_BIND
+                | MsFlags::MS_REMOUNT
+                | MsFlags::MS_RDONLY
+                | MsFlags::MS_NOSUID
+                | MsFlags::MS_NODEV
+                | MsFlags::MS_NOEXEC,
+            None::<&str>,
+        )?;
+    }
+    Ok(())
+}
+
+/// `pivot_root(".", ".")` then detach the old root: the idiom runc uses, with
+/// no directory needed for the old root (pivot_root(2) NOTES).
+fn enter_root(root: &Path) -> Result<(), Failure> {
+    chdir(root)?;
+    pivot_root(".", ".")?;
+    umount2(".", MntFlags::MNT_DETACH)?;
+    chdir("/")?;
+    Ok(())
+}
+
+fn ensure_dir(path: &str) -> Result<(), Failure> {
+    match fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(_) => Err(Failure {
+            errno: Some(libc::ENOTDIR),
+            message: format!("{path}: not a directory"),
+        }),
+        // Like runc, a missing working directory is created.
+        Err(_) => Ok(fs::create_dir_all(path)?),
+    }
+}
+
+fn switch_user(uid: u32, gid: u32, groups: &[u32]) -> Result<(), Failure> {
+    // Keep the permitted capabilities across setuid so `caps_set::apply` can
+    // set them (capabilities(7), "Effect of user ID changes").
+    // SAFETY: prctl with integer arguments.
+    Errno::result(unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) })?;
+    let groups: Vec<Gid> = groups.iter().map(|g| Gid::from_raw(*g)).collect();
+    setgroups(&groups)?;
+    setgid(Gid::from_raw(gid))?;
+    setuid(Uid::from_raw(uid))?;
+    Ok(())
+}
+
+/// `$PATH` lookup as `execvp` does, with the container's own PATH.
+fn find_executable(program: &str, env: &[String]) -> Result<PathBuf, Failure> {
+    if program.contains('/') {
+        return Ok(PathBuf::from(program));
+    }
+    let path = env
+        .iter()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    for dir in path.split(':').filter(|d| !d.is_empty()) {
+        let candidate = Path::new(dir).join(program);
+        if nix::unistd::access(&candidate, nix::unistd::AccessFlags::X_OK).is_ok()
+            && !candidate.is_dir()
+        {
+            return Ok(candidate);
+        }
+    }
+    Err(Failure {
+        errno: Some(libc::ENOENT),
+        message: format!("exec: {program:?}: executable file not found in $PATH"),
+    })
+}
+
+/// Default dispositions and an empty mask for the workload: the Rust runtime
+/// ignores SIGPIPE, and an ignored signal stays ignored across execve.
+fn reset_signals() -> Result<(), Failure> {
+    use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, signal, sigprocmask};
+    for sig in Signal::iterator() {
+        if matches!(sig, Signal::SIGKILL | Signal::SIGSTOP) {
+            continue;
+        }
+        // SAFETY: installing SIG_DFL runs no handler code.
+        let _ = unsafe { signal(sig, SigHandler::SigDfl) };
+    }
+    sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)?;
+    Ok(())
+}

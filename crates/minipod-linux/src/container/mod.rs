@@ -1,0 +1,206 @@
+//! Containers: start one as a real, isolated process, signal it, wait for it.
+//!
+//! [`start`] runs in the monitor (which may be multi-threaded): it clones the
+//! container's init into new PID and mount namespaces and its cgroup
+//! ([`spawn`]), sends it its [`ContainerConfig`], and waits until the init
+//! has either exec'd the workload or reported the step that failed
+//! ([`StartFailure`], shown by Kubernetes as `StartError`). The init
+//! ([`init`]) does the set-up inside the container.
+//!
+//! Signals go through the container's pidfd, so they reach exactly its pid 1
+//! and never a recycled pid, nor 0, 1 or -1. Because [`start`] returns only
+//! once the workload runs, no signal can arrive before the exec and be lost.
+
+#![allow(unsafe_code)] // pidfd_send_signal and waitid(P_PIDFD): each block says why
+
+pub mod caps;
+pub mod init;
+pub mod protocol;
+pub mod spawn;
+mod user;
+
+use std::io::Read;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::path::Path;
+
+use nix::fcntl::OFlag;
+use nix::sys::signal::Signal;
+use nix::unistd::pipe2;
+
+pub use protocol::{BindMount, ContainerConfig, Rootfs, StartFailure, User};
+use spawn::{CgroupEntry, ChildFailure, ChildFds, spawn_init};
+
+use crate::cgroup::CgroupJoin;
+use crate::reexec::CONTAINER_INIT;
+
+/// The container's standard streams (its stdout and stderr usually go to the
+/// monitor, which writes the CRI log).
+#[derive(Debug)]
+pub struct Stdio {
+    pub stdin: OwnedFd,
+    pub stdout: OwnedFd,
+    pub stderr: OwnedFd,
+}
+
+/// Why a container did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("starting the container's init: {0}")]
+    Spawn(#[source] std::io::Error),
+    #[error("{0}")]
+    Failed(StartFailure),
+}
+
+/// A running container: its pid 1, as a pidfd.
+#[derive(Debug)]
+pub struct Container {
+    pid: i32,
+    pidfd: OwnedFd,
+}
+
+/// How a container's pid 1 ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    Exited(i32),
+    Signaled(i32),
+}
+
+impl ExitStatus {
+    /// The exit code Kubernetes reports: the code, or 128 + the signal.
+    pub fn code(self) -> i32 {
+        match self {
+            ExitStatus::Exited(code) => code,
+            ExitStatus::Signaled(signal) => 128 + signal,
+        }
+    }
+}
+
+/// Starts a container: returns once its workload has been exec'd.
+///
+/// `program` is our own binary (it must call
+/// [`crate::reexec::run_helper_if_asked`]); `cgroup` was opened from the
+/// container's cgroup.
+pub fn start(
+    program: &Path,
+    config: &ContainerConfig,
+    stdio: &Stdio,
+    cgroup: &CgroupJoin,
+) -> Result<Container, StartError> {
+    let pipe = || pipe2(OFlag::O_CLOEXEC).map_err(|e| StartError::Spawn(e.into()));
+    let (config_r, config_w) = pipe()?;
+    let (report_r, report_w) = pipe()?;
+    let entry = match cgroup.cgroup_dir_fd() {
+        Some(dir) => CgroupEntry::Directory(dir),
+        None => CgroupEntry::Procs(cgroup.fds()),
+    };
+    let fds = ChildFds {
+        stdin: &stdio.stdin,
+        stdout: &stdio.stdout,
+        stderr: &stdio.stderr,
+        config: &config_r,
+        report: &report_w,
+    };
+    let spawned = spawn_init(program, &["minipod-init", CONTAINER_INIT], &fds, 0, entry)
+        .map_err(StartError::Spawn)?;
+    drop((config_r, report_w));
+    let container = Container {
+        pid: spawned.pid,
+        pidfd: spawned.pidfd,
+    };
+
+    // The configuration, then EOF. A write error means the init is gone; its
+    // report (read next) says why.
+    let text =
+        serde_json::to_vec(config).map_err(|e| StartError::Spawn(std::io::Error::other(e)))?;
+    let _ = std::io::Write::write_all(&mut std::fs::File::from(config_w), &text);
+
+    let mut report = Vec::new();
+    std::fs::File::from(report_r)
+        .read_to_end(&mut report)
+        .map_err(StartError::Spawn)?;
+    if report.is_empty() {
+        return Ok(container); // fd 4 closed by the workload's exec
+    }
+    // Reap the failed init so it leaves no zombie.
+    let _ = container.wait();
+    let failure = match ChildFailure::decode(&report) {
+        Some((failure, errno)) => StartFailure {
+            step: failure.step().to_owned(),
+            errno: Some(errno),
+            message: nix::errno::Errno::from_raw(errno).desc().to_owned(),
+        },
+        None => serde_json::from_slice(&report).unwrap_or_else(|_| StartFailure {
+            step: "init".into(),
+            errno: None,
+            message: String::from_utf8_lossy(&report).into_owned(),
+        }),
+    };
+    Err(StartError::Failed(failure))
+}
+
+impl Container {
+    /// The host pid of the container's pid 1 (for display and `/proc`).
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// The pidfd, for waiting in an event loop (it becomes readable at exit).
+    pub fn pidfd(&self) -> BorrowedFd<'_> {
+        self.pidfd.as_fd()
+    }
+
+    /// Sends `signal` to the container's pid 1 (pidfd_send_signal(2)).
+    ///
+    /// As on any node, pid 1 of a PID namespace only receives signals it has
+    /// a handler for (SIGKILL excepted): a shell that traps nothing ignores
+    /// SIGTERM, and the grace period ends in SIGKILL.
+    pub fn signal(&self, signal: Signal) -> std::io::Result<()> {
+        // SAFETY: pidfd_send_signal with a pidfd we own, a valid signal
+        // number, no siginfo and no flags.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                self.pidfd.as_raw_fd(),
+                signal as libc::c_int,
+                std::ptr::null::<libc::siginfo_t>(),
+                0u32,
+            )
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    }
+
+    /// Waits (blocking) for pid 1 to exit and reaps it (waitid(2) on the pidfd).
+    pub fn wait(&self) -> std::io::Result<ExitStatus> {
+        // SAFETY: siginfo_t is plain old data; waitid fills it.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        loop {
+            // SAFETY: waitid(P_PIDFD) on our pidfd, writing into `info`.
+            let rc = unsafe {
+                libc::waitid(
+                    libc::P_PIDFD,
+                    self.pidfd.as_raw_fd() as libc::id_t,
+                    &mut info,
+                    libc::WEXITED,
+                )
+            };
+            if rc == 0 {
+                break;
+            }
+            let error = std::io::Error::last_os_error();
+            if error.kind() != std::io::ErrorKind::Interrupted {
+                return Err(error);
+            }
+        }
+        // SAFETY: after a successful waitid with WEXITED the status fields are set.
+        let (code, status) = unsafe { (info.si_code, info.si_status()) };
+        Ok(if code == libc::CLD_EXITED {
+            ExitStatus::Exited(status)
+        } else {
+            ExitStatus::Signaled(status)
+        })
+    }
+}

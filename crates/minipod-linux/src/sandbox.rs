@@ -1,0 +1,207 @@
+//! The pod sandbox: the network, IPC and UTS namespaces every container of
+//! the pod shares, plus the pod's `/dev/shm`.
+//!
+//! The namespaces are created by a short-lived holder process (our binary,
+//! re-executed by `spawn_init` with `CLONE_NEWNET | CLONE_NEWIPC |
+//! CLONE_NEWUTS`), which sets the hostname and brings loopback up. The parent
+//! then *pins* each namespace by bind-mounting `/proc/<holder>/ns/<kind>`
+//! onto a file in the pod's run directory (as `ip netns add` does), and lets
+//! the holder exit. A pinned namespace lives until it is unmounted, so the pod
+//! outlives any process, the monitor's included (namespaces(7), "The
+//! /proc/[pid]/ns/ directory").
+
+#![allow(unsafe_code)] // the SIOCGIFFLAGS/SIOCSIFFLAGS ioctls: each block says why
+
+use std::fs;
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::OFlag;
+use nix::mount::{MntFlags, MsFlags, mount, umount2};
+use nix::unistd::pipe2;
+
+use crate::container::spawn::{CgroupEntry, ChildFds, spawn_init};
+use crate::reexec::SANDBOX_HELPER;
+
+pub const KINDS: [&str; 3] = ["net", "ipc", "uts"];
+
+#[derive(Debug)]
+pub struct Sandbox {
+    dir: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{what}: {source}")]
+    Sys {
+        what: String,
+        source: nix::errno::Errno,
+    },
+    #[error("sandbox holder: {0}")]
+    Holder(String),
+}
+
+impl Sandbox {
+    /// Creates the namespaces and pins them under `dir` (made here; removed by
+    /// [`Sandbox::remove`] or on drop). `program` is our own binary, which
+    /// serves as the holder ([`SANDBOX_HELPER`]).
+    pub fn create(program: &Path, dir: &Path, hostname: &str) -> Result<Sandbox, SandboxError> {
+        let io = |path: &Path| {
+            let path = path.to_owned();
+            move |source| SandboxError::Io { path, source }
+        };
+        fs::create_dir_all(dir.join("ns")).map_err(io(dir))?;
+        let sandbox = Sandbox {
+            dir: dir.to_owned(),
+        };
+        // From here on, dropping `sandbox` on an error undoes what was made.
+        for kind in KINDS {
+            let pin = sandbox.pin(kind);
+            fs::File::create(&pin).map_err(io(&pin))?;
+        }
+        let pipe = || {
+            pipe2(OFlag::O_CLOEXEC).map_err(|source| SandboxError::Sys {
+                what: "pipe".into(),
+                source,
+            })
+        };
+        let (stdin_r, stdin_w) = pipe()?;
+        let (out_r, out_w) = pipe()?;
+        let (cfg_r, cfg_w) = pipe()?;
+        let (rep_r, rep_w) = pipe()?;
+        drop(cfg_w);
+        let flags = (libc::CLONE_NEWNET | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS) as u64;
+        let holder = spawn_init(
+            program,
+            &["minipod-sandbox", SANDBOX_HELPER, hostname],
+            &ChildFds {
+                stdin: &stdin_r,
+                stdout: &out_w,
+                stderr: &out_w,
+                config: &cfg_r,
+                report: &rep_w,
+            },
+            flags,
+            CgroupEntry::None,
+        )
+        .map_err(|source| SandboxError::Io {
+            path: "clone3".into(),
+            source,
+        })?;
+        drop((stdin_r, out_w, cfg_r, rep_w, rep_r));
+        // One line: "ready", or what went wrong. (Not to EOF: the holder
+        // keeps its stdout open while it waits for us.)
+        let mut ready = String::new();
+        let _ = std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(fs::File::from(out_r)),
+            &mut ready,
+        );
+        let result = if ready.trim() != "ready" {
+            Err(SandboxError::Holder(ready.trim().to_owned()))
+        } else {
+            KINDS.iter().try_for_each(|kind| {
+                let source = format!("/proc/{}/ns/{kind}", holder.pid);
+                mount(
+                    Some(source.as_str()),
+                    &sandbox.pin(kind),
+                    None::<&str>,
+                    MsFlags::MS_BIND,
+                    None::<&str>,
+                )
+                .map_err(|source| SandboxError::Sys {
+                    what: format!("pin {kind} namespace"),
+                    source,
+                })
+            })
+        };
+        drop(stdin_w);
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(holder.pid), None);
+        result?;
+        Ok(sandbox)
+    }
+
+    fn pin(&self, kind: &str) -> PathBuf {
+        self.dir.join("ns").join(kind)
+    }
+
+    /// The pinned namespace files, for containers to join.
+    pub fn namespace_paths(&self) -> Vec<(String, PathBuf)> {
+        KINDS.iter().map(|k| (k.to_string(), self.pin(k))).collect()
+    }
+
+    /// The pod's run directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Unpins the namespaces (the kernel frees them once no container uses
+    /// them) and removes the pod's run directory.
+    pub fn remove(self) {
+        drop(self);
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        for kind in KINDS {
+            let _ = umount2(&self.pin(kind), MntFlags::MNT_DETACH);
+        }
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The holder's side: runs in the new namespaces, prepares them, says
+/// "ready", and waits for the parent to close its stdin.
+pub fn holder_main() -> ! {
+    // argv: [name, SANDBOX_HELPER, hostname]
+    let hostname = std::env::args().nth(2).unwrap_or_default();
+    let result = nix::unistd::sethostname(&hostname)
+        .map_err(|e| format!("sethostname: {e}"))
+        .and_then(|()| loopback_up().map_err(|e| format!("loopback up: {e}")));
+    let mut out = std::io::stdout();
+    match result {
+        Ok(()) => {
+            let _ = writeln!(out, "ready");
+        }
+        Err(e) => {
+            let _ = writeln!(out, "{e}");
+            std::process::exit(1);
+        }
+    }
+    let _ = out.flush();
+    let mut rest = Vec::new();
+    let _ = std::io::stdin().read_to_end(&mut rest);
+    std::process::exit(0);
+}
+
+nix::ioctl_read_bad!(get_flags, libc::SIOCGIFFLAGS, libc::ifreq);
+nix::ioctl_write_ptr_bad!(set_flags, libc::SIOCSIFFLAGS, libc::ifreq);
+
+/// `ip link set lo up`: a new network namespace has loopback down (netdevice(7)).
+fn loopback_up() -> nix::Result<()> {
+    let socket: OwnedFd = nix::sys::socket::socket(
+        nix::sys::socket::AddressFamily::Inet,
+        nix::sys::socket::SockType::Datagram,
+        nix::sys::socket::SockFlag::SOCK_CLOEXEC,
+        None,
+    )?;
+    // SAFETY: ifreq is plain old data; all-zero is a valid value.
+    let mut request: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (slot, byte) in request.ifr_name.iter_mut().zip(b"lo\0") {
+        *slot = *byte as libc::c_char;
+    }
+    use std::os::fd::AsRawFd;
+    // SAFETY: SIOCGIFFLAGS fills ifr_flags of a valid ifreq naming "lo".
+    unsafe { get_flags(socket.as_raw_fd(), &mut request) }?;
+    // SAFETY: ifr_ifru is a union; after SIOCGIFFLAGS its flags member is the valid one.
+    unsafe { request.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
+    // SAFETY: SIOCSIFFLAGS reads the ifreq we just filled.
+    unsafe { set_flags(socket.as_raw_fd(), &request) }?;
+    Ok(())
+}
