@@ -26,5 +26,6 @@
 
 pub mod cgroup;
 pub mod container;
+pub mod mounts;
 pub mod reexec;
 pub mod sandbox;

@@ -24,6 +24,7 @@
 
 pub mod cgroup;
 pub mod cpu;
+pub mod launch;
 pub mod oom;
 pub mod plan;
 pub mod process;

@@ -1,0 +1,20 @@
+//! # minipod-runtime: a planned pod made real, and removed again
+//!
+//! The layer the pod supervisor drives. It decides nothing about *when* to
+//! start or stop a container, only *how*:
+//!
+//! * [`pod`]: create a pod (its directories, `/etc/hosts` and friends, the
+//!   sandbox, `/dev/shm`, volumes, the pod cgroup), start a container in it
+//!   from its image and launch spec, remove a container, remove the pod.
+//! * [`logs`]: container output to CRI-format log files in the kubelet's layout.
+//! * [`exit`]: how a container ended, as Kubernetes reports it
+//!   (`Completed`, `Error`, `OOMKilled`, exit code).
+//!
+//! Kernel work is delegated to `minipod-linux`; launch specs are computed,
+//! purely, by `minipod-plan`.
+
+#![deny(unsafe_code)]
+
+pub mod exit;
+pub mod logs;
+pub mod pod;

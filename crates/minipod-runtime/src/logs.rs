@@ -1,0 +1,162 @@
+//! Container output as CRI-format log files, in the kubelet's layout.
+//!
+//! One file per run of a container (see [`PodLogs::container_log`]):
+//!
+//! ```text
+//! <root>/<namespace>_<pod name>_<pod uid>/<container name>/<restart count>.log
+//! ```
+//!
+//! holding one line per piece of output (see [`writer`]):
+//!
+//! ```text
+//! 2016-10-06T00:17:09.669794202Z stdout F hello, world
+//! 2016-10-06T00:17:09.669794202Z stderr P no newline yet
+//! ```
+//!
+//! * [`writer`]: formats chunks of a container's stdout and stderr into such
+//!   lines ([`LogWriter`]), and a blocking [`pump`] that reads one pipe to
+//!   its end through a shared writer. Where the pumps run (threads, tokio's
+//!   blocking pool) is the caller's choice.
+//! * [`reader`]: parses the lines back ([`parse_line`], [`read_entries`]),
+//!   joins partial pieces ([`join`]), selects by stream, `since` and `tail`
+//!   ([`LogQuery`]) and prints them as `kubectl logs` does ([`render`]).
+//! * [`timestamp`]: RFC 3339 timestamps with nanoseconds, in UTC.
+//!
+//! The format is the CRI's (`k8s.io/cri-api` `LogStreamType`, `LogTag`):
+//! what containerd and CRI-O write and the kubelet reads for `kubectl logs`.
+//! See `docs/logs.md`.
+
+pub mod reader;
+pub mod timestamp;
+pub mod writer;
+
+use std::path::{Path, PathBuf};
+
+pub use reader::{Entry, LogQuery, Message, ParseError, join, parse_line, read_entries, render};
+pub use writer::{LogWriter, MAX_LINE, PumpReport, open_log_file, pump};
+
+/// The directory the kubelet keeps pod logs in. minipod's own root is the
+/// caller's choice; this is the reference.
+pub const KUBELET_POD_LOGS_DIR: &str = "/var/log/pods";
+
+/// Which standard stream a piece of output came from (CRI `LogStreamType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+impl Stream {
+    /// `stdout` or `stderr`, as written in the log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+        }
+    }
+
+    /// The stream named by a log field (exactly `stdout` or `stderr`).
+    pub fn from_bytes(field: &[u8]) -> Option<Stream> {
+        match field {
+            b"stdout" => Some(Stream::Stdout),
+            b"stderr" => Some(Stream::Stderr),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whether a log line ends a line of the container's output (CRI `LogTag`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Tag {
+    /// `P`: a piece of a line; the next piece of the same stream continues it.
+    Partial,
+    /// `F`: the last (or only) piece of a line: the output had a newline here.
+    Full,
+}
+
+impl Tag {
+    /// `P` or `F`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tag::Partial => "P",
+            Tag::Full => "F",
+        }
+    }
+}
+
+/// The pod a log file belongs to: the three names of its directory.
+///
+/// The names come from an admitted pod (DNS labels and subdomains, a UUID),
+/// so none holds a `/` or is `.` or `..`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PodLogs<'a> {
+    pub namespace: &'a str,
+    pub name: &'a str,
+    pub uid: &'a str,
+}
+
+impl PodLogs<'_> {
+    /// `<root>/<namespace>_<name>_<uid>`: the pod's log directory, as the
+    /// kubelet names it (`BuildPodLogsDirectory`).
+    pub fn dir(&self, root: &Path) -> PathBuf {
+        root.join(format!("{}_{}_{}", self.namespace, self.name, self.uid))
+    }
+
+    /// `<pod dir>/<container>`: one directory per container of the pod.
+    pub fn container_dir(&self, root: &Path, container: &str) -> PathBuf {
+        self.dir(root).join(container)
+    }
+
+    /// `<pod dir>/<container>/<restart count>.log`: the file of one run of
+    /// a container (the first run is `0.log`).
+    pub fn container_log(&self, root: &Path, container: &str, restart_count: u32) -> PathBuf {
+        self.container_dir(root, container)
+            .join(format!("{restart_count}.log"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_follow_the_kubelet_layout() {
+        let pod = PodLogs {
+            namespace: "default",
+            name: "web",
+            uid: "0c8f1b9e-2d0a-4d6c-9d43-5b7c0f1e2a33",
+        };
+        let root = Path::new(KUBELET_POD_LOGS_DIR);
+        assert_eq!(
+            pod.dir(root),
+            Path::new("/var/log/pods/default_web_0c8f1b9e-2d0a-4d6c-9d43-5b7c0f1e2a33")
+        );
+        assert_eq!(
+            pod.container_log(root, "server", 0),
+            Path::new(
+                "/var/log/pods/default_web_0c8f1b9e-2d0a-4d6c-9d43-5b7c0f1e2a33/server/0.log"
+            )
+        );
+        assert_eq!(
+            pod.container_log(Path::new("/run/minipod/logs"), "sidecar", 12),
+            Path::new(
+                "/run/minipod/logs/default_web_0c8f1b9e-2d0a-4d6c-9d43-5b7c0f1e2a33/sidecar/12.log"
+            )
+        );
+    }
+
+    #[test]
+    fn stream_names() {
+        assert_eq!(Stream::from_bytes(b"stdout"), Some(Stream::Stdout));
+        assert_eq!(Stream::from_bytes(b"stderr"), Some(Stream::Stderr));
+        assert_eq!(Stream::from_bytes(b"stdin"), None);
+        assert_eq!(Stream::from_bytes(b"Stdout"), None);
+        assert_eq!(Stream::Stderr.to_string(), "stderr");
+    }
+}

@@ -1,0 +1,691 @@
+//! Pods from a manifest, for real: manifest → admit → plan →
+//! `minipod_runtime::pod` → processes, with the busybox image from a real
+//! image store. Each test checks what the kernel shows, then removes the pod
+//! and checks that nothing is left: no mount mentioning its directories, no
+//! directory, no cgroup, no descriptor.
+//!
+//! Run as root, on the host's cgroup version by `cargo test`, and on cgroup
+//! v2 by `scripts/vm-test`.
+
+use std::fs;
+use std::io::Read;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use minipod_linux::container::ExitStatus;
+use minipod_plan::NodeFacts;
+use minipod_runtime::pod::{
+    NodeConfig, PodError, PodRuntime, Reason, RunningPod, StartedContainer,
+};
+use minipod_runtime_tests::{
+    TestRoot, controller_dir, keyed, open_fds, read, root_or_skip, serial, unique_uid, wait_until,
+};
+use minipod_spec::{AdmittedPod, ServerAssigned, admit, load};
+use nix::sys::signal::Signal;
+
+const INIT: &str = env!("CARGO_BIN_EXE_minipod-test-init");
+/// Generous: the v2 run is an emulated VM.
+const PATIENCE: Duration = Duration::from_secs(120);
+
+/// The busybox image (`scripts/busybox-image --no-import`), imported through
+/// the image store's library into a store of its own. Built once and shared
+/// by every run (as `busybox_layer`): rebuilt when `/bin/busybox` changes,
+/// built aside and renamed into place, so concurrent test binaries never see
+/// a half-made store.
+fn image_store() -> &'static Path {
+    static STORE: OnceLock<PathBuf> = OnceLock::new();
+    STORE.get_or_init(|| {
+        let stamp = fs::metadata("/bin/busybox")
+            .map(|m| m.len())
+            .expect("/bin/busybox (install busybox-static)");
+        let dir = std::env::temp_dir().join(format!("minipod-rt-images-{stamp}"));
+        if minipod_image::Store::new(&dir).resolve("busybox").is_ok() {
+            return dir;
+        }
+        let staging =
+            std::env::temp_dir().join(format!("minipod-rt-images-{stamp}.{}", std::process::id()));
+        let _ = fs::remove_dir_all(&staging);
+        let layout =
+            std::env::temp_dir().join(format!("minipod-rt-busybox-oci.{}", std::process::id()));
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/busybox-image");
+        let run = Command::new(script)
+            .arg("--no-import")
+            .arg(&layout)
+            .output()
+            .expect("run scripts/busybox-image");
+        assert!(
+            run.status.success(),
+            "scripts/busybox-image: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        minipod_image::Store::new(&staging)
+            .import(&layout, None)
+            .expect("import busybox");
+        let _ = fs::remove_dir_all(&layout);
+        if fs::rename(&staging, &dir).is_err() {
+            // Another test binary got there first; its store is the same.
+            let _ = fs::remove_dir_all(&staging);
+        }
+        dir
+    })
+}
+
+/// A node of its own for one test: its directories under a fresh temporary
+/// directory and its own cgroup root; [`TestNode::finish`] checks that
+/// nothing of it is left.
+struct TestNode {
+    dir: PathBuf,
+    runtime: PodRuntime,
+    cgroups: TestRoot,
+    fds_before: usize,
+}
+
+impl TestNode {
+    fn new(pids_limit: Option<i64>) -> TestNode {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let store = image_store().to_owned();
+        let dir = std::env::temp_dir().join(format!(
+            "minipod-rt-node-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let cgroups = TestRoot::new();
+        let resolv = dir.join("host-resolv.conf");
+        fs::create_dir_all(&dir).expect("node dir");
+        fs::write(&resolv, "nameserver 192.0.2.53\nsearch example.test\n").expect("resolv");
+        let mut node = NodeConfig::new(INIT, "test-node");
+        node.state_dir = dir.join("state");
+        node.run_dir = dir.join("run");
+        node.logs_dir = dir.join("logs");
+        node.image_root = store;
+        node.cgroup_root = cgroups.root.name().to_str().expect("utf-8").to_owned();
+        node.host_resolv_conf = resolv;
+        node.pids_limit = pids_limit;
+        let runtime = PodRuntime::new(node).expect("runtime");
+        // Counted once the node is set up: detecting the cgroups may keep a
+        // descriptor open for the life of the process (once).
+        let fds_before = open_fds();
+        TestNode {
+            dir,
+            runtime,
+            cgroups,
+            fds_before,
+        }
+    }
+
+    /// Admits and plans `yaml`, then creates the pod.
+    fn create(&self, yaml: &str) -> Result<RunningPod, PodError> {
+        let pod = admitted(yaml);
+        let plan = minipod_plan::plan(
+            &pod,
+            &NodeFacts {
+                memory_capacity_bytes: 8 << 30,
+            },
+        );
+        self.runtime.create_pod(&pod, &plan)
+    }
+
+    fn start(&self, pod: &mut RunningPod, name: &str) -> StartedContainer {
+        self.runtime
+            .start_container(pod, name, 0)
+            .unwrap_or_else(|e| panic!("start {name}: {e}"))
+    }
+
+    /// Mounts whose line mentions this node's directories.
+    fn mounts(&self) -> Vec<String> {
+        let dir = self.dir.to_str().expect("utf-8");
+        fs::read_to_string("/proc/self/mountinfo")
+            .expect("mountinfo")
+            .lines()
+            .filter(|l| l.contains(dir))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Checks nothing of the node's pods is left, then removes the node.
+    fn finish(self) {
+        assert_eq!(self.mounts(), Vec::<String>::new(), "mounts left behind");
+        for sub in ["state/pods", "run/pods"] {
+            let left: Vec<_> = fs::read_dir(self.dir.join(sub))
+                .map(|d| d.flatten().map(|e| e.path()).collect())
+                .unwrap_or_default();
+            assert!(left.is_empty(), "left behind: {left:?}");
+        }
+        self.cgroups.remove_and_check_clean();
+        let fds = || {
+            fs::read_dir("/proc/self/fd")
+                .expect("/proc/self/fd")
+                .flatten()
+                .map(|e| format!("{:?}", fs::read_link(e.path())))
+                .collect::<Vec<_>>()
+        };
+        if open_fds() > self.fds_before {
+            eprintln!(
+                "open descriptors now: {:?} (before: {})",
+                fds(),
+                self.fds_before
+            );
+        }
+        wait_until("open fds to settle", PATIENCE, || {
+            open_fds() <= self.fds_before
+        });
+        fs::remove_dir_all(&self.dir).expect("remove the node dir");
+    }
+}
+
+fn admitted(yaml: &str) -> AdmittedPod {
+    let loaded = load::parse_manifests(yaml.as_bytes(), "pod.yaml")
+        .unwrap_or_else(|e| panic!("test manifest does not load: {e}\n{yaml}"));
+    let [item] = <[_; 1]>::try_from(loaded).unwrap_or_else(|_| panic!("one pod expected"));
+    let assigned = ServerAssigned {
+        uid: unique_uid(),
+        name_suffix: "b7x2k".to_owned(),
+    };
+    admit(item.pod, &assigned).unwrap_or_else(|e| panic!("{e}\n{yaml}"))
+}
+
+/// Waits for the container's exit and reads its whole output.
+fn finish(started: StartedContainer) -> (ExitStatus, String, String) {
+    let status = started.container.wait().expect("wait");
+    let read_all = |fd: OwnedFd| {
+        let mut text = String::new();
+        fs::File::from(fd).read_to_string(&mut text).expect("read");
+        text
+    };
+    (status, read_all(started.stdout), read_all(started.stderr))
+}
+
+/// Runs container `name` to its end.
+fn run(node: &TestNode, pod: &mut RunningPod, name: &str) -> (ExitStatus, String, String) {
+    finish(node.start(pod, name))
+}
+
+#[test]
+fn two_containers_share_an_empty_dir_and_loopback_and_see_the_pods_files_and_env() {
+    if !root_or_skip(
+        "two_containers_share_an_empty_dir_and_loopback_and_see_the_pods_files_and_env",
+    ) {
+        return;
+    }
+    let _serial = serial();
+    let node = TestNode::new(None);
+    let mut pod = node
+        .create(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop}
+spec:
+  volumes: [{name: shared, emptyDir: {}}]
+  containers:
+  - name: server
+    image: busybox
+    imagePullPolicy: Never
+    command: [sh, -c, "echo hello from the pod > /shared/index.html; echo note > /shared/note; exec httpd -f -p 127.0.0.1:8080 -h /shared"]
+    volumeMounts: [{name: shared, mountPath: /shared}]
+  - name: client
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    env:
+    - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
+    - {name: POD_NAMESPACE, valueFrom: {fieldRef: {fieldPath: metadata.namespace}}}
+    - {name: POD_UID, valueFrom: {fieldRef: {fieldPath: metadata.uid}}}
+    command:
+    - sh
+    - -c
+    - |
+      for i in $(seq 1 1200); do wget -q -O - http://127.0.0.1:8080/index.html && break; sleep 0.1; done
+      echo "hostname=$(hostname) env=$POD_NAME/$POD_NAMESPACE/$POD_UID"
+      cat /shared/note
+      echo ---; cat /etc/hosts; echo ---; cat /etc/hostname; echo ---; cat /etc/resolv.conf
+    volumeMounts: [{name: shared, mountPath: /shared}]
+"#,
+        )
+        .expect("create the pod");
+    let uid = pod.uid().to_owned();
+    let server = node.start(&mut pod, "server");
+    let (status, out, err) = run(&node, &mut pod, "client");
+    assert_eq!(status, ExitStatus::Exited(0), "{out}{err}");
+    let parts: Vec<&str> = out.split("---\n").collect();
+    assert_eq!(
+        parts[0],
+        format!("hello from the pod\nhostname=web env=web/shop/{uid}\nnote\n")
+    );
+    assert_eq!(
+        parts[1],
+        fs::read_to_string(&pod.paths().hosts).expect("hosts"),
+        "/etc/hosts is the pod's"
+    );
+    assert!(parts[1].contains("127.0.0.1\tweb\n"), "{}", parts[1]);
+    assert_eq!(parts[2], "web\n");
+    assert!(
+        parts[3].contains("nameserver 192.0.2.53") && parts[3].contains("search example.test"),
+        "resolv.conf from the node's: {}",
+        parts[3]
+    );
+    server.container.signal(Signal::SIGKILL).expect("kill");
+    let (status, _, _) = finish(server);
+    assert_eq!(status, ExitStatus::Signaled(libc::SIGKILL));
+    node.runtime.remove_pod(pod).expect("remove the pod");
+    node.finish();
+}
+
+#[test]
+fn a_memory_empty_dir_is_a_tmpfs_of_its_size_limit_and_dev_shm_is_the_pods() {
+    if !root_or_skip("a_memory_empty_dir_is_a_tmpfs_of_its_size_limit_and_dev_shm_is_the_pods") {
+        return;
+    }
+    let _serial = serial();
+    let node = TestNode::new(None);
+    let mut pod = node
+        .create(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: cache}
+spec:
+  volumes: [{name: mem, emptyDir: {medium: Memory, sizeLimit: 16Mi}}]
+  containers:
+  - name: writer
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: [sh, -c, "echo shared-memory > /dev/shm/note; grep -E ' /(cache|dev/shm) ' /proc/mounts"]
+    volumeMounts: [{name: mem, mountPath: /cache}]
+  - name: reader
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: [cat, /dev/shm/note]
+"#,
+        )
+        .expect("create the pod");
+    let (status, out, err) = run(&node, &mut pod, "writer");
+    assert_eq!(status, ExitStatus::Exited(0), "{out}{err}");
+    let cache = out.lines().find(|l| l.contains(" /cache ")).expect(&out);
+    assert!(
+        cache.starts_with("tmpfs ") && cache.contains("size=16384k"),
+        "{cache}"
+    );
+    let shm = out.lines().find(|l| l.contains(" /dev/shm ")).expect(&out);
+    assert!(shm.contains("size=65536k"), "{shm}");
+    // Another container sees what the first wrote in /dev/shm.
+    let (status, out, _) = run(&node, &mut pod, "reader");
+    assert_eq!(
+        (status, out.as_str()),
+        (ExitStatus::Exited(0), "shared-memory\n")
+    );
+    node.runtime.remove_pod(pod).expect("remove the pod");
+    node.finish();
+}
+
+#[test]
+fn read_only_mounts_and_a_read_only_root_refuse_writes() {
+    if !root_or_skip("read_only_mounts_and_a_read_only_root_refuse_writes") {
+        return;
+    }
+    let _serial = serial();
+    let node = TestNode::new(None);
+    let host_dir = node.dir.join("host-data");
+    let mut pod = node
+        .create(&format!(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: ro}}
+spec:
+  volumes:
+  - {{name: data, emptyDir: {{}}}}
+  - {{name: host, hostPath: {{path: {host}, type: DirectoryOrCreate}}}}
+  containers:
+  - name: app
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    securityContext: {{readOnlyRootFilesystem: true}}
+    command:
+    - sh
+    - -c
+    - |
+      touch /rootfile 2>/dev/null && echo root-writable || echo root-refused
+      touch /ro/file 2>/dev/null && echo ro-writable || echo ro-refused
+      touch /rw/file 2>/dev/null && echo rw-writable || echo rw-refused
+      touch /host/file 2>/dev/null && echo host-writable || echo host-refused
+      mkdir -p /sub && touch /sub/file 2>/dev/null && echo sub-writable || echo sub-refused
+    volumeMounts:
+    - {{name: data, mountPath: /ro, readOnly: true}}
+    - {{name: data, mountPath: /rw}}
+    - {{name: host, mountPath: /host}}
+    - {{name: data, mountPath: /sub, subPath: a/b}}
+"#,
+            host = host_dir.display()
+        ))
+        .expect("create the pod");
+    assert!(
+        host_dir.is_dir(),
+        "DirectoryOrCreate made the host directory"
+    );
+    let (status, out, err) = run(&node, &mut pod, "app");
+    assert_eq!(status, ExitStatus::Exited(0), "{out}{err}");
+    assert_eq!(
+        out,
+        "root-refused\nro-refused\nrw-writable\nhost-writable\nsub-writable\n"
+    );
+    assert!(host_dir.join("file").exists());
+    let data = &pod.paths().volumes["data"];
+    assert!(
+        data.join("a/b/file").exists(),
+        "subPath a/b was made in the volume"
+    );
+    node.runtime.remove_pod(pod).expect("remove the pod");
+    assert!(
+        host_dir.join("file").exists(),
+        "a hostPath is never removed"
+    );
+    node.finish();
+}
+
+#[test]
+fn a_sub_path_through_a_symlink_out_of_the_volume_is_refused() {
+    if !root_or_skip("a_sub_path_through_a_symlink_out_of_the_volume_is_refused") {
+        return;
+    }
+    let _serial = serial();
+    let node = TestNode::new(None);
+    let mut pod = node
+        .create(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: escape}
+spec:
+  volumes: [{name: data, emptyDir: {}}]
+  containers:
+  - name: app
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: [cat, /escaped/passwd]
+    volumeMounts: [{name: data, mountPath: /escaped, subPath: link}]
+"#,
+        )
+        .expect("create the pod");
+    // What a hostile container could have left in the volume.
+    std::os::unix::fs::symlink("/etc", pod.paths().volumes["data"].join("link")).expect("symlink");
+    let err = node
+        .runtime
+        .start_container(&mut pod, "app", 0)
+        .expect_err("the subPath must be refused");
+    assert_eq!(err.reason, Reason::CreateContainerConfigError, "{err}");
+    assert!(
+        err.message.starts_with(
+            "failed to prepare subPath for volumeMount \"/escaped\" of container \"app\""
+        ) && err.message.contains("symlink"),
+        "{err}"
+    );
+    node.runtime.remove_pod(pod).expect("remove the pod");
+    node.finish();
+}
+
+#[test]
+fn a_memory_hog_is_oom_killed_in_its_container_cgroup() {
+    if !root_or_skip("a_memory_hog_is_oom_killed_in_its_container_cgroup") {
+        return;
+    }
+    let _serial = serial();
+    let node = TestNode::new(None);
+    let mut pod = node
+        .create(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: hog}
+spec:
+  containers:
+  - name: hog
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: [tail, /dev/zero]
+    resources: {limits: {memory: 32Mi}}
+"#,
+        )
+        .expect("create the pod");
+    let started = node.start(&mut pod, "hog");
+    let cgroup = started.cgroup.clone();
+    let before = cgroup.read_oom_kills().expect("oom kills");
+    let (status, _, _) = finish(started);
+    assert_eq!(status, ExitStatus::Signaled(libc::SIGKILL));
+    let after = cgroup.read_oom_kills().expect("oom kills");
+    assert!(
+        after > before,
+        "the OOM kill was counted: {before} → {after}"
+    );
+    node.runtime
+        .remove_container(&mut pod, "hog")
+        .expect("remove the container");
+    assert!(!controller_dir("memory", cgroup.path()).exists());
+    node.runtime.remove_pod(pod).expect("remove the pod");
+    node.finish();
+}
+
+#[test]
+fn a_fork_bomb_stops_at_the_pids_limit() {
+    if !root_or_skip("a_fork_bomb_stops_at_the_pids_limit") {
+        return;
+    }
+    let _serial = serial();
+    const LIMIT: i64 = 20;
+    let node = TestNode::new(Some(LIMIT));
+    let mut pod = node
+        .create(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: bomb}
+spec:
+  containers:
+  - name: bomb
+    image: busybox
+    imagePullPolicy: IfNotPresent
+    command: [sh, -c, "i=0; while [ $i -lt 100 ]; do sleep 1000 & i=$((i+1)); done; wait"]
+"#,
+        )
+        .expect("create the pod");
+    let started = node.start(&mut pod, "bomb");
+    let pids_dir = controller_dir("pids", started.cgroup.path());
+    wait_until("a fork was refused at the limit", PATIENCE, || {
+        keyed(&pids_dir.join("pids.events"), "max") > 0
+    });
+    let current: i64 = read(&pids_dir.join("pids.current"))
+        .parse()
+        .expect("pids.current");
+    assert!(current <= LIMIT, "pids.current {current} > {LIMIT}");
+    // Removing the pod kills the bomb (unless its shell already gave up on
+    // a refused fork) and its sleepers.
+    node.runtime.remove_pod(pod).expect("remove the pod");
+    let (status, _, _) = finish(started);
+    assert_ne!(status, ExitStatus::Exited(0));
+    node.finish();
+}
+
+#[test]
+fn image_pull_policy_never_with_a_missing_image_fails_as_kubernetes_says() {
+    if !root_or_skip("image_pull_policy_never_with_a_missing_image_fails_as_kubernetes_says") {
+        return;
+    }
+    let _serial = serial();
+    let node = TestNode::new(None);
+    let mut pod = node
+        .create(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: images}
+spec:
+  containers:
+  - {name: never, image: "nothere:1.0", imagePullPolicy: Never}
+  - {name: missing, image: "nothere:1.0", imagePullPolicy: IfNotPresent}
+  - {name: always, image: busybox, imagePullPolicy: Always}
+"#,
+        )
+        .expect("create the pod");
+    let cases = [
+        (
+            "never",
+            Reason::ErrImageNeverPull,
+            "Container image \"nothere:1.0\" is not present with pull policy of Never",
+        ),
+        (
+            "missing",
+            Reason::ErrImagePull,
+            "Failed to pull image \"nothere:1.0\": ",
+        ),
+        (
+            "always",
+            Reason::ErrImagePull,
+            "Failed to pull image \"busybox\": ",
+        ),
+    ];
+    for (name, reason, message) in cases {
+        let err = node
+            .runtime
+            .start_container(&mut pod, name, 0)
+            .expect_err(name);
+        assert_eq!(err.reason, reason, "{name}: {err}");
+        assert!(err.message.starts_with(message), "{name}: {err}");
+    }
+    node.runtime.remove_pod(pod).expect("remove the pod");
+    node.finish();
+}
+
+#[test]
+fn run_as_non_root_with_a_root_image_is_refused_and_a_bad_command_is_a_start_error() {
+    if !root_or_skip(
+        "run_as_non_root_with_a_root_image_is_refused_and_a_bad_command_is_a_start_error",
+    ) {
+        return;
+    }
+    let _serial = serial();
+    let node = TestNode::new(None);
+    let mut pod = node
+        .create(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: users}
+spec:
+  containers:
+  - {name: rooted, image: busybox, imagePullPolicy: IfNotPresent, securityContext: {runAsNonRoot: true}}
+  - {name: missing, image: busybox, imagePullPolicy: IfNotPresent, command: [no-such-program]}
+  - {name: app, image: busybox, imagePullPolicy: IfNotPresent, command: [id], securityContext: {runAsNonRoot: true, runAsUser: 1000, runAsGroup: 3000}}
+"#,
+        )
+        .expect("create the pod");
+    let err = node
+        .runtime
+        .start_container(&mut pod, "rooted", 0)
+        .expect_err("root image refused");
+    assert_eq!(err.reason, Reason::CreateContainerConfigError);
+    assert_eq!(
+        err.message,
+        format!(
+            "container has runAsNonRoot and image will run as root (pod: \"users_default({})\", container: rooted)",
+            pod.uid()
+        )
+    );
+    let err = node
+        .runtime
+        .start_container(&mut pod, "missing", 0)
+        .expect_err("no such program");
+    assert_eq!(err.reason, Reason::StartError);
+    let failure = err.failure.clone().expect("the failed step");
+    assert_eq!(
+        (failure.step.as_str(), failure.errno),
+        ("find executable", Some(libc::ENOENT))
+    );
+    assert!(
+        err.message.contains("executable file not found in $PATH"),
+        "{err}"
+    );
+    let (status, out, _) = run(&node, &mut pod, "app");
+    assert_eq!(status, ExitStatus::Exited(0));
+    assert!(out.starts_with("uid=1000(app) gid=3000"), "{out}");
+    node.runtime.remove_pod(pod).expect("remove the pod");
+    node.finish();
+}
+
+#[test]
+fn a_failed_create_leaves_nothing_behind() {
+    if !root_or_skip("a_failed_create_leaves_nothing_behind") {
+        return;
+    }
+    let _serial = serial();
+    let node = TestNode::new(None);
+    let missing = node.dir.join("no-such-dir");
+    let err = node
+        .create(&format!(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: broken}}
+spec:
+  volumes:
+  - {{name: mem, emptyDir: {{medium: Memory}}}}
+  - {{name: host, hostPath: {{path: {}, type: Directory}}}}
+  containers: [{{name: app, image: busybox, imagePullPolicy: IfNotPresent}}]
+"#,
+            missing.display()
+        ))
+        .expect_err("the hostPath check fails");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "MountVolume.SetUp failed for volume \"host\" : hostPath type check failed: {} is not a directory",
+            missing.display()
+        )
+    );
+    // finish() counts mounts, directories, cgroups and descriptors.
+    node.finish();
+}
+
+#[test]
+fn many_pods_created_run_and_removed_leave_nothing_behind() {
+    if !root_or_skip("many_pods_created_run_and_removed_leave_nothing_behind") {
+        return;
+    }
+    let _serial = serial();
+    let node = TestNode::new(Some(64));
+    for _ in 0..10 {
+        let mut pod = node
+            .create(
+                r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: cycle}
+spec:
+  volumes: [{name: mem, emptyDir: {medium: Memory, sizeLimit: 1Mi}}]
+  containers:
+  - {name: app, image: busybox, imagePullPolicy: IfNotPresent, command: [sh, -c, "echo x > /mem/x"], volumeMounts: [{name: mem, mountPath: /mem}]}
+  - {name: idle, image: busybox, imagePullPolicy: IfNotPresent, command: [sleep, "1000"]}
+"#,
+            )
+            .expect("create the pod");
+        for restart in 0..3 {
+            let started = node
+                .runtime
+                .start_container(&mut pod, "app", restart)
+                .expect("start");
+            let (status, _, _) = finish(started);
+            assert_eq!(status, ExitStatus::Exited(0));
+        }
+        node.runtime
+            .remove_container(&mut pod, "app")
+            .expect("remove");
+        // Left running: remove_pod must kill it.
+        let idle = node.start(&mut pod, "idle");
+        node.runtime.remove_pod(pod).expect("remove the pod");
+        let (status, _, _) = finish(idle);
+        assert_eq!(status, ExitStatus::Signaled(libc::SIGKILL));
+    }
+    node.finish();
+}
