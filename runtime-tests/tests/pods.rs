@@ -689,3 +689,75 @@ spec:
     }
     node.finish();
 }
+
+#[test]
+fn share_process_namespace_gives_the_pod_one_pid_namespace_whose_pid_1_is_pause() {
+    if !root_or_skip("share_process_namespace_gives_the_pod_one_pid_namespace_whose_pid_1_is_pause")
+    {
+        return;
+    }
+    let _serial = serial();
+    let node = TestNode::new(None);
+    let yaml = |share: bool| {
+        format!(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: shared}}
+spec:
+  shareProcessNamespace: {share}
+  containers:
+  - {{name: sleeper, image: busybox, imagePullPolicy: Never, command: [sleep, "300"]}}
+  - name: looker
+    image: busybox
+    imagePullPolicy: Never
+    # No waiting needed: start() returns only once the sleeper has exec'd.
+    command: [sh, -c, "ps -o comm | sort | tr '\n' ' '; echo; cat /proc/1/cmdline | tr '\\0' ' '"]
+"#
+        )
+    };
+
+    // Shared: the looker sees the sleeper, and pid 1 is the pause process.
+    let mut pod = node.create(&yaml(true)).expect("create the pod");
+    let sleeper = node.start(&mut pod, "sleeper");
+    let (status, out, err) = run(&node, &mut pod, "looker");
+    assert_eq!(status, ExitStatus::Exited(0), "{out}{err}");
+    let mut lines = out.lines();
+    let processes = lines.next().expect("ps line");
+    assert!(
+        processes.contains("sleep"),
+        "the sleeper is visible: {processes}"
+    );
+    assert_eq!(
+        lines.next().expect("pid 1").trim(),
+        "minipod-pause __minipod-pause",
+        "{out}"
+    );
+    let sleeper_ns =
+        fs::read_link(format!("/proc/{}/ns/pid", sleeper.container.pid())).expect("ns");
+    assert_ne!(
+        sleeper_ns,
+        fs::read_link("/proc/self/ns/pid").expect("own ns")
+    );
+    sleeper.container.signal(Signal::SIGKILL).expect("kill");
+    let _ = finish(sleeper);
+    node.runtime.remove_pod(pod).expect("remove the pod");
+
+    // Not shared (the default): each container is alone, pid 1 of its own namespace.
+    let mut pod = node.create(&yaml(false)).expect("create the pod");
+    let sleeper = node.start(&mut pod, "sleeper");
+    let (status, out, err) = run(&node, &mut pod, "looker");
+    assert_eq!(status, ExitStatus::Exited(0), "{out}{err}");
+    assert!(
+        !out.lines().next().unwrap_or_default().contains("sleep"),
+        "{out}"
+    );
+    assert!(
+        out.lines().nth(1).unwrap_or_default().starts_with("sh -c"),
+        "pid 1 is the looker itself: {out}"
+    );
+    sleeper.container.signal(Signal::SIGKILL).expect("kill");
+    let _ = finish(sleeper);
+    node.runtime.remove_pod(pod).expect("remove the pod");
+    node.finish();
+}

@@ -1,5 +1,6 @@
 //! minipod's helper processes are minipod itself, re-executed: a container's
-//! init and the pod sandbox's holder. A binary that may start containers
+//! init, the pod sandbox's holder, and the pause process of a pod that shares
+//! one PID namespace. A binary that may start containers
 //! calls [`run_helper_if_asked`] first thing in `main`, before any thread or
 //! runtime exists.
 
@@ -7,6 +8,8 @@
 pub const CONTAINER_INIT: &str = "__minipod-container-init";
 /// `argv[1]` of a pod sandbox's holder.
 pub const SANDBOX_HELPER: &str = "__minipod-sandbox";
+/// `argv[1]` of the pause process of a pod that shares one PID namespace.
+pub const PAUSE_HELPER: &str = "__minipod-pause";
 
 /// Becomes the requested helper and never returns, or returns at once when
 /// this process is not a helper.
@@ -14,6 +17,7 @@ pub fn run_helper_if_asked() {
     match std::env::args_os().nth(1).as_ref().and_then(|a| a.to_str()) {
         Some(CONTAINER_INIT) => crate::container::init::init_main(),
         Some(SANDBOX_HELPER) => crate::sandbox::holder_main(),
+        Some(PAUSE_HELPER) => crate::sandbox::pause_main(),
         _ => {}
     }
 }

@@ -29,6 +29,19 @@ pub const KINDS: [&str; 3] = ["net", "ipc", "uts"];
 #[derive(Debug)]
 pub struct Sandbox {
     dir: PathBuf,
+    /// With `shareProcessNamespace: true`: the pod's pause process.
+    pause: Option<Pause>,
+}
+
+/// The pid 1 of a pod's shared PID namespace. A PID namespace cannot be
+/// pinned like the others: once its init exits, no process can enter it
+/// again (pid_namespaces(7)). So a pause process stays alive as that init,
+/// reaping the orphans of every container, as the kubelet's pause container
+/// does.
+#[derive(Debug)]
+struct Pause {
+    pidfd: OwnedFd,
+    pid_namespace: OwnedFd,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +72,7 @@ impl Sandbox {
         fs::create_dir_all(dir.join("ns")).map_err(io(dir))?;
         let sandbox = Sandbox {
             dir: dir.to_owned(),
+            pause: None,
         };
         // From here on, dropping `sandbox` on an error undoes what was made.
         for kind in KINDS {
@@ -76,6 +90,8 @@ impl Sandbox {
         let (cfg_r, cfg_w) = pipe()?;
         let (rep_r, rep_w) = pipe()?;
         drop(cfg_w);
+        // Only the namespaces the pod shares: the holder needs no PID or
+        // mount namespace of its own.
         let flags = (libc::CLONE_NEWNET | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS) as u64;
         let holder = spawn_init(
             program,
@@ -126,6 +142,74 @@ impl Sandbox {
         Ok(sandbox)
     }
 
+    /// Gives the pod one PID namespace for all its containers
+    /// (`shareProcessNamespace: true`): starts the pause process that is its
+    /// pid 1. Containers join it through [`Sandbox::pid_namespace`].
+    pub fn share_pid_namespace(&mut self, program: &Path) -> Result<(), SandboxError> {
+        let pipe = || {
+            pipe2(OFlag::O_CLOEXEC).map_err(|source| SandboxError::Sys {
+                what: "pipe".into(),
+                source,
+            })
+        };
+        let (out_r, out_w) = pipe()?;
+        let (cfg_r, cfg_w) = pipe()?;
+        let (rep_r, rep_w) = pipe()?;
+        drop((cfg_w, rep_r));
+        let devnull: OwnedFd = fs::File::open("/dev/null")
+            .map_err(|source| SandboxError::Io {
+                path: "/dev/null".into(),
+                source,
+            })?
+            .into();
+        let namespaces = (libc::CLONE_NEWPID | libc::CLONE_NEWNS) as u64;
+        let pause = spawn_init(
+            program,
+            &["minipod-pause", crate::reexec::PAUSE_HELPER],
+            &ChildFds {
+                stdin: &devnull,
+                stdout: &out_w,
+                stderr: &out_w,
+                config: &cfg_r,
+                report: &rep_w,
+            },
+            namespaces,
+            CgroupEntry::None,
+        )
+        .map_err(|source| SandboxError::Io {
+            path: "clone3".into(),
+            source,
+        })?;
+        drop((out_w, cfg_r, rep_w));
+        let mut ready = String::new();
+        let _ = std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(fs::File::from(out_r)),
+            &mut ready,
+        );
+        let ns_path = format!("/proc/{}/ns/pid", pause.pid);
+        match (ready.trim(), fs::File::open(&ns_path)) {
+            ("ready", Ok(pid_namespace)) => {
+                self.pause = Some(Pause {
+                    pidfd: pause.pidfd,
+                    pid_namespace: pid_namespace.into(),
+                });
+                Ok(())
+            }
+            (said, _) => {
+                stop_pause(&pause.pidfd);
+                Err(SandboxError::Holder(format!(
+                    "the pause process did not start: {said:?}"
+                )))
+            }
+        }
+    }
+
+    /// The pod's shared PID namespace, if it has one.
+    pub fn pid_namespace(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        use std::os::fd::AsFd;
+        self.pause.as_ref().map(|p| p.pid_namespace.as_fd())
+    }
+
     fn pin(&self, kind: &str) -> PathBuf {
         self.dir.join("ns").join(kind)
     }
@@ -149,6 +233,11 @@ impl Sandbox {
 
 impl Drop for Sandbox {
     fn drop(&mut self) {
+        // The pause process first: when the init of a PID namespace exits,
+        // the kernel kills every process left in it.
+        if let Some(pause) = self.pause.take() {
+            stop_pause(&pause.pidfd);
+        }
         for kind in KINDS {
             let _ = umount2(&self.pin(kind), MntFlags::MNT_DETACH);
         }
@@ -178,6 +267,54 @@ pub fn holder_main() -> ! {
     let mut rest = Vec::new();
     let _ = std::io::stdin().read_to_end(&mut rest);
     std::process::exit(0);
+}
+
+/// SIGKILLs a pause process through its pidfd and reaps it.
+fn stop_pause(pidfd: &OwnedFd) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: pidfd_send_signal and waitid(P_PIDFD) on a pidfd we own, with
+    // a zeroed siginfo_t (plain old data) for waitid to fill.
+    unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            libc::SIGKILL,
+            std::ptr::null::<libc::siginfo_t>(),
+            0u32,
+        );
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        libc::waitid(
+            libc::P_PIDFD,
+            pidfd.as_raw_fd() as libc::id_t,
+            &mut info,
+            libc::WEXITED,
+        );
+    }
+}
+
+/// The pause process: pid 1 of a pod's shared PID namespace. It says
+/// "ready", then reaps whatever is orphaned to it until it is killed.
+///
+/// SIGCHLD is blocked and taken with `sigwait`: a blocked signal is queued
+/// even for a namespace's pid 1, which would otherwise drop signals whose
+/// disposition is the default (pid_namespaces(7)).
+pub fn pause_main() -> ! {
+    use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
+    use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+    let mut sigchld = SigSet::empty();
+    sigchld.add(Signal::SIGCHLD);
+    let _ = sigprocmask(SigmaskHow::SIG_BLOCK, Some(&sigchld), None);
+    let _ = writeln!(std::io::stdout(), "ready");
+    let _ = std::io::stdout().flush();
+    loop {
+        let _ = sigchld.wait();
+        // Reap every child that has exited; stop at the first "none yet".
+        while let Ok(status) = waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            if status == WaitStatus::StillAlive {
+                break;
+            }
+        }
+    }
 }
 
 nix::ioctl_read_bad!(get_flags, libc::SIOCGIFFLAGS, libc::ifreq);

@@ -310,11 +310,16 @@ impl PodRuntime {
         mounts::mount_tmpfs(&shm, Some(SHM_SIZE), 0o1777, true).map_err(io_error(&shm))?;
         running.tmpfs.push(shm);
         // Step 6: the sandbox.
-        let sandbox = Sandbox::create(
+        let mut sandbox = Sandbox::create(
             &self.node.init_program,
             &running.run_dir.join("sandbox"),
             &process::pod_hostname(&pod),
         )?;
+        // `shareProcessNamespace: true`: one PID namespace for the whole pod,
+        // whose pid 1 is a pause process.
+        if pod.pod().spec.share_process_namespace == Some(true) {
+            sandbox.share_pid_namespace(&self.node.init_program)?;
+        }
         running.paths.namespaces = sandbox.namespace_paths();
         running.sandbox = Some(sandbox);
         Ok(())
@@ -474,7 +479,11 @@ impl PodRuntime {
             dir,
             pinned,
         };
-        match self.spawn(&run, &config) {
+        match self.spawn(
+            &run,
+            &config,
+            running.sandbox.as_ref().and_then(|s| s.pid_namespace()),
+        ) {
             Ok((process_handle, stdout, stderr)) => {
                 let cgroup = run.cgroup.clone();
                 running.containers.insert(name.to_owned(), run);
@@ -503,6 +512,7 @@ impl PodRuntime {
         &self,
         run: &ContainerRun,
         config: &launch::ContainerConfig,
+        pod_pid_namespace: Option<std::os::fd::BorrowedFd<'_>>,
     ) -> Result<(Container, OwnedFd, OwnedFd), ContainerError> {
         let create_error = |m: String| ContainerError::new(Reason::CreateContainerError, m);
         let join = run
@@ -520,7 +530,13 @@ impl PodRuntime {
             stdout: out_w,
             stderr: err_w,
         };
-        match container::start(&self.node.init_program, config, &stdio, &join) {
+        match container::start_in(
+            &self.node.init_program,
+            config,
+            &stdio,
+            &join,
+            pod_pid_namespace,
+        ) {
             Ok(started) => Ok((started, out_r, err_r)),
             Err(StartError::Spawn(e)) => Err(create_error(format!("starting the container: {e}"))),
             Err(StartError::Failed(failure)) => Err(ContainerError {

@@ -75,7 +75,8 @@ impl ExitStatus {
     }
 }
 
-/// Starts a container: returns once its workload has been exec'd.
+/// Starts a container in a PID namespace of its own: returns once its
+/// workload has been exec'd.
 ///
 /// `program` is our own binary (it must call
 /// [`crate::reexec::run_helper_if_asked`]); `cgroup` was opened from the
@@ -85,6 +86,26 @@ pub fn start(
     config: &ContainerConfig,
     stdio: &Stdio,
     cgroup: &CgroupJoin,
+) -> Result<Container, StartError> {
+    start_in(program, config, stdio, cgroup, None)
+}
+
+/// Like [`start`], but with `pod_pid_namespace` (a `/proc/<pid>/ns/pid`
+/// descriptor of the pod's pause process) the container joins the pod's
+/// shared PID namespace (`shareProcessNamespace: true`) instead of getting
+/// its own: it then sees every process of the pod, and its workload is not
+/// pid 1 (the pause process is).
+///
+/// Joining works through `setns(CLONE_NEWPID)`, which changes only the
+/// namespace the calling *thread* gives its future children (setns(2)).
+/// So a short-lived thread does it and clones the container, and no other
+/// thread of the monitor is affected.
+pub fn start_in(
+    program: &Path,
+    config: &ContainerConfig,
+    stdio: &Stdio,
+    cgroup: &CgroupJoin,
+    pod_pid_namespace: Option<BorrowedFd<'_>>,
 ) -> Result<Container, StartError> {
     let pipe = || pipe2(OFlag::O_CLOEXEC).map_err(|e| StartError::Spawn(e.into()));
     let (config_r, config_w) = pipe()?;
@@ -100,8 +121,24 @@ pub fn start(
         config: &config_r,
         report: &report_w,
     };
-    let spawned = spawn_init(program, &["minipod-init", CONTAINER_INIT], &fds, 0, entry)
-        .map_err(StartError::Spawn)?;
+    let argv = ["minipod-init", CONTAINER_INIT];
+    let spawned = match pod_pid_namespace {
+        None => {
+            let namespaces = (libc::CLONE_NEWPID | libc::CLONE_NEWNS) as u64;
+            spawn_init(program, &argv, &fds, namespaces, entry)
+        }
+        Some(pid_namespace) => std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    nix::sched::setns(pid_namespace, nix::sched::CloneFlags::CLONE_NEWPID)
+                        .map_err(std::io::Error::from)?;
+                    spawn_init(program, &argv, &fds, libc::CLONE_NEWNS as u64, entry)
+                })
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("the spawning thread panicked")))
+        }),
+    }
+    .map_err(StartError::Spawn)?;
     drop((config_r, report_w));
     let container = Container {
         pid: spawned.pid,

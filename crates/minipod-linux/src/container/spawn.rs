@@ -8,7 +8,8 @@
 //! `dup2`, `fcntl` and `execve`, on memory prepared before the clone.
 //!
 //! The flags (clone(2)):
-//! * `CLONE_NEWPID`: the child is pid 1 of a new PID namespace; when it
+//! * `CLONE_NEWPID` (unless the pod shares one PID namespace, see
+//!   [`super::start_in`]): the child is pid 1 of a new PID namespace; when it
 //!   exits, the kernel kills everything else in the container.
 //! * `CLONE_NEWNS`: its own mount namespace, so its mounts vanish with it.
 //! * `CLONE_PIDFD`: a pidfd to signal and wait for exactly this process
@@ -140,13 +141,13 @@ pub enum CgroupEntry<'a> {
     Procs(JoinFds),
 }
 
-/// Clones a child into new PID and mount namespaces (plus `extra_flags`) that
-/// immediately executes `program` (our own binary) with `argv`.
+/// Clones a child into the new namespaces named by `namespaces` (`CLONE_NEW*`
+/// flags) that immediately executes `program` (our own binary) with `argv`.
 pub fn spawn_init(
     program: &Path,
     argv: &[&str],
     fds: &ChildFds<'_>,
-    extra_flags: u64,
+    namespaces: u64,
     cgroup: CgroupEntry<'_>,
 ) -> io::Result<Spawned> {
     // Everything the child touches is prepared here, before the clone.
@@ -179,11 +180,7 @@ pub fn spawn_init(
 
     let mut pidfd: libc::c_int = -1;
     let mut args = CloneArgs {
-        flags: CLONE_PIDFD
-            | CLONE_CLEAR_SIGHAND
-            | libc::CLONE_NEWPID as u64
-            | libc::CLONE_NEWNS as u64
-            | extra_flags,
+        flags: CLONE_PIDFD | CLONE_CLEAR_SIGHAND | namespaces,
         pidfd: &mut pidfd as *mut libc::c_int as u64,
         exit_signal: libc::SIGCHLD as u64,
         ..CloneArgs::default()
