@@ -761,3 +761,85 @@ spec:
     node.runtime.remove_pod(pod).expect("remove the pod");
     node.finish();
 }
+
+#[test]
+fn container_output_goes_to_a_cri_log_file_per_run_in_the_kubelet_layout() {
+    if !root_or_skip("container_output_goes_to_a_cri_log_file_per_run_in_the_kubelet_layout") {
+        return;
+    }
+    let _serial = serial();
+    let node = TestNode::new(None);
+    let mut pod = node
+        .create(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: chatty, namespace: lab}
+spec:
+  containers:
+  - name: talker
+    image: busybox
+    imagePullPolicy: Never
+    command: [sh, -c, "echo out-1; echo err-1 >&2; printf 'no newline'"]
+"#,
+        )
+        .expect("create the pod");
+    let logs_dir = std::env::temp_dir().join(format!("minipod-rt-logs-{}", pod.uid()));
+    for restart in 0..2 {
+        let started = node.start(&mut pod, "talker");
+        let path = pod.log_path(&logs_dir, "talker", restart);
+        let copy = minipod_runtime::logs::copy_to_file(&path, started.stdout, started.stderr)
+            .expect("copy");
+        assert_eq!(
+            started.container.wait().expect("wait"),
+            ExitStatus::Exited(0)
+        );
+        copy.wait().expect("pumps");
+        node.runtime
+            .remove_container(&mut pod, "talker")
+            .expect("remove the container");
+
+        // <logs>/<namespace>_<name>_<uid>/<container>/<restart>.log
+        let expected = logs_dir
+            .join(format!("lab_chatty_{}", pod.uid()))
+            .join("talker")
+            .join(format!("{restart}.log"));
+        assert_eq!(path, expected);
+        let text = fs::read_to_string(&path).expect("log file");
+        let entries = minipod_runtime::logs::read_entries(text.as_bytes()).expect("parse");
+        let seen: Vec<(String, String, String)> = entries
+            .iter()
+            .map(|e| {
+                (
+                    e.stream.to_string(),
+                    e.tag.as_str().to_owned(),
+                    String::from_utf8_lossy(&e.content).into_owned(),
+                )
+            })
+            .collect();
+        let mut sorted = seen.clone();
+        sorted.sort();
+        assert_eq!(
+            sorted,
+            [
+                ("stderr".to_owned(), "F".to_owned(), "err-1".to_owned()),
+                ("stdout".to_owned(), "F".to_owned(), "out-1".to_owned()),
+                ("stdout".to_owned(), "P".to_owned(), "no newline".to_owned()),
+            ],
+            "{text}"
+        );
+        // Each line: <RFC3339Nano> <stream> <F|P> <content>
+        for line in text.lines() {
+            let fields: Vec<&str> = line.splitn(4, ' ').collect();
+            assert_eq!(
+                fields[0].len(),
+                "2016-10-06T00:17:09.669794202Z".len(),
+                "{line}"
+            );
+            assert!(fields[0].ends_with('Z'), "{line}");
+        }
+    }
+    node.runtime.remove_pod(pod).expect("remove the pod");
+    fs::remove_dir_all(&logs_dir).expect("remove the test's logs");
+    node.finish();
+}

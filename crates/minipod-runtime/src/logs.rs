@@ -121,6 +121,48 @@ impl PodLogs<'_> {
     }
 }
 
+/// A running copy of one container run's stdout and stderr into its log file.
+#[derive(Debug)]
+pub struct LogCopy {
+    stdout: std::thread::JoinHandle<std::io::Result<PumpReport>>,
+    stderr: std::thread::JoinHandle<std::io::Result<PumpReport>>,
+}
+
+/// Copies a container's stdout and stderr (the read ends of its pipes) into
+/// the CRI log file at `path` (made if missing, appended to), one thread per
+/// stream, until both streams end: when the container and every process that
+/// inherited them have exited. One writer is shared, so lines of the two
+/// streams land whole and in time order.
+pub fn copy_to_file(
+    path: &Path,
+    stdout: std::os::fd::OwnedFd,
+    stderr: std::os::fd::OwnedFd,
+) -> std::io::Result<LogCopy> {
+    let writer = std::sync::Arc::new(std::sync::Mutex::new(LogWriter::new(open_log_file(path)?)));
+    let spawn = |fd: std::os::fd::OwnedFd, stream: Stream| {
+        let writer = std::sync::Arc::clone(&writer);
+        std::thread::Builder::new()
+            .name(format!("log-{stream}"))
+            .spawn(move || pump(std::fs::File::from(fd), stream, &writer))
+    };
+    Ok(LogCopy {
+        stdout: spawn(stdout, Stream::Stdout)?,
+        stderr: spawn(stderr, Stream::Stderr)?,
+    })
+}
+
+impl LogCopy {
+    /// Waits until both streams have ended; returns what each pump saw.
+    pub fn wait(self) -> std::io::Result<(PumpReport, PumpReport)> {
+        let join = |handle: std::thread::JoinHandle<std::io::Result<PumpReport>>| {
+            handle
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("a log pump panicked")))
+        };
+        Ok((join(self.stdout)?, join(self.stderr)?))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
