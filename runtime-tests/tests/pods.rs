@@ -460,6 +460,16 @@ spec:
         after > before,
         "the OOM kill was counted: {before} → {after}"
     );
+    // What Kubernetes shows in state.terminated: exit code 137, OOMKilled.
+    let now = std::time::SystemTime::now();
+    let terminated = minipod_runtime::exit::exited(
+        status,
+        Some(minipod_runtime::exit::OomKills { before, after }),
+        now,
+        now,
+    );
+    assert_eq!(terminated.exit_code, 137);
+    assert_eq!(terminated.reason.as_str(), "OOMKilled");
     node.runtime
         .remove_container(&mut pod, "hog")
         .expect("remove the container");
