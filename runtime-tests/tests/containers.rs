@@ -18,6 +18,7 @@ use minipod_linux::container::{
 };
 use minipod_linux::sandbox::Sandbox;
 use minipod_plan::Plan;
+use minipod_plan::launch::DEFAULT_CAPABILITIES;
 use minipod_runtime_tests::{
     TestRoot, busybox_layer, open_fds, plan_of, root_or_skip, serial, unique_uid,
 };
@@ -33,24 +34,6 @@ const PATIENCE: Duration = Duration::from_secs(120);
 const CAP_CHOWN: u32 = 0;
 const CAP_KILL: u32 = 5;
 const CAP_NET_RAW: u32 = 13;
-
-/// containerd's default capabilities (what a container gets without `add`/`drop`).
-const DEFAULT_CAPS: &[&str] = &[
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_FSETID",
-    "CAP_FOWNER",
-    "CAP_MKNOD",
-    "CAP_NET_RAW",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETFCAP",
-    "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_SYS_CHROOT",
-    "CAP_KILL",
-    "CAP_AUDIT_WRITE",
-];
 
 const POD: &str = r#"
 apiVersion: v1
@@ -114,7 +97,7 @@ impl TestPod {
             env: vec!["PATH=/bin".into(), "HOSTNAME=web".into()],
             cwd: "/".into(),
             user: User::default(),
-            capabilities: DEFAULT_CAPS.iter().map(|s| s.to_string()).collect(),
+            capabilities: DEFAULT_CAPABILITIES.iter().map(|s| s.to_string()).collect(),
             no_new_privileges: false,
             privileged: false,
         }

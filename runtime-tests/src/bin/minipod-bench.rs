@@ -33,24 +33,6 @@ spec:
 
 const WARMUP: usize = 5;
 
-/// containerd's default capability set.
-const CAPS: &[&str] = &[
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_FSETID",
-    "CAP_FOWNER",
-    "CAP_MKNOD",
-    "CAP_NET_RAW",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETFCAP",
-    "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_SYS_CHROOT",
-    "CAP_KILL",
-    "CAP_AUDIT_WRITE",
-];
-
 /// The phases of one container's cycle.
 #[derive(Default)]
 struct Samples {
@@ -224,7 +206,10 @@ fn config(sandbox: &Sandbox, layer: &Path, dir: &Path) -> ContainerConfig {
         env: vec!["PATH=/bin".into(), "HOSTNAME=bench".into()],
         cwd: "/".into(),
         user: User::default(),
-        capabilities: CAPS.iter().map(|s| s.to_string()).collect(),
+        capabilities: minipod_plan::launch::DEFAULT_CAPABILITIES
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
         no_new_privileges: false,
         privileged: false,
     }
