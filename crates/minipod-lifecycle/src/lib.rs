@@ -1,0 +1,34 @@
+//! # minipod-lifecycle: what the kubelet decides about a pod, without doing it
+//!
+//! The status half of the lifecycle, as pure functions (no clock, no I/O:
+//! every time is an input):
+//!
+//! * [`time`]: [`Timestamp`], RFC 3339 in and out, written by hand.
+//! * [`status`]: the Kubernetes `PodStatus` (core/v1) as serde types.
+//! * [`phase`]: the pod phase (kubelet `getPhase`).
+//! * [`conditions`]: `Initialized`, `ContainersReady`, `Ready`,
+//!   `PodScheduled` (kubelet `pkg/kubelet/status/generate.go`).
+//! * [`printer`]: kubectl's READY / STATUS / RESTARTS / AGE columns
+//!   (`printPod`), with [`duration::human_duration`] for the ages.
+//!
+//! Rules and their sources: `docs/kubernetes-semantics.md` §4.8–§5.
+
+#![forbid(unsafe_code)]
+
+pub mod conditions;
+pub mod duration;
+pub mod phase;
+pub mod printer;
+pub mod status;
+pub mod time;
+
+mod roles;
+
+pub use conditions::pod_conditions;
+pub use phase::{PhaseContext, pod_phase};
+pub use printer::{KubectlColumns, kubectl_columns};
+pub use status::{ContainerState, ContainerStatus, PodCondition, PodPhase, PodStatus};
+pub use time::Timestamp;
+
+#[cfg(test)]
+pub(crate) mod fixtures;
