@@ -1,7 +1,7 @@
 //! # minipod-lifecycle: what the kubelet decides about a pod, without doing it
 //!
-//! The status half of the lifecycle, as pure functions (no clock, no I/O:
-//! every time is an input):
+//! The lifecycle's rules as pure functions (no clock, no I/O: every time is
+//! an input). The state machine that drives them comes next.
 //!
 //! * [`time`]: [`Timestamp`], RFC 3339 in and out, written by hand.
 //! * [`status`]: the Kubernetes `PodStatus` (core/v1) as serde types.
@@ -10,16 +10,23 @@
 //!   `PodScheduled` (kubelet `pkg/kubelet/status/generate.go`).
 //! * [`printer`]: kubectl's READY / STATUS / RESTARTS / AGE columns
 //!   (`printPod`), with [`duration::human_duration`] for the ages.
+//! * [`backoff`]: CrashLoopBackOff (client-go's `Backoff` as the kubelet
+//!   uses it: first restart immediate, then 10 s doubling to 300 s).
+//! * [`termination`]: who waits for whom when a pod stops (sidecars after
+//!   the apps, in reverse order) and the grace budget (preStop and waiting
+//!   deducted, at least 2 s before SIGKILL).
 //!
-//! Rules and their sources: `docs/kubernetes-semantics.md` §4.8–§5.
+//! Rules and their sources: `docs/kubernetes-semantics.md` §4.7–§5.
 
 #![forbid(unsafe_code)]
 
+pub mod backoff;
 pub mod conditions;
 pub mod duration;
 pub mod phase;
 pub mod printer;
 pub mod status;
+pub mod termination;
 pub mod time;
 
 mod roles;
