@@ -4,42 +4,26 @@
 //! the runtime, not here).
 
 use oci_spec::image::ImageConfiguration;
-use serde::{Deserialize, Serialize};
 
-/// The run defaults of an image config (`config.Entrypoint`, `Cmd`, `Env`,
-/// `WorkingDir`, `User`, `StopSignal`). Empty strings count as unset, as
-/// Docker treats them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImageDefaults {
-    /// `Entrypoint`: what a container's `command` replaces.
-    pub entrypoint: Vec<String>,
-    /// `Cmd`: what a container's `args` replaces.
-    pub cmd: Vec<String>,
-    /// `Env`, as `NAME=value` strings, in the image's order.
-    pub env: Vec<String>,
-    /// `WorkingDir`.
-    pub working_dir: Option<String>,
-    /// `User`: `name`, `uid`, `uid:gid`, `name:group`, ...
-    pub user: Option<String>,
-    /// `StopSignal`, e.g. `SIGQUIT`.
-    pub stop_signal: Option<String>,
-}
+/// The run defaults of an image (`config.Entrypoint`, `Cmd`, `Env`,
+/// `WorkingDir`, `User`, `StopSignal`). The type belongs to `minipod-plan`,
+/// which merges it with the container by Kubernetes' rules; the store fills it.
+pub use minipod_plan::process::ImageConfig as ImageDefaults;
 
-impl ImageDefaults {
-    /// Reads the defaults out of an image config.
-    pub fn from_config(config: &ImageConfiguration) -> ImageDefaults {
-        let Some(c) = config.config() else {
-            return ImageDefaults::default();
-        };
-        let text = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
-        ImageDefaults {
-            entrypoint: c.entrypoint().clone().unwrap_or_default(),
-            cmd: c.cmd().clone().unwrap_or_default(),
-            env: c.env().clone().unwrap_or_default(),
-            working_dir: text(c.working_dir()),
-            user: text(c.user()),
-            stop_signal: text(c.stop_signal()),
-        }
+/// Reads the run defaults out of an image config. Empty strings count as
+/// unset, as Docker treats them.
+pub fn image_defaults(config: &ImageConfiguration) -> ImageDefaults {
+    let Some(c) = config.config() else {
+        return ImageDefaults::default();
+    };
+    let text = |v: &Option<String>| v.clone().filter(|s| !s.is_empty());
+    ImageDefaults {
+        entrypoint: c.entrypoint().clone().unwrap_or_default(),
+        cmd: c.cmd().clone().unwrap_or_default(),
+        env: c.env().clone().unwrap_or_default(),
+        working_dir: text(c.working_dir()),
+        user: text(c.user()),
+        stop_signal: text(c.stop_signal()),
     }
 }
 
@@ -60,7 +44,7 @@ mod tests {
                 "rootfs":{"type":"layers","diff_ids":[]}}"#,
         );
         assert_eq!(
-            ImageDefaults::from_config(&c),
+            image_defaults(&c),
             ImageDefaults {
                 entrypoint: vec!["/entry".into()],
                 cmd: vec!["sh".into(), "-c".into(), "x".into()],
@@ -82,7 +66,7 @@ mod tests {
                 "rootfs":{"type":"layers","diff_ids":[]}}"##,
         );
         assert_eq!(
-            ImageDefaults::from_config(&docker),
+            image_defaults(&docker),
             ImageDefaults {
                 cmd: vec!["sh".into()],
                 ..ImageDefaults::default()
@@ -91,6 +75,6 @@ mod tests {
         let bare = config(
             r#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#,
         );
-        assert_eq!(ImageDefaults::from_config(&bare), ImageDefaults::default());
+        assert_eq!(image_defaults(&bare), ImageDefaults::default());
     }
 }

@@ -54,7 +54,7 @@ mod staging;
 mod store;
 
 pub use archive::host_architecture;
-pub use defaults::ImageDefaults;
+pub use defaults::{ImageDefaults, image_defaults};
 pub use digest::Digest;
 pub use error::{Error, Result};
 pub use name::{ImageName, NameError, NameProblem};

@@ -11,7 +11,7 @@ use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
 use crate::archive::{self, StagedImage};
-use crate::defaults::ImageDefaults;
+use crate::defaults::{ImageDefaults, image_defaults};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::name::ImageName;
@@ -266,7 +266,7 @@ impl Store {
             name: record.name.clone(),
             id: record.config.clone(),
             manifest: record.manifest.clone(),
-            defaults: ImageDefaults::from_config(&config),
+            defaults: image_defaults(&config),
             layers,
         })
     }

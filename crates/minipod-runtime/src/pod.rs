@@ -29,7 +29,7 @@ use minipod_linux::mounts;
 use minipod_linux::sandbox::{Sandbox, SandboxError};
 use minipod_plan::Plan;
 use minipod_plan::launch::{self, ContainerDirs, PodPaths};
-use minipod_plan::process::{self, ImageConfig};
+use minipod_plan::process;
 use minipod_plan::sandbox_files;
 use minipod_spec::AdmittedPod;
 use minipod_spec::enums::{HostPathType, PullPolicy, StorageMedium};
@@ -396,17 +396,8 @@ impl PodRuntime {
             .ok_or_else(|| config_error(format!("no plan for container {name:?}")))?;
         let image = self.image_for(container)?;
 
-        let defaults = &image.defaults;
-        let image_config = ImageConfig {
-            entrypoint: defaults.entrypoint.clone(),
-            cmd: defaults.cmd.clone(),
-            env: defaults.env.clone(),
-            working_dir: defaults.working_dir.clone(),
-            user: defaults.user.clone(),
-            stop_signal: defaults.stop_signal.clone(),
-        };
         let process =
-            process::resolve_process(&pod, container, &image_config, &self.node.node_name)
+            process::resolve_process(&pod, container, &image.defaults, &self.node.node_name)
                 .map_err(|e| config_error(e.to_string()))?;
         launch::verify_run_as_non_root(&pod, name, &process).map_err(config_error)?;
 
