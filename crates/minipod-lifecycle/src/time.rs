@@ -2,8 +2,11 @@
 //!
 //! A [`Timestamp`] is nanoseconds since the Unix epoch (UTC). It is written as
 //! RFC 3339 with whole seconds and `Z` (`2024-05-01T12:00:00Z`), as
-//! `metav1.Time` marshals; it reads any RFC 3339 date-time (fraction and
-//! numeric offset allowed). No clock here: the caller supplies every "now".
+//! `metav1.Time` marshals, or with all nine fraction digits
+//! ([`Timestamp::write_rfc3339_nanos`], the kubelet's `RFC3339NanoFixed` for
+//! CRI log lines). It reads RFC 3339 as Go's `time.Parse` does: `T` (or `t`),
+//! seconds up to 59, a fraction of one to nine digits, `Z` or `±HH:MM`.
+//! No clock here: the caller supplies every "now".
 //! The calendar arithmetic is the proleptic Gregorian one (Howard Hinnant's
 //! `days_from_civil` / `civil_from_days`).
 
@@ -80,7 +83,7 @@ impl Timestamp {
             }
             Ok(digits.iter().fold(0, |n, d| n * 10 + i64::from(d - b'0')))
         };
-        if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+        if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') {
             return Err(fail("expected YYYY-MM-DDTHH:MM:SS"));
         }
         if b[13] != b':' || b[16] != b':' {
@@ -91,7 +94,7 @@ impl Timestamp {
         if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
             return Err(fail("no such date"));
         }
-        if hour > 23 || minute > 59 || second > 60 {
+        if hour > 23 || minute > 59 || second > 59 {
             return Err(fail("no such time of day"));
         }
         let mut rest = 19;
@@ -102,8 +105,8 @@ impl Timestamp {
             while end < b.len() && b[end].is_ascii_digit() {
                 end += 1;
             }
-            if end == start {
-                return Err(fail("empty fraction of a second"));
+            if end == start || end - start > 9 {
+                return Err(fail("a fraction of a second has one to nine digits"));
             }
             let mut scale = NANOS_PER_SECOND;
             for d in &b[start..end] {
@@ -134,6 +137,28 @@ impl Timestamp {
             .and_then(|nanos| nanos.checked_add(fraction_nanos))
             .map(Self)
             .ok_or_else(|| fail("outside the years 1677 to 2262"))
+    }
+}
+
+impl Timestamp {
+    /// Writes `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ` in UTC, always nine fraction
+    /// digits, so that every timestamp has the same width and text order is
+    /// time order (the kubelet's `RFC3339NanoFixed`, used in CRI log lines).
+    pub fn write_rfc3339_nanos(self, out: &mut impl fmt::Write) -> fmt::Result {
+        let seconds = self.unix_seconds();
+        let fraction = self.0.rem_euclid(NANOS_PER_SECOND);
+        let (days, in_day) = (
+            seconds.div_euclid(SECONDS_PER_DAY),
+            seconds.rem_euclid(SECONDS_PER_DAY),
+        );
+        let (year, month, day) = civil_from_days(days);
+        write!(
+            out,
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{fraction:09}Z",
+            in_day / 3600,
+            in_day % 3600 / 60,
+            in_day % 60
+        )
     }
 }
 
@@ -265,10 +290,27 @@ mod tests {
             "2024-05-01T00:00:00+0200",
             "2024/05/01T00:00:00Z",
             "9999-01-01T00:00:00Z",
+            "2024-05-01 00:00:00Z",
+            "2024-05-01T00:00:60Z",
+            "2024-05-01T00:00:00.1234567890Z",
         ] {
             let err = Timestamp::parse_rfc3339(bad).unwrap_err();
             assert_eq!(err.text, bad);
         }
+    }
+
+    #[test]
+    fn nanosecond_form_has_a_fixed_width() {
+        let mut out = String::new();
+        ts("2016-10-06T00:17:09.669794202Z")
+            .write_rfc3339_nanos(&mut out)
+            .unwrap();
+        assert_eq!(out, "2016-10-06T00:17:09.669794202Z");
+        out.clear();
+        Timestamp::from_unix_nanos(-1)
+            .write_rfc3339_nanos(&mut out)
+            .unwrap();
+        assert_eq!(out, "1969-12-31T23:59:59.999999999Z");
     }
 
     #[test]
