@@ -302,18 +302,13 @@ pub(super) fn is_relaxed_env_var_name(value: &str) -> Vec<String> {
     errs
 }
 
-/// `IsValidUserID`: 0 to 2^32-1.
+/// `IsValidUserID` (and `IsValidGroupID`, the same range): 0 to 2^32-1.
 pub(super) fn is_valid_user_id(uid: i64) -> Vec<String> {
     if (0..=0xffff_ffff).contains(&uid) {
         Vec::new()
     } else {
         vec![inclusive_range_error(0, 0xffff_ffff)]
     }
-}
-
-/// `IsValidGroupID`: 0 to 2^32-1.
-pub(super) fn is_valid_group_id(gid: i64) -> Vec<String> {
-    is_valid_user_id(gid)
 }
 
 /// `maskTrailingDash`: a prefix for generated names may end in `-`.

@@ -9,7 +9,7 @@
 //! Where Kubernetes prints a whole Go struct as the bad value (its `%#v`,
 //! pointer addresses included), minipod prints the type name with `{...}`.
 
-use super::names::{is_valid_group_id, is_valid_user_id};
+use super::names::is_valid_user_id;
 use super::volumes::validate_local_descending_path;
 use super::{FieldError, quote};
 use crate::enums::ProfileType;
@@ -22,41 +22,11 @@ pub(super) fn validate_pod_security_context(spec: &PodSpec, errs: &mut Vec<Field
     let default = Default::default();
     let sc = spec.security_context.as_ref().unwrap_or(&default);
 
-    if let Some(gid) = sc.fs_group {
-        for msg in is_valid_group_id(gid) {
-            errs.push(FieldError::invalid(
-                format!("{path}.fsGroup"),
-                gid.to_string(),
-                msg,
-            ));
-        }
-    }
-    if let Some(uid) = sc.run_as_user {
-        for msg in is_valid_user_id(uid) {
-            errs.push(FieldError::invalid(
-                format!("{path}.runAsUser"),
-                uid.to_string(),
-                msg,
-            ));
-        }
-    }
-    if let Some(gid) = sc.run_as_group {
-        for msg in is_valid_group_id(gid) {
-            errs.push(FieldError::invalid(
-                format!("{path}.runAsGroup"),
-                gid.to_string(),
-                msg,
-            ));
-        }
-    }
+    check_id(&format!("{path}.fsGroup"), sc.fs_group, errs);
+    check_id(&format!("{path}.runAsUser"), sc.run_as_user, errs);
+    check_id(&format!("{path}.runAsGroup"), sc.run_as_group, errs);
     for (i, gid) in sc.supplemental_groups.iter().enumerate() {
-        for msg in is_valid_group_id(*gid) {
-            errs.push(FieldError::invalid(
-                format!("{path}.supplementalGroups[{i}]"),
-                gid.to_string(),
-                msg,
-            ));
-        }
+        check_id(&format!("{path}.supplementalGroups[{i}]"), Some(*gid), errs);
     }
     if spec.share_process_namespace == Some(true) && spec.host_pid == Some(true) {
         errs.push(FieldError::invalid(
@@ -132,24 +102,8 @@ pub(super) fn validate_security_context(
     errs: &mut Vec<FieldError>,
 ) {
     let Some(sc) = sc else { return };
-    if let Some(uid) = sc.run_as_user {
-        for msg in is_valid_user_id(uid) {
-            errs.push(FieldError::invalid(
-                format!("{path}.runAsUser"),
-                uid.to_string(),
-                msg,
-            ));
-        }
-    }
-    if let Some(gid) = sc.run_as_group {
-        for msg in is_valid_group_id(gid) {
-            errs.push(FieldError::invalid(
-                format!("{path}.runAsGroup"),
-                gid.to_string(),
-                msg,
-            ));
-        }
-    }
+    check_id(&format!("{path}.runAsUser"), sc.run_as_user, errs);
+    check_id(&format!("{path}.runAsGroup"), sc.run_as_group, errs);
     if let Some(proc_mount) = sc.proc_mount.as_deref() {
         if !matches!(proc_mount, "Default" | "Unmasked") {
             errs.push(FieldError::not_supported(
@@ -288,6 +242,15 @@ fn validate_app_armor_profile(
             other,
             &["Localhost", "RuntimeDefault", "Unconfined"],
         )),
+    }
+}
+
+/// A user or group ID must be in 0 to 2^32-1 (`IsValidUserID`; Kubernetes'
+/// `IsValidGroupID` has the same range).
+fn check_id(field: &str, id: Option<i64>, errs: &mut Vec<FieldError>) {
+    let Some(id) = id else { return };
+    for msg in is_valid_user_id(id) {
+        errs.push(FieldError::invalid(field, id.to_string(), msg));
     }
 }
 
