@@ -1,59 +1,9 @@
 //! `minipod`: run Kubernetes Pods on one Linux host.
 //!
-//! The binary is thin: it parses the command line, calls the library crates
-//! (`minipod-spec` to read and admit manifests, `minipod-plan` to plan them)
-//! and turns their results into output and an exit code.
+//! The command line lives in the library half of this crate (`lib.rs`), so
+//! the runtime scenario tests can build the very same CLI as a binary of
+//! their own; this file only hands over to it.
 
-use std::process::ExitCode;
-
-use clap::{Parser, Subcommand};
-
-mod commands;
-mod host;
-mod input;
-
-/// Run Kubernetes Pods on one Linux host, with the kubelet's semantics.
-#[derive(Debug, Parser)]
-#[command(name = "minipod", version, about, long_about = None)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Show what minipod would build for each pod in a manifest: start order,
-    /// effective resources, QoS class, cgroup values. Nothing is started.
-    Plan(commands::plan::PlanArgs),
-    /// Manage the local image store: import OCI layouts and `docker save`
-    /// archives, list and remove images.
-    Image(commands::image::ImageArgs),
-}
-
-/// Exit codes shared by every command.
-pub mod exit {
-    /// The command did what was asked.
-    pub const OK: u8 = 0;
-    /// Something failed while doing it (the host, not the input).
-    pub const FAILURE: u8 = 1;
-    /// The input was invalid; nothing was started.
-    pub const INVALID_INPUT: u8 = 2;
-}
-
-fn main() -> ExitCode {
-    // A container's init and a pod sandbox's holder are this binary,
-    // re-executed; they must take over before anything else starts.
-    minipod_linux::reexec::run_helper_if_asked();
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Plan(args) => commands::plan::run(&args),
-        Command::Image(args) => commands::image::run(&args),
-    };
-    match result {
-        Ok(code) => ExitCode::from(code),
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::from(exit::FAILURE)
-        }
-    }
+fn main() -> std::process::ExitCode {
+    minipod::main()
 }
