@@ -23,6 +23,7 @@
 pub mod backoff;
 pub mod conditions;
 pub mod duration;
+pub mod machine;
 pub mod phase;
 pub mod printer;
 pub mod status;

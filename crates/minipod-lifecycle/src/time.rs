@@ -60,6 +60,16 @@ impl Timestamp {
         self.plus_nanos(seconds.saturating_mul(NANOS_PER_SECOND))
     }
 
+    /// This time moved later by `duration`.
+    pub fn plus(self, duration: std::time::Duration) -> Self {
+        self.plus_nanos(i64::try_from(duration.as_nanos()).unwrap_or(i64::MAX))
+    }
+
+    /// The time from `earlier` to `self`, zero if `earlier` is later.
+    pub fn since(self, earlier: Timestamp) -> std::time::Duration {
+        std::time::Duration::from_nanos(u64::try_from(self.nanos_since(earlier)).unwrap_or(0))
+    }
+
     /// Nanoseconds from `earlier` to `self` (negative if `earlier` is later),
     /// like Go's `t.Sub(earlier)`.
     pub const fn nanos_since(self, earlier: Timestamp) -> i64 {
