@@ -12,14 +12,17 @@
 //! * [`container`]: a container started as a real, isolated process —
 //!   `clone3` into new PID and mount namespaces and its cgroup, then our own
 //!   binary re-executed as its init ([`container::init`]), which joins the
-//!   sandbox, builds the root filesystem and `execve`s the workload.
+//!   sandbox, builds the root filesystem and `execve`s the workload;
+//!   [`container::exec`] runs another command inside a running container
+//!   (exec probes and hooks).
 //! * [`reexec`]: how the binary becomes one of those helpers.
 //!
 //! `unsafe` is denied here except in the modules that name it in their own
 //! `#![allow(unsafe_code)]`, each block with a `SAFETY:` comment:
 //! `cgroup::join` (the async-signal-safe cgroup join between fork and exec),
 //! `container::spawn` (clone3 and exec), `container::init` (descriptors,
-//! prctl, signal dispositions), `container` (pidfd signals and waits),
+//! prctl, signal dispositions), `container::exec` (fork in the single-threaded
+//! exec helper, prctl, poll), `container` (pidfd signals and waits),
 //! `sandbox` (the loopback ioctls).
 
 #![deny(unsafe_code)]

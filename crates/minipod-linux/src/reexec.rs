@@ -1,6 +1,7 @@
 //! minipod's helper processes are minipod itself, re-executed: a container's
-//! init, the pod sandbox's holder, and the pause process of a pod that shares
-//! one PID namespace. A binary that may start containers
+//! init, the pod sandbox's holder, the pause process of a pod that shares
+//! one PID namespace, and the helper that runs a command inside a running
+//! container. A binary that may start containers
 //! calls [`run_helper_if_asked`] first thing in `main`, before any thread or
 //! runtime exists.
 
@@ -10,6 +11,9 @@ pub const CONTAINER_INIT: &str = "__minipod-container-init";
 pub const SANDBOX_HELPER: &str = "__minipod-sandbox";
 /// `argv[1]` of the pause process of a pod that shares one PID namespace.
 pub const PAUSE_HELPER: &str = "__minipod-pause";
+/// `argv[1]` of the helper that runs a command inside a running container
+/// (exec probes and hooks).
+pub const EXEC_HELPER: &str = "__minipod-exec";
 
 /// Becomes the requested helper and never returns, or returns at once when
 /// this process is not a helper.
@@ -18,6 +22,7 @@ pub fn run_helper_if_asked() {
         Some(CONTAINER_INIT) => crate::container::init::init_main(),
         Some(SANDBOX_HELPER) => crate::sandbox::holder_main(),
         Some(PAUSE_HELPER) => crate::sandbox::pause_main(),
+        Some(EXEC_HELPER) => crate::container::exec::helper_main(),
         _ => {}
     }
 }

@@ -102,6 +102,7 @@ impl Sandbox {
                 stderr: &out_w,
                 config: &cfg_r,
                 report: &rep_w,
+                extra: None,
             },
             flags,
             CgroupEntry::None,
@@ -172,6 +173,7 @@ impl Sandbox {
                 stderr: &out_w,
                 config: &cfg_r,
                 report: &rep_w,
+                extra: None,
             },
             namespaces,
             CgroupEntry::None,
@@ -301,6 +303,9 @@ fn stop_pause(pidfd: &OwnedFd) {
 pub fn pause_main() -> ! {
     use nix::sys::signal::{SigSet, SigmaskHow, Signal, sigprocmask};
     use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+    // Out of the monitor's process group and session, as the containers: a
+    // signal to the monitor's group must not reach the pod.
+    let _ = nix::unistd::setsid();
     let mut sigchld = SigSet::empty();
     sigchld.add(Signal::SIGCHLD);
     let _ = sigprocmask(SigmaskHow::SIG_BLOCK, Some(&sigchld), None);

@@ -9,12 +9,18 @@
 //! * [`logs`]: container output to CRI-format log files in the kubelet's layout.
 //! * [`exit`]: how a container ended, as Kubernetes reports it
 //!   (`Completed`, `Error`, `OOMKilled`, exit code).
+//! * [`exec`]: a command run inside a running container (exec probes and
+//!   hooks), with the container's user, env and capabilities.
+//! * [`probe`]: `tcpSocket` and `httpGet` checks from inside the pod's
+//!   network namespace.
 //!
 //! Kernel work is delegated to `minipod-linux`; launch specs are computed,
 //! purely, by `minipod-plan`.
 
 #![deny(unsafe_code)]
 
+pub mod exec;
 pub mod exit;
 pub mod logs;
 pub mod pod;
+pub mod probe;

@@ -186,6 +186,10 @@ struct ContainerRun {
     dir: PathBuf,
     /// subPath pins under `dir`: unmounted before `dir` is removed.
     pinned: Vec<PathBuf>,
+    /// What the container's process was started with: a command exec'd
+    /// into it (probes, hooks) gets the same user, env, directory and
+    /// capabilities.
+    config: launch::ContainerConfig,
 }
 
 /// One run of a container, started. The caller owns the process (wait on
@@ -469,10 +473,11 @@ impl PodRuntime {
             cgroup,
             dir,
             pinned,
+            config,
         };
         match self.spawn(
             &run,
-            &config,
+            &run.config,
             running.sandbox.as_ref().and_then(|s| s.pid_namespace()),
         ) {
             Ok((process_handle, stdout, stderr)) => {
@@ -739,6 +744,27 @@ impl RunningPod {
 
     pub fn cgroup(&self) -> Option<&PodCgroup> {
         self.cgroup.as_ref()
+    }
+
+    /// The pod's network namespace, pinned by the sandbox (a file to open
+    /// and `setns` into): probes connect from inside it.
+    pub fn network_namespace_path(&self) -> Option<&Path> {
+        self.paths
+            .namespaces
+            .iter()
+            .find(|(kind, _)| kind == "net")
+            .map(|(_, path)| path.as_path())
+    }
+
+    /// What the current run of container `name` was started with, and its
+    /// cgroup: what a command exec'd into it needs (see `crate::exec`).
+    pub(crate) fn container_run(
+        &self,
+        name: &str,
+    ) -> Option<(&launch::ContainerConfig, &ContainerCgroup)> {
+        self.containers
+            .get(name)
+            .map(|run| (&run.config, &run.cgroup))
     }
 
     /// The kubelet's log file of a container's run:

@@ -20,7 +20,7 @@ use nix::errno::Errno;
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::{CloneFlags, setns};
 use nix::sys::stat::{Mode, SFlag, makedev, mknod};
-use nix::unistd::{Gid, Uid, chdir, pivot_root, setgid, setgroups, setuid};
+use nix::unistd::{Gid, Uid, chdir, pivot_root, setgid, setgroups, setsid, setuid};
 
 use super::protocol::{ContainerConfig, StartFailure};
 use super::spawn::{CONFIG_FD, REPORT_FD};
@@ -44,7 +44,10 @@ pub fn init_main() -> ! {
 }
 
 /// Wraps an error with the step it happened in.
-fn step<T, E: Into<Failure>>(name: &str, result: Result<T, E>) -> Result<T, StartFailure> {
+pub(super) fn step<T, E: Into<Failure>>(
+    name: &str,
+    result: Result<T, E>,
+) -> Result<T, StartFailure> {
     result.map_err(|e| {
         let e = e.into();
         StartFailure {
@@ -55,9 +58,9 @@ fn step<T, E: Into<Failure>>(name: &str, result: Result<T, E>) -> Result<T, Star
     })
 }
 
-struct Failure {
-    errno: Option<i32>,
-    message: String,
+pub(super) struct Failure {
+    pub(super) errno: Option<i32>,
+    pub(super) message: String,
 }
 
 impl From<Errno> for Failure {
@@ -203,6 +206,11 @@ fn run() -> Result<Infallible, StartFailure> {
         "find executable",
         find_executable(&config.args[0], &config.env),
     )?;
+    // A session of its own, as every container gets one: otherwise it stays
+    // in the monitor's process group, and a Ctrl-C on the monitor's terminal
+    // (or `kill` of the group) would reach it directly instead of through
+    // the pod's ordered termination.
+    step("new session", setsid().map(drop))?;
     step("reset signals", reset_signals())?;
 
     let to_c = |s: &String| CString::new(s.as_bytes()).map_err(|e| e.to_string());
@@ -226,12 +234,12 @@ fn run() -> Result<Infallible, StartFailure> {
     })
 }
 
-fn set_cloexec(fd: RawFd) -> Result<(), Errno> {
+pub(super) fn set_cloexec(fd: RawFd) -> Result<(), Errno> {
     // SAFETY: fcntl on an fd number; failure is reported through errno.
     Errno::result(unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) }).map(drop)
 }
 
-fn close_fds_from(first: RawFd) {
+pub(super) fn close_fds_from(first: RawFd) {
     // SAFETY: close_range(2) only closes descriptors; none above `first` is in use.
     unsafe { libc::syscall(libc::SYS_close_range, first as u32, u32::MAX, 0u32) };
 }
@@ -472,7 +480,7 @@ fn ensure_dir(path: &str) -> Result<(), Failure> {
     }
 }
 
-fn switch_user(uid: u32, gid: u32, groups: &[u32]) -> Result<(), Failure> {
+pub(super) fn switch_user(uid: u32, gid: u32, groups: &[u32]) -> Result<(), Failure> {
     // Keep the permitted capabilities across setuid so `caps_set::apply` can
     // set them (capabilities(7), "Effect of user ID changes").
     // SAFETY: prctl with integer arguments.
@@ -485,7 +493,7 @@ fn switch_user(uid: u32, gid: u32, groups: &[u32]) -> Result<(), Failure> {
 }
 
 /// `$PATH` lookup as `execvp` does, with the container's own PATH.
-fn find_executable(program: &str, env: &[String]) -> Result<PathBuf, Failure> {
+pub(super) fn find_executable(program: &str, env: &[String]) -> Result<PathBuf, Failure> {
     if program.contains('/') {
         return Ok(PathBuf::from(program));
     }
@@ -509,7 +517,7 @@ fn find_executable(program: &str, env: &[String]) -> Result<PathBuf, Failure> {
 
 /// Default dispositions and an empty mask for the workload: the Rust runtime
 /// ignores SIGPIPE, and an ignored signal stays ignored across execve.
-fn reset_signals() -> Result<(), Failure> {
+pub(super) fn reset_signals() -> Result<(), Failure> {
     use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, signal, sigprocmask};
     for sig in Signal::iterator() {
         if matches!(sig, Signal::SIGKILL | Signal::SIGSTOP) {

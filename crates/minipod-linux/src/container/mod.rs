@@ -14,6 +14,7 @@
 #![allow(unsafe_code)] // pidfd_send_signal and waitid(P_PIDFD): each block says why
 
 pub mod caps;
+pub mod exec;
 pub mod init;
 pub mod protocol;
 pub mod spawn;
@@ -120,6 +121,7 @@ pub fn start_in(
         stderr: &stdio.stderr,
         config: &config_r,
         report: &report_w,
+        extra: None,
     };
     let argv = ["minipod-init", CONTAINER_INIT];
     let spawned = match pod_pid_namespace {
@@ -160,19 +162,24 @@ pub fn start_in(
     }
     // Reap the failed init so it leaves no zombie.
     let _ = container.wait();
-    let failure = match ChildFailure::decode(&report) {
+    Err(StartError::Failed(decode_report(&report)))
+}
+
+/// A helper's failure report (fd 4): the clone3 child's five-byte record,
+/// or the helper's JSON [`StartFailure`].
+fn decode_report(report: &[u8]) -> StartFailure {
+    match ChildFailure::decode(report) {
         Some((failure, errno)) => StartFailure {
             step: failure.step().to_owned(),
             errno: Some(errno),
             message: nix::errno::Errno::from_raw(errno).desc().to_owned(),
         },
-        None => serde_json::from_slice(&report).unwrap_or_else(|_| StartFailure {
+        None => serde_json::from_slice(report).unwrap_or_else(|_| StartFailure {
             step: "init".into(),
             errno: None,
-            message: String::from_utf8_lossy(&report).into_owned(),
+            message: String::from_utf8_lossy(report).into_owned(),
         }),
-    };
-    Err(StartError::Failed(failure))
+    }
 }
 
 impl Container {
