@@ -18,6 +18,8 @@
 //! * The tests of one binary run one at a time ([`serial`]): counting open
 //!   descriptors or cgroup directories must not see another test's.
 
+pub mod timeline;
+
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -324,4 +326,211 @@ pub fn busybox_layer() -> &'static Path {
         }
         dir
     })
+}
+
+/// An image store holding the project's busybox image
+/// (`scripts/busybox-image --no-import`) as `busybox:latest` and
+/// `busybox:1.36` (the tag the examples use), for tests that run pods by
+/// their manifests (`minipod run --image-root`). Built once and shared by
+/// every run, as [`busybox_layer`]: rebuilt when `/bin/busybox` changes,
+/// built aside and renamed into place, so concurrent test binaries never
+/// see a half-made store.
+pub fn busybox_image_store() -> &'static Path {
+    static STORE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    STORE.get_or_init(|| {
+        const TAGGED: &str = "busybox:1.36";
+        let stamp = fs::metadata("/bin/busybox")
+            .map(|m| m.len())
+            .expect("/bin/busybox (install busybox-static)");
+        let dir = std::env::temp_dir().join(format!("minipod-rt-images-tagged-{stamp}"));
+        let store = minipod_image::Store::new(&dir);
+        if store.resolve(TAGGED).is_ok() && store.resolve("busybox").is_ok() {
+            return dir;
+        }
+        let staging = std::env::temp_dir().join(format!(
+            "minipod-rt-images-tagged-{stamp}.{}",
+            std::process::id()
+        ));
+        let _ = fs::remove_dir_all(&staging);
+        let layout = std::env::temp_dir().join(format!(
+            "minipod-rt-busybox-oci-tagged.{}",
+            std::process::id()
+        ));
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/busybox-image");
+        let run = Command::new(script)
+            .arg("--no-import")
+            .arg(&layout)
+            .output()
+            .expect("run scripts/busybox-image");
+        assert!(
+            run.status.success(),
+            "scripts/busybox-image: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let staged = minipod_image::Store::new(&staging);
+        staged.import(&layout, None).expect("import busybox");
+        staged
+            .import(&layout, Some(TAGGED))
+            .expect("import busybox:1.36");
+        let _ = fs::remove_dir_all(&layout);
+        if fs::rename(&staging, &dir).is_err() {
+            // Another test binary got there first; its store is the same.
+            let _ = fs::remove_dir_all(&staging);
+        }
+        dir
+    })
+}
+
+/// The busybox image (`scripts/busybox-image --no-import`), imported through
+/// the image store's library into a store of its own. Built once and shared
+/// by every run (as [`busybox_layer`]): rebuilt when `/bin/busybox` changes,
+/// built aside and renamed into place, so concurrent test binaries never see
+/// a half-made store. (The same store as `tests/pods.rs` builds.)
+pub fn image_store() -> &'static Path {
+    static STORE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    STORE.get_or_init(|| {
+        let stamp = fs::metadata("/bin/busybox")
+            .map(|m| m.len())
+            .expect("/bin/busybox (install busybox-static)");
+        let dir = std::env::temp_dir().join(format!("minipod-rt-images-{stamp}"));
+        if minipod_image::Store::new(&dir).resolve("busybox").is_ok() {
+            return dir;
+        }
+        let staging =
+            std::env::temp_dir().join(format!("minipod-rt-images-{stamp}.{}", std::process::id()));
+        let _ = fs::remove_dir_all(&staging);
+        let layout =
+            std::env::temp_dir().join(format!("minipod-rt-busybox-oci.{}", std::process::id()));
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/busybox-image");
+        let run = Command::new(script)
+            .arg("--no-import")
+            .arg(&layout)
+            .output()
+            .expect("run scripts/busybox-image");
+        assert!(
+            run.status.success(),
+            "scripts/busybox-image: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        minipod_image::Store::new(&staging)
+            .import(&layout, None)
+            .expect("import busybox");
+        let _ = fs::remove_dir_all(&layout);
+        if fs::rename(&staging, &dir).is_err() {
+            // Another test binary got there first; its store is the same.
+            let _ = fs::remove_dir_all(&staging);
+        }
+        dir
+    })
+}
+
+/// The single pod in `yaml`, admitted with a fresh uid ([`unique_uid`]).
+pub fn admitted(yaml: &str) -> minipod_spec::AdmittedPod {
+    let loaded = load::parse_manifests(yaml.as_bytes(), "pod.yaml")
+        .unwrap_or_else(|e| panic!("test manifest does not load: {e}\n{yaml}"));
+    let [item] = <[_; 1]>::try_from(loaded).unwrap_or_else(|_| panic!("one pod expected"));
+    let assigned = ServerAssigned {
+        uid: unique_uid(),
+        name_suffix: "b7x2k".to_owned(),
+    };
+    admit(item.pod, &assigned).unwrap_or_else(|e| panic!("{e}\n{yaml}"))
+}
+
+/// A node of its own for one test: its directories under a fresh temporary
+/// directory, its own cgroup root, the busybox image store; [`TestNode::finish`]
+/// checks that nothing of it is left (mounts, directories, cgroups,
+/// descriptors).
+#[derive(Debug)]
+pub struct TestNode {
+    pub dir: PathBuf,
+    pub runtime: minipod_runtime::pod::PodRuntime,
+    pub cgroups: TestRoot,
+    fds_before: usize,
+}
+
+impl TestNode {
+    /// `init` is the helper binary (`env!("CARGO_BIN_EXE_minipod-test-init")`).
+    pub fn new(init: &str) -> TestNode {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let store = image_store().to_owned();
+        let dir = std::env::temp_dir().join(format!(
+            "minipod-rt-node-{}-n{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let cgroups = TestRoot::new();
+        let resolv = dir.join("host-resolv.conf");
+        fs::create_dir_all(&dir).expect("node dir");
+        fs::write(&resolv, "nameserver 192.0.2.53\n").expect("resolv");
+        let mut node = minipod_runtime::pod::NodeConfig::new(init, "test-node");
+        node.state_dir = dir.join("state");
+        node.run_dir = dir.join("run");
+        node.logs_dir = dir.join("logs");
+        node.image_root = store;
+        node.cgroup_root = cgroups.root.name().to_str().expect("utf-8").to_owned();
+        node.host_resolv_conf = resolv;
+        let runtime = minipod_runtime::pod::PodRuntime::new(node).expect("runtime");
+        // Counted once the node is set up: detecting the cgroups may keep a
+        // descriptor open for the life of the process (once).
+        let fds_before = open_fds();
+        TestNode {
+            dir,
+            runtime,
+            cgroups,
+            fds_before,
+        }
+    }
+
+    /// Admits and plans `yaml`, then creates the pod.
+    pub fn create(
+        &self,
+        yaml: &str,
+    ) -> Result<minipod_runtime::pod::RunningPod, minipod_runtime::pod::PodError> {
+        let pod = admitted(yaml);
+        let plan = minipod_plan::plan(
+            &pod,
+            &NodeFacts {
+                memory_capacity_bytes: 8 << 30,
+            },
+        );
+        self.runtime.create_pod(&pod, &plan)
+    }
+
+    /// Starts run 0 of container `name`; panics with the reason if it fails.
+    pub fn start(
+        &self,
+        pod: &mut minipod_runtime::pod::RunningPod,
+        name: &str,
+    ) -> minipod_runtime::pod::StartedContainer {
+        self.runtime
+            .start_container(pod, name, 0)
+            .unwrap_or_else(|e| panic!("start {name}: {e}"))
+    }
+
+    /// Mounts whose line mentions this node's directories.
+    pub fn mounts(&self) -> Vec<String> {
+        let dir = self.dir.to_str().expect("utf-8");
+        fs::read_to_string("/proc/self/mountinfo")
+            .expect("mountinfo")
+            .lines()
+            .filter(|l| l.contains(dir))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Checks nothing of the node's pods is left, then removes the node.
+    pub fn finish(self) {
+        assert_eq!(self.mounts(), Vec::<String>::new(), "mounts left behind");
+        for sub in ["state/pods", "run/pods"] {
+            let left: Vec<_> = fs::read_dir(self.dir.join(sub))
+                .map(|d| d.flatten().map(|e| e.path()).collect())
+                .unwrap_or_default();
+            assert!(left.is_empty(), "left behind: {left:?}");
+        }
+        self.cgroups.remove_and_check_clean();
+        wait_until("open fds to settle", Duration::from_secs(120), || {
+            open_fds() <= self.fds_before
+        });
+        fs::remove_dir_all(&self.dir).expect("remove the node dir");
+    }
 }

@@ -138,12 +138,38 @@ pub fn copy_to_file(
     stdout: std::os::fd::OwnedFd,
     stderr: std::os::fd::OwnedFd,
 ) -> std::io::Result<LogCopy> {
+    copy_to_file_and(path, stdout, stderr, None)
+}
+
+/// Also shows a container's output somewhere else as it comes (`minipod
+/// run` prints it): called with each chunk read, then with an empty chunk
+/// when the stream ends.
+pub type Tee = std::sync::Arc<dyn Fn(Stream, &[u8]) + Send + Sync>;
+
+/// [`copy_to_file`], handing every chunk to `tee` too.
+pub fn copy_to_file_and(
+    path: &Path,
+    stdout: std::os::fd::OwnedFd,
+    stderr: std::os::fd::OwnedFd,
+    tee: Option<Tee>,
+) -> std::io::Result<LogCopy> {
     let writer = std::sync::Arc::new(std::sync::Mutex::new(LogWriter::new(open_log_file(path)?)));
     let spawn = |fd: std::os::fd::OwnedFd, stream: Stream| {
         let writer = std::sync::Arc::clone(&writer);
+        let tee = tee.clone();
         std::thread::Builder::new()
             .name(format!("log-{stream}"))
-            .spawn(move || pump(std::fs::File::from(fd), stream, &writer))
+            .spawn(move || {
+                let report = writer::pump_and(std::fs::File::from(fd), stream, &writer, |chunk| {
+                    if let Some(tee) = &tee {
+                        tee(stream, chunk);
+                    }
+                });
+                if let Some(tee) = &tee {
+                    tee(stream, &[]);
+                }
+                report
+            })
     };
     Ok(LogCopy {
         stdout: spawn(stdout, Stream::Stdout)?,

@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 mod commands;
 mod host;
 mod input;
+mod node;
 
 /// Run Kubernetes Pods on one Linux host, with the kubelet's semantics.
 #[derive(Debug, Parser)]
@@ -29,6 +30,9 @@ enum Command {
     /// Manage the local image store: import OCI layouts and `docker save`
     /// archives, list and remove images.
     Image(commands::image::ImageArgs),
+    /// Run one pod in the foreground until it is done, with the kubelet's
+    /// lifecycle: events and output on the terminal, Ctrl-C to stop it.
+    Run(commands::run::RunArgs),
 }
 
 /// Exit codes shared by every command.
@@ -48,9 +52,18 @@ pub fn main() -> ExitCode {
     // re-executed; they must take over before anything else starts.
     minipod_linux::reexec::run_helper_if_asked();
     let cli = Cli::parse();
+    // Diagnostics (not events or output) go to stderr, filtered by RUST_LOG.
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,libcgroups=error")),
+        )
+        .try_init();
     let result = match cli.command {
         Command::Plan(args) => commands::plan::run(&args),
         Command::Image(args) => commands::image::run(&args),
+        Command::Run(args) => commands::run::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

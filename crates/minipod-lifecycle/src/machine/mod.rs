@@ -398,11 +398,26 @@ impl PodMachine {
                 {
                     return;
                 }
-                let message = match &failure {
-                    StartFailure::Waiting { message, .. } => message.clone(),
-                    StartFailure::Terminated(t) => t.message.clone().unwrap_or_default(),
-                };
-                out.push(self.event(i, "Warning", "Failed", format!("Error: {message}")));
+                // The kubelet's events: for an image, what went wrong and
+                // then `Error: <reason>`; otherwise `Error: <message>`.
+                match &failure {
+                    StartFailure::Waiting { reason, message } if reason.starts_with("ErrImage") => {
+                        let first = if reason == "ErrImageNeverPull" {
+                            "ErrImageNeverPull"
+                        } else {
+                            "Failed"
+                        };
+                        out.push(self.event(i, "Warning", first, message.clone()));
+                        out.push(self.event(i, "Warning", "Failed", format!("Error: {reason}")));
+                    }
+                    StartFailure::Waiting { message, .. } => {
+                        out.push(self.event(i, "Warning", "Failed", format!("Error: {message}")));
+                    }
+                    StartFailure::Terminated(t) => {
+                        let message = t.message.clone().unwrap_or_default();
+                        out.push(self.event(i, "Warning", "Failed", format!("Error: {message}")));
+                    }
+                }
                 let key = self.records[i].name.clone();
                 match failure {
                     StartFailure::Waiting { reason, message } => {
@@ -998,7 +1013,13 @@ impl PodMachine {
             pod_is_terminal: self.finished,
             pod_has_initialized: self.initialized,
         };
-        let phase = keep_terminal(self.status.phase, pod_phase(&self.spec, &status, context));
+        let mut phase = keep_terminal(self.status.phase, pod_phase(&self.spec, &status, context));
+        // A pod whose containers all stopped for good is over: if its
+        // statuses still say Pending or Running (stopped while an init
+        // container waited to restart), it Failed (`generateAPIPodStatus`).
+        if self.finished && !phase.is_terminal() {
+            phase = PodPhase::Failed;
+        }
         status.phase = Some(phase);
         status.conditions =
             pod_conditions(&self.spec, &status, phase, &self.status.conditions, now);

@@ -389,6 +389,14 @@ fn a_failed_regular_init_under_always_is_retried_with_back_off_and_the_pod_stays
     sim.wait(10.0);
     assert_eq!(sim.starts().len(), 3, "retried after 10 s");
     assert!(!names(&sim.starts()).contains(&"a"));
+    sim.started("i");
+    sim.exited("i", 1);
+    sim.feed(Input::Stop { grace: None });
+    assert_eq!(
+        sim.finished(),
+        Some(PodPhase::Failed),
+        "stopped for good: Failed"
+    );
 }
 
 #[test]
@@ -497,6 +505,7 @@ fn an_image_that_cannot_be_pulled_waits_and_is_retried_with_back_off() {
         },
     });
     assert_eq!(sim.columns().1, "ErrImagePull");
+    assert_eq!(sim.events("Failed"), ["no registry", "Error: ErrImagePull"]);
     assert_eq!(sim.starts().len(), 2, "first retry at once");
     sim.feed(Input::StartFailed {
         container: "a".into(),

@@ -163,9 +163,19 @@ pub struct PumpReport {
 /// reading so the container never blocks on a full pipe, and reports the
 /// failure at the end. A failing read ends the pump with the error.
 pub fn pump<R: Read, W: Write>(
+    from: R,
+    stream: Stream,
+    to: &Mutex<LogWriter<W>>,
+) -> io::Result<PumpReport> {
+    pump_and(from, stream, to, |_| {})
+}
+
+/// [`pump`], also handing each chunk read to `also` (after it is written).
+pub fn pump_and<R: Read, W: Write>(
     mut from: R,
     stream: Stream,
     to: &Mutex<LogWriter<W>>,
+    mut also: impl FnMut(&[u8]),
 ) -> io::Result<PumpReport> {
     let mut report = PumpReport::default();
     let mut buf = vec![0u8; READ_SIZE];
@@ -187,6 +197,8 @@ pub fn pump<R: Read, W: Write>(
                 report.first_write_error = Some(e);
             }
         }
+        drop(writer);
+        also(&buf[..n]);
     }
 }
 

@@ -2,3 +2,4 @@
 
 pub mod image;
 pub mod plan;
+pub mod run;

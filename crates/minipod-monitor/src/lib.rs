@@ -1,0 +1,87 @@
+//! # minipod-monitor: one pod, alive
+//!
+//! The monitor is the process that keeps one pod going, as the kubelet's
+//! pod worker and containerd's shim do together: it creates the pod
+//! (sandbox, cgroups, volumes) through `minipod-runtime`, then runs the
+//! pod's [`PodMachine`](minipod_lifecycle::machine::PodMachine): it feeds
+//! it what happens and does what it decides.
+//!
+//! ```text
+//!              inputs (channel)                       actions
+//!  waiter threads ──Exited──┐                 ┌── StartContainer → runtime.start_container
+//!  probe/hook threads ──────┼─► machine.handle├── Signal → pidfd_send_signal
+//!  Controller (Ctrl-C) ─────┤   (main loop)   ├── RunProbe / RunHook → a thread each
+//!  timer (recv_timeout) ────┘                 ├── Event / StatusChanged → the Observer
+//!                                             └── Finished → remove the pod, return
+//! ```
+//!
+//! * One thread owns the machine and the pod; everything slow (waiting for
+//!   an exit, a probe, a hook, copying logs) runs on threads of its own and
+//!   reports back through one channel. Plain threads, not an async runtime:
+//!   see `docs/decisions/0005-monitor-threads.md`.
+//! * The monitor is the parent of every container's pid 1 (they are
+//!   cloned from it), so it learns of each exit through the container's
+//!   pidfd.
+//! * Whatever happens, the pod is removed before [`Monitor::run`] returns:
+//!   no cgroup, mount, namespace or process is left behind.
+
+mod convert;
+mod driver;
+mod handlers;
+
+use std::sync::mpsc;
+use std::time::SystemTime;
+
+pub use driver::{Monitor, MonitorError, Outcome};
+use minipod_lifecycle::machine::Input;
+pub use minipod_lifecycle::machine::PodEvent;
+pub use minipod_runtime::logs::Stream;
+
+/// Where the monitor reports what happens (the `minipod run` console, the
+/// daemon's records).
+pub trait Observer: Send + Sync {
+    /// A Kubernetes Event happened at `at`.
+    fn event(&self, at: SystemTime, event: &PodEvent);
+    /// `container` wrote `line` (without its newline) to `stream`.
+    fn output(&self, container: &str, stream: Stream, line: &[u8]);
+    /// The pod changed; `pod` is the whole Pod object (spec and status) as
+    /// Kubernetes JSON.
+    fn pod_changed(&self, pod: &serde_json::Value);
+}
+
+/// Messages into the monitor's loop.
+#[derive(Debug)]
+pub(crate) enum Message {
+    Input(Input),
+    /// A container's pid 1 exited (and its output streams were drained).
+    Exited {
+        container: String,
+        attempt: u32,
+        status: std::io::Result<minipod_linux::container::ExitStatus>,
+        at: SystemTime,
+    },
+}
+
+/// Asks a running monitor to stop its pod; cheap to clone and usable from
+/// any thread (a signal handler thread, the daemon's API).
+#[derive(Debug, Clone)]
+pub struct Controller {
+    sender: mpsc::Sender<Message>,
+}
+
+impl Controller {
+    /// Stops the pod gracefully: preStop hooks, stop signals in the
+    /// Kubernetes order, SIGKILL at the end of the grace period (`grace`
+    /// seconds instead of the pod's `terminationGracePeriodSeconds` if
+    /// given). Returns false if the monitor is gone.
+    pub fn stop(&self, grace: Option<i64>) -> bool {
+        self.sender
+            .send(Message::Input(Input::Stop { grace }))
+            .is_ok()
+    }
+
+    /// SIGKILLs every container at once.
+    pub fn kill_now(&self) -> bool {
+        self.sender.send(Message::Input(Input::KillNow)).is_ok()
+    }
+}

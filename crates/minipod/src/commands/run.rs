@@ -1,0 +1,169 @@
+//! `minipod run -f pod.yaml`: one pod in the foreground, no daemon.
+//!
+//! Runs the pod's monitor in this process: prints the Kubernetes events as
+//! they happen and every container's output prefixed by its name, keeps
+//! `--status-file` up to date, and exits when the pod is done: 0 if it
+//! Succeeded, 1 if it Failed, 2 if the manifest is invalid (nothing was
+//! started). Ctrl-C or SIGTERM stops the pod gracefully, a second one kills
+//! it at once.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use minipod_lifecycle::machine::MachineConfig;
+use minipod_lifecycle::status::PodPhase;
+use minipod_monitor::{Monitor, Observer, PodEvent, Stream};
+use minipod_plan::{NodeFacts, plan};
+use nix::sys::signal::{SigSet, Signal};
+
+use crate::node::NodeArgs;
+use crate::{exit, host, input};
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The manifest: one Pod, YAML or JSON (`-` reads standard input).
+    #[arg(short = 'f', long = "filename", value_name = "FILE")]
+    file: PathBuf,
+
+    /// Keep the Pod (spec and status, as Kubernetes JSON) in this file,
+    /// replaced whenever the status changes and at exit.
+    #[arg(long, value_name = "PATH")]
+    status_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    node: NodeArgs,
+}
+
+pub fn run(args: &RunArgs) -> Result<u8> {
+    // Ctrl-C and SIGTERM are taken by a thread of ours (below), not by the
+    // default action: block them now, before any thread exists, so every
+    // thread inherits the mask. (Containers get a clean mask: their init
+    // resets it before the exec.)
+    let mut stop_signals = SigSet::empty();
+    stop_signals.add(Signal::SIGINT);
+    stop_signals.add(Signal::SIGTERM);
+    stop_signals
+        .thread_block()
+        .context("blocking SIGINT and SIGTERM")?;
+
+    let pods = match input::admitted_pods(&args.file) {
+        Ok(pods) => pods,
+        Err(message) => {
+            eprintln!("{message}");
+            return Ok(exit::INVALID_INPUT);
+        }
+    };
+    let pod = match <[_; 1]>::try_from(pods) {
+        Ok([pod]) => pod,
+        Err(pods) => {
+            eprintln!(
+                "error: {}: minipod run takes exactly one Pod, found {}",
+                args.file.display(),
+                pods.len()
+            );
+            return Ok(exit::INVALID_INPUT);
+        }
+    };
+    input::print_warnings(&pod);
+
+    let program = std::env::current_exe().context("finding this program's path")?;
+    let node = args.node.resolve(&program)?;
+    let facts = NodeFacts {
+        memory_capacity_bytes: host::memory_capacity_bytes()?,
+    };
+    let plan = plan(&pod, &facts);
+    let label = format!("{}/{}", pod.namespace(), pod.name());
+    let console = Arc::new(Console {
+        status_file: args.status_file.clone(),
+    });
+    let monitor = Monitor::new(
+        pod,
+        plan,
+        node.config,
+        MachineConfig {
+            backoff: node.backoff,
+        },
+        console,
+    );
+
+    let controller = monitor.controller();
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            let mut received = 0;
+            while let Ok(signal) = stop_signals.wait() {
+                received += 1;
+                if received == 1 {
+                    eprintln!("minipod: {signal}: stopping the pod (again to kill it at once)");
+                    controller.stop(None);
+                } else {
+                    eprintln!("minipod: {signal}: killing the pod");
+                    controller.kill_now();
+                }
+            }
+        })
+        .context("starting the signal thread")?;
+
+    let outcome = monitor.run().with_context(|| format!("pod {label}"))?;
+    eprintln!("minipod: pod {label} {}", outcome.phase.as_str());
+    Ok(match outcome.phase {
+        PodPhase::Succeeded => exit::OK,
+        _ => exit::FAILURE,
+    })
+}
+
+/// The terminal side of `minipod run`.
+struct Console {
+    status_file: Option<PathBuf>,
+}
+
+impl Observer for Console {
+    fn event(&self, at: SystemTime, event: &PodEvent) {
+        let time = minipod_runtime::logs::timestamp::format(at);
+        // HH:MM:SS.mmm of the RFC 3339 time: enough to follow the story.
+        let clock = time.get(11..23).unwrap_or(&time);
+        let object = event.container.as_deref().unwrap_or("pod");
+        let line = format!(
+            "{clock} {:<7} {:<12} {object}: {}\n",
+            event.event_type, event.reason, event.message
+        );
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    }
+
+    fn output(&self, container: &str, _stream: Stream, line: &[u8]) {
+        let mut out = std::io::stdout().lock();
+        let _ = out
+            .write_all(container.as_bytes())
+            .and_then(|()| out.write_all(b" | "))
+            .and_then(|()| out.write_all(line))
+            .and_then(|()| out.write_all(b"\n"))
+            .and_then(|()| out.flush());
+    }
+
+    fn pod_changed(&self, pod: &serde_json::Value) {
+        if let Some(path) = &self.status_file
+            && let Err(e) = write_atomically(path, pod)
+        {
+            tracing::warn!("cannot write {}: {e:#}", path.display());
+        }
+    }
+}
+
+/// Writes `value` to `path` through a temporary file and a rename, so a
+/// reader never sees half a file.
+fn write_atomically(path: &Path, value: &serde_json::Value) -> Result<()> {
+    let mut text = serde_json::to_vec_pretty(value)?;
+    text.push(b'\n');
+    let name = path
+        .file_name()
+        .context("the status file needs a file name")?
+        .to_string_lossy();
+    let temporary = path.with_file_name(format!(".{name}.tmp"));
+    std::fs::write(&temporary, &text)
+        .with_context(|| format!("writing {}", temporary.display()))?;
+    std::fs::rename(&temporary, path).with_context(|| format!("renaming to {}", path.display()))
+}
