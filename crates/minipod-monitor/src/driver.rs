@@ -301,8 +301,14 @@ impl Driver<'_> {
             Action::Event(event) => self.observer.event(SystemTime::now(), &event),
             Action::WakeAt(at) => self.wake = Some(at),
             Action::StatusChanged => {
-                self.observer
-                    .pod_changed(&pod_json(self.pod, machine.status(), self.created));
+                let mut pod = pod_json(self.pod, machine.status(), self.created);
+                if let Some((at, grace)) = machine.deletion()
+                    && let Some(metadata) = pod.get_mut("metadata").and_then(|m| m.as_object_mut())
+                {
+                    metadata.insert("deletionTimestamp".into(), at.to_string().into());
+                    metadata.insert("deletionGracePeriodSeconds".into(), grace.into());
+                }
+                self.observer.pod_changed(&pod);
             }
             Action::Finished { phase } => self.finished = Some(phase),
         }

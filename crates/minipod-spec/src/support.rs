@@ -18,10 +18,10 @@
 
 use std::fmt;
 
-use crate::enums::{MountPropagation, ProfileType, StorageMedium};
+use crate::enums::{MountPropagation, ProfileType, StorageMedium, UriScheme};
 use crate::model::{
-    Container, LifecycleHandler, ObjectMeta, Pod, PodSecurityContext, PodSpec, Probe,
-    SecurityContext, SecurityProfile, Volume,
+    Container, HttpGetAction, LifecycleHandler, ObjectMeta, Pod, PodSecurityContext, PodSpec,
+    Probe, SecurityContext, SecurityProfile, Volume,
 };
 use crate::validate::FieldError;
 
@@ -626,9 +626,22 @@ fn check_probe(path: &str, probe: &Probe, report: &mut SupportReport) {
             "gRPC probes are not implemented yet; use exec, httpGet or tcpSocket",
         );
     }
+    check_http_scheme(path, probe.http_get.as_ref(), report);
+}
+
+/// minipod has no TLS client: an `HTTPS` check could never succeed, so it is
+/// refused up front rather than failing at every probe.
+fn check_http_scheme(path: &str, http_get: Option<&HttpGetAction>, report: &mut SupportReport) {
+    if http_get.is_some_and(|h| h.scheme == Some(UriScheme::Https)) {
+        report.reject(
+            format!("{path}.httpGet.scheme"),
+            "HTTPS is not implemented (minipod has no TLS client); use HTTP or an exec check",
+        );
+    }
 }
 
 fn check_handler(path: &str, handler: &LifecycleHandler, report: &mut SupportReport) {
+    check_http_scheme(path, handler.http_get.as_ref(), report);
     if handler.tcp_socket.is_some() {
         // Kubernetes keeps the field for compatibility but the kubelet never
         // runs it: the hook would fail at run time. Say so now instead.
@@ -799,6 +812,21 @@ mod tests {
                 "spec.containers[0].tty: Forbidden: not supported by minipod: interactive containers are not implemented",
                 "spec.containers[0].ports[0].hostPort: Forbidden: not supported by minipod: host ports are not implemented (a pod has loopback networking only)",
                 "spec.containers[0].env[0].valueFrom.fieldRef.fieldPath: Forbidden: not supported by minipod: the pod has no IP address (minipod pods have loopback networking only)",
+            ]
+        );
+    }
+
+    #[test]
+    fn checks_minipod_cannot_run_are_refused_up_front() {
+        let (_, errors) = messages(&report(
+            "  containers:\n  - name: app\n    image: busybox\n    readinessProbe: {httpGet: {port: 443, scheme: HTTPS}}\n    livenessProbe: {grpc: {port: 9000}}\n    lifecycle: {preStop: {httpGet: {port: 8443, scheme: HTTPS}}}\n",
+        ));
+        assert_eq!(
+            errors,
+            [
+                "spec.containers[0].livenessProbe.grpc: Forbidden: not supported by minipod: gRPC probes are not implemented yet; use exec, httpGet or tcpSocket",
+                "spec.containers[0].readinessProbe.httpGet.scheme: Forbidden: not supported by minipod: HTTPS is not implemented (minipod has no TLS client); use HTTP or an exec check",
+                "spec.containers[0].lifecycle.preStop.httpGet.scheme: Forbidden: not supported by minipod: HTTPS is not implemented (minipod has no TLS client); use HTTP or an exec check",
             ]
         );
     }

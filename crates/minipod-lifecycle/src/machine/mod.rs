@@ -196,6 +196,8 @@ pub enum StopCause {
 #[derive(Debug, Clone)]
 struct Termination {
     cause: StopCause,
+    /// When it began.
+    since: Timestamp,
     /// The deletion's grace, replacing the pod's.
     grace: Option<i64>,
     /// Whose exit each container awaits before its stop signal.
@@ -284,6 +286,20 @@ impl PodMachine {
         self.termination.as_ref().map(|t| t.cause)
     }
 
+    /// When the pod was asked to stop and with what grace (seconds): its
+    /// `metadata.deletionTimestamp` and `deletionGracePeriodSeconds`, which
+    /// make kubectl show `Terminating`. `None` unless a stop was requested.
+    pub fn deletion(&self) -> Option<(Timestamp, i64)> {
+        let t = self.termination.as_ref()?;
+        (t.cause == StopCause::Requested).then(|| {
+            let grace = t
+                .grace
+                .or(self.spec.termination_grace_period_seconds)
+                .unwrap_or(crate::termination::DEFAULT_GRACE_SECONDS);
+            (t.since, grace)
+        })
+    }
+
     /// Whether every container stopped for good.
     pub fn is_finished(&self) -> bool {
         self.finished
@@ -292,9 +308,12 @@ impl PodMachine {
     /// Takes `input` into account at `now` and says what to do next.
     pub fn handle(&mut self, now: Timestamp, input: Input) -> Vec<Action> {
         let mut out = Vec::new();
+        let was_deleted = self.deletion().is_some();
         self.record(now, input, &mut out);
         self.sync(now, &mut out);
-        if self.refresh_status(now) {
+        // A requested stop changes the pod (its deletion time) even before
+        // any container status does.
+        if self.refresh_status(now) || was_deleted != self.deletion().is_some() {
             out.push(Action::StatusChanged);
         }
         if self.finished && !self.finish_reported {
@@ -310,9 +329,9 @@ impl PodMachine {
     fn record(&mut self, now: Timestamp, input: Input, out: &mut Vec<Action>) {
         match input {
             Input::Tick => {}
-            Input::Stop { grace } => self.begin_termination(StopCause::Requested, grace),
+            Input::Stop { grace } => self.begin_termination(StopCause::Requested, grace, now),
             Input::KillNow => {
-                self.begin_termination(StopCause::Requested, Some(0));
+                self.begin_termination(StopCause::Requested, Some(0), now);
                 if let Some(t) = &mut self.termination {
                     t.now = true;
                 }
@@ -630,7 +649,7 @@ impl PodMachine {
                         continue;
                     }
                     if self.spec.restart_policy == Some(RestartPolicy::Never) {
-                        self.begin_termination(StopCause::InitFailed, None);
+                        self.begin_termination(StopCause::InitFailed, None, now);
                         self.sync_termination(now, out);
                         return;
                     }
@@ -675,7 +694,7 @@ impl PodMachine {
                 _ => false,
             });
         if done {
-            self.begin_termination(StopCause::Completed, None);
+            self.begin_termination(StopCause::Completed, None, now);
             self.sync_termination(now, out);
         }
     }
@@ -749,7 +768,7 @@ impl PodMachine {
 
     // ------------------------------------------------------- termination
 
-    fn begin_termination(&mut self, cause: StopCause, grace: Option<i64>) {
+    fn begin_termination(&mut self, cause: StopCause, grace: Option<i64>, now: Timestamp) {
         if let Some(t) = &mut self.termination {
             // A second stop may only shorten the grace.
             t.grace = match (t.grace, grace) {
@@ -782,6 +801,7 @@ impl PodMachine {
         }
         self.termination = Some(Termination {
             cause,
+            since: now,
             grace,
             waits,
             now: false,

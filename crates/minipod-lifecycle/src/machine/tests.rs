@@ -757,6 +757,7 @@ fn a_delete_grace_replaces_the_pods() {
         Sim::new("{terminationGracePeriodSeconds: 30, containers: [{name: a, image: b:1}]}");
     sim.started("a");
     sim.feed(Input::Stop { grace: Some(4) });
+    assert_eq!(sim.machine.deletion(), Some((sim.now, 4)));
     sim.wait(4.0);
     assert_eq!(sim.signals().last().unwrap().2, StopSignal::Kill);
 }
