@@ -116,6 +116,7 @@ impl Monitor {
         let running = runtime
             .create_pod(&self.pod, &self.plan)
             .map_err(MonitorError::Create)?;
+        self.observer.pod_created(&running);
         let created = SystemTime::now();
         let access = PodAccess {
             runtime: Arc::clone(&runtime),
@@ -366,6 +367,15 @@ impl Driver<'_> {
         let copy = logs::copy_to_file_and(&log_path, started.stdout, started.stderr, Some(tee))
             .map_err(|e| tracing::warn!(%name, "cannot write {}: {e}", log_path.display()))
             .ok();
+        self.observer.container_started(&crate::ContainerStarted {
+            name: name.to_owned(),
+            attempt,
+            pid: started.container.pid(),
+            container_id: container_id.clone(),
+            started_at,
+            log_path: log_path.clone(),
+            cgroup: started.cgroup.path().to_owned(),
+        });
         let process = Arc::new(started.container);
         let stop_signal = Signal::from_str(&started.stop_signal).unwrap_or(Signal::SIGTERM);
         self.live.insert(

@@ -24,10 +24,16 @@
 //!   pidfd.
 //! * Whatever happens, the pod is removed before [`Monitor::run`] returns:
 //!   no cgroup, mount, namespace or process is left behind.
+//!
+//! [`records`] is the daemon's side: a pod's record on disk (its Pod,
+//! status, events, monitor and container processes), the monitor started
+//! detached from it (`minipod monitor --record DIR`), and what happens when
+//! a monitor dies (`docs/daemon.md`).
 
 mod convert;
 mod driver;
 mod handlers;
+pub mod records;
 
 use std::sync::mpsc;
 use std::time::SystemTime;
@@ -47,6 +53,29 @@ pub trait Observer: Send + Sync {
     /// The pod changed; `pod` is the whole Pod object (spec and status) as
     /// Kubernetes JSON.
     fn pod_changed(&self, pod: &serde_json::Value);
+    /// The pod was created (sandbox, cgroups, volumes), before any
+    /// container starts.
+    fn pod_created(&self, _pod: &minipod_runtime::pod::RunningPod) {}
+    /// A container instance started (its workload runs).
+    fn container_started(&self, _container: &ContainerStarted) {}
+}
+
+/// A container instance that just started, for observers that keep track
+/// of processes (the daemon's records: exec without the monitor).
+#[derive(Debug, Clone)]
+pub struct ContainerStarted {
+    pub name: String,
+    /// The instance: its `restartCount`.
+    pub attempt: u32,
+    /// The host pid of its pid 1.
+    pub pid: i32,
+    /// `minipod://<uid>-<name>-<attempt>`.
+    pub container_id: String,
+    pub started_at: SystemTime,
+    /// Its CRI log file.
+    pub log_path: std::path::PathBuf,
+    /// Its cgroup, relative to each hierarchy's root.
+    pub cgroup: std::path::PathBuf,
 }
 
 /// Messages into the monitor's loop.

@@ -13,6 +13,8 @@
 //!   hooks), with the container's user, env and capabilities.
 //! * [`probe`]: `tcpSocket` and `httpGet` checks from inside the pod's
 //!   network namespace.
+//! * [`orphan`]: what is left of a pod whose monitor died, found from its
+//!   uid and removed ([`pod::PodRuntime::remove_orphaned`]).
 //!
 //! Kernel work is delegated to `minipod-linux`; launch specs are computed,
 //! purely, by `minipod-plan`.
@@ -22,5 +24,6 @@
 pub mod exec;
 pub mod exit;
 pub mod logs;
+pub mod orphan;
 pub mod pod;
 pub mod probe;

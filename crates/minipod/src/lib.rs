@@ -9,10 +9,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod client;
 mod commands;
 mod host;
 mod input;
-mod node;
+pub mod node;
+mod table;
 
 /// Run Kubernetes Pods on one Linux host, with the kubelet's semantics.
 #[derive(Debug, Parser)]
@@ -33,6 +35,20 @@ enum Command {
     /// Run one pod in the foreground until it is done, with the kubelet's
     /// lifecycle: events and output on the terminal, Ctrl-C to stop it.
     Run(commands::run::RunArgs),
+    /// The detached monitor of one pod of the daemon, from its record
+    /// (started by the daemon, not by hand).
+    #[command(hide = true)]
+    Monitor(commands::monitor::MonitorArgs),
+    /// Create the pods of a manifest on the daemon, or update them (images).
+    Apply(commands::client_cmds::ApplyArgs),
+    /// List pods, or show one (`get pods`, `get pod NAME -o json`).
+    Get(commands::client_cmds::GetArgs),
+    /// Stop and remove pods (`delete pod NAME`, `delete -f FILE`).
+    Delete(commands::client_cmds::DeleteArgs),
+    /// Print a container's output (`logs POD [-c NAME] [-f] [--previous]`).
+    Logs(commands::client_cmds::LogsArgs),
+    /// List the Kubernetes events of a namespace.
+    Events(commands::client_cmds::EventsArgs),
 }
 
 /// Exit codes shared by every command.
@@ -64,6 +80,12 @@ pub fn main() -> ExitCode {
         Command::Plan(args) => commands::plan::run(&args),
         Command::Image(args) => commands::image::run(&args),
         Command::Run(args) => commands::run::run(&args),
+        Command::Monitor(args) => commands::monitor::run(&args),
+        Command::Apply(args) => commands::client_cmds::apply(&args),
+        Command::Get(args) => commands::client_cmds::get(&args),
+        Command::Delete(args) => commands::client_cmds::delete(&args),
+        Command::Logs(args) => commands::client_cmds::logs(&args),
+        Command::Events(args) => commands::client_cmds::events(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,0 +1,227 @@
+//! The monitor's side of a record (`minipod monitor --record DIR`): it runs
+//! the pod's [`Monitor`] with an observer that writes the record's files,
+//! and takes commands on `monitor.sock`.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use minipod_lifecycle::Timestamp;
+use minipod_lifecycle::machine::MachineConfig;
+use minipod_plan::NodeFacts;
+use minipod_runtime::pod::{NodeConfig, RunningPod};
+use serde_json::Value;
+
+use super::event::{EventFacts, EventSource, event_json};
+use super::process::{ProcessId, children_running};
+use super::{
+    CONTAINERS_DIR, ContainerInstance, MONITOR_FILE, PAUSE_FILE, Record, RecordError, SOCKET_FILE,
+    STATUS_FILE, socket, spawn, write_json_atomically,
+};
+use crate::convert::timestamp;
+use crate::{ContainerStarted, Controller, Monitor, MonitorError, Observer, Outcome, PodEvent};
+
+/// Why a recorded monitor could not run its pod.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    #[error(transparent)]
+    Monitor(#[from] MonitorError),
+}
+
+/// Writes what the monitor reports into the record: `status.json`,
+/// `events.jsonl`, `containers/<name>.json`, `pause.json`. Container output
+/// is not written here: it is in the CRI log files already.
+#[derive(Debug)]
+pub struct RecordObserver {
+    record: Record,
+    source: EventSource,
+    created: Timestamp,
+}
+
+impl RecordObserver {
+    pub fn new(record: Record, source: EventSource, created: Timestamp) -> RecordObserver {
+        RecordObserver {
+            record,
+            source,
+            created,
+        }
+    }
+
+    fn warn(&self, what: &str, result: Result<(), RecordError>) {
+        if let Err(e) = result {
+            tracing::warn!(uid = %self.record.uid(), "{what}: {e}");
+        }
+    }
+}
+
+impl Observer for RecordObserver {
+    fn event(&self, at: SystemTime, event: &PodEvent) {
+        let facts = EventFacts {
+            event_type: event.event_type,
+            reason: event.reason,
+            message: &event.message,
+            field_path: event.field_path.as_deref(),
+        };
+        let value = event_json(&self.source, &facts, timestamp(at));
+        self.warn("appending an event", self.record.append_event(&value));
+    }
+
+    fn output(&self, _container: &str, _stream: crate::Stream, _line: &[u8]) {}
+
+    fn pod_changed(&self, pod: &Value) {
+        let mut pod = pod.clone();
+        // The record's creation time, not the monitor's start.
+        if let Some(metadata) = pod.get_mut("metadata").and_then(|m| m.as_object_mut()) {
+            metadata.insert("creationTimestamp".into(), self.created.to_string().into());
+        }
+        self.warn(
+            "writing the status",
+            write_json_atomically(&self.record.path(STATUS_FILE), &pod),
+        );
+    }
+
+    fn pod_created(&self, pod: &RunningPod) {
+        if pod.pod().pod().spec.share_process_namespace != Some(true) {
+            return;
+        }
+        // The pause process is our child, started by the sandbox just now.
+        match children_running(minipod_linux::reexec::PAUSE_HELPER).as_slice() {
+            [pause] => self.warn(
+                "writing pause.json",
+                write_json_atomically(
+                    &self.record.path(PAUSE_FILE),
+                    &serde_json::to_value(pause).unwrap_or_default(),
+                ),
+            ),
+            other => tracing::warn!(
+                "expected one pause process among our children, found {}",
+                other.len()
+            ),
+        }
+    }
+
+    fn container_started(&self, c: &ContainerStarted) {
+        let Ok(process) = ProcessId::of(c.pid) else {
+            // It exited already; its exit is on its way to the monitor.
+            return;
+        };
+        let instance = ContainerInstance {
+            name: c.name.clone(),
+            attempt: c.attempt,
+            pid: c.pid,
+            pid_start_time: process.start_time,
+            container_id: c.container_id.clone(),
+            started_at: timestamp(c.started_at),
+            log_path: c.log_path.clone(),
+            cgroup: c.cgroup.clone(),
+        };
+        let path = self
+            .record
+            .path(CONTAINERS_DIR)
+            .join(format!("{}.json", c.name));
+        self.warn(
+            "writing the container instance",
+            write_json_atomically(&path, &serde_json::to_value(&instance).unwrap_or_default()),
+        );
+    }
+}
+
+/// A pod's monitor working from its record.
+#[derive(Debug)]
+pub struct RecordedMonitor {
+    record: Record,
+    monitor: Monitor,
+    node_name: String,
+}
+
+impl RecordedMonitor {
+    /// Writes `monitor.json` (this process), reads and plans the pod of
+    /// `record`, and makes its monitor for `node`.
+    pub fn new(
+        record: Record,
+        node: NodeConfig,
+        machine: MachineConfig,
+        facts: &NodeFacts,
+    ) -> Result<RecordedMonitor, ServeError> {
+        let me = ProcessId::current().map_err(|source| RecordError::Io {
+            path: "/proc/self/stat".into(),
+            source,
+        })?;
+        write_json_atomically(
+            &record.path(MONITOR_FILE),
+            &serde_json::to_value(me).unwrap_or_default(),
+        )?;
+        let pod = record.admitted()?;
+        let created = record.created()?;
+        let plan = minipod_plan::plan(&pod, facts);
+        let source = EventSource {
+            pod: pod.name().to_owned(),
+            namespace: pod.namespace().to_owned(),
+            uid: pod.uid().to_owned(),
+            node: node.node_name.clone(),
+        };
+        let node_name = node.node_name.clone();
+        let observer = Arc::new(RecordObserver::new(record.clone(), source, created));
+        let monitor = Monitor::new(pod, plan, node, machine, observer);
+        Ok(RecordedMonitor {
+            record,
+            monitor,
+            node_name,
+        })
+    }
+
+    /// A handle to stop the pod (a signal thread's).
+    pub fn controller(&self) -> Controller {
+        self.monitor.controller()
+    }
+
+    /// Listens on `monitor.sock`, says ready on `ready_fd` (see
+    /// `Record::spawn_monitor`), runs the pod until it is done and removes
+    /// it. If the pod cannot be created, the record says `Failed` with
+    /// reason `FailedCreatePodSandBox` and a Warning event, never nothing.
+    pub fn run(self, ready_fd: Option<i32>) -> Result<Outcome, ServeError> {
+        let listener = socket::bind(&self.record)?;
+        let controller = self.monitor.controller();
+        std::thread::Builder::new()
+            .name("monitor-socket".into())
+            .spawn(move || socket::serve(listener, controller))
+            .map_err(|source| RecordError::Io {
+                path: self.record.path(SOCKET_FILE),
+                source,
+            })?;
+        if let Some(fd) = ready_fd
+            && let Err(e) = spawn::announce_ready(fd)
+        {
+            tracing::warn!("cannot say ready on fd {fd}: {e}");
+        }
+        let result = self.monitor.run();
+        let _ = std::fs::remove_file(self.record.path(SOCKET_FILE));
+        match result {
+            Ok(outcome) => Ok(outcome),
+            Err(error) => {
+                let reason = match &error {
+                    MonitorError::Node(_) | MonitorError::Create(_) => "FailedCreatePodSandBox",
+                    MonitorError::Remove(_) => "FailedKillPod",
+                };
+                let message = format!("the pod monitor failed: {error}");
+                if let Err(e) = self.record.mark_failed(reason, &message, &self.node_name) {
+                    tracing::warn!("cannot record the failure: {e}");
+                }
+                Err(error.into())
+            }
+        }
+    }
+}
+
+/// `RecordedMonitor::new(...)?.run(ready_fd)`, for callers that need no
+/// controller.
+pub fn run_monitor(
+    record: Record,
+    node: NodeConfig,
+    machine: MachineConfig,
+    facts: &NodeFacts,
+    ready_fd: Option<i32>,
+) -> Result<Outcome, ServeError> {
+    RecordedMonitor::new(record, node, machine, facts)?.run(ready_fd)
+}

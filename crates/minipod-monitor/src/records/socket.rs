@@ -1,0 +1,229 @@
+//! `monitor.sock`: the monitor's control socket. One connection, one line
+//! of JSON in, one line out:
+//!
+//! ```text
+//! {"stop":{"gracePeriodSeconds":30}}     → {"ok":true}
+//! {"stop":{"gracePeriodSeconds":null}}   → {"ok":true}     (the pod's own grace period)
+//! {"kill":{}}                            → {"ok":true}
+//! anything else                          → {"ok":false,"error":"..."}
+//! ```
+//!
+//! The socket is a unix socket of mode 0600 in the record's directory
+//! (0700): only root talks to the monitor. A socket path longer than
+//! `sun_path` allows (108 bytes) is reached through
+//! `/proc/self/fd/<dir>/monitor.sock`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::{Record, RecordError, SOCKET_FILE};
+use crate::Controller;
+
+/// The longest line either side reads.
+const MAX_LINE: u64 = 4096;
+/// How long either side waits for the other.
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A command to a monitor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// Stop the pod gracefully, with this grace period (seconds) or the pod's.
+    Stop { grace: Option<i64> },
+    /// SIGKILL every container now.
+    Kill,
+}
+
+impl Command {
+    pub fn to_json(self) -> Value {
+        match self {
+            Command::Stop { grace } => json!({"stop": {"gracePeriodSeconds": grace}}),
+            Command::Kill => json!({"kill": {}}),
+        }
+    }
+
+    pub fn from_json(value: &Value) -> Result<Command, String> {
+        let object = value.as_object().ok_or("a command is a JSON object")?;
+        if object.len() != 1 {
+            return Err("a command has exactly one key: stop or kill".into());
+        }
+        if let Some(stop) = object.get("stop") {
+            let grace = match stop.get("gracePeriodSeconds") {
+                None | Some(Value::Null) => None,
+                Some(n) => Some(
+                    n.as_i64()
+                        .filter(|n| *n >= 0)
+                        .ok_or("stop.gracePeriodSeconds must be a non-negative integer or null")?,
+                ),
+            };
+            return Ok(Command::Stop { grace });
+        }
+        if object.contains_key("kill") {
+            return Ok(Command::Kill);
+        }
+        Err("unknown command (stop or kill)".into())
+    }
+}
+
+/// A path for the socket that fits in `sun_path`: the real one, or the
+/// same file through a descriptor of its directory (kept open in the
+/// returned `OwnedFd` while the path is used).
+fn short_path(dir: &Path) -> std::io::Result<(PathBuf, Option<OwnedFd>)> {
+    let path = dir.join(SOCKET_FILE);
+    if path.as_os_str().len() < 100 {
+        return Ok((path, None));
+    }
+    let fd: OwnedFd = std::fs::File::open(dir)?.into();
+    let short = PathBuf::from(format!("/proc/self/fd/{}/{SOCKET_FILE}", fd.as_raw_fd()));
+    Ok((short, Some(fd)))
+}
+
+/// Binds the record's socket (replacing a stale one), mode 0600.
+pub(crate) fn bind(record: &Record) -> Result<UnixListener, RecordError> {
+    let path = record.path(SOCKET_FILE);
+    let io = |source| RecordError::Io {
+        path: path.clone(),
+        source,
+    };
+    match std::fs::remove_file(&path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(e)),
+    }
+    let (short, _dir) = short_path(record.dir()).map_err(io)?;
+    let listener = UnixListener::bind(&short).map_err(io)?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+    Ok(listener)
+}
+
+/// Serves commands until the listener fails (the process exits with it).
+pub(crate) fn serve(listener: UnixListener, controller: Controller) {
+    for stream in listener.incoming() {
+        match stream {
+            Ok(stream) => {
+                if let Err(e) = answer(stream, &controller) {
+                    tracing::debug!("monitor socket: {e}");
+                }
+            }
+            Err(e) => {
+                tracing::warn!("monitor socket: accept: {e}");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+}
+
+fn answer(stream: UnixStream, controller: &Controller) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(TIMEOUT))?;
+    stream.set_write_timeout(Some(TIMEOUT))?;
+    let mut line = String::new();
+    BufReader::new((&stream).take(MAX_LINE)).read_line(&mut line)?;
+    let reply = match serde_json::from_str::<Value>(&line)
+        .map_err(|e| format!("not JSON: {e}"))
+        .and_then(|v| Command::from_json(&v))
+    {
+        Ok(command) => {
+            let taken = match command {
+                Command::Stop { grace } => controller.stop(grace),
+                Command::Kill => controller.kill_now(),
+            };
+            if taken {
+                json!({"ok": true})
+            } else {
+                json!({"ok": false, "error": "the pod is done; the monitor is exiting"})
+            }
+        }
+        Err(error) => json!({"ok": false, "error": error}),
+    };
+    let mut text = reply.to_string();
+    text.push('\n');
+    (&stream).write_all(text.as_bytes())
+}
+
+/// Sends `command` and reads the answer.
+pub(crate) fn send(record: &Record, command: &Command) -> Result<(), RecordError> {
+    let path = record.path(SOCKET_FILE);
+    let io = |source| RecordError::Io {
+        path: path.clone(),
+        source,
+    };
+    let (short, _dir) = short_path(record.dir()).map_err(io)?;
+    let stream = match UnixStream::connect(&short) {
+        Ok(stream) => stream,
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::NotFound
+            ) =>
+        {
+            return Err(RecordError::MonitorGone {
+                uid: record.uid().to_owned(),
+            });
+        }
+        Err(e) => return Err(io(e)),
+    };
+    stream.set_read_timeout(Some(TIMEOUT)).map_err(io)?;
+    stream.set_write_timeout(Some(TIMEOUT)).map_err(io)?;
+    let mut text = command.to_json().to_string();
+    text.push('\n');
+    (&stream).write_all(text.as_bytes()).map_err(io)?;
+    let mut reply = String::new();
+    BufReader::new((&stream).take(MAX_LINE))
+        .read_line(&mut reply)
+        .map_err(io)?;
+    let reply: Value = serde_json::from_str(&reply).map_err(|e| RecordError::Refused {
+        uid: record.uid().to_owned(),
+        message: format!("an unreadable answer ({e}): {reply:?}"),
+    })?;
+    if reply["ok"] == json!(true) {
+        Ok(())
+    } else {
+        Err(RecordError::Refused {
+            uid: record.uid().to_owned(),
+            message: reply["error"]
+                .as_str()
+                .unwrap_or("no reason given")
+                .to_owned(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_one_json_object_each() {
+        for command in [
+            Command::Stop { grace: Some(30) },
+            Command::Stop { grace: None },
+            Command::Kill,
+        ] {
+            assert_eq!(Command::from_json(&command.to_json()), Ok(command));
+        }
+        assert_eq!(
+            Command::Stop { grace: Some(5) }.to_json().to_string(),
+            r#"{"stop":{"gracePeriodSeconds":5}}"#
+        );
+        assert_eq!(Command::Kill.to_json().to_string(), r#"{"kill":{}}"#);
+        assert_eq!(
+            Command::from_json(&json!({"stop": {}})),
+            Ok(Command::Stop { grace: None })
+        );
+        for bad in [
+            json!({}),
+            json!([]),
+            json!({"restart": {}}),
+            json!({"stop": {"gracePeriodSeconds": -1}}),
+            json!({"stop": {"gracePeriodSeconds": "5"}}),
+            json!({"stop": {}, "kill": {}}),
+        ] {
+            assert!(Command::from_json(&bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,551 @@
+//! The commands that talk to the daemon: `apply`, `get`, `delete`, `logs`,
+//! `events`. Each is one or two Kubernetes API requests on the daemon's
+//! unix socket, with kubectl's output.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use minipod_lifecycle::Timestamp;
+use minipod_spec::load;
+
+use crate::client::{Client, DEFAULT_SOCKET, status_error};
+use crate::exit;
+use crate::table;
+
+/// Where the daemon is, and which namespace.
+#[derive(Debug, Clone, Args)]
+pub struct Target {
+    /// The daemon's API socket.
+    #[arg(long, value_name = "PATH", env = "MINIPOD_SOCKET", default_value = DEFAULT_SOCKET, global = true)]
+    socket: PathBuf,
+    /// The namespace.
+    #[arg(short = 'n', long, default_value = "default", global = true)]
+    namespace: String,
+}
+
+impl Target {
+    fn client(&self) -> Client {
+        Client::new(&self.socket)
+    }
+
+    fn pods_path(&self) -> String {
+        format!("/api/v1/namespaces/{}/pods", self.namespace)
+    }
+
+    fn pod_path(&self, name: &str) -> String {
+        format!("{}/{name}", self.pods_path())
+    }
+}
+
+fn now() -> Timestamp {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    Timestamp::from_unix_nanos(nanos)
+}
+
+// ----------------------------------------------------------------- apply
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A manifest file, a directory of them (`.yaml`, `.yml`, `.json`), or `-`.
+    #[arg(
+        short = 'f',
+        long = "filename",
+        value_name = "FILE|DIR|-",
+        required = true
+    )]
+    files: Vec<PathBuf>,
+    #[command(flatten)]
+    target: Target,
+}
+
+/// The manifest files named by `paths` (directories expanded, sorted).
+fn manifest_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .with_context(|| format!("reading {}", path.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.extension()
+                        .and_then(|e| e.to_str())
+                        .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
+                })
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}
+
+pub fn apply(args: &ApplyArgs) -> Result<u8> {
+    let client = args.target.client();
+    let mut code = exit::OK;
+    for file in manifest_files(&args.files)? {
+        // Read strictly here, so a typo is reported with its line, as
+        // `minipod plan` does; the daemon admits the pod again.
+        let pods = match load::load_file(&file) {
+            Ok(pods) => pods,
+            Err(errors) => {
+                eprintln!("{errors}");
+                code = exit::INVALID_INPUT;
+                continue;
+            }
+        };
+        for item in pods {
+            let pod = item.pod;
+            let namespace = pod
+                .metadata
+                .namespace
+                .clone()
+                .unwrap_or_else(|| args.target.namespace.clone());
+            let name = pod.metadata.name.clone().unwrap_or_default();
+            let body = serde_json::to_vec(&pod)?;
+            let pods_path = format!("/api/v1/namespaces/{namespace}/pods");
+            let existing = client.get(&format!("{pods_path}/{name}"))?;
+            let (response, verb) = if existing.status == 404 || name.is_empty() {
+                drop(existing);
+                (
+                    client.request("POST", &pods_path, Some(&body), "application/json")?,
+                    "created",
+                )
+            } else {
+                let current = existing.json()?;
+                if same_spec(&current, &pod) {
+                    println!("pod/{name} unchanged");
+                    continue;
+                }
+                (
+                    client.request(
+                        "PATCH",
+                        &format!("{pods_path}/{name}"),
+                        Some(&serde_json::to_vec(&serde_json::json!({"spec": pod.spec}))?),
+                        "application/merge-patch+json",
+                    )?,
+                    "configured",
+                )
+            };
+            let status = response.status;
+            let value: serde_json::Value =
+                serde_json::from_slice(&response.bytes()?).unwrap_or_default();
+            if (200..300).contains(&status) {
+                let name = value["metadata"]["name"].as_str().unwrap_or(&name);
+                println!("pod/{name} {verb}");
+            } else {
+                eprintln!("{}", status_error(&value, status));
+                code = if status == 422 || status == 400 {
+                    exit::INVALID_INPUT
+                } else {
+                    exit::FAILURE
+                };
+            }
+        }
+    }
+    Ok(code)
+}
+
+/// Whether the applied spec's containers carry the same images as the
+/// running pod's (the only thing an update can change).
+fn same_spec(current: &serde_json::Value, wanted: &minipod_spec::Pod) -> bool {
+    let images = |list: &serde_json::Value| -> Vec<String> {
+        list.as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|c| c["image"].as_str().unwrap_or("").to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let wanted = serde_json::to_value(&wanted.spec).unwrap_or_default();
+    images(&current["spec"]["containers"]) == images(&wanted["containers"])
+        && images(&current["spec"]["initContainers"]) == images(&wanted["initContainers"])
+}
+
+// ------------------------------------------------------------------- get
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Wide,
+    Json,
+    Yaml,
+    Name,
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// `pods` (or `pod`, `po`).
+    resource: String,
+    /// A pod's name; all pods without.
+    name: Option<String>,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum)]
+    output: Option<Output>,
+    /// After listing, watch for changes.
+    #[arg(short = 'w', long)]
+    watch: bool,
+    /// Pods of every namespace.
+    #[arg(short = 'A', long)]
+    all_namespaces: bool,
+    /// Only pods with these labels (`app=web,tier!=db`).
+    #[arg(short = 'l', long = "selector")]
+    selector: Option<String>,
+    #[command(flatten)]
+    target: Target,
+}
+
+fn check_resource(resource: &str) -> Result<()> {
+    match resource {
+        "pods" | "pod" | "po" => Ok(()),
+        other => bail!("the server doesn't have a resource type {other:?} (minipod serves pods)"),
+    }
+}
+
+pub fn get(args: &GetArgs) -> Result<u8> {
+    check_resource(&args.resource)?;
+    let client = args.target.client();
+    let all = args.all_namespaces && args.name.is_none();
+    let mut path = match (&args.name, all) {
+        (Some(name), _) => args.target.pod_path(name),
+        (None, true) => "/api/v1/pods".to_owned(),
+        (None, false) => args.target.pods_path(),
+    };
+    if let Some(selector) = &args.selector {
+        path.push_str(&format!("?labelSelector={}", encode(selector)));
+    }
+    let value = client.get_json(&path)?;
+    let items: Vec<serde_json::Value> = if args.name.is_some() {
+        vec![value.clone()]
+    } else {
+        value["items"].as_array().cloned().unwrap_or_default()
+    };
+    let wide = args.output == Some(Output::Wide);
+    match args.output {
+        Some(Output::Json) | Some(Output::Yaml) => {
+            let shown = if args.name.is_some() {
+                value.clone()
+            } else {
+                serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": ""}})
+            };
+            if args.output == Some(Output::Json) {
+                println!("{}", serde_json::to_string_pretty(&shown)?);
+            } else {
+                print!("{}", yaml_serde::to_string(&shown)?);
+            }
+        }
+        Some(Output::Name) => {
+            for item in &items {
+                println!("pod/{}", item["metadata"]["name"].as_str().unwrap_or(""));
+            }
+        }
+        None | Some(Output::Wide) => {
+            if items.is_empty() {
+                eprintln!("No resources found in {} namespace.", args.target.namespace);
+            } else {
+                let mut rows = vec![table::pod_header(wide, all)];
+                rows.extend(items.iter().map(|p| table::pod_row(p, now(), wide, all)));
+                print!("{}", table::render(&rows));
+            }
+        }
+    }
+    if args.watch {
+        let version = value["metadata"]["resourceVersion"].as_str().unwrap_or("");
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let watch = format!("{path}{sep}watch=true&resourceVersion={version}");
+        let response = client.get(&watch)?;
+        if !(200..300).contains(&response.status) {
+            let status = response.status;
+            bail!(
+                "{}",
+                status_error(&response.json().unwrap_or_default(), status)
+            );
+        }
+        let mut widths_from = vec![table::pod_header(wide, all)];
+        for line in BufReader::new(response.into_reader()).lines() {
+            let event: serde_json::Value = serde_json::from_str(&line?)?;
+            let object = &event["object"];
+            if event["type"] == "ERROR" {
+                bail!("{}", status_error(object, 500));
+            }
+            // kubectl prints each change as a row, aligned to the header.
+            widths_from.push(table::pod_row(object, now(), wide, all));
+            let text = table::render(&widths_from);
+            if let Some(last) = text.lines().last() {
+                println!("{last}");
+                std::io::stdout().flush()?;
+            }
+            widths_from.truncate(1);
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// Percent-encodes a query value.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------- delete
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// `pod` and a name, e.g. `delete pod web` (or give `-f`).
+    args: Vec<String>,
+    /// Delete the pods of this manifest.
+    #[arg(short = 'f', long = "filename", value_name = "FILE")]
+    file: Option<PathBuf>,
+    /// Seconds between the stop signal and SIGKILL, instead of the pod's own.
+    #[arg(long)]
+    grace_period: Option<i64>,
+    /// Stop at once (a grace period of 1 second).
+    #[arg(long)]
+    now: bool,
+    /// Wait until the pod is gone (kubectl's default).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    wait: bool,
+    #[command(flatten)]
+    target: Target,
+}
+
+pub fn delete(args: &DeleteArgs) -> Result<u8> {
+    let mut names: Vec<(String, String)> = Vec::new();
+    if let Some(file) = &args.file {
+        let pods = load::load_file(file).map_err(|e| anyhow::anyhow!("{e}"))?;
+        for item in pods {
+            let ns = item
+                .pod
+                .metadata
+                .namespace
+                .clone()
+                .unwrap_or_else(|| args.target.namespace.clone());
+            names.push((ns, item.pod.metadata.name.clone().unwrap_or_default()));
+        }
+    } else {
+        match args.args.as_slice() {
+            [resource, rest @ ..] if !rest.is_empty() => {
+                check_resource(resource)?;
+                names.extend(
+                    rest.iter()
+                        .map(|n| (args.target.namespace.clone(), n.clone())),
+                );
+            }
+            [resource] if resource.starts_with("pod/") => {
+                names.push((args.target.namespace.clone(), resource[4..].to_owned()));
+            }
+            _ => bail!("give `pod NAME...` or `-f FILE`"),
+        }
+    }
+    let grace = if args.now { Some(1) } else { args.grace_period };
+    let body = match grace {
+        Some(g) => {
+            serde_json::json!({"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": g})
+        }
+        None => serde_json::json!({"kind": "DeleteOptions", "apiVersion": "v1"}),
+    };
+    let client = args.target.client();
+    let mut code = exit::OK;
+    for (namespace, name) in &names {
+        let path = format!("/api/v1/namespaces/{namespace}/pods/{name}");
+        let response = client.request(
+            "DELETE",
+            &path,
+            Some(&serde_json::to_vec(&body)?),
+            "application/json",
+        )?;
+        let status = response.status;
+        if (200..300).contains(&status) {
+            drop(response);
+            println!("pod \"{name}\" deleted");
+            if args.wait {
+                wait_gone(&client, &path)?;
+            }
+        } else {
+            let value = response
+                .json()
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            eprintln!("{value}");
+            code = exit::FAILURE;
+        }
+    }
+    Ok(code)
+}
+
+fn wait_gone(client: &Client, path: &str) -> Result<()> {
+    let start = Instant::now();
+    loop {
+        if client.get(path)?.status == 404 {
+            return Ok(());
+        }
+        if start.elapsed() > Duration::from_secs(3600) {
+            bail!("timed out waiting for {path} to go");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+// ------------------------------------------------------------------ logs
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// The pod.
+    pod: String,
+    /// The container (the pod's only one by default).
+    #[arg(short = 'c', long)]
+    container: Option<String>,
+    /// Keep streaming new output.
+    #[arg(short = 'f', long)]
+    follow: bool,
+    /// The previous instance's output (after a restart).
+    #[arg(short = 'p', long)]
+    previous: bool,
+    /// Prefix each line with its RFC 3339 time.
+    #[arg(long)]
+    timestamps: bool,
+    /// Only the last N lines.
+    #[arg(long, value_name = "N")]
+    tail: Option<i64>,
+    #[command(flatten)]
+    target: Target,
+}
+
+pub fn logs(args: &LogsArgs) -> Result<u8> {
+    let mut query = Vec::new();
+    if let Some(c) = &args.container {
+        query.push(format!("container={}", encode(c)));
+    }
+    if args.follow {
+        query.push("follow=true".into());
+    }
+    if args.previous {
+        query.push("previous=true".into());
+    }
+    if args.timestamps {
+        query.push("timestamps=true".into());
+    }
+    if let Some(n) = args.tail.filter(|n| *n >= 0) {
+        query.push(format!("tailLines={n}"));
+    }
+    let mut path = format!("{}/log", args.target.pod_path(&args.pod));
+    if !query.is_empty() {
+        path = format!("{path}?{}", query.join("&"));
+    }
+    let response = args.target.client().get(&path)?;
+    if !(200..300).contains(&response.status) {
+        let status = response.status;
+        let value = response.json().err().map(|e| e.to_string());
+        bail!(
+            "{}",
+            value.unwrap_or_else(|| format!("the daemon answered {status}"))
+        );
+    }
+    let mut reader = response.into_reader();
+    std::io::copy(&mut reader, &mut std::io::stdout().lock())?;
+    Ok(exit::OK)
+}
+
+// ---------------------------------------------------------------- events
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// After listing, watch for new events.
+    #[arg(short = 'w', long)]
+    watch: bool,
+    #[command(flatten)]
+    target: Target,
+}
+
+pub fn events(args: &EventsArgs) -> Result<u8> {
+    let client = args.target.client();
+    let path = format!("/api/v1/namespaces/{}/events", args.target.namespace);
+    let value = client.get_json(&path)?;
+    let mut items = value["items"].as_array().cloned().unwrap_or_default();
+    items.sort_by_key(|e| event_time(e).map(Timestamp::unix_nanos).unwrap_or(0));
+    let header = ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+        .map(String::from)
+        .to_vec();
+    if items.is_empty() && !args.watch {
+        eprintln!("No events found in {} namespace.", args.target.namespace);
+        return Ok(exit::OK);
+    }
+    let mut rows = vec![header.clone()];
+    rows.extend(items.iter().map(event_row));
+    print!("{}", table::render(&rows));
+    if args.watch {
+        let version = value["metadata"]["resourceVersion"].as_str().unwrap_or("");
+        let response = client.get(&format!("{path}?watch=true&resourceVersion={version}"))?;
+        for line in BufReader::new(response.into_reader()).lines() {
+            let event: serde_json::Value = serde_json::from_str(&line?)?;
+            let text = table::render(&[header.clone(), event_row(&event["object"])]);
+            if let Some(last) = text.lines().last() {
+                println!("{last}");
+            }
+        }
+    }
+    Ok(exit::OK)
+}
+
+fn event_time(event: &serde_json::Value) -> Option<Timestamp> {
+    ["lastTimestamp", "eventTime", "firstTimestamp"]
+        .iter()
+        .find_map(|k| event[*k].as_str())
+        .and_then(|t| Timestamp::parse_rfc3339(t).ok())
+}
+
+fn event_row(event: &serde_json::Value) -> Vec<String> {
+    let age = event_time(event)
+        .map(|t| minipod_lifecycle::duration::human_duration(now().nanos_since(t)))
+        .unwrap_or_else(|| "<unknown>".into());
+    let object = &event["involvedObject"];
+    vec![
+        age,
+        event["type"].as_str().unwrap_or("").to_owned(),
+        event["reason"].as_str().unwrap_or("").to_owned(),
+        format!(
+            "{}/{}",
+            object["kind"].as_str().unwrap_or("").to_lowercase(),
+            object["name"].as_str().unwrap_or("")
+        ),
+        event["message"].as_str().unwrap_or("").to_owned(),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selectors_are_percent_encoded() {
+        assert_eq!(encode("app=web,tier!=db"), "app%3Dweb%2Ctier%21%3Ddb");
+    }
+
+    #[test]
+    fn directories_expand_to_their_manifests_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["b.yaml", "a.json", "c.txt", "d.yml"] {
+            std::fs::write(dir.path().join(name), "").unwrap();
+        }
+        let files = manifest_files(&[dir.path().to_owned()]).unwrap();
+        let names: Vec<_> = files
+            .iter()
+            .map(|f| f.file_name().unwrap().to_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(names, ["a.json", "b.yaml", "d.yml"]);
+    }
+}

@@ -1,0 +1,615 @@
+//! The daemon's pods: the API's [`Backend`] over pod records and their
+//! detached monitors.
+//!
+//! The daemon keeps no pod state that matters in memory: each pod's record
+//! (`<state>/records/<uid>/`: `pod.json`, `status.json`, `events.jsonl`) is
+//! the truth, written by the pod's monitor. The daemon reads the records
+//! ([`Daemon::refresh`], a few times a second), gives every change the next
+//! resourceVersion, and hands the changes to watchers. So a daemon killed
+//! and started again finds every pod as it is (docs/daemon.md).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use minipod_api::ApiError;
+use minipod_api::backend::{
+    Backend, ByteStream, EventType, LogOptions, ObjectList, Resource, WatchEvent, WatchStream,
+};
+use minipod_lifecycle::status::PodPhase;
+use minipod_monitor::records::{Checked, MonitorLauncher, Record, Records};
+use minipod_runtime::pod::NodeConfig;
+use minipod_spec::{Pod, ServerAssigned, admit};
+use serde_json::Value;
+use tokio::sync::{broadcast, mpsc};
+
+use crate::logs;
+
+/// How many changes are kept for watches that resume from a version.
+const HISTORY: usize = 10_000;
+
+/// One change, with its version.
+#[derive(Debug, Clone)]
+struct Change {
+    version: u64,
+    resource: Resource,
+    namespace: String,
+    event: WatchEvent,
+}
+
+/// What the daemon knows of one pod.
+#[derive(Debug)]
+struct Entry {
+    record: Record,
+    namespace: String,
+    name: String,
+    /// The object as last served (with its resourceVersion).
+    object: Value,
+    /// The record's `status.json` as last read (without the version).
+    seen: Value,
+    /// How many of `events.jsonl`'s lines were served.
+    events_seen: usize,
+    /// A delete was asked: the pod goes once its monitor is done.
+    deleting: bool,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    version: u64,
+    pods: BTreeMap<String, Entry>,
+    events: Vec<Value>,
+    history: VecDeque<Change>,
+}
+
+impl State {
+    fn next(&mut self) -> u64 {
+        self.version += 1;
+        self.version
+    }
+
+    fn find(&self, namespace: &str, name: &str) -> Option<&Entry> {
+        self.pods
+            .values()
+            .find(|e| e.namespace == namespace && e.name == name)
+    }
+
+    fn uid_of(&self, namespace: &str, name: &str) -> Option<String> {
+        self.pods
+            .iter()
+            .find(|(_, e)| e.namespace == namespace && e.name == name)
+            .map(|(uid, _)| uid.clone())
+    }
+}
+
+/// The daemon's pods.
+pub struct Daemon {
+    node: NodeConfig,
+    records: Records,
+    launcher: MonitorLauncher,
+    state: Mutex<State>,
+    changes: broadcast::Sender<Change>,
+}
+
+impl std::fmt::Debug for Daemon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Daemon")
+            .field("node", &self.node)
+            .finish_non_exhaustive()
+    }
+}
+
+fn with_version(mut object: Value, version: u64) -> Value {
+    if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        metadata.insert("resourceVersion".into(), version.to_string().into());
+    }
+    object
+}
+
+fn internal(error: impl std::fmt::Display) -> ApiError {
+    ApiError::Internal(error.to_string())
+}
+
+impl Daemon {
+    /// The daemon for `node`, with the pods its records hold. Monitors that
+    /// died while the daemon was away are found out here.
+    pub fn open(node: NodeConfig, launcher: MonitorLauncher) -> anyhow::Result<Arc<Daemon>> {
+        let records = Records::new(&node.state_dir);
+        let (changes, _) = broadcast::channel(1024);
+        let daemon = Arc::new(Daemon {
+            node,
+            records,
+            launcher,
+            state: Mutex::new(State::default()),
+            changes,
+        });
+        daemon.refresh_all(true);
+        Ok(daemon)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn publish(&self, state: &mut State, change: Change) {
+        state.history.push_back(change.clone());
+        while state.history.len() > HISTORY {
+            state.history.pop_front();
+        }
+        let _ = self.changes.send(change);
+    }
+
+    /// Reads every record: new and changed statuses, new events, monitors
+    /// that died, deleted pods whose monitor is done. Blocking (files).
+    pub fn refresh(&self) {
+        self.refresh_all(false);
+    }
+
+    /// [`Daemon::refresh`]; at `startup`, a record whose monitor never
+    /// started (the daemon stopped between creating the record and starting
+    /// its monitor) gets its monitor now. Later, a record without a monitor
+    /// is one being created: left alone.
+    fn refresh_all(&self, startup: bool) {
+        let records = match self.records.list() {
+            Ok(records) => records,
+            Err(e) => {
+                tracing::warn!("listing pod records: {e}");
+                return;
+            }
+        };
+        for record in records {
+            self.refresh_record(record, startup);
+        }
+    }
+
+    fn refresh_record(&self, record: Record, startup: bool) {
+        let uid = record.uid().to_owned();
+        // A monitor that died while its pod ran: cleaned up and marked.
+        let checked = record.check_monitor(&self.node);
+        if startup
+            && let Ok(Checked::NotStarted) = checked
+            && record
+                .phase()
+                .ok()
+                .flatten()
+                .is_none_or(|p| !p.is_terminal())
+            && let Err(e) = record.spawn_monitor(&self.launcher)
+        {
+            // Created, but the daemon stopped before its monitor started.
+            let _ = record.mark_failed(
+                "FailedCreatePodSandBox",
+                &format!("starting the pod's monitor: {e}"),
+                &self.node.node_name,
+            );
+        }
+        let Ok(status) = record.status_json() else {
+            return;
+        };
+        let events = record.events().unwrap_or_default();
+        let monitor_done = !matches!(
+            record.check_monitor(&self.node),
+            Ok(Checked::Running(_)) | Ok(Checked::NotStarted)
+        );
+        let mut state = self.lock();
+        let known = state.pods.contains_key(&uid);
+        if !known {
+            let metadata = &status["metadata"];
+            let namespace = metadata["namespace"]
+                .as_str()
+                .unwrap_or("default")
+                .to_owned();
+            let name = metadata["name"].as_str().unwrap_or_default().to_owned();
+            let version = state.next();
+            let object = with_version(status.clone(), version);
+            state.pods.insert(
+                uid.clone(),
+                Entry {
+                    record: record.clone(),
+                    namespace: namespace.clone(),
+                    name,
+                    object: object.clone(),
+                    seen: status.clone(),
+                    events_seen: 0,
+                    deleting: false,
+                },
+            );
+            self.publish(
+                &mut state,
+                Change {
+                    version,
+                    resource: Resource::Pods,
+                    namespace,
+                    event: WatchEvent {
+                        event_type: EventType::Added,
+                        object,
+                    },
+                },
+            );
+        } else if state.pods.get(&uid).is_some_and(|e| e.seen != status) {
+            let version = state.next();
+            let object = with_version(status.clone(), version);
+            let entry = state.pods.get_mut(&uid).expect("known");
+            entry.seen = status.clone();
+            entry.object = object.clone();
+            let namespace = entry.namespace.clone();
+            self.publish(
+                &mut state,
+                Change {
+                    version,
+                    resource: Resource::Pods,
+                    namespace,
+                    event: WatchEvent {
+                        event_type: EventType::Modified,
+                        object,
+                    },
+                },
+            );
+        }
+        let seen = state.pods.get(&uid).map_or(0, |e| e.events_seen);
+        for event in events.iter().skip(seen) {
+            let version = state.next();
+            let object = with_version(event.clone(), version);
+            let namespace = object["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or("default")
+                .to_owned();
+            state.events.push(object.clone());
+            self.publish(
+                &mut state,
+                Change {
+                    version,
+                    resource: Resource::Events,
+                    namespace,
+                    event: WatchEvent {
+                        event_type: EventType::Added,
+                        object,
+                    },
+                },
+            );
+        }
+        if let Some(entry) = state.pods.get_mut(&uid) {
+            entry.events_seen = events.len();
+        }
+        // A deleted pod goes once its monitor is done with it.
+        let deleting = state.pods.get(&uid).is_some_and(|e| e.deleting);
+        if deleting && monitor_done {
+            let entry = state.pods.remove(&uid).expect("known");
+            let version = state.next();
+            let object = with_version(entry.object.clone(), version);
+            let namespace = entry.namespace.clone();
+            drop(state);
+            if let Err(e) = entry.record.remove() {
+                tracing::warn!(%uid, "removing the record of a deleted pod: {e}");
+            }
+            let mut state = self.lock();
+            self.publish(
+                &mut state,
+                Change {
+                    version,
+                    resource: Resource::Pods,
+                    namespace,
+                    event: WatchEvent {
+                        event_type: EventType::Deleted,
+                        object,
+                    },
+                },
+            );
+        }
+    }
+
+    /// The log file of `container`'s run `attempt` of the pod.
+    fn log_path(&self, entry: &Entry, container: &str, attempt: i64) -> PathBuf {
+        minipod_runtime::logs::PodLogs {
+            namespace: &entry.namespace,
+            name: &entry.name,
+            uid: entry.record.uid(),
+        }
+        .container_log(
+            &self.node.logs_dir,
+            container,
+            u32::try_from(attempt).unwrap_or(0),
+        )
+    }
+}
+
+/// The container statuses of a pod object, init containers first.
+fn statuses(object: &Value) -> Vec<Value> {
+    let status = &object["status"];
+    ["initContainerStatuses", "containerStatuses"]
+        .iter()
+        .flat_map(|k| status[*k].as_array().cloned().unwrap_or_default())
+        .collect()
+}
+
+fn container_names(object: &Value) -> Vec<String> {
+    ["initContainers", "containers"]
+        .iter()
+        .flat_map(|k| object["spec"][*k].as_array().cloned().unwrap_or_default())
+        .filter_map(|c| c["name"].as_str().map(String::from))
+        .collect()
+}
+
+impl Backend for Daemon {
+    async fn create_pod(
+        &self,
+        namespace: &str,
+        mut pod: Value,
+        dry_run: bool,
+    ) -> Result<Value, ApiError> {
+        if let Some(metadata) = pod.get_mut("metadata").and_then(Value::as_object_mut) {
+            metadata.insert("namespace".into(), namespace.into());
+        }
+        // The same strict model as `minipod plan`: an unknown field is an
+        // error naming it, as the API server's strict field validation does.
+        let typed: Pod = serde_json::from_value(pod)
+            .map_err(|e| ApiError::BadRequest(format!("strict decoding error: {e}")))?;
+        let name = typed.metadata.name.clone().unwrap_or_default();
+        if !name.is_empty() && self.lock().find(namespace, &name).is_some() {
+            return Err(ApiError::pod_exists(&name));
+        }
+        let uid = uuid::Uuid::new_v4();
+        const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+        let assigned = ServerAssigned {
+            uid: uid.to_string(),
+            name_suffix: uid.as_bytes()[..5]
+                .iter()
+                .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+                .collect(),
+        };
+        let admitted = admit(typed, &assigned).map_err(|e| ApiError::from_invalid_pod(&e))?;
+        let name = admitted.name().to_owned();
+        if dry_run {
+            return serde_json::to_value(admitted.pod()).map_err(internal);
+        }
+        let records = self.records.clone();
+        let launcher = self.launcher.clone();
+        let record = tokio::task::spawn_blocking(move || -> Result<Record, String> {
+            let record = records
+                .create(&admitted, SystemTime::now())
+                .map_err(|e| e.to_string())?;
+            if let Err(e) = record.spawn_monitor(&launcher) {
+                let _ = record.mark_failed(
+                    "FailedCreatePodSandBox",
+                    &format!("starting the pod's monitor: {e}"),
+                    "",
+                );
+            }
+            Ok(record)
+        })
+        .await
+        .map_err(internal)?
+        .map_err(ApiError::Internal)?;
+        let uid = record.uid().to_owned();
+        self.refresh_record(record, false);
+        let state = self.lock();
+        state
+            .pods
+            .get(&uid)
+            .map(|e| e.object.clone())
+            .ok_or_else(|| ApiError::pod_not_found(&name))
+    }
+
+    async fn get_pod(&self, namespace: &str, name: &str) -> Result<Value, ApiError> {
+        self.lock()
+            .find(namespace, name)
+            .map(|e| e.object.clone())
+            .ok_or_else(|| ApiError::pod_not_found(name))
+    }
+
+    async fn update_pod(
+        &self,
+        _namespace: &str,
+        name: &str,
+        _pod: Value,
+    ) -> Result<Value, ApiError> {
+        Err(ApiError::Forbidden(format!(
+            "pod {name:?}: minipod cannot update a running pod yet; delete and apply it again"
+        )))
+    }
+
+    async fn delete_pod(
+        &self,
+        namespace: &str,
+        name: &str,
+        grace_period_seconds: Option<i64>,
+    ) -> Result<Value, ApiError> {
+        let (record, object) = {
+            let mut state = self.lock();
+            let uid = state
+                .uid_of(namespace, name)
+                .ok_or_else(|| ApiError::pod_not_found(name))?;
+            let entry = state.pods.get_mut(&uid).expect("found");
+            entry.deleting = true;
+            (entry.record.clone(), entry.object.clone())
+        };
+        let terminal = record
+            .phase()
+            .ok()
+            .flatten()
+            .is_some_and(PodPhase::is_terminal);
+        if !terminal {
+            let to_stop = record.clone();
+            let stopped = tokio::task::spawn_blocking(move || to_stop.stop(grace_period_seconds))
+                .await
+                .map_err(internal)?;
+            if let Err(e) = stopped {
+                tracing::warn!(%name, "asking the monitor to stop the pod: {e}");
+            }
+        }
+        let mut object = object;
+        if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+            let now = minipod_lifecycle::Timestamp::from_unix_nanos(
+                SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+                    .unwrap_or(0),
+            );
+            metadata
+                .entry("deletionTimestamp")
+                .or_insert_with(|| now.to_string().into());
+            if let Some(grace) = grace_period_seconds {
+                metadata.insert("deletionGracePeriodSeconds".into(), grace.into());
+            }
+        }
+        // The pod goes (a DELETED watch event) once its monitor is done: the
+        // next refresh sees it.
+        Ok(object)
+    }
+
+    async fn list(
+        &self,
+        resource: Resource,
+        namespace: Option<&str>,
+    ) -> Result<ObjectList, ApiError> {
+        let state = self.lock();
+        let items: Vec<Value> = match resource {
+            Resource::Pods => state
+                .pods
+                .values()
+                .filter(|e| namespace.is_none_or(|n| n == e.namespace))
+                .map(|e| e.object.clone())
+                .collect(),
+            Resource::Events => state
+                .events
+                .iter()
+                .filter(|e| namespace.is_none_or(|n| e["metadata"]["namespace"] == n))
+                .cloned()
+                .collect(),
+        };
+        Ok(ObjectList {
+            items,
+            resource_version: state.version,
+        })
+    }
+
+    async fn watch(
+        &self,
+        resource: Resource,
+        namespace: Option<&str>,
+        after: u64,
+    ) -> Result<WatchStream, ApiError> {
+        let (sender, receiver) = mpsc::channel(256);
+        let namespace = namespace.map(String::from);
+        let wanted = move |c: &Change| {
+            c.resource == resource
+                && c.version > after
+                && namespace.as_ref().is_none_or(|n| *n == c.namespace)
+        };
+        let (backlog, mut live) = {
+            let state = self.lock();
+            if after > 0
+                && state
+                    .history
+                    .front()
+                    .is_some_and(|first| first.version > after + 1)
+            {
+                let oldest = state.history.front().map_or(0, |c| c.version);
+                return Err(ApiError::Gone {
+                    requested: after,
+                    oldest,
+                });
+            }
+            let backlog: Vec<Change> = if after == 0 {
+                Vec::new()
+            } else {
+                state
+                    .history
+                    .iter()
+                    .filter(|c| wanted(c))
+                    .cloned()
+                    .collect()
+            };
+            (backlog, self.changes.subscribe())
+        };
+        tokio::spawn(async move {
+            let mut last = after;
+            for change in backlog {
+                last = change.version;
+                if sender.send(change.event).await.is_err() {
+                    return;
+                }
+            }
+            loop {
+                match live.recv().await {
+                    Ok(change) if wanted(&change) && change.version > last => {
+                        last = change.version;
+                        if sender.send(change.event).await.is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(broadcast::error::RecvError::Lagged(_)) => return,
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+        Ok(receiver)
+    }
+
+    async fn logs(
+        &self,
+        namespace: &str,
+        name: &str,
+        options: LogOptions,
+    ) -> Result<ByteStream, ApiError> {
+        let (path, record, container, attempt) = {
+            let state = self.lock();
+            let entry = state
+                .find(namespace, name)
+                .ok_or_else(|| ApiError::pod_not_found(name))?;
+            let names = container_names(&entry.object);
+            let container = match &options.container {
+                Some(c) if names.contains(c) => c.clone(),
+                Some(c) => {
+                    return Err(ApiError::BadRequest(format!(
+                        "container {c} is not valid for pod {name}"
+                    )));
+                }
+                None if names.len() == 1 => names[0].clone(),
+                None => {
+                    return Err(ApiError::BadRequest(format!(
+                        "a container name must be specified for pod {name}, choose one of: [{}]",
+                        names.join(" ")
+                    )));
+                }
+            };
+            let status = statuses(&entry.object)
+                .into_iter()
+                .find(|s| s["name"] == container.as_str());
+            let restarts = status
+                .as_ref()
+                .and_then(|s| s["restartCount"].as_i64())
+                .unwrap_or(0);
+            let attempt = if options.previous {
+                if restarts == 0 {
+                    return Err(ApiError::BadRequest(format!(
+                        "previous terminated container \"{container}\" in pod \"{name}\" not found"
+                    )));
+                }
+                restarts - 1
+            } else {
+                restarts
+            };
+            (
+                self.log_path(entry, &container, attempt),
+                entry.record.clone(),
+                container,
+                attempt,
+            )
+        };
+        let still_running: logs::StillRunning = if options.previous {
+            Arc::new(|| false)
+        } else {
+            Arc::new(move || {
+                record.status_json().is_ok_and(|pod| {
+                    statuses(&pod).iter().any(|s| {
+                        s["name"] == container.as_str()
+                            && s["restartCount"].as_i64() == Some(attempt)
+                            && !s["state"]["running"].is_null()
+                    })
+                })
+            })
+        };
+        Ok(logs::stream(path, options, still_running))
+    }
+}

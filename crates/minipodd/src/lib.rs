@@ -1,0 +1,208 @@
+//! `minipodd`: the minipod daemon.
+//!
+//! It serves the Kubernetes API (`minipod-api`) on a root-only unix socket
+//! and on a loopback TCP port with TLS and a bearer token, keeps one record
+//! per pod, and starts one detached monitor per pod (`minipod monitor`). It
+//! holds no pod itself: killing it, even with SIGKILL, stops no pod, and
+//! when it starts again it finds every pod through its record
+//! (docs/daemon.md).
+//!
+//! `minipodd` with no arguments runs in the foreground with the default
+//! roots; `packaging/minipodd.service` runs it under systemd.
+
+pub mod backend;
+pub mod logs;
+
+use std::ffi::OsString;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use minipod::node::NodeArgs;
+use minipod_api::{ServerOptions, start};
+use minipod_monitor::records::MonitorLauncher;
+use minipod_runtime::pod::NodeConfig;
+use nix::sys::signal::{SigSet, Signal};
+
+/// How often the records are read for changes.
+const REFRESH: Duration = Duration::from_millis(250);
+
+/// The minipod daemon: the Kubernetes API for kubectl and `minipod`, and one
+/// detached monitor per pod.
+#[derive(Debug, Parser)]
+#[command(name = "minipodd", version, about)]
+struct Args {
+    /// The API's unix socket (mode 0600) [default: <run-dir>/minipodd.sock].
+    #[arg(long, value_name = "PATH")]
+    socket: Option<PathBuf>,
+    /// The API's TLS port on loopback, for kubectl.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:6443")]
+    listen: SocketAddr,
+    /// Serve only the unix socket.
+    #[arg(long)]
+    no_tcp: bool,
+    /// Where the CA, server certificate and token are kept (made on first
+    /// start) [default: <state-dir>/pki].
+    #[arg(long, value_name = "DIR")]
+    credentials_dir: Option<PathBuf>,
+    /// The `minipod` binary that runs each pod's monitor [default: `minipod`
+    /// beside this program].
+    #[arg(long, value_name = "PATH")]
+    monitor_program: Option<PathBuf>,
+    #[command(flatten)]
+    node: NodeArgs,
+}
+
+/// The whole daemon: parse the arguments, serve until SIGINT or SIGTERM.
+pub fn main() -> ExitCode {
+    minipod_linux::reexec::run_helper_if_asked();
+    let args = Args::parse();
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,libcgroups=error")),
+        )
+        .try_init();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("minipodd: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The node flags a monitor needs to find the same node as the daemon.
+fn node_flags(
+    node: &NodeConfig,
+    backoff: minipod_lifecycle::backoff::BackoffConfig,
+) -> Vec<OsString> {
+    let mut flags: Vec<OsString> = Vec::new();
+    let mut add = |flag: &str, value: OsString| {
+        flags.push(flag.into());
+        flags.push(value);
+    };
+    add("--state-dir", node.state_dir.clone().into());
+    add("--image-root", node.image_root.clone().into());
+    add("--run-dir", node.run_dir.clone().into());
+    add("--logs-dir", node.logs_dir.clone().into());
+    add("--cgroup-root", node.cgroup_root.clone().into());
+    add("--node-name", node.node_name.clone().into());
+    add(
+        "--backoff-initial",
+        format!("{}ms", backoff.initial.as_millis()).into(),
+    );
+    add(
+        "--backoff-max",
+        format!("{}ms", backoff.max.as_millis()).into(),
+    );
+    flags
+}
+
+fn run(args: Args) -> Result<()> {
+    // SIGINT and SIGTERM stop the daemon (not the pods): taken by a thread
+    // of ours, so block them before any thread exists.
+    let mut stop_signals = SigSet::empty();
+    stop_signals.add(Signal::SIGINT);
+    stop_signals.add(Signal::SIGTERM);
+    stop_signals
+        .thread_block()
+        .context("blocking SIGINT and SIGTERM")?;
+
+    let program = std::env::current_exe().context("finding this program's path")?;
+    let node = args.node.resolve(&program)?;
+    let monitor_program = match args.monitor_program {
+        Some(path) => path,
+        None => program.with_file_name("minipod"),
+    };
+    if !monitor_program.is_file() {
+        bail!(
+            "the monitor program {} does not exist (give --monitor-program)",
+            monitor_program.display()
+        );
+    }
+    let launcher = MonitorLauncher::new(monitor_program, node_flags(&node.config, node.backoff));
+    std::fs::create_dir_all(&node.config.run_dir)
+        .with_context(|| format!("creating {}", node.config.run_dir.display()))?;
+    let socket = args
+        .socket
+        .unwrap_or_else(|| node.config.run_dir.join("minipodd.sock"));
+    let credentials_dir = args
+        .credentials_dir
+        .unwrap_or_else(|| node.config.state_dir.join("pki"));
+    let run_dir = node.config.run_dir.clone();
+    let daemon = backend::Daemon::open(node.config, launcher)?;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let server = start(
+            Arc::clone(&daemon),
+            ServerOptions {
+                unix_socket: Some(socket.clone()),
+                tcp: (!args.no_tcp).then_some(args.listen),
+                credentials_dir,
+            },
+        )
+        .await
+        .context("starting the API server")?;
+        if let Some(kubeconfig) = server.kubeconfig() {
+            let path = run_dir.join("kubeconfig");
+            write_private(&path, &kubeconfig)?;
+            tracing::info!(
+                "kubectl: kubectl --kubeconfig {} get pods (or `minipod kubeconfig`)",
+                path.display()
+            );
+        }
+        tracing::info!(socket = %socket.display(), url = ?server.url(), "serving the Kubernetes API");
+
+        let refresher = Arc::clone(&daemon);
+        let refresh = tokio::spawn(async move {
+            loop {
+                let daemon = Arc::clone(&refresher);
+                let _ = tokio::task::spawn_blocking(move || daemon.refresh()).await;
+                tokio::time::sleep(REFRESH).await;
+            }
+        });
+
+        let (stopped, stop) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                if let Ok(signal) = stop_signals.wait() {
+                    let _ = stopped.send(signal);
+                }
+            })
+            .context("starting the signal thread")?;
+        if let Ok(signal) = stop.await {
+            tracing::info!("{signal}: stopping the daemon; the pods keep running");
+        }
+        refresh.abort();
+        server.shutdown().await;
+        anyhow::Ok(())
+    })
+}
+
+/// Writes `text` to `path`, readable by root only.
+fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let temporary = path.with_extension("tmp");
+    let _ = std::fs::remove_file(&temporary);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&temporary)
+        .with_context(|| format!("writing {}", temporary.display()))?;
+    file.write_all(text.as_bytes())?;
+    std::fs::rename(&temporary, path).with_context(|| format!("writing {}", path.display()))
+}

@@ -1,0 +1,173 @@
+//! `pods/log`: a container's CRI log file, read as `kubectl logs` shows it,
+//! and followed while the container runs.
+//!
+//! The monitor writes each container run's output to
+//! `<logs>/<namespace>_<pod>_<uid>/<container>/<restartCount>.log` (the
+//! kubelet's layout, see docs/logs.md). Reading needs no monitor: the
+//! daemon reads the files itself, so logs survive the monitor and the
+//! daemon alike.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use minipod_api::backend::{ByteStream, LogOptions};
+use minipod_runtime::logs::{LogQuery, parse_line, read_entries, render};
+use tokio::io::AsyncWriteExt;
+
+/// How often a followed log is checked for new lines.
+const FOLLOW_PERIOD: Duration = Duration::from_millis(200);
+
+/// Whether the container still runs (a followed log ends once it stopped
+/// and everything it wrote was sent).
+pub type StillRunning = Arc<dyn Fn() -> bool + Send + Sync>;
+
+/// The log at `path` as `options` select it.
+pub fn stream(path: PathBuf, options: LogOptions, still_running: StillRunning) -> ByteStream {
+    let (mut writer, reader) = tokio::io::duplex(64 * 1024);
+    tokio::spawn(async move {
+        let limit = options.limit_bytes.unwrap_or(u64::MAX);
+        let mut sent: u64 = 0;
+        let query = LogQuery {
+            stream: None,
+            since: options
+                .since_seconds
+                .map(|s| SystemTime::now() - Duration::from_secs(s)),
+            tail: options
+                .tail_lines
+                .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+        };
+        let (first, mut offset) = read_all(&path).unwrap_or_default();
+        let entries = query.apply(read_entries(&first[..]).unwrap_or_default());
+        if !send(
+            &mut writer,
+            &render(&entries, options.timestamps),
+            &mut sent,
+            limit,
+        )
+        .await
+        {
+            return;
+        }
+        if !options.follow {
+            return;
+        }
+        loop {
+            let running = still_running();
+            let (lines, next) = match read_from(&path, offset) {
+                Ok(ok) => ok,
+                Err(_) => (Vec::new(), offset),
+            };
+            offset = next;
+            let entries: Vec<_> = lines
+                .split(|b| *b == b'\n')
+                .filter(|l| !l.is_empty())
+                .filter_map(|l| parse_line(l).ok())
+                .collect();
+            if !send(
+                &mut writer,
+                &render(&entries, options.timestamps),
+                &mut sent,
+                limit,
+            )
+            .await
+            {
+                return;
+            }
+            if !running {
+                return;
+            }
+            tokio::time::sleep(FOLLOW_PERIOD).await;
+        }
+    });
+    Box::pin(reader)
+}
+
+/// Sends `bytes` within the byte limit; false when done (limit reached or
+/// the client went away).
+async fn send(
+    writer: &mut tokio::io::DuplexStream,
+    bytes: &[u8],
+    sent: &mut u64,
+    limit: u64,
+) -> bool {
+    let room = usize::try_from(limit.saturating_sub(*sent)).unwrap_or(usize::MAX);
+    let chunk = &bytes[..bytes.len().min(room)];
+    if writer.write_all(chunk).await.is_err() {
+        return false;
+    }
+    *sent += chunk.len() as u64;
+    *sent < limit
+}
+
+/// The whole file up to its last complete line, and that line's end.
+fn read_all(path: &PathBuf) -> std::io::Result<(Vec<u8>, u64)> {
+    read_from(path, 0)
+}
+
+/// The complete lines from `offset` on, and the offset after them.
+fn read_from(path: &PathBuf, offset: u64) -> std::io::Result<(Vec<u8>, u64)> {
+    let mut file = std::fs::File::open(path)?;
+    file.seek(SeekFrom::Start(offset))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    bytes.truncate(complete);
+    Ok((bytes, offset + complete as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    const LOG: &str = "2026-01-01T00:00:00.000000001Z stdout F one\n2026-01-01T00:00:01.000000001Z stderr F two\n2026-01-01T00:00:02.000000001Z stdout P thr\n2026-01-01T00:00:02.100000001Z stdout F ee\n";
+
+    async fn read(stream: ByteStream) -> String {
+        let mut out = String::new();
+        let mut stream = stream;
+        stream.read_to_string(&mut out).await.unwrap();
+        out
+    }
+
+    #[tokio::test]
+    async fn a_log_reads_as_kubectl_shows_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("0.log");
+        std::fs::write(&path, LOG).unwrap();
+        let done: StillRunning = Arc::new(|| false);
+        let all = read(stream(path.clone(), LogOptions::default(), done.clone())).await;
+        assert_eq!(all, "one\ntwo\nthree\n");
+        let tail = LogOptions {
+            tail_lines: Some(1),
+            timestamps: true,
+            ..LogOptions::default()
+        };
+        let last = read(stream(path, tail, done)).await;
+        assert_eq!(last, "2026-01-01T00:00:02.100000001Z ee\n");
+    }
+
+    #[tokio::test]
+    async fn a_followed_log_streams_new_lines_until_the_container_stops() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("0.log");
+        std::fs::write(&path, "").unwrap();
+        let running = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let flag = Arc::clone(&running);
+        let still: StillRunning = Arc::new(move || flag.load(std::sync::atomic::Ordering::SeqCst));
+        let follow = LogOptions {
+            follow: true,
+            ..LogOptions::default()
+        };
+        let mut s = stream(path.clone(), follow, still);
+        std::fs::write(&path, "2026-01-01T00:00:00.000000001Z stdout F later\n").unwrap();
+        let mut buf = [0u8; 6];
+        s.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"later\n");
+        running.store(false, std::sync::atomic::Ordering::SeqCst);
+        let mut rest = String::new();
+        s.read_to_string(&mut rest).await.unwrap();
+        assert_eq!(rest, "");
+    }
+}
