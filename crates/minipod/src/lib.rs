@@ -49,6 +49,10 @@ enum Command {
     Logs(commands::client_cmds::LogsArgs),
     /// List the Kubernetes events of a namespace.
     Events(commands::client_cmds::EventsArgs),
+    /// Show a pod in detail, as `kubectl describe pod` does.
+    Describe(commands::client_cmds::DescribeArgs),
+    /// Print a kubeconfig for kubectl (`minipod kubeconfig > ~/.kube/minipod`).
+    Kubeconfig(commands::client_cmds::KubeconfigArgs),
 }
 
 /// Exit codes shared by every command.
@@ -86,6 +90,8 @@ pub fn main() -> ExitCode {
         Command::Delete(args) => commands::client_cmds::delete(&args),
         Command::Logs(args) => commands::client_cmds::logs(&args),
         Command::Events(args) => commands::client_cmds::events(&args),
+        Command::Describe(args) => commands::client_cmds::describe(&args),
+        Command::Kubeconfig(args) => commands::client_cmds::kubeconfig(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
