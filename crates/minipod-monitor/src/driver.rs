@@ -203,12 +203,47 @@ impl Driver<'_> {
         };
         match message {
             Message::Input(input) => Some(input),
+            Message::Exec {
+                container,
+                command,
+                timeout,
+                reply,
+            } => {
+                self.exec(&container, command, timeout, reply);
+                None
+            }
             Message::Exited {
                 container,
                 attempt,
                 status,
                 at,
             } => self.exited(&container, attempt, status, at),
+        }
+    }
+
+    /// Runs an exec (`kubectl exec`) on a thread of its own, like an exec
+    /// probe, and answers on `reply`.
+    fn exec(
+        &self,
+        name: &str,
+        command: Vec<String>,
+        timeout: Duration,
+        reply: mpsc::Sender<Result<crate::ExecResult, String>>,
+    ) {
+        let Some(process) = self.live.get(name).map(|l| Arc::clone(&l.process)) else {
+            let _ = reply.send(Err(format!("container {name:?} is not running")));
+            return;
+        };
+        let access = self.access.clone();
+        let name = name.to_owned();
+        let spawned = std::thread::Builder::new()
+            .name(format!("exec-{name}"))
+            .spawn(move || {
+                let result = handlers::exec(&access, &name, &process, &command, timeout);
+                let _ = reply.send(result);
+            });
+        if let Err(e) = spawned {
+            tracing::error!("cannot start a thread for an exec: {e}");
         }
     }
 

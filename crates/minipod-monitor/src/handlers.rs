@@ -167,6 +167,27 @@ pub(crate) fn run(
     }
 }
 
+/// Runs `argv` in `container` (`kubectl exec`): its exit code and output.
+pub(crate) fn exec(
+    access: &PodAccess,
+    container: &str,
+    process: &Process,
+    argv: &[String],
+    timeout: Duration,
+) -> Result<crate::ExecResult, String> {
+    let guard = access.pod.read().unwrap_or_else(|p| p.into_inner());
+    let pod = guard.as_ref().ok_or("the pod is being removed")?;
+    let outcome = access
+        .runtime
+        .exec_in_container(pod, container, process, argv, timeout)
+        .map_err(|e| e.to_string())?;
+    Ok(crate::ExecResult {
+        exit_code: outcome.exit_code,
+        output: outcome.output,
+        timed_out: outcome.timed_out,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

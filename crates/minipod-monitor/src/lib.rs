@@ -89,6 +89,24 @@ pub(crate) enum Message {
         status: std::io::Result<minipod_linux::container::ExitStatus>,
         at: SystemTime,
     },
+    /// Run a command in a container (`kubectl exec`), answering on `reply`.
+    Exec {
+        container: String,
+        command: Vec<String>,
+        timeout: std::time::Duration,
+        reply: mpsc::Sender<Result<ExecResult, String>>,
+    },
+}
+
+/// How an exec through the monitor ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecResult {
+    /// The command's exit code (128 + signal when killed).
+    pub exit_code: i32,
+    /// Its stdout and stderr together (at most 10 KiB).
+    pub output: Vec<u8>,
+    /// It ran out of time and was killed.
+    pub timed_out: bool,
 }
 
 /// Asks a running monitor to stop its pod; cheap to clone and usable from
@@ -112,5 +130,27 @@ impl Controller {
     /// SIGKILLs every container at once.
     pub fn kill_now(&self) -> bool {
         self.sender.send(Message::Input(Input::KillNow)).is_ok()
+    }
+
+    /// Runs `command` in `container`'s current instance, as an exec probe
+    /// does, and waits for it (at most `timeout`). Blocking.
+    pub fn exec(
+        &self,
+        container: &str,
+        command: Vec<String>,
+        timeout: std::time::Duration,
+    ) -> Result<ExecResult, String> {
+        let (reply, answer) = mpsc::channel();
+        self.sender
+            .send(Message::Exec {
+                container: container.to_owned(),
+                command,
+                timeout,
+                reply,
+            })
+            .map_err(|_| "the pod is done; the monitor is exiting".to_owned())?;
+        answer
+            .recv()
+            .map_err(|_| "the monitor dropped the exec".to_owned())?
     }
 }

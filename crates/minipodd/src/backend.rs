@@ -15,7 +15,8 @@ use std::time::SystemTime;
 
 use minipod_api::ApiError;
 use minipod_api::backend::{
-    Backend, ByteStream, EventType, LogOptions, ObjectList, Resource, WatchEvent, WatchStream,
+    Backend, ByteStream, EventType, ExecOptions, ExecSession, LogOptions, ObjectList, Resource,
+    WatchEvent, WatchStream,
 };
 use minipod_lifecycle::status::PodPhase;
 use minipod_monitor::records::{Checked, MonitorLauncher, Record, Records};
@@ -611,5 +612,63 @@ impl Backend for Daemon {
             })
         };
         Ok(logs::stream(path, options, still_running))
+    }
+
+    /// Runs the command through the pod's monitor, which owns the
+    /// container's process (as for an exec probe): stdin and a terminal are
+    /// not supported yet, and the output (stdout and stderr together, at
+    /// most 10 KiB) comes when the command has ended.
+    async fn exec(
+        &self,
+        namespace: &str,
+        name: &str,
+        options: ExecOptions,
+    ) -> Result<ExecSession, ApiError> {
+        if options.stdin || options.tty {
+            return Err(ApiError::BadRequest(
+                "minipod cannot attach stdin or a terminal to an exec yet; run it without -i and -t"
+                    .into(),
+            ));
+        }
+        let (record, container) = {
+            let state = self.lock();
+            let entry = state
+                .find(namespace, name)
+                .ok_or_else(|| ApiError::pod_not_found(name))?;
+            let names = container_names(&entry.object);
+            let container = match options.container {
+                Some(c) if names.contains(&c) => c,
+                Some(c) => {
+                    return Err(ApiError::BadRequest(format!(
+                        "container {c} is not valid for pod {name}"
+                    )));
+                }
+                // kubectl picks the default container itself; else the first app.
+                None => entry.object["spec"]["containers"][0]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            };
+            (entry.record.clone(), container)
+        };
+        let command = options.command;
+        let result = tokio::task::spawn_blocking(move || record.exec(&container, command, 3600))
+            .await
+            .map_err(internal)?
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        let (done, exit) = tokio::sync::oneshot::channel();
+        let _ = done.send(if result.timed_out {
+            Err("the command timed out".to_owned())
+        } else {
+            Ok(result.exit_code)
+        });
+        let output: ByteStream = Box::pin(std::io::Cursor::new(result.output));
+        Ok(ExecSession {
+            stdin: None,
+            stdout: Some(output),
+            stderr: None,
+            resize: None,
+            exit,
+        })
     }
 }

@@ -115,7 +115,19 @@ fn run(args: Args) -> Result<()> {
         .context("blocking SIGINT and SIGTERM")?;
 
     let program = std::env::current_exe().context("finding this program's path")?;
-    let node = args.node.resolve(&program)?;
+    let mut node = args.node.resolve(&program)?;
+    // The monitors and the orphan clean-up compare these with the absolute
+    // paths of /proc/self/mountinfo: a relative `--run-dir` would leave a
+    // lost monitor's mounts behind (and its pod never marked MonitorLost).
+    for dir in [
+        &mut node.config.state_dir,
+        &mut node.config.image_root,
+        &mut node.config.run_dir,
+        &mut node.config.logs_dir,
+    ] {
+        *dir = std::path::absolute(&*dir)
+            .with_context(|| format!("making {} absolute", dir.display()))?;
+    }
     let monitor_program = match args.monitor_program {
         Some(path) => path,
         None => program.with_file_name("minipod"),

@@ -568,6 +568,39 @@ impl Record {
         self.send(&Command::Kill)
     }
 
+    /// Runs `command` in `container` through the monitor (`kubectl exec`),
+    /// waiting at most `timeout_seconds` (capped at an hour). Blocking.
+    pub fn exec(
+        &self,
+        container: &str,
+        command: Vec<String>,
+        timeout_seconds: u64,
+    ) -> Result<crate::ExecResult, RecordError> {
+        if !matches!(self.monitor_state()?, MonitorState::Running(_)) {
+            return Err(RecordError::MonitorGone {
+                uid: self.uid.clone(),
+            });
+        }
+        let timeout_seconds = timeout_seconds.clamp(1, socket::EXEC_TIMEOUT_SECONDS);
+        let reply = socket::call(
+            self,
+            &Command::Exec {
+                container: container.to_owned(),
+                command,
+                timeout_seconds,
+            },
+            Duration::from_secs(timeout_seconds + 10),
+        )?;
+        Ok(crate::ExecResult {
+            exit_code: reply["exitCode"]
+                .as_i64()
+                .and_then(|c| i32::try_from(c).ok())
+                .unwrap_or(-1),
+            output: reply["output"].as_str().unwrap_or("").as_bytes().to_vec(),
+            timed_out: reply["timedOut"] == serde_json::json!(true),
+        })
+    }
+
     /// Sends one command to the monitor's socket and waits for its answer.
     pub fn send(&self, command: &Command) -> Result<(), RecordError> {
         if !matches!(self.monitor_state()?, MonitorState::Running(_)) {

@@ -26,24 +26,42 @@ use super::{Record, RecordError, SOCKET_FILE};
 use crate::Controller;
 
 /// The longest line either side reads.
-const MAX_LINE: u64 = 4096;
+const MAX_LINE: u64 = 64 * 1024;
+/// The longest answer read (an exec's output is at most 10 KiB, escaped).
+const MAX_REPLY: u64 = 256 * 1024;
 /// How long either side waits for the other.
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest an exec through the socket may run.
+pub const EXEC_TIMEOUT_SECONDS: u64 = 3600;
 
 /// A command to a monitor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     /// Stop the pod gracefully, with this grace period (seconds) or the pod's.
     Stop { grace: Option<i64> },
     /// SIGKILL every container now.
     Kill,
+    /// Run a command in a container and answer with its exit code and
+    /// output (`{"ok":true,"exitCode":0,"output":"...","timedOut":false}`).
+    Exec {
+        container: String,
+        command: Vec<String>,
+        timeout_seconds: u64,
+    },
 }
 
 impl Command {
-    pub fn to_json(self) -> Value {
-        match self {
+    pub fn to_json(&self) -> Value {
+        match self.clone() {
             Command::Stop { grace } => json!({"stop": {"gracePeriodSeconds": grace}}),
             Command::Kill => json!({"kill": {}}),
+            Command::Exec {
+                container,
+                command,
+                timeout_seconds,
+            } => {
+                json!({"exec": {"container": container, "command": command, "timeoutSeconds": timeout_seconds}})
+            }
         }
     }
 
@@ -66,7 +84,32 @@ impl Command {
         if object.contains_key("kill") {
             return Ok(Command::Kill);
         }
-        Err("unknown command (stop or kill)".into())
+        if let Some(exec) = object.get("exec") {
+            let container = exec["container"]
+                .as_str()
+                .ok_or("exec.container must be a string")?
+                .to_owned();
+            let command: Vec<String> = exec["command"]
+                .as_array()
+                .filter(|a| !a.is_empty())
+                .ok_or("exec.command must be a non-empty list")?
+                .iter()
+                .map(|c| {
+                    c.as_str()
+                        .map(String::from)
+                        .ok_or("exec.command holds strings")
+                })
+                .collect::<Result<_, _>>()?;
+            let timeout_seconds = exec["timeoutSeconds"]
+                .as_u64()
+                .unwrap_or(EXEC_TIMEOUT_SECONDS);
+            return Ok(Command::Exec {
+                container,
+                command,
+                timeout_seconds: timeout_seconds.clamp(1, EXEC_TIMEOUT_SECONDS),
+            });
+        }
+        Err("unknown command (stop, kill or exec)".into())
     }
 }
 
@@ -127,10 +170,24 @@ fn answer(stream: UnixStream, controller: &Controller) -> std::io::Result<()> {
         .map_err(|e| format!("not JSON: {e}"))
         .and_then(|v| Command::from_json(&v))
     {
+        Ok(Command::Exec {
+            container,
+            command,
+            timeout_seconds,
+        }) => match controller.exec(&container, command, Duration::from_secs(timeout_seconds)) {
+            Ok(result) => json!({
+                "ok": true,
+                "exitCode": result.exit_code,
+                "output": String::from_utf8_lossy(&result.output),
+                "timedOut": result.timed_out,
+            }),
+            Err(error) => json!({"ok": false, "error": error}),
+        },
         Ok(command) => {
             let taken = match command {
                 Command::Stop { grace } => controller.stop(grace),
                 Command::Kill => controller.kill_now(),
+                Command::Exec { .. } => false,
             };
             if taken {
                 json!({"ok": true})
@@ -147,6 +204,16 @@ fn answer(stream: UnixStream, controller: &Controller) -> std::io::Result<()> {
 
 /// Sends `command` and reads the answer.
 pub(crate) fn send(record: &Record, command: &Command) -> Result<(), RecordError> {
+    call(record, command, TIMEOUT).map(drop)
+}
+
+/// Sends `command`, waits up to `wait` for the answer, and returns it
+/// (an `{"ok": false}` answer is an error).
+pub(crate) fn call(
+    record: &Record,
+    command: &Command,
+    wait: Duration,
+) -> Result<Value, RecordError> {
     let path = record.path(SOCKET_FILE);
     let io = |source| RecordError::Io {
         path: path.clone(),
@@ -167,13 +234,13 @@ pub(crate) fn send(record: &Record, command: &Command) -> Result<(), RecordError
         }
         Err(e) => return Err(io(e)),
     };
-    stream.set_read_timeout(Some(TIMEOUT)).map_err(io)?;
+    stream.set_read_timeout(Some(wait)).map_err(io)?;
     stream.set_write_timeout(Some(TIMEOUT)).map_err(io)?;
     let mut text = command.to_json().to_string();
     text.push('\n');
     (&stream).write_all(text.as_bytes()).map_err(io)?;
     let mut reply = String::new();
-    BufReader::new((&stream).take(MAX_LINE))
+    BufReader::new((&stream).take(MAX_REPLY))
         .read_line(&mut reply)
         .map_err(io)?;
     let reply: Value = serde_json::from_str(&reply).map_err(|e| RecordError::Refused {
@@ -181,7 +248,7 @@ pub(crate) fn send(record: &Record, command: &Command) -> Result<(), RecordError
         message: format!("an unreadable answer ({e}): {reply:?}"),
     })?;
     if reply["ok"] == json!(true) {
-        Ok(())
+        Ok(reply)
     } else {
         Err(RecordError::Refused {
             uid: record.uid().to_owned(),
