@@ -8,8 +8,9 @@ set -euo pipefail
 
 # Debian packages the build and the tests use:
 #  - the build: ca-certificates gcc libc6-dev pkg-config;
-#  - the tests: busybox-static (the base of the test images, see scripts/busybox-image).
-packages=(ca-certificates gcc libc6-dev pkg-config busybox-static)
+#  - the tests: busybox-static (the base of the test images, see scripts/busybox-image),
+#    curl (raw requests to the daemon's API in runtime-tests/tests/daemon.rs).
+packages=(ca-certificates gcc libc6-dev pkg-config busybox-static curl)
 # scripts/vm-test (the runtime tests on cgroup v2 in a VM): qemu-system-x86
 # (the VM) and xz-utils (to unpack the kernel package).
 if [ "${1:-}" = "--vm" ]; then

@@ -100,6 +100,41 @@ impl std::fmt::Debug for Daemon {
     }
 }
 
+/// Where this daemon's resourceVersions start: the wall clock in
+/// microseconds, so they stay above every version an earlier daemon handed
+/// out (it made far fewer changes than a microsecond each). A client that
+/// resumes a watch from an earlier daemon's version then gets a 410 and
+/// lists again, instead of waiting, unanswered, for the counter to catch up.
+fn first_version() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX / 2))
+}
+
+/// The API server's words for a body the strict Pod model refuses: an
+/// unknown field is named by its path (`spec.containers[0].imagePullPolicyy`),
+/// as `minipod plan` names it.
+fn decoding_error(pod: &Value, error: &serde_json::Error) -> String {
+    let prefix = "Pod in version \"v1\" cannot be handled as a Pod: strict decoding error";
+    let bytes = serde_json::to_vec_pretty(pod).unwrap_or_default();
+    if let Err(errors) = minipod_spec::load::parse_manifests(&bytes, "request body") {
+        let unknown: Vec<String> = errors
+            .0
+            .iter()
+            .filter_map(|e| match e {
+                minipod_spec::load::LoadError::UnknownField { path, .. } => {
+                    Some(format!("unknown field {path:?}"))
+                }
+                _ => None,
+            })
+            .collect();
+        if !unknown.is_empty() {
+            return format!("{prefix}: {}", unknown.join(", "));
+        }
+    }
+    format!("{prefix}: {error}")
+}
+
 fn with_version(mut object: Value, version: u64) -> Value {
     if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
         metadata.insert("resourceVersion".into(), version.to_string().into());
@@ -121,7 +156,10 @@ impl Daemon {
             node,
             records,
             launcher,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                version: first_version(),
+                ..State::default()
+            }),
             changes,
         });
         daemon.refresh_all(true);
@@ -282,6 +320,18 @@ impl Daemon {
             if let Err(e) = entry.record.remove() {
                 tracing::warn!(%uid, "removing the record of a deleted pod: {e}");
             }
+            // As the kubelet does, a deleted pod's logs go with it.
+            let logs = minipod_runtime::logs::PodLogs {
+                namespace: &entry.namespace,
+                name: &entry.name,
+                uid: &uid,
+            }
+            .dir(&self.node.logs_dir);
+            if let Err(e) = std::fs::remove_dir_all(&logs)
+                && e.kind() != std::io::ErrorKind::NotFound
+            {
+                tracing::warn!(%uid, "removing {}: {e}", logs.display());
+            }
             let mut state = self.lock();
             self.publish(
                 &mut state,
@@ -342,8 +392,8 @@ impl Backend for Daemon {
         }
         // The same strict model as `minipod plan`: an unknown field is an
         // error naming it, as the API server's strict field validation does.
-        let typed: Pod = serde_json::from_value(pod)
-            .map_err(|e| ApiError::BadRequest(format!("strict decoding error: {e}")))?;
+        let typed: Pod = serde_json::from_value(pod.clone())
+            .map_err(|e| ApiError::BadRequest(decoding_error(&pod, &e)))?;
         let name = typed.metadata.name.clone().unwrap_or_default();
         if !name.is_empty() && self.lock().find(namespace, &name).is_some() {
             return Err(ApiError::pod_exists(&name));

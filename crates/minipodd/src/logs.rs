@@ -38,7 +38,14 @@ pub fn stream(path: PathBuf, options: LogOptions, still_running: StillRunning) -
                 .tail_lines
                 .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         };
-        let (first, mut offset) = read_all(&path).unwrap_or_default();
+        // The file is opened once and read through that descriptor: when
+        // the pod is deleted its log files go, but what the container wrote
+        // last can still be read and sent.
+        let mut file = std::fs::File::open(&path).ok();
+        let (first, mut offset) = file
+            .as_mut()
+            .and_then(|f| read_from(f, 0).ok())
+            .unwrap_or_default();
         let entries = query.apply(read_entries(&first[..]).unwrap_or_default());
         if !send(
             &mut writer,
@@ -55,10 +62,13 @@ pub fn stream(path: PathBuf, options: LogOptions, still_running: StillRunning) -
         }
         loop {
             let running = still_running();
-            let (lines, next) = match read_from(&path, offset) {
-                Ok(ok) => ok,
-                Err(_) => (Vec::new(), offset),
-            };
+            if file.is_none() {
+                file = std::fs::File::open(&path).ok();
+            }
+            let (lines, next) = file
+                .as_mut()
+                .and_then(|f| read_from(f, offset).ok())
+                .unwrap_or((Vec::new(), offset));
             offset = next;
             let entries: Vec<_> = lines
                 .split(|b| *b == b'\n')
@@ -101,14 +111,8 @@ async fn send(
     *sent < limit
 }
 
-/// The whole file up to its last complete line, and that line's end.
-fn read_all(path: &PathBuf) -> std::io::Result<(Vec<u8>, u64)> {
-    read_from(path, 0)
-}
-
-/// The complete lines from `offset` on, and the offset after them.
-fn read_from(path: &PathBuf, offset: u64) -> std::io::Result<(Vec<u8>, u64)> {
-    let mut file = std::fs::File::open(path)?;
+/// The complete lines of `file` from `offset` on, and the offset after them.
+fn read_from(file: &mut std::fs::File, offset: u64) -> std::io::Result<(Vec<u8>, u64)> {
     file.seek(SeekFrom::Start(offset))?;
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes)?;

@@ -674,23 +674,31 @@ impl Record {
             MonitorState::Gone(p) => p,
         };
         let terminal = self.phase()?.is_some_and(|p| p.is_terminal());
-        let removal = self.remove_leftovers(node)?;
+        let removal = self.remove_leftovers(node);
         if terminal {
+            let removal = removal?;
             return Ok(Checked::Finished {
                 leftovers: removal.found_anything().then_some(removal),
             });
         }
+        // The pod is marked first, whatever the clean-up did: a monitor's
+        // death is never hidden, even when removing its pod fails (that
+        // error is returned afterwards, and the next check tries again).
+        let cleanup = match &removal {
+            Ok(r) if r.killed.is_empty() => ", so what was left of the pod was removed".to_owned(),
+            Ok(r) => format!(
+                ", so what was left of the pod was killed and removed ({} processes killed)",
+                r.killed.len()
+            ),
+            Err(e) => format!("; removing what was left of the pod failed: {e}"),
+        };
         let message = format!(
             "The pod monitor (pid {}) died while the pod was running; nobody could observe or \
-             control its containers any more, so what was left of the pod was killed and removed{}",
+             control its containers any more{cleanup}",
             monitor.pid,
-            if removal.killed.is_empty() {
-                String::new()
-            } else {
-                format!(" ({} processes killed)", removal.killed.len())
-            }
         );
         self.mark_failed(MONITOR_LOST, &message, &node.node_name)?;
+        let removal = removal?;
         Ok(Checked::Lost { monitor, removal })
     }
 
