@@ -944,6 +944,26 @@ fn kubectl_drives_a_pod_with_an_init_container_and_two_sidecars() {
         );
     }
 
+    // exec -c: a command inside the container (its hostname is the pod's,
+    // its pid 1 is the container's workload), and its exit code comes back.
+    let inside = node.ok(
+        k,
+        &[
+            "exec",
+            "e2e",
+            "-c",
+            "side-a",
+            "--",
+            "sh",
+            "-c",
+            "hostname; cat /proc/1/cmdline | tr '\\0' ' '",
+        ],
+    );
+    assert!(inside.starts_with("e2e\n"), "{inside:?}");
+    assert!(inside.contains("sh -c"), "{inside:?}");
+    let failed = node.with(k, &["exec", "e2e", "-c", "app", "--", "sh", "-c", "exit 3"]);
+    assert_eq!(failed.status.code(), Some(3), "{failed:?}");
+
     // logs -c: each container's own lines.
     let init_log = node.ok(k, &["logs", "e2e", "-c", "init"]);
     assert_eq!(init_log, "init Starting\ninit Started\ninit Exiting 0\n");
