@@ -43,7 +43,6 @@
 #![allow(unsafe_code)] // fd ownership, fork, prctl, poll, pidfd_open: each block says why
 
 use std::convert::Infallible;
-use std::ffi::CString;
 use std::fs;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
@@ -57,7 +56,9 @@ use nix::sys::signal::Signal;
 use nix::unistd::{ForkResult, chdir, fork, pipe2};
 use serde::{Deserialize, Serialize};
 
-use super::init::{close_fds_from, find_executable, reset_signals, set_cloexec, step, switch_user};
+use super::init::{
+    close_fds_from, exec_workload, find_executable, reset_signals, set_cloexec, step, switch_user,
+};
 use super::protocol::{ContainerConfig, StartFailure, User};
 use super::spawn::{CONFIG_FD, CgroupEntry, ChildFds, EXTRA_FD, REPORT_FD, spawn_init};
 use super::{Container, decode_report};
@@ -579,25 +580,7 @@ fn become_command(config: &ExecConfig, helper: BorrowedFd<'_>) -> Result<Infalli
         find_executable(&config.argv[0], &config.env),
     )?;
     step("reset signals", reset_signals())?;
-    let to_c = |s: &String| CString::new(s.as_bytes()).map_err(|e| e.to_string());
-    let argv: Vec<CString> = step(
-        "exec",
-        config.argv.iter().map(to_c).collect::<Result<_, _>>(),
-    )?;
-    let envp: Vec<CString> = step(
-        "exec",
-        config.env.iter().map(to_c).collect::<Result<_, _>>(),
-    )?;
-    let path = step(
-        "exec",
-        CString::new(program.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string()),
-    )?;
-    let errno = nix::unistd::execve(&path, &argv, &envp).unwrap_err();
-    Err(StartFailure {
-        step: "exec".into(),
-        errno: Some(errno as i32),
-        message: format!("exec {:?}: {}", config.argv[0], errno.desc()),
-    })
+    Err(exec_workload(&program, &config.argv, &config.env))
 }
 
 #[cfg(test)]

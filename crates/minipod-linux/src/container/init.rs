@@ -212,26 +212,44 @@ fn run() -> Result<Infallible, StartFailure> {
     // the pod's ordered termination.
     step("new session", setsid().map(drop))?;
     step("reset signals", reset_signals())?;
+    Err(exec_workload(&program, &config.args, &config.env))
+}
 
+/// `execve(program, args, env)`: returns only if it failed, with the
+/// failure to report. (The container's init and the exec helper's command
+/// end the same way.)
+pub(super) fn exec_workload(program: &Path, args: &[String], env: &[String]) -> StartFailure {
     let to_c = |s: &String| CString::new(s.as_bytes()).map_err(|e| e.to_string());
-    let argv: Vec<CString> = step(
-        "exec",
-        config.args.iter().map(to_c).collect::<Result<_, _>>(),
-    )?;
-    let envp: Vec<CString> = step(
-        "exec",
-        config.env.iter().map(to_c).collect::<Result<_, _>>(),
-    )?;
-    let path = step(
-        "exec",
-        CString::new(program.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string()),
-    )?;
-    let errno = nix::unistd::execve(&path, &argv, &envp).unwrap_err();
-    Err(StartFailure {
+    let strings = || -> Result<(CString, Vec<CString>, Vec<CString>), String> {
+        let path =
+            CString::new(program.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string())?;
+        let argv = args.iter().map(to_c).collect::<Result<_, _>>()?;
+        let envp = env.iter().map(to_c).collect::<Result<_, _>>()?;
+        Ok((path, argv, envp))
+    };
+    let (path, argv, envp) = match strings() {
+        Ok(strings) => strings,
+        Err(message) => {
+            return StartFailure {
+                step: "exec".into(),
+                errno: None,
+                message,
+            };
+        }
+    };
+    let errno = match nix::unistd::execve(&path, &argv, &envp) {
+        Err(errno) => errno,
+        Ok(never) => match never {},
+    };
+    StartFailure {
         step: "exec".into(),
         errno: Some(errno as i32),
-        message: format!("exec {:?}: {}", config.args[0], errno.desc()),
-    })
+        message: format!(
+            "exec {:?}: {}",
+            args.first().map(String::as_str).unwrap_or_default(),
+            errno.desc()
+        ),
+    }
 }
 
 pub(super) fn set_cloexec(fd: RawFd) -> Result<(), Errno> {
