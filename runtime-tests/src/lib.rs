@@ -18,7 +18,10 @@
 //! * The tests of one binary run one at a time ([`serial`]): counting open
 //!   descriptors or cgroup directories must not see another test's.
 
+pub mod node;
 pub mod timeline;
+
+pub use node::{MARKER_VAR, ScratchNode, mounts_under, tail, text};
 
 use std::fs;
 use std::io::Write;
@@ -149,6 +152,25 @@ pub fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut() -> 
         }
         sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(100));
+    }
+}
+
+/// Polls `check` until it returns `Ok` (and returns its value); panics with
+/// its last `Err` after `timeout`.
+pub fn wait_until_or<T, E: std::fmt::Debug>(
+    what: &str,
+    timeout: Duration,
+    mut check: impl FnMut() -> Result<T, E>,
+) -> T {
+    let start = Instant::now();
+    loop {
+        match check() {
+            Ok(value) => return value,
+            Err(e) if start.elapsed() > timeout => {
+                panic!("timed out after {timeout:?} waiting until {what}: {e:?}")
+            }
+            Err(_) => sleep(Duration::from_millis(50)),
+        }
     }
 }
 
@@ -451,6 +473,12 @@ pub struct TestNode {
 impl TestNode {
     /// `init` is the helper binary (`env!("CARGO_BIN_EXE_minipod-test-init")`).
     pub fn new(init: &str) -> TestNode {
+        TestNode::with(init, "nameserver 192.0.2.53\n", None)
+    }
+
+    /// A node whose host `resolv.conf` holds `resolv_conf`, and whose pods
+    /// get `pids_limit` (the kubelet's `--pod-max-pids`).
+    pub fn with(init: &str, resolv_conf: &str, pids_limit: Option<i64>) -> TestNode {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let store = image_store().to_owned();
         let dir = std::env::temp_dir().join(format!(
@@ -461,7 +489,7 @@ impl TestNode {
         let cgroups = TestRoot::new();
         let resolv = dir.join("host-resolv.conf");
         fs::create_dir_all(&dir).expect("node dir");
-        fs::write(&resolv, "nameserver 192.0.2.53\n").expect("resolv");
+        fs::write(&resolv, resolv_conf).expect("resolv");
         let mut node = minipod_runtime::pod::NodeConfig::new(init, "test-node");
         node.state_dir = dir.join("state");
         node.run_dir = dir.join("run");
@@ -469,6 +497,7 @@ impl TestNode {
         node.image_root = store;
         node.cgroup_root = cgroups.root.name().to_str().expect("utf-8").to_owned();
         node.host_resolv_conf = resolv;
+        node.pids_limit = pids_limit;
         let runtime = minipod_runtime::pod::PodRuntime::new(node).expect("runtime");
         // Counted once the node is set up: detecting the cgroups may keep a
         // descriptor open for the life of the process (once).
@@ -509,25 +538,24 @@ impl TestNode {
 
     /// Mounts whose line mentions this node's directories.
     pub fn mounts(&self) -> Vec<String> {
-        let dir = self.dir.to_str().expect("utf-8");
-        fs::read_to_string("/proc/self/mountinfo")
-            .expect("mountinfo")
-            .lines()
-            .filter(|l| l.contains(dir))
-            .map(str::to_owned)
-            .collect()
+        mounts_under(&self.dir)
     }
 
     /// Checks nothing of the node's pods is left, then removes the node.
     pub fn finish(self) {
-        assert_eq!(self.mounts(), Vec::<String>::new(), "mounts left behind");
-        for sub in ["state/pods", "run/pods"] {
-            let left: Vec<_> = fs::read_dir(self.dir.join(sub))
-                .map(|d| d.flatten().map(|e| e.path()).collect())
-                .unwrap_or_default();
-            assert!(left.is_empty(), "left behind: {left:?}");
-        }
+        node::check_no_pods_left(&self.dir);
         self.cgroups.remove_and_check_clean();
+        if open_fds() > self.fds_before {
+            let fds: Vec<_> = fs::read_dir("/proc/self/fd")
+                .expect("/proc/self/fd")
+                .flatten()
+                .map(|e| format!("{:?}", fs::read_link(e.path())))
+                .collect();
+            eprintln!(
+                "open descriptors now: {fds:?} (before: {})",
+                self.fds_before
+            );
+        }
         wait_until("open fds to settle", Duration::from_secs(120), || {
             open_fds() <= self.fds_before
         });

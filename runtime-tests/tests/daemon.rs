@@ -33,15 +33,17 @@ use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use minipod_monitor::records::{MonitorState, ProcessId, Records};
 use minipod_runtime::pod::NodeConfig;
+use minipod_runtime_tests::node::mount_point;
 use minipod_runtime_tests::timeline::{self, EXITING, STARTING, ScriptOptions, TERM, Timeline};
-use minipod_runtime_tests::{TestRoot, busybox_image_store, root_or_skip, serial};
+use minipod_runtime_tests::{
+    MARKER_VAR, ScratchNode, root_or_skip, serial, tail, text, wait_until_or,
+};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::{Value, json};
@@ -91,29 +93,6 @@ fn tool_or_skip(tool: &str, present: bool, what: &str) -> bool {
         );
     }
     present
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Polls `check` until it returns `Ok`; panics with its last `Err` after
-/// `timeout`.
-fn wait_until_or<T, E: std::fmt::Debug>(
-    what: &str,
-    timeout: Duration,
-    mut check: impl FnMut() -> Result<T, E>,
-) -> T {
-    let start = Instant::now();
-    loop {
-        match check() {
-            Ok(value) => return value,
-            Err(e) if start.elapsed() > timeout => {
-                panic!("timed out after {timeout:?} waiting until {what}: {e:?}")
-            }
-            Err(_) => sleep(Duration::from_millis(100)),
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -221,11 +200,9 @@ enum Tool {
 /// deletes its pods through the API; `finish` stops the daemon with
 /// SIGTERM and checks that nothing is left.
 struct Node {
-    dir: PathBuf,
-    cgroups: TestRoot,
-    /// In the daemon's environment, so in its monitors': how
-    /// [`Node::leftover_processes`] recognises them.
-    marker: String,
+    /// The node's directory and cgroup root. Its marker is in the daemon's
+    /// environment, so in its monitors'.
+    scratch: ScratchNode,
     daemon: Option<Child>,
     /// How many times the daemon was started (each has its own log file).
     starts: usize,
@@ -234,20 +211,8 @@ struct Node {
 
 impl Node {
     fn new() -> Node {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let id = format!(
-            "{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let dir = std::env::temp_dir().join(format!("minipod-rt-daemon-{id}"));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(dir.join("shared")).expect("the shared directory");
-        busybox_image_store();
         Node {
-            dir,
-            cgroups: TestRoot::new(),
-            marker: format!("minipod-rt-daemon-{id}"),
+            scratch: ScratchNode::new("daemon"),
             daemon: None,
             starts: 0,
             finished: false,
@@ -255,11 +220,11 @@ impl Node {
     }
 
     fn path(&self, sub: &str) -> PathBuf {
-        self.dir.join(sub)
+        self.scratch.path(sub)
     }
 
     fn shared(&self) -> PathBuf {
-        self.path("shared")
+        self.scratch.shared()
     }
 
     fn socket(&self) -> PathBuf {
@@ -270,19 +235,9 @@ impl Node {
         self.path("run/kubeconfig")
     }
 
-    fn cgroup_root(&self) -> String {
-        self.cgroups.root.name().to_str().expect("utf-8").to_owned()
-    }
-
     /// The node as the daemon knows it (for cleaning up after a failure).
     fn config(&self) -> NodeConfig {
-        let mut node = NodeConfig::new(CLI, "daemon-test");
-        node.state_dir = self.path("state");
-        node.run_dir = self.path("run");
-        node.logs_dir = self.path("logs");
-        node.image_root = busybox_image_store().to_owned();
-        node.cgroup_root = self.cgroup_root();
-        node
+        self.scratch.node_config(CLI, "daemon-test")
     }
 
     fn records(&self) -> Records {
@@ -299,21 +254,13 @@ impl Node {
         self.starts += 1;
         let log = fs::File::create(self.path(&format!("daemon-{}.log", self.starts)))
             .expect("the daemon's log");
-        let path = |sub: &str| self.path(sub).to_str().expect("utf-8").to_owned();
         let child = Command::new(DAEMON)
             .args(["--monitor-program", CLI])
-            .args(["--state-dir", &path("state")])
-            .args([
-                "--image-root",
-                busybox_image_store().to_str().expect("utf-8"),
-            ])
-            .args(["--run-dir", &path("run")])
-            .args(["--logs-dir", &path("logs")])
-            .args(["--cgroup-root", &self.cgroup_root()])
+            .args(self.scratch.node_flags())
             .args(["--node-name", "daemon-test"])
             .args(["--listen", "127.0.0.1:0"])
             .args(["--backoff-initial", "1s", "--backoff-max", "4s"])
-            .env("MINIPOD_RT_SCENARIO", &self.marker)
+            .env(MARKER_VAR, &self.scratch.marker)
             .env("RUST_LOG", "info,libcgroups=error")
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
@@ -516,52 +463,6 @@ impl Node {
             .join(format!("{attempt}.log"))
     }
 
-    /// Processes of this node other than the daemon: its monitors (they
-    /// carry the marker), and anything whose command line or root is under
-    /// the node's directory.
-    fn leftover_processes(&self) -> Vec<String> {
-        let dir = self.dir.to_str().expect("utf-8");
-        let own = std::process::id();
-        let daemon = self.daemon.as_ref().map(Child::id);
-        let mut left = Vec::new();
-        let Ok(entries) = fs::read_dir("/proc") else {
-            return left;
-        };
-        for entry in entries.flatten() {
-            let Some(pid) = entry
-                .file_name()
-                .to_str()
-                .and_then(|s| s.parse::<u32>().ok())
-            else {
-                continue;
-            };
-            if pid == own || Some(pid) == daemon {
-                continue;
-            }
-            let proc = entry.path();
-            let environ = fs::read(proc.join("environ")).unwrap_or_default();
-            let cmdline = fs::read(proc.join("cmdline")).unwrap_or_default();
-            let root = fs::read_link(proc.join("root")).unwrap_or_default();
-            let marked = environ
-                .split(|b| *b == 0)
-                .any(|v| v == format!("MINIPOD_RT_SCENARIO={}", self.marker).as_bytes());
-            if marked || text(&cmdline).contains(dir) || root.starts_with(&self.dir) {
-                left.push(format!("{pid}: {}", text(&cmdline).replace('\0', " ")));
-            }
-        }
-        left
-    }
-
-    fn mounts(&self) -> Vec<String> {
-        let dir = self.dir.to_str().expect("utf-8");
-        fs::read_to_string("/proc/self/mountinfo")
-            .expect("mountinfo")
-            .lines()
-            .filter(|l| l.contains(dir))
-            .map(str::to_owned)
-            .collect()
-    }
-
     /// Pod cgroups (`pod<uid>`) under the test root, in every hierarchy.
     fn pod_cgroups(&self) -> Vec<PathBuf> {
         fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
@@ -578,28 +479,29 @@ impl Node {
             }
         }
         let mut found = Vec::new();
-        for dir in self.cgroups.dirs() {
+        for dir in self.scratch.cgroups.dirs() {
             walk(&dir, &mut found);
         }
         found
     }
 
-    fn entries(&self, sub: &str) -> Vec<PathBuf> {
-        fs::read_dir(self.path(sub))
-            .map(|d| d.flatten().map(|e| e.path()).collect())
-            .unwrap_or_default()
-    }
-
     /// Nothing of any pod is left: no process but the daemon, no mount,
     /// no pod directory, no record, no pod cgroup.
     fn check_no_pods_left(&self) {
-        wait_until_or("no process of a pod is left", PATIENCE, || {
-            let left = self.leftover_processes();
-            left.is_empty().then_some(()).ok_or(left)
-        });
-        assert_eq!(self.mounts(), Vec::<String>::new(), "mounts left behind");
+        let daemon = self.daemon.as_ref().map(Child::id);
+        self.scratch
+            .wait_until_no_processes("no process of a pod is left", daemon.as_slice());
+        assert_eq!(
+            self.scratch.mounts(),
+            Vec::<String>::new(),
+            "mounts left behind"
+        );
         for sub in ["state/pods", "run/pods", "state/records"] {
-            assert_eq!(self.entries(sub), Vec::<PathBuf>::new(), "left in {sub}");
+            assert_eq!(
+                self.scratch.entries(sub),
+                Vec::<PathBuf>::new(),
+                "left in {sub}"
+            );
         }
         assert_eq!(
             self.pod_cgroups(),
@@ -617,6 +519,7 @@ impl Node {
             assert!(!dir.exists(), "{} is left", dir.display());
         }
         let mounts: Vec<String> = self
+            .scratch
             .mounts()
             .into_iter()
             .filter(|m| m.contains(uid))
@@ -636,8 +539,8 @@ impl Node {
         self.check_daemon_up();
         self.stop_daemon();
         self.check_no_pods_left();
-        self.cgroups.remove_and_check_clean();
-        fs::remove_dir_all(&self.dir).expect("remove the node directory");
+        self.scratch.cgroups.remove_and_check_clean();
+        self.scratch.remove_dir();
         self.finished = true;
     }
 
@@ -648,7 +551,7 @@ impl Node {
             let log = fs::read_to_string(self.path(&format!("daemon-{n}.log"))).unwrap_or_default();
             out.push_str(&format!("--- daemon-{n}.log\n{}", tail(&log, 40)));
         }
-        for record in self.entries("state/records") {
+        for record in self.scratch.entries("state/records") {
             let log = fs::read_to_string(record.join("monitor.log")).unwrap_or_default();
             out.push_str(&format!(
                 "--- {}/monitor.log\n{}",
@@ -687,30 +590,17 @@ impl Drop for Node {
             let _ = child.wait();
         }
         let mut mounts: Vec<String> = self
+            .scratch
             .mounts()
             .iter()
-            .filter_map(|m| m.split(' ').nth(4).map(str::to_owned))
+            .filter_map(|m| mount_point(m).map(str::to_owned))
             .collect();
         mounts.sort_by_key(|m| std::cmp::Reverse(m.len()));
         for m in mounts {
             let _ = nix::mount::umount2(m.as_str(), nix::mount::MntFlags::MNT_DETACH);
         }
-        let _ = fs::remove_dir_all(&self.dir);
+        let _ = fs::remove_dir_all(&self.scratch.dir);
     }
-}
-
-fn tail(text: &str, lines: usize) -> String {
-    let all: Vec<&str> = text.lines().collect();
-    let skip = all.len().saturating_sub(lines);
-    let mut out = String::new();
-    if skip > 0 {
-        out.push_str(&format!("({skip} earlier lines)\n"));
-    }
-    for line in &all[skip..] {
-        out.push_str(line);
-        out.push('\n');
-    }
-    out
 }
 
 /// A running `logs -f` (or any streaming command): its stdout lines come
@@ -1587,7 +1477,11 @@ fn a_killed_monitor_is_reported_monitor_lost() {
     for c in &containers {
         assert!(!c.is_alive(), "{c:?} still runs");
     }
-    assert_eq!(node.mounts(), Vec::<String>::new(), "mounts left behind");
+    assert_eq!(
+        node.scratch.mounts(),
+        Vec::<String>::new(),
+        "mounts left behind"
+    );
     assert_eq!(node.pod_cgroups(), Vec::<PathBuf>::new());
     // The logs stay, to the end.
     let log = node.ok(k, &["logs", "orphan", "-c", "app"]);

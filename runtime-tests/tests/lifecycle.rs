@@ -18,7 +18,6 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -28,7 +27,7 @@ use minipod_lifecycle::{ContainerStatus, PodPhase, PodStatus, Timestamp, kubectl
 use minipod_runtime_tests::timeline::{
     self, EXITING, PRE_STOP, STARTED, STARTING, ScriptOptions, TERM, Timeline, host_uptime,
 };
-use minipod_runtime_tests::{TestRoot, busybox_image_store, root_or_skip, serial};
+use minipod_runtime_tests::{MARKER_VAR, ScratchNode, root_or_skip, serial, tail};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::{Value, json};
@@ -37,7 +36,8 @@ use serde_json::{Value, json};
 const CLI: &str = env!("CARGO_BIN_EXE_minipod-cli");
 /// Generous: the v2 run is an emulated VM.
 const PATIENCE: Duration = Duration::from_secs(120);
-/// The image every scenario container uses (imported by [`busybox_image_store`]).
+/// The image every scenario container uses (imported by
+/// [`minipod_runtime_tests::busybox_image_store`]).
 const IMAGE: &str = "busybox:1.36";
 
 // ---------------------------------------------------------------------------
@@ -86,40 +86,24 @@ fn logging_hook(container: &str, event: &str) -> Value {
 // A node of its own, and `minipod run`
 // ---------------------------------------------------------------------------
 
-/// One test's node: a fresh directory (state, run, logs, the shared
-/// hostPath directory, the manifest, the status file) and a cgroup root of
-/// its own. [`Scenario::finish`] checks that nothing of it is left.
+/// One test's node ([`ScratchNode`]: a fresh directory with state, run,
+/// logs, the shared hostPath directory, the manifest, the status file, and
+/// a cgroup root of its own). [`Scenario::finish`] checks that nothing of
+/// it is left.
 struct Scenario {
-    dir: PathBuf,
-    cgroups: TestRoot,
-    /// Set in the environment of `minipod run`: its helpers inherit it,
-    /// which is how [`Scenario::leftover_processes`] recognises them.
-    marker: String,
+    node: ScratchNode,
 }
 
 impl Scenario {
     fn new() -> Scenario {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let id = format!(
-            "{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let dir = std::env::temp_dir().join(format!("minipod-rt-lifecycle-{id}"));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(dir.join("shared")).expect("the shared directory");
-        // Make the store before anything is timed.
-        busybox_image_store();
         Scenario {
-            dir,
-            cgroups: TestRoot::new(),
-            marker: format!("minipod-rt-lifecycle-{id}"),
+            node: ScratchNode::new("lifecycle"),
         }
     }
 
     /// The host side of the containers' `/shared`.
     fn shared(&self) -> PathBuf {
-        self.dir.join("shared")
+        self.node.shared()
     }
 
     /// A pod of scenario containers with the shared volume.
@@ -146,7 +130,7 @@ impl Scenario {
 
     /// Writes `pod` as the manifest and starts `minipod run` on it.
     fn run(&self, pod: &Value, extra: &[&str]) -> PodRun {
-        let manifest = self.dir.join("pod.json");
+        let manifest = self.node.path("pod.json");
         fs::write(&manifest, serde_json::to_string_pretty(pod).expect("json"))
             .expect("write the manifest");
         self.run_file(&manifest, extra)
@@ -154,30 +138,20 @@ impl Scenario {
 
     /// Starts `minipod run -f manifest` with this node's directories.
     fn run_file(&self, manifest: &Path, extra: &[&str]) -> PodRun {
-        let status_file = self.dir.join("status.json");
-        let stdout_path = self.dir.join("stdout");
-        let stderr_path = self.dir.join("stderr");
+        let status_file = self.node.path("status.json");
+        let stdout_path = self.node.path("stdout");
+        let stderr_path = self.node.path("stderr");
         let out = fs::File::create(&stdout_path).expect("stdout file");
         let err = fs::File::create(&stderr_path).expect("stderr file");
-        let path = |sub: &str| self.dir.join(sub).to_str().expect("utf-8").to_owned();
         let child = Command::new(CLI)
             .arg("run")
             .arg("-f")
             .arg(manifest)
-            .args(["--status-file", &path("status.json")])
-            .args(["--state-dir", &path("state")])
-            .args(["--run-dir", &path("run")])
-            .args(["--logs-dir", &path("logs")])
-            .args([
-                "--image-root",
-                busybox_image_store().to_str().expect("utf-8"),
-            ])
-            .args([
-                "--cgroup-root",
-                self.cgroups.root.name().to_str().expect("utf-8"),
-            ])
+            .arg("--status-file")
+            .arg(&status_file)
+            .args(self.node.node_flags())
             .args(extra)
-            .env("MINIPOD_RT_SCENARIO", &self.marker)
+            .env(MARKER_VAR, &self.node.marker)
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
@@ -194,93 +168,13 @@ impl Scenario {
         }
     }
 
-    /// Processes left of this scenario: `minipod run` and its helpers
-    /// (they carry the marker in their environment), and anything whose
-    /// command line or root is under the scenario's directory.
-    fn leftover_processes(&self) -> Vec<String> {
-        let dir = self.dir.to_str().expect("utf-8");
-        let own = std::process::id();
-        let mut left = Vec::new();
-        let Ok(entries) = fs::read_dir("/proc") else {
-            return left;
-        };
-        for entry in entries.flatten() {
-            let Some(pid) = entry
-                .file_name()
-                .to_str()
-                .and_then(|s| s.parse::<u32>().ok())
-            else {
-                continue;
-            };
-            if pid == own {
-                continue;
-            }
-            let proc = entry.path();
-            let environ = fs::read(proc.join("environ")).unwrap_or_default();
-            let cmdline = fs::read(proc.join("cmdline")).unwrap_or_default();
-            let root = fs::read_link(proc.join("root")).unwrap_or_default();
-            let marked = environ
-                .split(|b| *b == 0)
-                .any(|v| v == format!("MINIPOD_RT_SCENARIO={}", self.marker).as_bytes());
-            let mentions = String::from_utf8_lossy(&cmdline).contains(dir);
-            if marked || mentions || root.starts_with(&self.dir) {
-                left.push(format!(
-                    "{pid}: {}",
-                    String::from_utf8_lossy(&cmdline).replace('\0', " ")
-                ));
-            }
-        }
-        left
-    }
-
-    /// Mounts whose line mentions the scenario's directory.
-    fn mounts(&self) -> Vec<String> {
-        let dir = self.dir.to_str().expect("utf-8");
-        fs::read_to_string("/proc/self/mountinfo")
-            .expect("mountinfo")
-            .lines()
-            .filter(|l| l.contains(dir))
-            .map(str::to_owned)
-            .collect()
-    }
-
     /// Checks that the finished run left nothing behind: no process, no
     /// mount, no pod directory, no cgroup; then removes the directory.
     fn finish(self, run: PodRun) {
         assert!(run.exited.is_some(), "finish() needs a finished run");
         drop(run);
-        wait_until_or("no process of the pod is left", PATIENCE, || {
-            let left = self.leftover_processes();
-            left.is_empty().then_some(()).ok_or(left)
-        });
-        assert_eq!(self.mounts(), Vec::<String>::new(), "mounts left behind");
-        for sub in ["state/pods", "run/pods"] {
-            let left: Vec<_> = fs::read_dir(self.dir.join(sub))
-                .map(|d| d.flatten().map(|e| e.path()).collect())
-                .unwrap_or_default();
-            assert!(left.is_empty(), "left behind: {left:?}");
-        }
-        self.cgroups.remove_and_check_clean();
-        fs::remove_dir_all(&self.dir).expect("remove the scenario directory");
-    }
-}
-
-/// Polls `check` until it returns `Ok`; panics with its last `Err` after
-/// `timeout`.
-fn wait_until_or<T, E: std::fmt::Debug>(
-    what: &str,
-    timeout: Duration,
-    mut check: impl FnMut() -> Result<T, E>,
-) -> T {
-    let start = Instant::now();
-    loop {
-        match check() {
-            Ok(value) => return value,
-            Err(e) if start.elapsed() > timeout => {
-                panic!("timed out after {timeout:?} waiting until {what}: {e:?}")
-            }
-            Err(_) => sleep(Duration::from_millis(50)),
-        }
+        self.node.check_nothing_left();
+        self.node.remove_dir();
     }
 }
 
@@ -500,20 +394,6 @@ impl Drop for PodRun {
             }
         }
     }
-}
-
-fn tail(text: &str, lines: usize) -> String {
-    let all: Vec<&str> = text.lines().collect();
-    let skip = all.len().saturating_sub(lines);
-    let mut out = String::new();
-    if skip > 0 {
-        out.push_str(&format!("({skip} earlier lines)\n"));
-    }
-    for line in &all[skip..] {
-        out.push_str(line);
-        out.push('\n');
-    }
-    out
 }
 
 /// The status of `name`, which must be there.

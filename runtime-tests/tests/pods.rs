@@ -10,182 +10,28 @@
 use std::fs;
 use std::io::Read;
 use std::os::fd::OwnedFd;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use minipod_linux::container::ExitStatus;
-use minipod_plan::NodeFacts;
-use minipod_runtime::pod::{
-    NodeConfig, PodError, PodRuntime, Reason, RunningPod, StartedContainer,
-};
+use minipod_runtime::pod::{Reason, RunningPod, StartedContainer};
 use minipod_runtime_tests::{
-    TestRoot, controller_dir, keyed, open_fds, read, root_or_skip, serial, unique_uid, wait_until,
+    TestNode, controller_dir, keyed, read, root_or_skip, serial, wait_until,
 };
-use minipod_spec::{AdmittedPod, ServerAssigned, admit, load};
 use nix::sys::signal::Signal;
 
 const INIT: &str = env!("CARGO_BIN_EXE_minipod-test-init");
 /// Generous: the v2 run is an emulated VM.
 const PATIENCE: Duration = Duration::from_secs(120);
 
-/// The busybox image (`scripts/busybox-image --no-import`), imported through
-/// the image store's library into a store of its own. Built once and shared
-/// by every run (as `busybox_layer`): rebuilt when `/bin/busybox` changes,
-/// built aside and renamed into place, so concurrent test binaries never see
-/// a half-made store.
-fn image_store() -> &'static Path {
-    static STORE: OnceLock<PathBuf> = OnceLock::new();
-    STORE.get_or_init(|| {
-        let stamp = fs::metadata("/bin/busybox")
-            .map(|m| m.len())
-            .expect("/bin/busybox (install busybox-static)");
-        let dir = std::env::temp_dir().join(format!("minipod-rt-images-{stamp}"));
-        if minipod_image::Store::new(&dir).resolve("busybox").is_ok() {
-            return dir;
-        }
-        let staging =
-            std::env::temp_dir().join(format!("minipod-rt-images-{stamp}.{}", std::process::id()));
-        let _ = fs::remove_dir_all(&staging);
-        let layout =
-            std::env::temp_dir().join(format!("minipod-rt-busybox-oci.{}", std::process::id()));
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/busybox-image");
-        let run = Command::new(script)
-            .arg("--no-import")
-            .arg(&layout)
-            .output()
-            .expect("run scripts/busybox-image");
-        assert!(
-            run.status.success(),
-            "scripts/busybox-image: {}",
-            String::from_utf8_lossy(&run.stderr)
-        );
-        minipod_image::Store::new(&staging)
-            .import(&layout, None)
-            .expect("import busybox");
-        let _ = fs::remove_dir_all(&layout);
-        if fs::rename(&staging, &dir).is_err() {
-            // Another test binary got there first; its store is the same.
-            let _ = fs::remove_dir_all(&staging);
-        }
-        dir
-    })
-}
-
-/// A node of its own for one test: its directories under a fresh temporary
-/// directory and its own cgroup root; [`TestNode::finish`] checks that
-/// nothing of it is left.
-struct TestNode {
-    dir: PathBuf,
-    runtime: PodRuntime,
-    cgroups: TestRoot,
-    fds_before: usize,
-}
-
-impl TestNode {
-    fn new(pids_limit: Option<i64>) -> TestNode {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let store = image_store().to_owned();
-        let dir = std::env::temp_dir().join(format!(
-            "minipod-rt-node-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let cgroups = TestRoot::new();
-        let resolv = dir.join("host-resolv.conf");
-        fs::create_dir_all(&dir).expect("node dir");
-        fs::write(&resolv, "nameserver 192.0.2.53\nsearch example.test\n").expect("resolv");
-        let mut node = NodeConfig::new(INIT, "test-node");
-        node.state_dir = dir.join("state");
-        node.run_dir = dir.join("run");
-        node.logs_dir = dir.join("logs");
-        node.image_root = store;
-        node.cgroup_root = cgroups.root.name().to_str().expect("utf-8").to_owned();
-        node.host_resolv_conf = resolv;
-        node.pids_limit = pids_limit;
-        let runtime = PodRuntime::new(node).expect("runtime");
-        // Counted once the node is set up: detecting the cgroups may keep a
-        // descriptor open for the life of the process (once).
-        let fds_before = open_fds();
-        TestNode {
-            dir,
-            runtime,
-            cgroups,
-            fds_before,
-        }
-    }
-
-    /// Admits and plans `yaml`, then creates the pod.
-    fn create(&self, yaml: &str) -> Result<RunningPod, PodError> {
-        let pod = admitted(yaml);
-        let plan = minipod_plan::plan(
-            &pod,
-            &NodeFacts {
-                memory_capacity_bytes: 8 << 30,
-            },
-        );
-        self.runtime.create_pod(&pod, &plan)
-    }
-
-    fn start(&self, pod: &mut RunningPod, name: &str) -> StartedContainer {
-        self.runtime
-            .start_container(pod, name, 0)
-            .unwrap_or_else(|e| panic!("start {name}: {e}"))
-    }
-
-    /// Mounts whose line mentions this node's directories.
-    fn mounts(&self) -> Vec<String> {
-        let dir = self.dir.to_str().expect("utf-8");
-        fs::read_to_string("/proc/self/mountinfo")
-            .expect("mountinfo")
-            .lines()
-            .filter(|l| l.contains(dir))
-            .map(str::to_owned)
-            .collect()
-    }
-
-    /// Checks nothing of the node's pods is left, then removes the node.
-    fn finish(self) {
-        assert_eq!(self.mounts(), Vec::<String>::new(), "mounts left behind");
-        for sub in ["state/pods", "run/pods"] {
-            let left: Vec<_> = fs::read_dir(self.dir.join(sub))
-                .map(|d| d.flatten().map(|e| e.path()).collect())
-                .unwrap_or_default();
-            assert!(left.is_empty(), "left behind: {left:?}");
-        }
-        self.cgroups.remove_and_check_clean();
-        let fds = || {
-            fs::read_dir("/proc/self/fd")
-                .expect("/proc/self/fd")
-                .flatten()
-                .map(|e| format!("{:?}", fs::read_link(e.path())))
-                .collect::<Vec<_>>()
-        };
-        if open_fds() > self.fds_before {
-            eprintln!(
-                "open descriptors now: {:?} (before: {})",
-                fds(),
-                self.fds_before
-            );
-        }
-        wait_until("open fds to settle", PATIENCE, || {
-            open_fds() <= self.fds_before
-        });
-        fs::remove_dir_all(&self.dir).expect("remove the node dir");
-    }
-}
-
-fn admitted(yaml: &str) -> AdmittedPod {
-    let loaded = load::parse_manifests(yaml.as_bytes(), "pod.yaml")
-        .unwrap_or_else(|e| panic!("test manifest does not load: {e}\n{yaml}"));
-    let [item] = <[_; 1]>::try_from(loaded).unwrap_or_else(|_| panic!("one pod expected"));
-    let assigned = ServerAssigned {
-        uid: unique_uid(),
-        name_suffix: "b7x2k".to_owned(),
-    };
-    admit(item.pod, &assigned).unwrap_or_else(|e| panic!("{e}\n{yaml}"))
+/// A node of its own for one test ([`TestNode`]), with a search domain in
+/// its host `resolv.conf` (which the pods' must copy) and `pids_limit` for
+/// its pods.
+fn test_node(pids_limit: Option<i64>) -> TestNode {
+    TestNode::with(
+        INIT,
+        "nameserver 192.0.2.53\nsearch example.test\n",
+        pids_limit,
+    )
 }
 
 /// Waits for the container's exit and reads its whole output.
@@ -212,7 +58,7 @@ fn two_containers_share_an_empty_dir_and_loopback_and_see_the_pods_files_and_env
         return;
     }
     let _serial = serial();
-    let node = TestNode::new(None);
+    let node = test_node(None);
     let mut pod = node
         .create(
             r#"
@@ -280,7 +126,7 @@ fn a_memory_empty_dir_is_a_tmpfs_of_its_size_limit_and_dev_shm_is_the_pods() {
         return;
     }
     let _serial = serial();
-    let node = TestNode::new(None);
+    let node = test_node(None);
     let mut pod = node
         .create(
             r#"
@@ -327,7 +173,7 @@ fn read_only_mounts_and_a_read_only_root_refuse_writes() {
         return;
     }
     let _serial = serial();
-    let node = TestNode::new(None);
+    let node = test_node(None);
     let host_dir = node.dir.join("host-data");
     let mut pod = node
         .create(&format!(
@@ -392,7 +238,7 @@ fn a_sub_path_through_a_symlink_out_of_the_volume_is_refused() {
         return;
     }
     let _serial = serial();
-    let node = TestNode::new(None);
+    let node = test_node(None);
     let mut pod = node
         .create(
             r#"
@@ -433,7 +279,7 @@ fn a_memory_hog_is_oom_killed_in_its_container_cgroup() {
         return;
     }
     let _serial = serial();
-    let node = TestNode::new(None);
+    let node = test_node(None);
     let mut pod = node
         .create(
             r#"
@@ -485,7 +331,7 @@ fn a_fork_bomb_stops_at_the_pids_limit() {
     }
     let _serial = serial();
     const LIMIT: i64 = 20;
-    let node = TestNode::new(Some(LIMIT));
+    let node = test_node(Some(LIMIT));
     let mut pod = node
         .create(
             r#"
@@ -524,7 +370,7 @@ fn image_pull_policy_never_with_a_missing_image_fails_as_kubernetes_says() {
         return;
     }
     let _serial = serial();
-    let node = TestNode::new(None);
+    let node = test_node(None);
     let mut pod = node
         .create(
             r#"
@@ -576,7 +422,7 @@ fn run_as_non_root_with_a_root_image_is_refused_and_a_bad_command_is_a_start_err
         return;
     }
     let _serial = serial();
-    let node = TestNode::new(None);
+    let node = test_node(None);
     let mut pod = node
         .create(
             r#"
@@ -630,7 +476,7 @@ fn a_failed_create_leaves_nothing_behind() {
         return;
     }
     let _serial = serial();
-    let node = TestNode::new(None);
+    let node = test_node(None);
     let missing = node.dir.join("no-such-dir");
     let err = node
         .create(&format!(
@@ -664,7 +510,7 @@ fn many_pods_created_run_and_removed_leave_nothing_behind() {
         return;
     }
     let _serial = serial();
-    let node = TestNode::new(Some(64));
+    let node = test_node(Some(64));
     for _ in 0..10 {
         let mut pod = node
             .create(
@@ -707,7 +553,7 @@ fn share_process_namespace_gives_the_pod_one_pid_namespace_whose_pid_1_is_pause(
         return;
     }
     let _serial = serial();
-    let node = TestNode::new(None);
+    let node = test_node(None);
     let yaml = |share: bool| {
         format!(
             r#"
@@ -778,7 +624,7 @@ fn container_output_goes_to_a_cri_log_file_per_run_in_the_kubelet_layout() {
         return;
     }
     let _serial = serial();
-    let node = TestNode::new(None);
+    let node = test_node(None);
     let mut pod = node
         .create(
             r#"

@@ -21,7 +21,6 @@ use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use minipod_monitor::records::{
@@ -29,7 +28,9 @@ use minipod_monitor::records::{
     Record, Records,
 };
 use minipod_runtime::pod::NodeConfig;
-use minipod_runtime_tests::{TestRoot, admitted, busybox_image_store, root_or_skip, serial};
+use minipod_runtime_tests::{
+    MARKER_VAR, ScratchNode, admitted, root_or_skip, serial, wait_until_or,
+};
 use nix::sys::signal::Signal;
 use serde_json::Value;
 
@@ -65,67 +66,34 @@ spec:
     )
 }
 
-/// One test's node: directories under a fresh temporary directory and a
-/// cgroup root of its own; [`Node::finish`] checks nothing is left.
+/// One test's node ([`ScratchNode`]: a fresh directory and a cgroup root
+/// of its own); [`Node::finish`] checks nothing is left. Its marker is in
+/// the environment of the spawner, and so of the monitor and its helpers.
 struct Node {
-    dir: PathBuf,
-    cgroups: TestRoot,
-    /// In the environment of the spawner, and so of the monitor and its
-    /// helpers: how [`Node::leftover_processes`] recognises them.
-    marker: String,
+    scratch: ScratchNode,
 }
 
 impl Node {
     fn new() -> Node {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let id = format!(
-            "{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let dir = std::env::temp_dir().join(format!("minipod-rt-records-{id}"));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("the node directory");
-        busybox_image_store();
         Node {
-            dir,
-            cgroups: TestRoot::new(),
-            marker: format!("minipod-rt-records-{id}"),
+            scratch: ScratchNode::new("records"),
         }
     }
 
     fn path(&self, sub: &str) -> PathBuf {
-        self.dir.join(sub)
+        self.scratch.path(sub)
     }
 
     /// The node flags the daemon would pass to its monitors.
     fn args(&self) -> Vec<String> {
-        let path = |sub: &str| self.path(sub).to_str().expect("utf-8").to_owned();
-        vec![
-            "--state-dir".into(),
-            path("state"),
-            "--run-dir".into(),
-            path("run"),
-            "--logs-dir".into(),
-            path("logs"),
-            "--image-root".into(),
-            busybox_image_store().to_str().expect("utf-8").into(),
-            "--cgroup-root".into(),
-            self.cgroups.root.name().to_str().expect("utf-8").into(),
-            "--node-name".into(),
-            NODE_NAME.into(),
-        ]
+        let mut args = self.scratch.node_flags();
+        args.extend(["--node-name".into(), NODE_NAME.into()]);
+        args
     }
 
     /// The same node, as the daemon knows it.
     fn config(&self) -> NodeConfig {
-        let mut node = NodeConfig::new(CLI, NODE_NAME);
-        node.state_dir = self.path("state");
-        node.run_dir = self.path("run");
-        node.logs_dir = self.path("logs");
-        node.image_root = busybox_image_store().to_owned();
-        node.cgroup_root = self.cgroups.root.name().to_str().expect("utf-8").into();
-        node
+        self.scratch.node_config(CLI, NODE_NAME)
     }
 
     fn records(&self) -> Records {
@@ -144,7 +112,7 @@ impl Node {
             .args(["--exact", "spawner", "--include-ignored", "--nocapture"])
             .env(SPAWN_RECORD, record.dir())
             .env(SPAWN_ARGS, self.args().join("\n"))
-            .env("MINIPOD_RT_SCENARIO", &self.marker)
+            .env(MARKER_VAR, &self.scratch.marker)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()
@@ -171,74 +139,15 @@ impl Node {
         monitor
     }
 
-    /// Processes of this node: the monitor and its helpers (they carry
-    /// the marker in their environment) and anything whose root or command
-    /// line is under the node's directory.
-    fn leftover_processes(&self) -> Vec<String> {
-        let dir = self.dir.to_str().expect("utf-8");
-        let own = std::process::id();
-        let mut left = Vec::new();
-        for entry in fs::read_dir("/proc").expect("/proc").flatten() {
-            let Some(pid) = entry
-                .file_name()
-                .to_str()
-                .and_then(|s| s.parse::<u32>().ok())
-            else {
-                continue;
-            };
-            if pid == own {
-                continue;
-            }
-            let proc = entry.path();
-            let environ = fs::read(proc.join("environ")).unwrap_or_default();
-            let cmdline = fs::read(proc.join("cmdline")).unwrap_or_default();
-            let root = fs::read_link(proc.join("root")).unwrap_or_default();
-            let marked = environ
-                .split(|b| *b == 0)
-                .any(|v| v == format!("MINIPOD_RT_SCENARIO={}", self.marker).as_bytes());
-            if marked
-                || String::from_utf8_lossy(&cmdline).contains(dir)
-                || root.starts_with(&self.dir)
-            {
-                left.push(format!(
-                    "{pid}: {}",
-                    String::from_utf8_lossy(&cmdline).replace('\0', " ")
-                ));
-            }
-        }
-        left
-    }
-
-    fn mounts(&self) -> Vec<String> {
-        let dir = self.dir.to_str().expect("utf-8");
-        fs::read_to_string("/proc/self/mountinfo")
-            .expect("mountinfo")
-            .lines()
-            .filter(|l| l.contains(dir))
-            .map(str::to_owned)
-            .collect()
-    }
-
     /// Nothing of the node's pods is left: no process, no mount, no pod
     /// directory, no cgroup.
     fn check_clean(&self) {
-        wait_until_or("no process of the pod is left", PATIENCE, || {
-            let left = self.leftover_processes();
-            left.is_empty().then_some(()).ok_or(left)
-        });
-        assert_eq!(self.mounts(), Vec::<String>::new(), "mounts left behind");
-        for sub in ["state/pods", "run/pods"] {
-            let left: Vec<_> = fs::read_dir(self.path(sub))
-                .map(|d| d.flatten().map(|e| e.path()).collect())
-                .unwrap_or_default();
-            assert!(left.is_empty(), "left behind: {left:?}");
-        }
-        self.cgroups.remove_and_check_clean();
+        self.scratch.check_nothing_left();
     }
 
     fn finish(self) {
         self.check_clean();
-        fs::remove_dir_all(&self.dir).expect("remove the node directory");
+        self.scratch.remove_dir();
     }
 }
 
@@ -258,23 +167,6 @@ impl Drop for Cleanup<'_> {
             }
         }
         let _ = self.record.check_monitor(&self.node.config());
-    }
-}
-
-fn wait_until_or<T, E: std::fmt::Debug>(
-    what: &str,
-    timeout: Duration,
-    mut check: impl FnMut() -> Result<T, E>,
-) -> T {
-    let start = Instant::now();
-    loop {
-        match check() {
-            Ok(value) => return value,
-            Err(e) if start.elapsed() > timeout => {
-                panic!("timed out after {timeout:?} waiting until {what}: {e:?}")
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(50)),
-        }
     }
 }
 
