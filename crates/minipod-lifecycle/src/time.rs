@@ -150,24 +150,59 @@ impl Timestamp {
     }
 }
 
+/// A time's calendar fields in UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Civil {
+    pub year: i64,
+    /// 1 to 12.
+    pub month: i64,
+    /// 1 to 31.
+    pub day: i64,
+    pub hour: i64,
+    pub minute: i64,
+    pub second: i64,
+    /// 0 is Sunday, as Go's `time.Weekday`.
+    pub weekday: i64,
+}
+
 impl Timestamp {
-    /// Writes `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ` in UTC, always nine fraction
-    /// digits, so that every timestamp has the same width and text order is
-    /// time order (the kubelet's `RFC3339NanoFixed`, used in CRI log lines).
-    pub fn write_rfc3339_nanos(self, out: &mut impl fmt::Write) -> fmt::Result {
+    /// The calendar fields of this time, in UTC.
+    pub fn civil(self) -> Civil {
         let seconds = self.unix_seconds();
-        let fraction = self.0.rem_euclid(NANOS_PER_SECOND);
         let (days, in_day) = (
             seconds.div_euclid(SECONDS_PER_DAY),
             seconds.rem_euclid(SECONDS_PER_DAY),
         );
         let (year, month, day) = civil_from_days(days);
+        Civil {
+            year,
+            month,
+            day,
+            hour: in_day / 3600,
+            minute: in_day % 3600 / 60,
+            second: in_day % 60,
+            // 1970-01-01 was a Thursday.
+            weekday: (days + 4).rem_euclid(7),
+        }
+    }
+
+    /// Writes `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ` in UTC, always nine fraction
+    /// digits, so that every timestamp has the same width and text order is
+    /// time order (the kubelet's `RFC3339NanoFixed`, used in CRI log lines).
+    pub fn write_rfc3339_nanos(self, out: &mut impl fmt::Write) -> fmt::Result {
+        let fraction = self.0.rem_euclid(NANOS_PER_SECOND);
+        let Civil {
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            second,
+            ..
+        } = self.civil();
         write!(
             out,
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{fraction:09}Z",
-            in_day / 3600,
-            in_day % 3600 / 60,
-            in_day % 60
+            "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{fraction:09}Z"
         )
     }
 }

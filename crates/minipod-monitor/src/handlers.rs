@@ -137,10 +137,8 @@ pub(crate) fn run(
             Ok(())
         }
         Handler::Exec(argv) => {
-            let outcome = access
-                .runtime
-                .exec_in_container(pod, container, process, argv, timeout)
-                .map_err(|e| e.to_string())?;
+            drop(guard);
+            let outcome = exec(access, container, process, argv, timeout)?;
             let output = String::from_utf8_lossy(&outcome.output).into_owned();
             if outcome.timed_out {
                 Err(format!(

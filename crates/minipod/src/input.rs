@@ -31,7 +31,7 @@ pub fn print_warnings(pod: &AdmittedPod) {
 }
 
 /// A fresh uid, and a name suffix for `generateName`, as the API server makes them.
-fn server_assigned() -> ServerAssigned {
+pub fn server_assigned() -> ServerAssigned {
     let uid = uuid::Uuid::new_v4();
     // The API server's alphabet for generated names: no vowels (no words), no
     // look-alike characters.

@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 mod client;
 mod commands;
 mod host;
-mod input;
+pub mod input;
 pub mod node;
 mod table;
 

@@ -21,7 +21,7 @@ use minipod_api::backend::{
 use minipod_lifecycle::status::PodPhase;
 use minipod_monitor::records::{Checked, MonitorLauncher, Record, Records};
 use minipod_runtime::pod::NodeConfig;
-use minipod_spec::{Pod, ServerAssigned, admit};
+use minipod_spec::{Pod, admit};
 use serde_json::Value;
 use tokio::sync::{broadcast, mpsc};
 
@@ -53,6 +53,8 @@ struct Entry {
     events_seen: usize,
     /// A delete was asked: the pod goes once its monitor is done.
     deleting: bool,
+    /// Its monitor ended (or died and was dealt with): nothing runs.
+    monitor_done: bool,
 }
 
 #[derive(Debug, Default)]
@@ -203,32 +205,36 @@ impl Daemon {
 
     fn refresh_record(&self, record: Record, startup: bool) {
         let uid = record.uid().to_owned();
-        // A monitor that died while its pod ran: cleaned up and marked.
-        let checked = record.check_monitor(&self.node);
-        if startup
-            && let Ok(Checked::NotStarted) = checked
-            && record
-                .phase()
-                .ok()
-                .flatten()
-                .is_none_or(|p| !p.is_terminal())
-            && let Err(e) = record.spawn_monitor(&self.launcher)
-        {
-            // Created, but the daemon stopped before its monitor started.
-            let _ = record.mark_failed(
-                "FailedCreatePodSandBox",
-                &format!("starting the pod's monitor: {e}"),
-                &self.node.node_name,
-            );
-        }
+        // Whether the pod's monitor is done with it (ended, or died and its
+        // pod was cleaned up and marked). Once it is, it is never checked
+        // again: the check reads /proc and the node's mounts and cgroups,
+        // too much to repeat for every finished pod four times a second.
+        let already_done = self.lock().pods.get(&uid).is_some_and(|e| e.monitor_done);
+        let monitor_done = already_done || {
+            let checked = record.check_monitor(&self.node);
+            if startup
+                && let Ok(Checked::NotStarted) = checked
+                && record
+                    .phase()
+                    .ok()
+                    .flatten()
+                    .is_none_or(|p| !p.is_terminal())
+                && let Err(e) = record.spawn_monitor(&self.launcher)
+            {
+                // Created, but the daemon stopped before its monitor started.
+                let _ = record.mark_failed(
+                    "FailedCreatePodSandBox",
+                    &format!("starting the pod's monitor: {e}"),
+                    &self.node.node_name,
+                );
+            }
+            // A failed clean-up is tried again on the next refresh.
+            matches!(checked, Ok(Checked::Finished { .. } | Checked::Lost { .. }))
+        };
         let Ok(status) = record.status_json() else {
             return;
         };
         let events = record.events().unwrap_or_default();
-        let monitor_done = !matches!(
-            record.check_monitor(&self.node),
-            Ok(Checked::Running(_)) | Ok(Checked::NotStarted)
-        );
         let mut state = self.lock();
         let known = state.pods.contains_key(&uid);
         if !known {
@@ -250,6 +256,7 @@ impl Daemon {
                     seen: status.clone(),
                     events_seen: 0,
                     deleting: false,
+                    monitor_done,
                 },
             );
             self.publish(
@@ -308,6 +315,7 @@ impl Daemon {
         }
         if let Some(entry) = state.pods.get_mut(&uid) {
             entry.events_seen = events.len();
+            entry.monitor_done = monitor_done;
         }
         // A deleted pod goes once its monitor is done with it.
         let deleting = state.pods.get(&uid).is_some_and(|e| e.deleting);
@@ -398,15 +406,7 @@ impl Backend for Daemon {
         if !name.is_empty() && self.lock().find(namespace, &name).is_some() {
             return Err(ApiError::pod_exists(&name));
         }
-        let uid = uuid::Uuid::new_v4();
-        const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-        let assigned = ServerAssigned {
-            uid: uid.to_string(),
-            name_suffix: uid.as_bytes()[..5]
-                .iter()
-                .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
-                .collect(),
-        };
+        let assigned = minipod::input::server_assigned();
         let admitted = admit(typed, &assigned).map_err(|e| ApiError::from_invalid_pod(&e))?;
         let name = admitted.name().to_owned();
         if dry_run {

@@ -8,7 +8,7 @@
 //! it at once.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -146,24 +146,9 @@ impl Observer for Console {
 
     fn pod_changed(&self, pod: &serde_json::Value) {
         if let Some(path) = &self.status_file
-            && let Err(e) = write_atomically(path, pod)
+            && let Err(e) = minipod_monitor::records::write_json_atomically(path, pod)
         {
-            tracing::warn!("cannot write {}: {e:#}", path.display());
+            tracing::warn!("cannot write {}: {e}", path.display());
         }
     }
-}
-
-/// Writes `value` to `path` through a temporary file and a rename, so a
-/// reader never sees half a file.
-fn write_atomically(path: &Path, value: &serde_json::Value) -> Result<()> {
-    let mut text = serde_json::to_vec_pretty(value)?;
-    text.push(b'\n');
-    let name = path
-        .file_name()
-        .context("the status file needs a file name")?
-        .to_string_lossy();
-    let temporary = path.with_file_name(format!(".{name}.tmp"));
-    std::fs::write(&temporary, &text)
-        .with_context(|| format!("writing {}", temporary.display()))?;
-    std::fs::rename(&temporary, path).with_context(|| format!("renaming to {}", path.display()))
 }
