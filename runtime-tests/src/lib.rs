@@ -350,9 +350,13 @@ pub fn busybox_layer() -> &'static Path {
     })
 }
 
+/// Another tag of the busybox image in [`busybox_image_store`], for tests
+/// that update a pod's image.
+pub const NEWER_BUSYBOX: &str = "busybox:1.37";
+
 /// An image store holding the project's busybox image
-/// (`scripts/busybox-image --no-import`) as `busybox:latest` and
-/// `busybox:1.36` (the tag the examples use), for tests that run pods by
+/// (`scripts/busybox-image --no-import`) as `busybox:latest`,
+/// `busybox:1.36` (the tag the examples use) and [`NEWER_BUSYBOX`], for tests that run pods by
 /// their manifests (`minipod run --image-root`). Built once and shared by
 /// every run, as [`busybox_layer`]: rebuilt when `/bin/busybox` changes,
 /// built aside and renamed into place, so concurrent test binaries never
@@ -361,16 +365,20 @@ pub fn busybox_image_store() -> &'static Path {
     static STORE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     STORE.get_or_init(|| {
         const TAGGED: &str = "busybox:1.36";
+        const NEWER: &str = NEWER_BUSYBOX;
         let stamp = fs::metadata("/bin/busybox")
             .map(|m| m.len())
             .expect("/bin/busybox (install busybox-static)");
-        let dir = std::env::temp_dir().join(format!("minipod-rt-images-tagged-{stamp}"));
+        let dir = std::env::temp_dir().join(format!("minipod-rt-images-tags-{stamp}"));
         let store = minipod_image::Store::new(&dir);
-        if store.resolve(TAGGED).is_ok() && store.resolve("busybox").is_ok() {
+        if [TAGGED, NEWER, "busybox"]
+            .iter()
+            .all(|name| store.resolve(name).is_ok())
+        {
             return dir;
         }
         let staging = std::env::temp_dir().join(format!(
-            "minipod-rt-images-tagged-{stamp}.{}",
+            "minipod-rt-images-tags-{stamp}.{}",
             std::process::id()
         ));
         let _ = fs::remove_dir_all(&staging);
@@ -391,9 +399,11 @@ pub fn busybox_image_store() -> &'static Path {
         );
         let staged = minipod_image::Store::new(&staging);
         staged.import(&layout, None).expect("import busybox");
-        staged
-            .import(&layout, Some(TAGGED))
-            .expect("import busybox:1.36");
+        for tag in [TAGGED, NEWER] {
+            staged
+                .import(&layout, Some(tag))
+                .unwrap_or_else(|e| panic!("import {tag}: {e}"));
+        }
         let _ = fs::remove_dir_all(&layout);
         if fs::rename(&staging, &dir).is_err() {
             // Another test binary got there first; its store is the same.

@@ -56,6 +56,8 @@ const CLI: &str = env!("CARGO_BIN_EXE_minipod-cli");
 const PATIENCE: Duration = Duration::from_secs(120);
 /// The image every container uses (imported by [`busybox_image_store`]).
 const IMAGE: &str = "busybox:1.36";
+/// Another tag of the same image, for updates.
+const NEWER_IMAGE: &str = minipod_runtime_tests::NEWER_BUSYBOX;
 /// kubectl's `get pods` header, exactly.
 const HEADER: &str = "NAME   READY   STATUS    RESTARTS   AGE";
 
@@ -877,6 +879,57 @@ fn kubectl_drives_a_pod_with_an_init_container_and_two_sidecars() {
     );
     let last_tick = check_ticks_complete(&app_log);
 
+    // set image: a sidecar's new image restarts that sidecar alone, with
+    // the kubelet's event; the others keep their instance.
+    let before = node.pod(k, "e2e").expect("e2e");
+    let instance = |p: &Value, c: &str| {
+        let s = container_status(p, c).expect("a status");
+        (s["containerID"].clone(), s["restartCount"].clone())
+    };
+    let set = node.ok(
+        k,
+        &["set", "image", "pod/e2e", &format!("side-b={NEWER_IMAGE}")],
+    );
+    assert_eq!(set.trim(), "pod/e2e image updated");
+    let updated = node.wait_for_pod(k, "e2e", "side-b restarted with the new image", |p| {
+        container_status(p, "side-b").is_some_and(|s| s["image"] == NEWER_IMAGE)
+            && restart_count(p, "side-b") == restart_count(&before, "side-b") + 1
+            && running_and_ready(p, "side-b")
+    });
+    assert_eq!(updated["spec"]["initContainers"][2]["image"], NEWER_IMAGE);
+    for c in ["init", "side-a", "app"] {
+        assert_eq!(
+            instance(&updated, c),
+            instance(&before, c),
+            "{c} was left alone"
+        );
+    }
+    let events = pod_events(&node, k, "e2e");
+    assert!(
+        has_event(
+            &events,
+            "Normal",
+            "Killing",
+            "Container side-b definition changed, will be restarted"
+        ),
+        "{events:#?}"
+    );
+    // Anything else is refused, as Kubernetes refuses it.
+    let refused = node.kubectl(&[
+        "patch",
+        "pod",
+        "e2e",
+        "-p",
+        r#"{"spec":{"containers":[{"name":"app","command":["true"]}]}}"#,
+    ]);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr)
+            .contains("is invalid: spec: Forbidden: pod updates may not change fields"),
+        "{}",
+        text(&refused.stderr)
+    );
+
     // logs -f: new lines as they come ...
     let kubeconfig = node.kubeconfig().to_str().expect("utf-8").to_owned();
     let mut follow = Follower::start(
@@ -1013,8 +1066,57 @@ fn the_minipod_cli_applies_gets_logs_and_deletes() {
     );
     assert_eq!(object["metadata"]["name"], "cli");
     assert_eq!(object["status"]["phase"], "Running");
+    // Bound to this node, with the pod's loopback address.
+    assert!(
+        object["spec"]["nodeName"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty()),
+        "{}",
+        object["spec"]
+    );
+    assert_eq!(object["status"]["podIPs"], json!([{"ip": "127.0.0.1"}]));
+    assert_eq!(object["status"]["hostIPs"], json!([{"ip": "127.0.0.1"}]));
     assert!(running_and_ready(&object, "side") && running_and_ready(&object, "app"));
     let uid = object["metadata"]["uid"].as_str().expect("uid").to_owned();
+    // apply with a new app image: configured, and the app alone restarts.
+    let mut newer = pod.clone();
+    newer["spec"]["containers"][0]["image"] = json!(NEWER_IMAGE);
+    let newer_path = node.path("cli-newer.json");
+    fs::write(&newer_path, newer.to_string()).expect("manifest");
+    let newer = newer_path.to_str().expect("utf-8");
+    assert_eq!(
+        node.ok(c, &["apply", "-f", newer]).trim(),
+        "pod/cli configured"
+    );
+    let side = container_status(&object, "side").expect("side")["containerID"].clone();
+    let updated = node.wait_for_pod(c, "cli", "app restarted with the new image", |p| {
+        container_status(p, "app").is_some_and(|s| s["image"] == NEWER_IMAGE)
+            && restart_count(p, "app") == 1
+            && running_and_ready(p, "app")
+    });
+    assert_eq!(
+        container_status(&updated, "side").expect("side")["containerID"],
+        side
+    );
+    assert_eq!(restart_count(&updated, "side"), 0);
+    assert_eq!(
+        node.ok(c, &["apply", "-f", newer]).trim(),
+        "pod/cli unchanged"
+    );
+    // A change Kubernetes forbids on a running pod: one line, exit 2.
+    let mut forbidden = pod.clone();
+    forbidden["spec"]["containers"][0]["image"] = json!(NEWER_IMAGE);
+    forbidden["spec"]["containers"][0]["workingDir"] = json!("/tmp");
+    let forbidden_path = node.path("cli-forbidden.json");
+    fs::write(&forbidden_path, forbidden.to_string()).expect("manifest");
+    let refused = node.cli(&["apply", "-f", forbidden_path.to_str().expect("utf-8")]);
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    assert!(
+        text(&refused.stderr).contains("Forbidden: pod updates may not change fields"),
+        "{}",
+        text(&refused.stderr)
+    );
+
     let list: Value =
         serde_json::from_str(&node.ok(c, &["get", "pods", "-o", "json"])).expect("a JSON list");
     assert_eq!(list["kind"], "List");

@@ -716,6 +716,10 @@ impl<B: Backend> App<B> {
             )));
         }
         let stored = patch::check_pod_update(&old, &new)?;
+        if stored == old {
+            // A no-op update changes nothing, not even the resourceVersion.
+            return self.respond_object(ctx, Resource::Pods, StatusCode::OK, old);
+        }
         let updated = self.backend.update_pod(namespace, name, stored).await?;
         self.respond_object(ctx, Resource::Pods, StatusCode::OK, updated)
     }
@@ -748,6 +752,10 @@ impl<B: Backend> App<B> {
             patch::strategic_merge_patch(&mut new, &patch_doc);
         }
         let stored = patch::check_pod_update(&old, &new)?;
+        if stored == old {
+            // A no-op update changes nothing, not even the resourceVersion.
+            return self.respond_object(ctx, Resource::Pods, StatusCode::OK, old);
+        }
         let updated = self.backend.update_pod(namespace, name, stored).await?;
         self.respond_object(ctx, Resource::Pods, StatusCode::OK, updated)
     }

@@ -273,6 +273,13 @@ pub mod reasons {
     pub const OOM_KILLED: &str = "OOMKilled";
 }
 
+/// An entry of `status.podIPs` or `status.hostIPs` (the API's `PodIP` and
+/// `HostIP`: one field, `ip`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct PodIp {
+    pub ip: String,
+}
+
 /// `status`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -287,8 +294,12 @@ pub struct PodStatus {
     pub reason: Option<String>,
     #[serde(default, rename = "hostIP", skip_serializing_if = "Option::is_none")]
     pub host_ip: Option<String>,
+    #[serde(default, rename = "hostIPs", skip_serializing_if = "Vec::is_empty")]
+    pub host_ips: Vec<PodIp>,
     #[serde(default, rename = "podIP", skip_serializing_if = "Option::is_none")]
     pub pod_ip: Option<String>,
+    #[serde(default, rename = "podIPs", skip_serializing_if = "Vec::is_empty")]
+    pub pod_ips: Vec<PodIp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_time: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -125,7 +125,7 @@ impl Monitor {
         let mut machine = PodMachine::new(&self.pod, self.machine, timestamp(created));
         machine.set_node_fields(self.plan.qos_class.as_str(), "127.0.0.1", "127.0.0.1");
         let mut driver = Driver {
-            pod: &self.pod,
+            pod: self.pod.clone(),
             node: &self.node,
             created,
             observer: &self.observer,
@@ -135,6 +135,7 @@ impl Monitor {
             queue: VecDeque::from([Input::Tick]),
             wake: None,
             finished: None,
+            update_reply: None,
         };
         let phase = driver.run(&mut machine, &self.receiver);
         let status = machine.status().clone();
@@ -148,7 +149,8 @@ impl Monitor {
 
 /// The loop's state.
 struct Driver<'a> {
-    pod: &'a AdmittedPod,
+    /// The pod as last applied (updates change container images).
+    pod: AdmittedPod,
     node: &'a NodeConfig,
     created: SystemTime,
     observer: &'a Arc<dyn Observer>,
@@ -160,6 +162,8 @@ struct Driver<'a> {
     queue: VecDeque<Input>,
     wake: Option<Timestamp>,
     finished: Option<PodPhase>,
+    /// The caller of an update, answered once its actions are carried out.
+    update_reply: Option<mpsc::Sender<Result<(), String>>>,
 }
 
 fn now() -> Timestamp {
@@ -180,6 +184,9 @@ impl Driver<'_> {
             let actions = machine.handle(now(), input);
             for action in actions {
                 self.execute(machine, action);
+            }
+            if let Some(reply) = self.update_reply.take() {
+                let _ = reply.send(Ok(()));
             }
             if let Some(phase) = self.finished {
                 return phase;
@@ -218,7 +225,30 @@ impl Driver<'_> {
                 status,
                 at,
             } => self.exited(&container, attempt, status, at),
+            Message::Update { pod, reply } => match self.update(*pod) {
+                Ok(input) => {
+                    self.update_reply = Some(reply);
+                    Some(input)
+                }
+                Err(error) => {
+                    let _ = reply.send(Err(error));
+                    None
+                }
+            },
         }
+    }
+
+    /// Takes an update of the pod: the runtime starts containers from the
+    /// new spec from now on, and the machine decides what to restart.
+    fn update(&mut self, pod: AdmittedPod) -> Result<Input, String> {
+        {
+            let mut guard = self.access.pod.write().unwrap_or_else(|p| p.into_inner());
+            let running = guard.as_mut().ok_or("the pod is being removed")?;
+            running.update(pod.clone()).map_err(|e| e.to_string())?;
+        }
+        let spec = pod.pod().spec.clone();
+        self.pod = pod;
+        Ok(Input::SpecUpdated(Box::new(spec)))
     }
 
     /// Runs an exec (`kubectl exec`) on a thread of its own, like an exec
@@ -337,7 +367,11 @@ impl Driver<'_> {
             Action::Event(event) => self.observer.event(SystemTime::now(), &event),
             Action::WakeAt(at) => self.wake = Some(at),
             Action::StatusChanged => {
-                let mut pod = pod_json(self.pod, machine.status(), self.created);
+                let mut pod = pod_json(&self.pod, machine.status(), self.created);
+                // Bound to this node, as the scheduler would have bound it.
+                if let Some(spec) = pod.get_mut("spec").and_then(|s| s.as_object_mut()) {
+                    spec.insert("nodeName".into(), self.node.node_name.clone().into());
+                }
                 if let Some((at, grace)) = machine.deletion()
                     && let Some(metadata) = pod.get_mut("metadata").and_then(|m| m.as_object_mut())
                 {

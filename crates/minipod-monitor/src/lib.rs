@@ -96,6 +96,12 @@ pub(crate) enum Message {
         timeout: std::time::Duration,
         reply: mpsc::Sender<Result<ExecResult, String>>,
     },
+    /// The pod was updated (a new container image): run this spec from now
+    /// on, answering on `reply` once the new pod is reported.
+    Update {
+        pod: Box<minipod_spec::AdmittedPod>,
+        reply: mpsc::Sender<Result<(), String>>,
+    },
 }
 
 /// How an exec through the monitor ended.
@@ -152,5 +158,23 @@ impl Controller {
         answer
             .recv()
             .map_err(|_| "the monitor dropped the exec".to_owned())?
+    }
+
+    /// Runs `pod`, an update of the monitored pod (same uid and containers;
+    /// only what Kubernetes lets change on a running pod differs): each
+    /// running container whose image changed is restarted, the others are
+    /// left alone. Returns once the updated pod has been reported to the
+    /// observer. Blocking.
+    pub fn update(&self, pod: minipod_spec::AdmittedPod) -> Result<(), String> {
+        let (reply, answer) = mpsc::channel();
+        self.sender
+            .send(Message::Update {
+                pod: Box::new(pod),
+                reply,
+            })
+            .map_err(|_| "the pod is done; the monitor is exiting".to_owned())?;
+        answer
+            .recv()
+            .map_err(|_| "the monitor dropped the update".to_owned())?
     }
 }

@@ -102,6 +102,9 @@ pub enum PodError {
     Volume { volume: String, message: String },
     #[error("no container {0:?} in the pod")]
     NoSuchContainer(String),
+    /// An update that is not the same pod with other images.
+    #[error("pod update refused: {0}")]
+    Update(String),
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> PodError + '_ {
@@ -717,6 +720,34 @@ impl ContainerRun {
 impl RunningPod {
     pub fn pod(&self) -> &AdmittedPod {
         &self.pod
+    }
+
+    /// Replaces the pod by `updated`, the same pod with what Kubernetes lets
+    /// change on a running pod changed (container images above all): the
+    /// next start of a container uses it. The sandbox, the volumes and the
+    /// cgroups stay as they are: nothing they are made from may change.
+    pub fn update(&mut self, updated: AdmittedPod) -> Result<(), PodError> {
+        if updated.uid() != self.pod.uid() {
+            return Err(PodError::Update(format!(
+                "uid {} is not the pod's ({})",
+                updated.uid(),
+                self.pod.uid()
+            )));
+        }
+        let names = |pod: &AdmittedPod| -> Vec<String> {
+            pod.pod()
+                .spec
+                .all_containers()
+                .map(|(_, c)| c.name.clone())
+                .collect()
+        };
+        if names(&updated) != names(&self.pod) {
+            return Err(PodError::Update(
+                "containers may not be added, removed or reordered".into(),
+            ));
+        }
+        self.pod = updated;
+        Ok(())
     }
 
     pub fn plan(&self) -> &Plan {

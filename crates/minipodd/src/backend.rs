@@ -21,7 +21,7 @@ use minipod_api::backend::{
 use minipod_lifecycle::status::PodPhase;
 use minipod_monitor::records::{Checked, MonitorLauncher, Record, Records};
 use minipod_runtime::pod::NodeConfig;
-use minipod_spec::{Pod, admit};
+use minipod_spec::{Pod, ServerAssigned, admit};
 use serde_json::Value;
 use tokio::sync::{broadcast, mpsc};
 
@@ -447,15 +447,69 @@ impl Backend for Daemon {
             .ok_or_else(|| ApiError::pod_not_found(name))
     }
 
+    /// `kubectl set image`, `apply` or `patch` of a running pod, already
+    /// checked by the API layer against what Kubernetes lets change: the
+    /// pod is admitted again (same uid), stored in its record, and its
+    /// monitor restarts the containers whose image changed, alone.
     async fn update_pod(
         &self,
-        _namespace: &str,
+        namespace: &str,
         name: &str,
-        _pod: Value,
+        mut pod: Value,
     ) -> Result<Value, ApiError> {
-        Err(ApiError::Forbidden(format!(
-            "pod {name:?}: minipod cannot update a running pod yet; delete and apply it again"
-        )))
+        let (record, uid) = {
+            let state = self.lock();
+            let entry = state
+                .find(namespace, name)
+                .ok_or_else(|| ApiError::pod_not_found(name))?;
+            (entry.record.clone(), entry.record.uid().to_owned())
+        };
+        // What the system set goes: the uid comes back through
+        // `ServerAssigned`, the rest is the record's.
+        if let Some(object) = pod.as_object_mut() {
+            object.remove("status");
+        }
+        if let Some(metadata) = pod.get_mut("metadata").and_then(Value::as_object_mut) {
+            for key in [
+                "uid",
+                "resourceVersion",
+                "creationTimestamp",
+                "deletionTimestamp",
+                "deletionGracePeriodSeconds",
+                "generation",
+                "managedFields",
+                "selfLink",
+            ] {
+                metadata.remove(key);
+            }
+        }
+        // The binding to this node, which the monitor reports; a manifest
+        // never sets it (minipod warns about `spec.nodeName` there).
+        if let Some(spec) = pod.get_mut("spec").and_then(Value::as_object_mut)
+            && spec.get("nodeName").and_then(Value::as_str) == Some(self.node.node_name.as_str())
+        {
+            spec.remove("nodeName");
+        }
+        let typed: Pod = serde_json::from_value(pod.clone())
+            .map_err(|e| ApiError::BadRequest(decoding_error(&pod, &e)))?;
+        let assigned = ServerAssigned {
+            uid,
+            name_suffix: String::new(),
+        };
+        let admitted = admit(typed, &assigned).map_err(|e| ApiError::from_invalid_pod(&e))?;
+        let updating = record.clone();
+        tokio::task::spawn_blocking(move || updating.update(&admitted))
+            .await
+            .map_err(internal)?
+            .map_err(|e| ApiError::Conflict(format!("pod {name:?} could not be updated: {e}")))?;
+        let uid = record.uid().to_owned();
+        self.refresh_record(record, false);
+        let state = self.lock();
+        state
+            .pods
+            .get(&uid)
+            .map(|e| e.object.clone())
+            .ok_or_else(|| ApiError::pod_not_found(name))
     }
 
     async fn delete_pod(

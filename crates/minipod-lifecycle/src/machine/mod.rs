@@ -112,6 +112,11 @@ pub enum Input {
     Stop { grace: Option<i64> },
     /// Stop now: SIGKILL everything (a second Ctrl-C).
     KillNow,
+    /// The pod was updated (`kubectl set image`, `apply`): its spec is now
+    /// this one. Only what Kubernetes lets change on a running pod may
+    /// differ, container images above all; a running container whose
+    /// definition changed is killed and started again (§4.1 step 3, §4.2).
+    SpecUpdated(Box<PodSpec>),
 }
 
 /// Why a start failed, as the kubelet reports it.
@@ -514,7 +519,33 @@ impl PodMachine {
                 probe,
                 outcome,
             } => self.probe_done(now, &container, attempt, probe, outcome, out),
+            Input::SpecUpdated(spec) => self.spec_updated(*spec, out),
         }
+    }
+
+    /// Takes the new spec. A container whose definition changed gets a
+    /// fresh CrashLoopBackOff: the kubelet's back-off key includes the
+    /// container's hash (`GetStableKey`), so a new image is tried at once.
+    /// Running ones are restarted by [`PodMachine::restart_changed`].
+    fn spec_updated(&mut self, spec: PodSpec, out: &mut Vec<Action>) {
+        let same_containers = |a: &[Container], b: &[Container]| {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.name == y.name)
+        };
+        if !same_containers(&spec.init_containers, &self.spec.init_containers)
+            || !same_containers(&spec.containers, &self.spec.containers)
+        {
+            // The API server refuses such an update; never take it here.
+            return;
+        }
+        self.spec = spec;
+        for i in 0..self.records.len() {
+            let c = self.container(i).clone();
+            if self.records[i].set_definition(&c) {
+                self.crash_loop.forget(&c.name);
+            }
+        }
+        // The spec is part of the pod the monitor reports.
+        out.push(Action::StatusChanged);
     }
 
     fn probe_done(
@@ -586,6 +617,7 @@ impl PodMachine {
         if self.termination.is_some() {
             self.sync_termination(now, out);
         } else {
+            self.restart_changed(now, out);
             self.sync_starts(now, out, &mut wake);
         }
         if self.termination.is_some() && self.termination.as_ref().is_some_and(|t| t.now) {
@@ -699,6 +731,28 @@ impl PodMachine {
         }
     }
 
+    /// Kills each running sidecar or app container whose definition
+    /// changed since it started, to start it again with the new one,
+    /// whatever the restart policy (`computePodActions`: "Container %s
+    /// definition changed", `restart = true`). A regular init container
+    /// runs to its end: the new definition is for its next run, if any.
+    fn restart_changed(&mut self, now: Timestamp, out: &mut Vec<Action>) {
+        for i in 0..self.records.len() {
+            let rec = &self.records[i];
+            let changed = rec.role != Role::Init
+                && rec.runs_outdated_definition()
+                && matches!(&rec.state, State::Running(run) if run.kill.is_none());
+            if changed {
+                let message = format!(
+                    "Container {} definition changed, will be restarted",
+                    rec.name
+                );
+                self.records[i].restart_for_change = true;
+                self.begin_kill(i, KillCause::Stop, now, out, Some(message));
+            }
+        }
+    }
+
     /// `ShouldContainerBeRestarted` for an app container that exited.
     fn should_restart(&self, i: usize, t: &ContainerStateTerminated) -> bool {
         let policy = self
@@ -706,6 +760,9 @@ impl PodMachine {
             .restart_policy
             .clone()
             .unwrap_or(RestartPolicy::Always);
+        if self.records[i].restart_for_change {
+            return true;
+        }
         if self.records[i].restart_after_kill {
             return policy != RestartPolicy::Never;
         }
@@ -1018,7 +1075,9 @@ impl PodMachine {
             start_time: self.status.start_time,
             qos_class: self.status.qos_class.clone(),
             host_ip: self.status.host_ip.clone(),
+            host_ips: self.status.host_ips.clone(),
             pod_ip: self.status.pod_ip.clone(),
+            pod_ips: self.status.pod_ips.clone(),
             init_container_statuses: self.records[..inits]
                 .iter()
                 .map(|r| r.status(has_init))
@@ -1048,11 +1107,15 @@ impl PodMachine {
         changed
     }
 
-    /// Sets the node-given status fields (`qosClass`, `hostIP`, `podIP`).
+    /// Sets the node-given status fields (`qosClass`, `hostIP(s)`,
+    /// `podIP(s)`).
     pub fn set_node_fields(&mut self, qos_class: &str, host_ip: &str, pod_ip: &str) {
+        let ip = |ip: &str| crate::status::PodIp { ip: ip.to_owned() };
         self.status.qos_class = Some(qos_class.to_owned());
         self.status.host_ip = Some(host_ip.to_owned());
+        self.status.host_ips = vec![ip(host_ip)];
         self.status.pod_ip = Some(pod_ip.to_owned());
+        self.status.pod_ips = vec![ip(pod_ip)];
     }
 
     // ----------------------------------------------------------- helpers

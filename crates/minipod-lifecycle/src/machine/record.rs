@@ -52,7 +52,11 @@ pub(crate) struct Run {
 pub(crate) struct Record {
     pub name: String,
     pub role: Role,
+    /// The image of the current (or last) instance, as its status shows
+    /// it; the spec's image before the first start.
     pub image: String,
+    /// The image in the spec: what the next instance runs.
+    spec_image: String,
     /// Instances created so far (`restartCount` is one less).
     pub runs: u32,
     /// The instance being started or running: the restart count it was
@@ -70,6 +74,9 @@ pub(crate) struct Record {
     /// It was killed by a failed probe: restart it after it exits unless
     /// the pod's restartPolicy is Never (sidecars: always).
     pub restart_after_kill: bool,
+    /// It was killed because its definition changed: restart it after it
+    /// exits, under any restart policy.
+    pub restart_for_change: bool,
 }
 
 impl Record {
@@ -78,6 +85,7 @@ impl Record {
             name: container.name.clone(),
             role,
             image: container.image.clone().unwrap_or_default(),
+            spec_image: container.image.clone().unwrap_or_default(),
             runs: 0,
             attempt: 0,
             state: State::NotCreated,
@@ -87,7 +95,27 @@ impl Record {
             container_id: None,
             image_id: String::new(),
             restart_after_kill: false,
+            restart_for_change: false,
         }
+    }
+
+    /// Takes `container`'s definition from an updated spec; true if it
+    /// changed. A container never created shows the new image at once.
+    pub fn set_definition(&mut self, container: &Container) -> bool {
+        let image = container.image.clone().unwrap_or_default();
+        if image == self.spec_image {
+            return false;
+        }
+        self.spec_image = image;
+        if matches!(self.state, State::NotCreated) {
+            self.image = self.spec_image.clone();
+        }
+        true
+    }
+
+    /// The current instance was started from an older definition.
+    pub fn runs_outdated_definition(&self) -> bool {
+        self.image != self.spec_image
     }
 
     /// The restart count of the current (or starting) instance.
@@ -102,6 +130,8 @@ impl Record {
             State::Starting,
         )));
         self.restart_after_kill = false;
+        self.restart_for_change = false;
+        self.image = self.spec_image.clone();
         self.attempt = self.runs;
         self.attempt
     }

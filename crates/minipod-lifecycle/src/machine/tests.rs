@@ -420,6 +420,149 @@ fn sidecars_restart_on_any_exit_even_under_never_and_the_app_is_untouched() {
     assert_eq!(sim.phase(), PodPhase::Running);
 }
 
+/// The pod's spec with `container`'s image replaced, as `kubectl set image`
+/// makes it.
+fn with_image(sim: &Sim, container: &str, image: &str) -> Input {
+    let mut spec = sim.machine.spec().clone();
+    for c in spec.init_containers.iter_mut().chain(&mut spec.containers) {
+        if c.name == container {
+            c.image = Some(image.into());
+        }
+    }
+    Input::SpecUpdated(Box::new(spec))
+}
+
+fn image_of(sim: &Sim, container: &str) -> String {
+    let status = sim.machine.status();
+    let all = status
+        .init_container_statuses
+        .iter()
+        .chain(&status.container_statuses);
+    all.into_iter()
+        .find(|c| c.name == container)
+        .map(|c| c.image.clone())
+        .unwrap()
+}
+
+#[test]
+fn a_sidecars_new_image_restarts_that_sidecar_alone() {
+    let mut sim = Sim::new(SIDECARS);
+    sim.start_all(&["init"]);
+    sim.exited("init", 0);
+    sim.start_all(&["sidecar-1", "sidecar-2", "app"]);
+    let starts_before = sim.starts().len();
+
+    let update = with_image(&sim, "sidecar-2", "busybox:1.37");
+    sim.feed(update);
+    assert_eq!(
+        sim.events("Killing"),
+        ["Container sidecar-2 definition changed, will be restarted"]
+    );
+    assert_eq!(
+        sim.signals()
+            .iter()
+            .map(|(_, c, s)| (c.as_str(), *s))
+            .collect::<Vec<_>>(),
+        [("sidecar-2", StopSignal::Stop)],
+        "only the changed sidecar is stopped"
+    );
+    assert_eq!(
+        image_of(&sim, "sidecar-2"),
+        "busybox:1.36",
+        "the running instance still runs the old image"
+    );
+    assert_eq!(
+        sim.machine.spec().init_containers[2].image.as_deref(),
+        Some("busybox:1.37")
+    );
+
+    sim.wait(0.5);
+    sim.exited("sidecar-2", 143);
+    assert_eq!(
+        sim.starts()[starts_before..],
+        [("sidecar-2".to_owned(), 1)],
+        "restarted at once, nothing else"
+    );
+    sim.started("sidecar-2");
+    assert_eq!(image_of(&sim, "sidecar-2"), "busybox:1.37");
+    assert_eq!(image_of(&sim, "sidecar-1"), "busybox:1.36");
+    assert_eq!(
+        sim.machine.status().init_container_statuses[2].restart_count,
+        1
+    );
+    assert_eq!(sim.machine.status().container_statuses[0].restart_count, 0);
+    assert_eq!(sim.phase(), PodPhase::Running);
+}
+
+#[test]
+fn a_new_app_image_restarts_the_app_even_under_never() {
+    let mut sim = Sim::new(
+        "{restartPolicy: Never, containers: [{name: a, image: b:1}, {name: c, image: b:1}]}",
+    );
+    sim.start_all(&["a", "c"]);
+    let update = with_image(&sim, "a", "b:2");
+    sim.feed(update);
+    assert_eq!(sim.signals().len(), 1);
+    sim.exited("a", 137);
+    assert_eq!(sim.starts().last().unwrap(), &("a".into(), 1));
+    assert_eq!(sim.finished(), None, "a definition change is no end");
+    sim.started("a");
+    assert_eq!(image_of(&sim, "a"), "b:2");
+    assert_eq!(
+        sim.columns(),
+        ("2/2".into(), "Running".into(), "1 (0s ago)".into())
+    );
+}
+
+#[test]
+fn a_new_image_for_a_crash_looping_container_is_tried_at_once() {
+    let mut sim = Sim::new("{containers: [{name: a, image: b:1}]}");
+    for _ in 0..3 {
+        sim.wait(1.0);
+        if sim.pending_start("a") {
+            sim.started("a");
+            sim.exited("a", 1);
+        }
+    }
+    assert_eq!(sim.columns().1, "CrashLoopBackOff");
+    let starts = sim.starts().len();
+    let update = with_image(&sim, "a", "b:fixed");
+    sim.feed(update);
+    assert_eq!(
+        sim.starts().len(),
+        starts + 1,
+        "no back-off for the new definition"
+    );
+    assert!(sim.signals().is_empty(), "nothing ran to kill");
+    sim.started("a");
+    assert_eq!(image_of(&sim, "a"), "b:fixed");
+}
+
+#[test]
+fn an_update_of_a_terminating_pod_restarts_nothing() {
+    let mut sim = Sim::new("{containers: [{name: a, image: b:1}]}");
+    sim.started("a");
+    sim.feed(Input::Stop { grace: Some(10) });
+    let update = with_image(&sim, "a", "b:2");
+    sim.feed(update);
+    assert_eq!(sim.events("Killing"), ["Stopping container a"]);
+    sim.exited("a", 143);
+    assert_eq!(sim.starts().len(), 1);
+    assert!(sim.finished().is_some());
+}
+
+#[test]
+fn a_regular_init_container_is_not_killed_for_a_new_image() {
+    let mut sim =
+        Sim::new("{initContainers: [{name: i, image: b:1}], containers: [{name: a, image: b:1}]}");
+    sim.started("i");
+    let update = with_image(&sim, "i", "b:2");
+    sim.feed(update);
+    assert!(sim.signals().is_empty(), "it runs to its end");
+    sim.exited("i", 0);
+    assert_eq!(names(&sim.starts()), ["i", "a"]);
+}
+
 #[test]
 fn app_restarts_follow_the_restart_policy() {
     for (policy, code, restarted) in [

@@ -568,6 +568,38 @@ impl Record {
         self.send(&Command::Kill)
     }
 
+    /// Stores `pod`, an update of the recorded pod (same uid; only what
+    /// Kubernetes lets change on a running pod differs, which the caller
+    /// checked), in `pod.json`, and has a running monitor take it: it
+    /// restarts the containers whose image changed and reports the new pod
+    /// in `status.json` before it answers. Without a running monitor the
+    /// update is only recorded (`status.json` shows the new spec; nothing
+    /// runs any more to restart).
+    pub fn update(&self, pod: &AdmittedPod) -> Result<(), RecordError> {
+        if pod.uid() != self.uid {
+            return Err(RecordError::Invalid {
+                path: self.path(POD_FILE),
+                message: format!("the update's uid {} is not {}", pod.uid(), self.uid),
+            });
+        }
+        let value = pod_file_json(pod, self.created()?);
+        write_json_atomically(&self.path(POD_FILE), &value)?;
+        if matches!(self.monitor_state()?, MonitorState::Running(_)) {
+            return socket::call(self, &Command::Update, Duration::from_secs(60)).map(drop);
+        }
+        let mut status = self.status_json()?;
+        let deletion = ["deletionTimestamp", "deletionGracePeriodSeconds"]
+            .map(|k| (k, status["metadata"].get(k).cloned()));
+        status["spec"] = value["spec"].clone();
+        status["metadata"] = value["metadata"].clone();
+        for (key, old) in deletion {
+            if let (Some(old), Some(metadata)) = (old, status["metadata"].as_object_mut()) {
+                metadata.insert(key.into(), old);
+            }
+        }
+        write_json_atomically(&self.path(STATUS_FILE), &status)
+    }
+
     /// Runs `command` in `container` through the monitor (`kubectl exec`),
     /// waiting at most `timeout_seconds` (capped at an hour). Blocking.
     pub fn exec(

@@ -183,9 +183,10 @@ impl RecordedMonitor {
     pub fn run(self, ready_fd: Option<i32>) -> Result<Outcome, ServeError> {
         let listener = socket::bind(&self.record)?;
         let controller = self.monitor.controller();
+        let record = self.record.clone();
         std::thread::Builder::new()
             .name("monitor-socket".into())
-            .spawn(move || socket::serve(listener, controller))
+            .spawn(move || socket::serve(listener, controller, record))
             .map_err(|source| RecordError::Io {
                 path: self.record.path(SOCKET_FILE),
                 source,

@@ -5,7 +5,15 @@
 //! {"stop":{"gracePeriodSeconds":30}}     → {"ok":true}
 //! {"stop":{"gracePeriodSeconds":null}}   → {"ok":true}     (the pod's own grace period)
 //! {"kill":{}}                            → {"ok":true}
+//! {"update":{}}                          → {"ok":true}     (once the new pod is reported)
 //! anything else                          → {"ok":false,"error":"..."}
+//! ```
+//!
+//! `update` tells the monitor that `pod.json` holds an update of its pod
+//! (new container images): it reads and admits it again, and restarts the
+//! running containers whose image changed.
+//!
+//! ```text
 //! ```
 //!
 //! The socket is a unix socket of mode 0600 in the record's directory
@@ -41,6 +49,8 @@ pub enum Command {
     Stop { grace: Option<i64> },
     /// SIGKILL every container now.
     Kill,
+    /// Run the pod of `pod.json` from now on (an update).
+    Update,
     /// Run a command in a container and answer with its exit code and
     /// output (`{"ok":true,"exitCode":0,"output":"...","timedOut":false}`).
     Exec {
@@ -55,6 +65,7 @@ impl Command {
         match self.clone() {
             Command::Stop { grace } => json!({"stop": {"gracePeriodSeconds": grace}}),
             Command::Kill => json!({"kill": {}}),
+            Command::Update => json!({"update": {}}),
             Command::Exec {
                 container,
                 command,
@@ -68,7 +79,7 @@ impl Command {
     pub fn from_json(value: &Value) -> Result<Command, String> {
         let object = value.as_object().ok_or("a command is a JSON object")?;
         if object.len() != 1 {
-            return Err("a command has exactly one key: stop or kill".into());
+            return Err("a command has exactly one key: stop, kill, update or exec".into());
         }
         if let Some(stop) = object.get("stop") {
             let grace = match stop.get("gracePeriodSeconds") {
@@ -83,6 +94,9 @@ impl Command {
         }
         if object.contains_key("kill") {
             return Ok(Command::Kill);
+        }
+        if object.contains_key("update") {
+            return Ok(Command::Update);
         }
         if let Some(exec) = object.get("exec") {
             let container = exec["container"]
@@ -109,7 +123,7 @@ impl Command {
                 timeout_seconds: timeout_seconds.clamp(1, EXEC_TIMEOUT_SECONDS),
             });
         }
-        Err("unknown command (stop, kill or exec)".into())
+        Err("unknown command (stop, kill, update or exec)".into())
     }
 }
 
@@ -145,11 +159,11 @@ pub(crate) fn bind(record: &Record) -> Result<UnixListener, RecordError> {
 }
 
 /// Serves commands until the listener fails (the process exits with it).
-pub(crate) fn serve(listener: UnixListener, controller: Controller) {
+pub(crate) fn serve(listener: UnixListener, controller: Controller, record: Record) {
     for stream in listener.incoming() {
         match stream {
             Ok(stream) => {
-                if let Err(e) = answer(stream, &controller) {
+                if let Err(e) = answer(stream, &controller, &record) {
                     tracing::debug!("monitor socket: {e}");
                 }
             }
@@ -161,7 +175,7 @@ pub(crate) fn serve(listener: UnixListener, controller: Controller) {
     }
 }
 
-fn answer(stream: UnixStream, controller: &Controller) -> std::io::Result<()> {
+fn answer(stream: UnixStream, controller: &Controller, record: &Record) -> std::io::Result<()> {
     stream.set_read_timeout(Some(TIMEOUT))?;
     stream.set_write_timeout(Some(TIMEOUT))?;
     let mut line = String::new();
@@ -183,11 +197,19 @@ fn answer(stream: UnixStream, controller: &Controller) -> std::io::Result<()> {
             }),
             Err(error) => json!({"ok": false, "error": error}),
         },
+        Ok(Command::Update) => match record
+            .admitted()
+            .map_err(|e| e.to_string())
+            .and_then(|pod| controller.update(pod))
+        {
+            Ok(()) => json!({"ok": true}),
+            Err(error) => json!({"ok": false, "error": error}),
+        },
         Ok(command) => {
             let taken = match command {
                 Command::Stop { grace } => controller.stop(grace),
                 Command::Kill => controller.kill_now(),
-                Command::Exec { .. } => false,
+                Command::Exec { .. } | Command::Update => false,
             };
             if taken {
                 json!({"ok": true})
@@ -270,6 +292,7 @@ mod tests {
             Command::Stop { grace: Some(30) },
             Command::Stop { grace: None },
             Command::Kill,
+            Command::Update,
         ] {
             assert_eq!(Command::from_json(&command.to_json()), Ok(command));
         }

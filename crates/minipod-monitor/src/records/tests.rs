@@ -351,7 +351,8 @@ fn commands_reach_the_monitor_through_its_socket() {
     let listener = socket::bind(&record).unwrap();
     assert_eq!(mode(&record.path(SOCKET_FILE)), 0o600);
     let controller = monitor.controller();
-    std::thread::spawn(move || socket::serve(listener, controller));
+    let served = record.clone();
+    std::thread::spawn(move || socket::serve(listener, controller, served));
     record.stop(Some(5)).unwrap();
     record.kill().unwrap();
     // Once the monitor is gone, its loop no longer takes commands.

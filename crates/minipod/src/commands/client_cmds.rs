@@ -116,29 +116,48 @@ pub fn apply(args: &ApplyArgs) -> Result<u8> {
                 drop(existing);
                 (
                     client.request("POST", &pods_path, Some(&body), "application/json")?,
-                    "created",
+                    Verb::Created,
                 )
             } else {
                 let current = existing.json()?;
-                if same_spec(&current, &pod) {
-                    println!("pod/{name} unchanged");
-                    continue;
+                // As `kubectl apply` does, a strategic merge patch: lists of
+                // containers merge by name, so the server's defaults stay.
+                // The server answers 422 for what may not change.
+                let mut patch = serde_json::json!({"spec": pod.spec});
+                for (field, map) in [
+                    ("labels", &pod.metadata.labels),
+                    ("annotations", &pod.metadata.annotations),
+                ] {
+                    if !map.is_empty() {
+                        patch["metadata"][field] = serde_json::to_value(map)?;
+                    }
                 }
-                (
-                    client.request(
-                        "PATCH",
-                        &format!("{pods_path}/{name}"),
-                        Some(&serde_json::to_vec(&serde_json::json!({"spec": pod.spec}))?),
-                        "application/merge-patch+json",
-                    )?,
-                    "configured",
-                )
+                let response = client.request(
+                    "PATCH",
+                    &format!("{pods_path}/{name}"),
+                    Some(&serde_json::to_vec(&patch)?),
+                    "application/strategic-merge-patch+json",
+                )?;
+                (response, Verb::Patched { before: current })
             };
             let status = response.status;
             let value: serde_json::Value =
                 serde_json::from_slice(&response.bytes()?).unwrap_or_default();
             if (200..300).contains(&status) {
                 let name = value["metadata"]["name"].as_str().unwrap_or(&name);
+                let verb = match verb {
+                    Verb::Created => "created",
+                    // A no-op patch leaves the resourceVersion as it was.
+                    Verb::Patched { before } => {
+                        let version =
+                            |pod: &serde_json::Value| pod["metadata"]["resourceVersion"].clone();
+                        if version(&before) == version(&value) {
+                            "unchanged"
+                        } else {
+                            "configured"
+                        }
+                    }
+                };
                 println!("pod/{name} {verb}");
             } else {
                 eprintln!("{}", status_error(&value, status));
@@ -153,21 +172,13 @@ pub fn apply(args: &ApplyArgs) -> Result<u8> {
     Ok(code)
 }
 
-/// Whether the applied spec's containers carry the same images as the
-/// running pod's (the only thing an update can change).
-fn same_spec(current: &serde_json::Value, wanted: &minipod_spec::Pod) -> bool {
-    let images = |list: &serde_json::Value| -> Vec<String> {
-        list.as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|c| c["image"].as_str().unwrap_or("").to_owned())
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let wanted = serde_json::to_value(&wanted.spec).unwrap_or_default();
-    images(&current["spec"]["containers"]) == images(&wanted["containers"])
-        && images(&current["spec"]["initContainers"]) == images(&wanted["initContainers"])
+/// What `apply` did to a pod.
+enum Verb {
+    Created,
+    /// Patched the pod that was `before`.
+    Patched {
+        before: serde_json::Value,
+    },
 }
 
 // ------------------------------------------------------------------- get
