@@ -141,6 +141,9 @@ fn the_commands_exit_code_is_ours() {
     assert_eq!(run.stderr, "command terminated with exit code 3\n");
     let run = server.exec(&["p", "--", "exit", "0"], b"");
     assert_eq!((run.code, run.stderr.as_str()), (0, ""));
+    // Also when it leaves its input unread.
+    let run = server.exec(&["p", "-i", "--", "exit", "4"], &[b'x'; 300_000]);
+    assert_eq!((run.code, run.stdout.as_str()), (4, ""), "{run:?}");
     // The command line arrives word for word.
     let run = server.exec(&["p", "--", "echo", "a b", "-c"], b"");
     assert_eq!((run.code, run.stdout.as_str()), (0, "echo a b -c\n"));
@@ -252,13 +255,18 @@ fn a_terminal_is_raw_during_the_session_sized_and_restored() {
     let server = Server::start();
     let exec = format!("{BIN} exec --socket {}", quote(&server.socket));
     // The size at the start, and again after the terminal changes (SIGWINCH).
-    // (A background job's stdin is /dev/null: its stty names the terminal.
-    // One change only: `stty cols C rows R` is two changes, two SIGWINCHes.)
+    // The change waits until the first size is out (so minipod is watching
+    // for SIGWINCH): its output goes to a file (the size is then read from
+    // stdin, still the terminal). A background job's stdin is /dev/null, so
+    // its stty names the terminal; and it makes one change only, as
+    // `stty cols C rows R` is two changes, two SIGWINCHes.
+    let out = quote(&server.socket.with_file_name("size.out"));
     let shell = format!(
         "stty cols 100 rows 30; before=$(stty -g); \
-         (sleep 1; stty cols 50 </dev/tty) & \
-         {exec} -it p -- size 2; code=$?; \
-         wait; [ \"$before\" = \"$(stty -g)\" ] && echo restored; exit $code"
+         (for i in $(seq 200); do grep -q 100x30 {out} 2>/dev/null && break; sleep 0.05; done; \
+          stty cols 50 </dev/tty) & \
+         {exec} -it p -- size 2 >{out}; code=$?; \
+         wait; cat {out}; [ \"$before\" = \"$(stty -g)\" ] && echo restored; exit $code"
     );
     let (code, output) = in_terminal(&shell).expect("script runs");
     assert_eq!(code, 0, "{output}");

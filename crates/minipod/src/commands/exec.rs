@@ -203,7 +203,8 @@ fn pump(session: &mut Session, stdin: bool, mut winch: Option<Winch>) -> Result<
     let input = std::io::stdin();
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
     loop {
-        let read_stdin = stdin_open && !link.pending;
+        // Nothing more can be sent once sending broke: stdin is left unread.
+        let read_stdin = stdin_open && !link.pending && !link.broken;
         let (socket_ready, stdin_ready, winch_ready) = {
             let mut socket_events = PollFlags::POLLIN;
             if link.pending {
