@@ -48,12 +48,7 @@ impl Client {
         body: Option<&[u8]>,
         content_type: &str,
     ) -> Result<Response> {
-        let mut stream = UnixStream::connect(&self.socket).with_context(|| {
-            format!(
-                "cannot reach minipodd at {} (is it running? `minipodd` starts it)",
-                self.socket.display()
-            )
-        })?;
+        let mut stream = self.connect()?;
         let mut head = format!(
             "{method} {path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: minipod\r\nAccept: application/json\r\nConnection: close\r\n"
         );
@@ -69,6 +64,17 @@ impl Client {
             stream.write_all(body)?;
         }
         read_response(BufReader::new(stream))
+    }
+
+    /// A new connection to the daemon's socket (each request has its own;
+    /// `exec` upgrades one to a websocket).
+    pub fn connect(&self) -> Result<UnixStream> {
+        UnixStream::connect(&self.socket).with_context(|| {
+            format!(
+                "cannot reach minipodd at {} (is it running? `minipodd` starts it)",
+                self.socket.display()
+            )
+        })
     }
 
     pub fn get(&self, path: &str) -> Result<Response> {

@@ -15,6 +15,8 @@ mod host;
 pub mod input;
 pub mod node;
 mod table;
+mod terminal;
+mod websocket;
 
 /// Run Kubernetes Pods on one Linux host, with the kubelet's semantics.
 #[derive(Debug, Parser)]
@@ -49,6 +51,9 @@ enum Command {
     Logs(commands::client_cmds::LogsArgs),
     /// List the Kubernetes events of a namespace.
     Events(commands::client_cmds::EventsArgs),
+    /// Run a command in a container of a running pod
+    /// (`exec POD [-c NAME] [-i] [-t] -- COMMAND [ARGS...]`).
+    Exec(commands::exec::ExecArgs),
     /// Show a pod in detail, as `kubectl describe pod` does.
     Describe(commands::client_cmds::DescribeArgs),
     /// Print a kubeconfig for kubectl (`minipod kubeconfig > ~/.kube/minipod`).
@@ -90,6 +95,7 @@ pub fn main() -> ExitCode {
         Command::Delete(args) => commands::client_cmds::delete(&args),
         Command::Logs(args) => commands::client_cmds::logs(&args),
         Command::Events(args) => commands::client_cmds::events(&args),
+        Command::Exec(args) => commands::exec::run(&args),
         Command::Describe(args) => commands::client_cmds::describe(&args),
         Command::Kubeconfig(args) => commands::client_cmds::kubeconfig(&args),
     };

@@ -27,7 +27,7 @@ pub struct Target {
 }
 
 impl Target {
-    fn client(&self) -> Client {
+    pub(crate) fn client(&self) -> Client {
         Client::new(&self.socket)
     }
 
@@ -35,7 +35,7 @@ impl Target {
         format!("/api/v1/namespaces/{}/pods", self.namespace)
     }
 
-    fn pod_path(&self, name: &str) -> String {
+    pub(crate) fn pod_path(&self, name: &str) -> String {
         format!("{}/{name}", self.pods_path())
     }
 }
@@ -300,7 +300,7 @@ pub fn get(args: &GetArgs) -> Result<u8> {
 }
 
 /// Percent-encodes a query value.
-fn encode(text: &str) -> String {
+pub(crate) fn encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod client_cmds;
+pub mod exec;
 pub mod image;
 pub mod monitor;
 pub mod plan;
