@@ -829,6 +829,27 @@ impl<B: Backend> App<B> {
                 "you must specify at least 1 command".into(),
             ));
         }
+        // The API server's own checks (`ExecLocation`), before any upgrade:
+        // kubectl retries a refused websocket over SPDY, and that retry must
+        // get the same answer, not only "needs a websocket upgrade".
+        let pod = self.backend.get_pod(namespace, name).await?;
+        if let Some(phase @ ("Succeeded" | "Failed")) = pod["status"]["phase"].as_str() {
+            return Err(ApiError::BadRequest(format!(
+                "cannot exec into a container in a completed pod; current phase is {phase}"
+            )));
+        }
+        if let Some(container) = &options.container {
+            let known = ["containers", "initContainers"].iter().any(|list| {
+                pod["spec"][*list]
+                    .as_array()
+                    .is_some_and(|cs| cs.iter().any(|c| c["name"] == container.as_str()))
+            });
+            if !known {
+                return Err(ApiError::BadRequest(format!(
+                    "container {container} is not valid for pod {name}"
+                )));
+            }
+        }
         let (true, Some(request)) = (ctx.upgrade, ctx.request.take()) else {
             return Err(ApiError::BadRequest(
                 "exec needs a websocket upgrade (protocol v5.channel.k8s.io or v4.channel.k8s.io)"

@@ -299,6 +299,14 @@ async fn kubectl_drives_the_api() {
     assert_eq!(logs, "hello from minipod (main)\n");
     let exec = k.ok(&["exec", "bb", "--", "echo", "hi"]).await;
     assert_eq!(exec, "echo hi\n");
+    // An unknown container: kubectl retries over SPDY when the websocket is
+    // refused, and both answers name the container.
+    let (ok, _, stderr) = k.run(&["exec", "bb", "-c", "nope", "--", "true"]).await;
+    assert!(!ok);
+    assert!(
+        stderr.contains("container nope is not valid for pod bb"),
+        "{stderr}"
+    );
 
     // Events.
     let events = k
