@@ -10,14 +10,23 @@
 # works under a cgroup of its own (`minipod-test-*`) and removes it.
 FROM rust:1-bookworm
 
-# What scripts/setup.sh installs, ahead of time, so the image is complete.
+# What scripts/setup.sh installs, ahead of time, so the image is complete
+# (keep this list the same as `packages` there).
 RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-      ca-certificates gcc libc6-dev pkg-config busybox-static \
+      ca-certificates gcc libc6-dev pkg-config busybox-static curl \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
 COPY . .
 RUN cargo build --workspace --locked --all-targets
+
+# The container's own root is an overlayfs, and overlayfs refuses what the
+# tests and minipod do: mknod of a whiteout (char 0:0) in an unpacked layer
+# fails with EPERM, and an overlayfs cannot be the upperdir of another. So the
+# directories they write to (the tests' tempdirs under /tmp, minipod's image
+# store and pod state under /var/lib/minipod) are volumes: real directories
+# of the host's file system, made for each container and, with --rm, removed.
+VOLUME ["/tmp", "/var/lib/minipod"]
 
 CMD ["scripts/test.sh"]

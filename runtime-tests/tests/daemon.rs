@@ -361,6 +361,25 @@ impl Node {
         self.run("kubectl", &all)
     }
 
+    /// `kubectl --kubeconfig <run>/kubeconfig ARGS` with `input` on its stdin.
+    fn kubectl_with_input(&self, args: &[&str], input: &[u8]) -> Output {
+        use std::io::Write;
+        let kubeconfig = self.kubeconfig();
+        let mut child = Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cannot run kubectl");
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(input).expect("kubectl's stdin");
+        drop(stdin);
+        child.wait_with_output().expect("kubectl")
+    }
+
     /// `minipod ARGS --socket <run>/minipodd.sock`.
     fn cli(&self, args: &[&str]) -> Output {
         let socket = self.socket();
@@ -855,6 +874,65 @@ fn kubectl_drives_a_pod_with_an_init_container_and_two_sidecars() {
     assert!(inside.contains("sh -c"), "{inside:?}");
     let failed = node.with(k, &["exec", "e2e", "-c", "app", "--", "sh", "-c", "exit 3"]);
     assert_eq!(failed.status.code(), Some(3), "{failed:?}");
+    // exec -i: stdin reaches the command, and its end ends `cat`.
+    let echoed =
+        node.kubectl_with_input(&["exec", "-i", "e2e", "-c", "app", "--", "cat"], b"a\nb\n");
+    assert_eq!(
+        (echoed.status.code(), text(&echoed.stdout).as_str()),
+        (Some(0), "a\nb\n"),
+        "{echoed:?}"
+    );
+    // stderr is its own stream, and the exit code comes back.
+    let to_stderr = node.kubectl_with_input(
+        &[
+            "exec",
+            "-i",
+            "e2e",
+            "-c",
+            "app",
+            "--",
+            "sh",
+            "-c",
+            "cat >&2; exit 4",
+        ],
+        b"to stderr\n",
+    );
+    assert_eq!(to_stderr.status.code(), Some(4), "{to_stderr:?}");
+    assert_eq!(text(&to_stderr.stdout), "");
+    assert!(
+        text(&to_stderr.stderr).starts_with("to stderr\n"),
+        "{to_stderr:?}"
+    );
+    // Output is streamed, not capped at an exec probe's 10 KiB.
+    let long = node.ok(
+        k,
+        &[
+            "exec",
+            "e2e",
+            "-c",
+            "app",
+            "--",
+            "sh",
+            "-c",
+            "yes | head -c 100000",
+        ],
+    );
+    assert_eq!(long.len(), 100_000);
+    // exec -it: a terminal of the container's devpts, with kubectl's size
+    // (`script` gives kubectl a terminal, 30 rows of 100 columns).
+    if installed("script", &["--version"]) {
+        let kubeconfig = node.kubeconfig();
+        let inner = format!(
+            "stty rows 30 cols 100; kubectl --kubeconfig {} exec -it e2e -c app -- sh -c 'tty; stty size; test -t 0 && echo all-ttys'",
+            kubeconfig.display()
+        );
+        let out = node.run("script", &["-qec", &inner, "/dev/null"]);
+        let seen = text(&out.stdout);
+        assert!(out.status.success(), "{out:?}");
+        for wanted in ["/dev/pts/0\r", "30 100\r", "all-ttys\r"] {
+            assert!(seen.contains(wanted), "no {wanted:?} in {seen:?}");
+        }
+    }
 
     // logs -c: each container's own lines.
     let init_log = node.ok(k, &["logs", "e2e", "-c", "init"]);

@@ -13,7 +13,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use minipod_linux::container::ExitStatus;
-use minipod_runtime::exec::{ExecError, ExecOutcome, MAX_OUTPUT};
+use minipod_runtime::exec::{
+    AttachOptions, Attached, ExecError, ExecOutcome, MAX_OUTPUT, Streams, WindowSize,
+    set_window_size,
+};
 use minipod_runtime::pod::{RunningPod, StartedContainer};
 use minipod_runtime::probe::{self, HttpGetRequest};
 use minipod_runtime_tests::{TestNode, root_or_skip, serial, wait_until};
@@ -322,6 +325,225 @@ fn an_exec_of_a_missing_binary_fails_with_the_step_and_a_clear_message() {
         Err(ExecError::NoSuchContainer(name)) => assert_eq!(name, "nope"),
         other => panic!("expected NoSuchContainer, got {other:?}"),
     }
+    tear_down(node, pod, vec![app]);
+}
+
+fn attach(
+    node: &TestNode,
+    pod: &RunningPod,
+    started: &StartedContainer,
+    argv: &[&str],
+    options: AttachOptions,
+) -> Result<Attached, ExecError> {
+    let argv: Vec<String> = argv.iter().map(|a| a.to_string()).collect();
+    node.runtime
+        .exec_attached(pod, &started.name, &started.container, &argv, options)
+}
+
+/// Runs `argv` attached through pipes, writes `input` to its stdin (when
+/// given) and closes it: returns (exit code, stdout, stderr).
+fn attached_run(
+    node: &TestNode,
+    pod: &RunningPod,
+    started: &StartedContainer,
+    argv: &[&str],
+    input: Option<&[u8]>,
+) -> (i32, String, String) {
+    use std::io::{Read, Write};
+    let options = AttachOptions {
+        stdin: input.is_some(),
+        ..AttachOptions::default()
+    };
+    let attached = attach(node, pod, started, argv, options).expect("attached exec");
+    let Streams::Pipes {
+        stdin,
+        stdout,
+        stderr,
+    } = attached.streams
+    else {
+        panic!("pipes without a terminal")
+    };
+    assert_eq!(stdin.is_some(), input.is_some());
+    if let (Some(stdin), Some(input)) = (stdin, input) {
+        // Dropped at the end of this block: EOF for the command.
+        fs::File::from(stdin).write_all(input).expect("stdin");
+    }
+    // stderr on a thread, so that neither pipe can fill up and block.
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        fs::File::from(stderr)
+            .read_to_string(&mut text)
+            .expect("stderr");
+        text
+    });
+    let mut out = String::new();
+    fs::File::from(stdout)
+        .read_to_string(&mut out)
+        .expect("stdout");
+    let err = errors.join().expect("stderr thread");
+    let code = attached.process.wait().expect("wait").code();
+    (code, out, err)
+}
+
+#[test]
+fn an_attached_exec_streams_stdin_stdout_stderr_and_its_exit_code() {
+    if !root_or_skip("an_attached_exec_streams_stdin_stdout_stderr_and_its_exit_code") {
+        return;
+    }
+    let _serial = serial();
+    let node = TestNode::new(INIT);
+    let mut pod = node.create(APP).expect("create the pod");
+    let app = node.start(&mut pod, "app");
+
+    // `cat` echoes its stdin; closing stdin ends it.
+    let (code, out, err) = attached_run(&node, &pod, &app, &["cat"], Some(b"a\nb\n"));
+    assert_eq!((code, out.as_str(), err.as_str()), (0, "a\nb\n", ""));
+    // stderr is its own stream; the exit code comes back.
+    let (code, out, err) = attached_run(
+        &node,
+        &pod,
+        &app,
+        &["sh", "-c", "echo out; cat >&2; exit 4"],
+        Some(b"to stderr\n"),
+    );
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (4, "out\n", "to stderr\n")
+    );
+    // Without stdin the command reads /dev/null.
+    let (code, out, _) = attached_run(&node, &pod, &app, &["sh", "-c", "cat; echo end"], None);
+    assert_eq!((code, out.as_str()), (0, "end\n"));
+    // Killed by a signal: 128 + the signal.
+    let (code, _, _) = attached_run(&node, &pod, &app, &["sh", "-c", "kill -9 $$"], None);
+    assert_eq!(code, 137);
+    // More output than an exec probe keeps: all of it is streamed.
+    let (code, out, _) = attached_run(
+        &node,
+        &pod,
+        &app,
+        &["sh", "-c", "yes | head -c 1000000"],
+        None,
+    );
+    assert_eq!((code, out.len()), (0, 1_000_000));
+    // A missing binary fails before the command runs, with its step.
+    match attach(
+        &node,
+        &pod,
+        &app,
+        &["no-such-binary"],
+        AttachOptions::default(),
+    ) {
+        Err(ExecError::Failed(failure)) => assert_eq!(failure.step, "find executable"),
+        other => panic!("expected a failure before exec, got {other:?}"),
+    }
+
+    // No timeout, but killing the helper kills the command.
+    let attached = attach(
+        &node,
+        &pod,
+        &app,
+        &["sleep", "4343"],
+        AttachOptions {
+            stdin: true,
+            ..AttachOptions::default()
+        },
+    )
+    .expect("attached exec");
+    let mut seen = Vec::new();
+    wait_until("the command runs", PATIENCE, || {
+        seen = host_processes("sleep\x004343\0");
+        !seen.is_empty()
+    });
+    attached
+        .process
+        .signal(Signal::SIGKILL)
+        .expect("kill the helper");
+    assert_eq!(attached.process.wait().expect("wait").code(), 137);
+    wait_until("the command died with its helper", PATIENCE, || {
+        !Path::new(&format!("/proc/{}", seen[0])).exists()
+    });
+    drop(attached);
+    wait_until("only the workload is left in its cgroup", PATIENCE, || {
+        app.cgroup.pids().expect("pids") == [app.container.pid()]
+    });
+    tear_down(node, pod, vec![app]);
+}
+
+/// Reads the terminal into `seen` until it holds `wanted`; false at the
+/// end of the output (EIO: every slave descriptor is closed).
+fn read_terminal_until(terminal: &mut fs::File, seen: &mut String, wanted: &str) -> bool {
+    use std::io::Read;
+    let mut buf = [0u8; 4096];
+    while !seen.contains(wanted) {
+        match terminal.read(&mut buf) {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => seen.push_str(&String::from_utf8_lossy(&buf[..n])),
+        }
+    }
+    true
+}
+
+#[test]
+fn an_attached_exec_with_a_tty_gets_a_terminal_of_the_containers_devpts() {
+    if !root_or_skip("an_attached_exec_with_a_tty_gets_a_terminal_of_the_containers_devpts") {
+        return;
+    }
+    use std::io::Write;
+    let _serial = serial();
+    let node = TestNode::new(INIT);
+    let mut pod = node.create(APP).expect("create the pod");
+    let app = node.start(&mut pod, "app");
+
+    let script = "tty; stty size; test -t 0 && test -t 1 && test -t 2 && echo all-ttys; \
+                  read line; stty size; echo got:$line; exit 5";
+    let attached = attach(
+        &node,
+        &pod,
+        &app,
+        &["sh", "-c", script],
+        AttachOptions {
+            stdin: true,
+            tty: true,
+            size: Some(WindowSize {
+                width: 100,
+                height: 30,
+            }),
+        },
+    )
+    .expect("attached exec");
+    let Streams::Terminal(master) = attached.streams else {
+        panic!("a terminal")
+    };
+    let mut terminal = fs::File::from(master);
+    let mut seen = String::new();
+    assert!(
+        read_terminal_until(&mut terminal, &mut seen, "all-ttys"),
+        "{seen:?}"
+    );
+    // The size given at the start was there before the command read it;
+    // the terminal is the container's /dev/pts/0 (its own devpts).
+    assert!(seen.starts_with("/dev/pts/0\r\n30 100\r\n"), "{seen:?}");
+    // A new size, set on the master, then a line of input.
+    set_window_size(
+        std::os::fd::AsFd::as_fd(&terminal),
+        WindowSize {
+            width: 120,
+            height: 40,
+        },
+    )
+    .expect("resize");
+    terminal.write_all(b"hello\n").expect("input");
+    read_terminal_until(&mut terminal, &mut seen, "\u{0}");
+    // The terminal echoes the input and turns "\n" into "\r\n".
+    assert!(
+        seen.contains("hello\r\n40 120\r\ngot:hello\r\n"),
+        "{seen:?}"
+    );
+    assert_eq!(attached.process.wait().expect("wait").code(), 5);
+    drop((terminal, attached.process));
+    wait_until("only the workload is left in its cgroup", PATIENCE, || {
+        app.cgroup.pids().expect("pids") == [app.container.pid()]
+    });
     tear_down(node, pod, vec![app]);
 }
 

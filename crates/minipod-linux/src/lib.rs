@@ -22,13 +22,15 @@
 //! `cgroup::join` (the async-signal-safe cgroup join between fork and exec),
 //! `container::spawn` (clone3 and exec), `container::init` (descriptors,
 //! prctl, signal dispositions), `container::exec` (fork in the single-threaded
-//! exec helper, prctl, poll), `container` (pidfd signals and waits),
+//! exec helper, prctl, poll), `container::attach` (the terminal's ioctls),
+//! `fdpass` (descriptors received over a socket), `container` (pidfd signals and waits),
 //! `sandbox` (the loopback ioctls).
 
 #![deny(unsafe_code)]
 
 pub mod cgroup;
 pub mod container;
+pub mod fdpass;
 pub mod mounts;
 pub mod reexec;
 pub mod sandbox;

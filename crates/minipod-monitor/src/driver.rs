@@ -219,6 +219,15 @@ impl Driver<'_> {
                 self.exec(&container, command, timeout, reply);
                 None
             }
+            Message::ExecAttached {
+                container,
+                command,
+                options,
+                reply,
+            } => {
+                self.exec_attached(&container, command, options, reply);
+                None
+            }
             Message::Exited {
                 container,
                 attempt,
@@ -270,6 +279,33 @@ impl Driver<'_> {
             .name(format!("exec-{name}"))
             .spawn(move || {
                 let result = handlers::exec(&access, &name, &process, &command, timeout);
+                let _ = reply.send(result);
+            });
+        if let Err(e) = spawned {
+            tracing::error!("cannot start a thread for an exec: {e}");
+        }
+    }
+
+    /// Starts an attached exec on a thread of its own (the start takes a
+    /// moment; the command then runs on its own, and the caller waits for
+    /// it), and answers on `reply`.
+    fn exec_attached(
+        &self,
+        name: &str,
+        command: Vec<String>,
+        options: crate::AttachOptions,
+        reply: mpsc::Sender<Result<crate::Attached, String>>,
+    ) {
+        let Some(process) = self.live.get(name).map(|l| Arc::clone(&l.process)) else {
+            let _ = reply.send(Err(format!("container {name:?} is not running")));
+            return;
+        };
+        let access = self.access.clone();
+        let name = name.to_owned();
+        let spawned = std::thread::Builder::new()
+            .name(format!("attach-{name}"))
+            .spawn(move || {
+                let result = handlers::exec_attached(&access, &name, &process, &command, options);
                 let _ = reply.send(result);
             });
         if let Err(e) = spawned {

@@ -186,6 +186,23 @@ pub(crate) fn exec(
     })
 }
 
+/// Starts `argv` in `container` with its streams attached (`kubectl exec
+/// -i/-t`). The pod is held only while the command starts.
+pub(crate) fn exec_attached(
+    access: &PodAccess,
+    container: &str,
+    process: &Process,
+    argv: &[String],
+    options: crate::AttachOptions,
+) -> Result<crate::Attached, String> {
+    let guard = access.pod.read().unwrap_or_else(|p| p.into_inner());
+    let pod = guard.as_ref().ok_or("the pod is being removed")?;
+    access
+        .runtime
+        .exec_attached(pod, container, process, argv, options)
+        .map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

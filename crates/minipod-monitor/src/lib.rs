@@ -41,6 +41,7 @@ use std::time::SystemTime;
 pub use driver::{Monitor, MonitorError, Outcome};
 use minipod_lifecycle::machine::Input;
 pub use minipod_lifecycle::machine::PodEvent;
+pub use minipod_runtime::exec::{AttachOptions, Attached, Streams, WindowSize};
 pub use minipod_runtime::logs::Stream;
 
 /// Where the monitor reports what happens (the `minipod run` console, the
@@ -95,6 +96,14 @@ pub(crate) enum Message {
         command: Vec<String>,
         timeout: std::time::Duration,
         reply: mpsc::Sender<Result<ExecResult, String>>,
+    },
+    /// Start a command in a container with its streams attached
+    /// (`kubectl exec -i/-t`), answering with them on `reply`.
+    ExecAttached {
+        container: String,
+        command: Vec<String>,
+        options: AttachOptions,
+        reply: mpsc::Sender<Result<Attached, String>>,
     },
     /// The pod was updated (a new container image): run this spec from now
     /// on, answering on `reply` once the new pod is reported.
@@ -152,6 +161,30 @@ impl Controller {
                 container: container.to_owned(),
                 command,
                 timeout,
+                reply,
+            })
+            .map_err(|_| "the pod is done; the monitor is exiting".to_owned())?;
+        answer
+            .recv()
+            .map_err(|_| "the monitor dropped the exec".to_owned())?
+    }
+
+    /// Starts `command` in `container`'s current instance with its streams
+    /// attached (`kubectl exec -i/-t`) and returns them with the exec
+    /// helper, whose exit code is the command's. Blocking (until the
+    /// command has been exec'd).
+    pub fn exec_attached(
+        &self,
+        container: &str,
+        command: Vec<String>,
+        options: AttachOptions,
+    ) -> Result<Attached, String> {
+        let (reply, answer) = mpsc::channel();
+        self.sender
+            .send(Message::ExecAttached {
+                container: container.to_owned(),
+                command,
+                options,
                 reply,
             })
             .map_err(|_| "the pod is done; the monitor is exiting".to_owned())?;

@@ -12,6 +12,9 @@ use minipod_linux::cgroup::CgroupError;
 use minipod_linux::container::exec::{self, ExecConfig};
 use minipod_linux::container::{Container, StartFailure};
 
+pub use minipod_linux::container::attach::{
+    AttachOptions, Attached, Streams, WindowSize, set_window_size,
+};
 pub use minipod_linux::container::exec::{ExecOutcome, MAX_OUTPUT};
 
 use crate::pod::{PodRuntime, RunningPod};
@@ -66,11 +69,42 @@ impl PodRuntime {
             .ok_or_else(|| ExecError::NoSuchContainer(name.to_owned()))?;
         let join = cgroup.open_join()?;
         let config = ExecConfig::for_container(config, argv);
-        exec::exec(&self.node().init_program, &config, target, &join, timeout).map_err(
-            |e| match e {
-                exec::ExecError::Spawn(e) => ExecError::Spawn(e),
-                exec::ExecError::Failed(failure) => ExecError::Failed(failure),
-            },
+        exec::exec(&self.node().init_program, &config, target, &join, timeout).map_err(from_linux)
+    }
+
+    /// Starts `argv` inside container `name` of `running` with its streams
+    /// attached to the caller (`kubectl exec -i`/`-it`): pipes, or a
+    /// terminal allocated in the container's own devpts. Returns once the
+    /// command has been exec'd; no timeout. The caller waits for
+    /// [`Attached::process`] (its exit code is the command's) and may kill
+    /// it to end the command. Blocking (briefly).
+    pub fn exec_attached(
+        &self,
+        running: &RunningPod,
+        name: &str,
+        target: &Container,
+        argv: &[String],
+        options: AttachOptions,
+    ) -> Result<Attached, ExecError> {
+        let (config, cgroup) = running
+            .container_run(name)
+            .ok_or_else(|| ExecError::NoSuchContainer(name.to_owned()))?;
+        let join = cgroup.open_join()?;
+        let config = ExecConfig::for_container(config, argv);
+        minipod_linux::container::attach::exec_attached(
+            &self.node().init_program,
+            &config,
+            target,
+            &join,
+            options,
         )
+        .map_err(from_linux)
+    }
+}
+
+fn from_linux(error: exec::ExecError) -> ExecError {
+    match error {
+        exec::ExecError::Spawn(e) => ExecError::Spawn(e),
+        exec::ExecError::Failed(failure) => ExecError::Failed(failure),
     }
 }

@@ -728,12 +728,6 @@ impl Backend for Daemon {
         name: &str,
         options: ExecOptions,
     ) -> Result<ExecSession, ApiError> {
-        if options.stdin || options.tty {
-            return Err(ApiError::BadRequest(
-                "minipod cannot attach stdin or a terminal to an exec yet; run it without -i and -t"
-                    .into(),
-            ));
-        }
         let (record, container) = {
             let state = self.lock();
             let entry = state
@@ -755,24 +749,17 @@ impl Backend for Daemon {
             };
             (entry.record.clone(), container)
         };
-        let command = options.command;
-        let result = tokio::task::spawn_blocking(move || record.exec(&container, command, 3600))
-            .await
-            .map_err(internal)?
-            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-        let (done, exit) = tokio::sync::oneshot::channel();
-        let _ = done.send(if result.timed_out {
-            Err("the command timed out".to_owned())
+        // Attached, as the kubelet's exec: streamed output (no 10 KiB cap,
+        // no timeout), stdin and a terminal when asked for.
+        if options.tty {
+            Ok(crate::exec::with_terminal(
+                record,
+                container,
+                options.command,
+                options.stdin,
+            ))
         } else {
-            Ok(result.exit_code)
-        });
-        let output: ByteStream = Box::pin(std::io::Cursor::new(result.output));
-        Ok(ExecSession {
-            stdin: None,
-            stdout: Some(output),
-            stderr: None,
-            resize: None,
-            exit,
-        })
+            crate::exec::with_pipes(record, container, options.command, options.stdin).await
+        }
     }
 }

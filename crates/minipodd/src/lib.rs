@@ -11,6 +11,7 @@
 //! roots; `packaging/minipodd.service` runs it under systemd.
 
 pub mod backend;
+mod exec;
 pub mod logs;
 
 use std::ffi::OsString;

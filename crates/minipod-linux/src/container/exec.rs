@@ -39,6 +39,10 @@
 //! probe. Should the helper not end the command at the timeout (stuck, or
 //! not yet forked), the parent SIGKILLs it through its pidfd
 //! [`HELPER_GRACE`] later, and `PR_SET_PDEATHSIG` takes the command.
+//!
+//! The same helper runs an *attached* exec (`kubectl exec -i/-t`, see
+//! [`super::attach`]): no timeout, the command's streams handed to the
+//! caller, and with a terminal, a pty opened inside the container.
 
 #![allow(unsafe_code)] // fd ownership, fork, prctl, poll, pidfd_open: each block says why
 
@@ -56,11 +60,12 @@ use nix::sys::signal::Signal;
 use nix::unistd::{ForkResult, chdir, fork, pipe2};
 use serde::{Deserialize, Serialize};
 
+use super::attach::{HelperAttach, open_terminal, take_terminal};
 use super::init::{
     close_fds_from, exec_workload, find_executable, reset_signals, set_cloexec, step, switch_user,
 };
 use super::protocol::{ContainerConfig, StartFailure, User};
-use super::spawn::{CONFIG_FD, CgroupEntry, ChildFds, EXTRA_FD, REPORT_FD, spawn_init};
+use super::spawn::{CONFIG_FD, CgroupEntry, ChildFds, EXTRA_FD, EXTRA2_FD, REPORT_FD, spawn_init};
 use super::{Container, decode_report};
 use crate::cgroup::CgroupJoin;
 use crate::reexec::EXEC_HELPER;
@@ -83,10 +88,15 @@ const HELPER_GRACE: Duration = Duration::from_secs(2);
 
 /// What goes to the helper on fd 3.
 #[derive(Debug, Serialize, Deserialize)]
-struct HelperConfig {
-    exec: ExecConfig,
-    /// When the helper kills the command, counted from its start.
-    timeout_ms: u64,
+pub(super) struct HelperConfig {
+    pub(super) exec: ExecConfig,
+    /// When the helper kills the command, counted from its start (not
+    /// used by an attached exec, which has no timeout).
+    pub(super) timeout_ms: u64,
+    /// An attached exec (see `super::attach`): no timeout, the command's
+    /// status as the helper's, and with a terminal, the master sent on fd 6.
+    #[serde(default)]
+    pub(super) attach: Option<HelperAttach>,
 }
 
 /// What the helper needs to become a process of the container: the
@@ -154,52 +164,12 @@ pub fn exec(
     cgroup: &CgroupJoin,
     timeout: Duration,
 ) -> Result<ExecOutcome, ExecError> {
-    if config.argv.is_empty() {
-        return Err(ExecError::Failed(StartFailure {
-            step: "exec".into(),
-            errno: None,
-            message: "no command given".into(),
-        }));
-    }
     let deadline = Instant::now() + timeout;
     let spawn_error = |e: Errno| ExecError::Spawn(e.into());
-    let (config_r, config_w) = pipe2(OFlag::O_CLOEXEC).map_err(spawn_error)?;
-    let (report_r, report_w) = pipe2(OFlag::O_CLOEXEC).map_err(spawn_error)?;
     let (out_r, out_w) = pipe2(OFlag::O_CLOEXEC).map_err(spawn_error)?;
     let devnull: OwnedFd = fs::File::open("/dev/null")
         .map_err(ExecError::Spawn)?
         .into();
-    let target_pidfd = target
-        .pidfd()
-        .try_clone_to_owned()
-        .map_err(ExecError::Spawn)?;
-    let entry = match cgroup.cgroup_dir_fd() {
-        Some(dir) => CgroupEntry::Directory(dir),
-        None => CgroupEntry::Procs(cgroup.fds()),
-    };
-    let spawned = spawn_init(
-        program,
-        &["minipod-exec", EXEC_HELPER],
-        &ChildFds {
-            stdin: &devnull,
-            stdout: &out_w,
-            stderr: &out_w,
-            config: &config_r,
-            report: &report_w,
-            extra: Some(&target_pidfd),
-        },
-        0,
-        entry,
-    )
-    .map_err(ExecError::Spawn)?;
-    drop((config_r, report_w, out_w, devnull, target_pidfd));
-    let helper = Container {
-        pid: spawned.pid,
-        pidfd: spawned.pidfd,
-    };
-
-    // The configuration, then EOF. A write error means the helper is gone;
-    // its report (read below) says why.
     let helper_config = HelperConfig {
         exec: config.clone(),
         timeout_ms: deadline
@@ -207,10 +177,17 @@ pub fn exec(
             .as_millis()
             .try_into()
             .unwrap_or(u64::MAX),
+        attach: None,
     };
-    let text =
-        serde_json::to_vec(&helper_config).map_err(|e| ExecError::Spawn(io::Error::other(e)))?;
-    let _ = fs::File::from(config_w).write_all(&text);
+    let (helper, report_r) = start_helper(
+        program,
+        target,
+        cgroup,
+        [&devnull, &out_w, &out_w],
+        None,
+        &helper_config,
+    )?;
+    drop((out_w, devnull));
 
     // The helper kills and reaps the command at the timeout itself. Only if
     // it does not (stuck, or the timeout was hit before it even forked) is
@@ -247,6 +224,66 @@ pub fn exec(
         output: output.data,
         timed_out,
     })
+}
+
+/// Starts the exec helper with `stdio` as its fds 0-2, `target`'s pidfd as
+/// fd 5 and `socket` (a terminal's way back) as fd 6, and sends it
+/// `helper_config`. Returns the helper and the read end of its report (fd 4).
+pub(super) fn start_helper(
+    program: &Path,
+    target: &Container,
+    cgroup: &CgroupJoin,
+    stdio: [&OwnedFd; 3],
+    socket: Option<&OwnedFd>,
+    helper_config: &HelperConfig,
+) -> Result<(Container, OwnedFd), ExecError> {
+    if helper_config.exec.argv.is_empty() {
+        return Err(ExecError::Failed(StartFailure {
+            step: "exec".into(),
+            errno: None,
+            message: "no command given".into(),
+        }));
+    }
+    let spawn_error = |e: Errno| ExecError::Spawn(e.into());
+    let (config_r, config_w) = pipe2(OFlag::O_CLOEXEC).map_err(spawn_error)?;
+    let (report_r, report_w) = pipe2(OFlag::O_CLOEXEC).map_err(spawn_error)?;
+    let target_pidfd = target
+        .pidfd()
+        .try_clone_to_owned()
+        .map_err(ExecError::Spawn)?;
+    let entry = match cgroup.cgroup_dir_fd() {
+        Some(dir) => CgroupEntry::Directory(dir),
+        None => CgroupEntry::Procs(cgroup.fds()),
+    };
+    let mut extra = vec![&target_pidfd];
+    extra.extend(socket);
+    let spawned = spawn_init(
+        program,
+        &["minipod-exec", EXEC_HELPER],
+        &ChildFds {
+            stdin: stdio[0],
+            stdout: stdio[1],
+            stderr: stdio[2],
+            config: &config_r,
+            report: &report_w,
+            extra: &extra,
+        },
+        0,
+        entry,
+    )
+    .map_err(ExecError::Spawn)?;
+    drop(extra);
+    drop((config_r, report_w, target_pidfd));
+    let helper = Container {
+        pid: spawned.pid,
+        pidfd: spawned.pidfd,
+    };
+    // The configuration, then EOF. A write error means the helper is gone;
+    // its report says why.
+    let text =
+        serde_json::to_vec(helper_config).map_err(|e| ExecError::Spawn(io::Error::other(e)))?;
+    let _ = fs::File::from(config_w).write_all(&text);
+    Ok((helper, report_r))
 }
 
 /// The read end of a pipe, non-blocking, with what was read from it (up to
@@ -378,11 +415,15 @@ fn run_helper() -> Result<i32, StartFailure> {
     step("new session", nix::unistd::setsid().map(drop))?;
     step("set up fds", set_cloexec(REPORT_FD))?;
     step("set up fds", set_cloexec(EXTRA_FD))?;
-    close_fds_from(EXTRA_FD + 1);
+    // fd 6, the terminal's way back, is there only for an attached exec
+    // with a terminal (EBADF otherwise).
+    let _ = set_cloexec(EXTRA2_FD);
+    close_fds_from(EXTRA2_FD + 1);
     let started = Instant::now();
     let HelperConfig {
         exec: config,
         timeout_ms,
+        attach,
     } = {
         // SAFETY: fd 3 was placed by the parent; we take ownership once.
         let mut file = unsafe { fs::File::from_raw_fd(CONFIG_FD) };
@@ -408,6 +449,22 @@ fn run_helper() -> Result<i32, StartFailure> {
         )?;
         step("enter the container's root", enter_root(root.as_fd()))?;
     }
+    // With a terminal: opened now, inside the container's root, from its
+    // own devpts (see `super::attach`), and its master sent back on fd 6.
+    let terminal = match attach {
+        Some(HelperAttach { tty: true, size }) => {
+            // SAFETY: fd 6 was placed by the parent for a terminal exec;
+            // we take ownership once and close it once the master is sent.
+            let socket = unsafe { OwnedFd::from_raw_fd(EXTRA2_FD) };
+            let (master, slave) = step("open the terminal", open_terminal(size))?;
+            step(
+                "send the terminal",
+                crate::fdpass::send_fds(socket.as_fd(), b"t", &[master.as_fd()]),
+            )?;
+            Some(slave)
+        }
+        _ => None,
+    };
     // A pidfd of this helper, inherited by the command: polling it tells the
     // command whether the helper already died (see `become_command`).
     // SAFETY: pidfd_open(2) with our own pid and no flags returns a new
@@ -421,7 +478,13 @@ fn run_helper() -> Result<i32, StartFailure> {
     // starts no thread), so the child may run any code after the fork.
     match step("fork", unsafe { fork() })? {
         ForkResult::Child => {
-            let failure = match std::panic::catch_unwind(|| become_command(&config, me.as_fd())) {
+            let start = || {
+                if let Some(slave) = terminal {
+                    step("take the terminal", take_terminal(slave))?;
+                }
+                become_command(&config, me.as_fd())
+            };
+            let failure = match std::panic::catch_unwind(start) {
                 Ok(Err(failure)) => failure,
                 Ok(Ok(never)) => match never {},
                 Err(_) => StartFailure {
@@ -433,7 +496,10 @@ fn run_helper() -> Result<i32, StartFailure> {
             report_and_exit(&failure)
         }
         ForkResult::Parent { child } => {
-            drop(me);
+            drop((me, terminal));
+            if attach.is_some() {
+                return Ok(wait_attached(child));
+            }
             let deadline = started + Duration::from_millis(timeout_ms);
             if !wait_until_exit(child.as_raw(), deadline) {
                 // Timed out: kill the command and reap it here, so that no
@@ -456,6 +522,22 @@ fn run_helper() -> Result<i32, StartFailure> {
                 Err(e) => step("wait", Err(e)),
             }
         }
+    }
+}
+
+/// The helper of an attached exec, once the command is forked: closes its
+/// copy of the report descriptor, so that the parent reads EOF as soon as
+/// the command's `execve` closes the command's copy (or its failure, which
+/// the command writes there), then waits without a timeout. Returns the
+/// command's exit code, or 128 + the signal.
+fn wait_attached(child: nix::unistd::Pid) -> i32 {
+    // SAFETY: fd 4 was placed by the parent; this process takes ownership
+    // once and never writes it afterwards (`run_helper` returns `Ok` below).
+    drop(unsafe { OwnedFd::from_raw_fd(REPORT_FD) });
+    match waitpid_retrying(child) {
+        Ok(nix::sys::wait::WaitStatus::Exited(_, code)) => code,
+        Ok(nix::sys::wait::WaitStatus::Signaled(_, signal, _)) => 128 + signal as i32,
+        _ => 128,
     }
 }
 

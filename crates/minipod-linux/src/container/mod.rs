@@ -13,6 +13,7 @@
 
 #![allow(unsafe_code)] // pidfd_send_signal and waitid(P_PIDFD): each block says why
 
+pub mod attach;
 pub mod caps;
 pub mod exec;
 pub mod init;
@@ -121,7 +122,7 @@ pub fn start_in(
         stderr: &stdio.stderr,
         config: &config_r,
         report: &report_w,
-        extra: None,
+        extra: &[],
     };
     let argv = ["minipod-init", CONTAINER_INIT];
     let spawned = match pod_pid_namespace {

@@ -66,15 +66,17 @@ pub struct ChildFds<'a> {
     pub config: &'a OwnedFd,
     /// fd 4: where a failure before exec is reported; closed by the exec.
     pub report: &'a OwnedFd,
-    /// fd 5, when given: one more descriptor for the helper (the exec
-    /// helper's target pidfd, see `super::exec`).
-    pub extra: Option<&'a OwnedFd>,
+    /// fds 5, 6, ...: more descriptors for the helper (the exec helper's
+    /// target pidfd, and its terminal socket, see `super::exec`).
+    pub extra: &'a [&'a OwnedFd],
 }
 
 /// Where the child's fds land.
 pub const CONFIG_FD: RawFd = 3;
 pub const REPORT_FD: RawFd = 4;
 pub const EXTRA_FD: RawFd = 5;
+/// The exec helper's second extra descriptor: its terminal socket.
+pub const EXTRA2_FD: RawFd = 6;
 
 /// What went wrong in the clone3 child, before it could run our code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,7 +169,7 @@ pub fn spawn_init(
     // Move each source fd above the target range first, so that dup2-ing one
     // into place can never overwrite another that is still to be moved.
     let mut sources = vec![fds.stdin, fds.stdout, fds.stderr, fds.config, fds.report];
-    sources.extend(fds.extra);
+    sources.extend(fds.extra.iter().copied());
     let high: Vec<OwnedFd> = sources
         .iter()
         .map(|fd| {

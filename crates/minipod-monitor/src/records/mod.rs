@@ -7,7 +7,8 @@
 //!   status.json                 the whole Pod with status, replaced atomically on every change
 //!   events.jsonl                one core/v1 Event per line, appended
 //!   monitor.json                {"pid", "startTime"} of the pod's monitor
-//!   monitor.sock                0600: {"stop":{"gracePeriodSeconds":N|null}} / {"kill":{}} → {"ok":true}
+//!   monitor.sock                0600: {"stop":{"gracePeriodSeconds":N|null}} / {"kill":{}} → {"ok":true};
+//!                               exec, and attached exec with its streams as descriptors (see `socket`)
 //!   monitor.log                 the monitor's stdout and stderr
 //!   pause.json                  {"pid", "startTime"} of the pause process (shareProcessNamespace only)
 //!   containers/<name>.json      the current instance of each container (pid, start time, containerID, ...)
@@ -24,6 +25,7 @@
 //! Everything here is synchronous std code: the daemon calls it from a
 //! blocking thread.
 
+mod attach;
 mod event;
 mod process;
 mod serve;
@@ -46,6 +48,7 @@ use minipod_spec::{AdmittedPod, ServerAssigned, admit};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+pub use attach::{AttachedExec, ExecExit};
 pub use event::{EventFacts, EventSource, event_json};
 pub use process::ProcessId;
 pub use serve::{RecordObserver, RecordedMonitor, ServeError, run_monitor};
@@ -631,6 +634,23 @@ impl Record {
             output: reply["output"].as_str().unwrap_or("").as_bytes().to_vec(),
             timed_out: reply["timedOut"] == serde_json::json!(true),
         })
+    }
+
+    /// Starts `command` in `container` through the monitor with its streams
+    /// attached (`kubectl exec -i/-t`): returns them once the command runs;
+    /// [`AttachedExec::wait`] gives its exit code. No timeout. Blocking.
+    pub fn exec_attached(
+        &self,
+        container: &str,
+        command: Vec<String>,
+        options: crate::AttachOptions,
+    ) -> Result<AttachedExec, RecordError> {
+        if !matches!(self.monitor_state()?, MonitorState::Running(_)) {
+            return Err(RecordError::MonitorGone {
+                uid: self.uid.clone(),
+            });
+        }
+        attach::call(self, container, command, options)
     }
 
     /// Sends one command to the monitor's socket and waits for its answer.

@@ -6,6 +6,8 @@
 //! {"stop":{"gracePeriodSeconds":null}}   → {"ok":true}     (the pod's own grace period)
 //! {"kill":{}}                            → {"ok":true}
 //! {"update":{}}                          → {"ok":true}     (once the new pod is reported)
+//! {"exec":{"container":"app","command":["ls"],"timeoutSeconds":60}}
+//!                                        → {"ok":true,"exitCode":0,"output":"...","timedOut":false}
 //! anything else                          → {"ok":false,"error":"..."}
 //! ```
 //!
@@ -13,8 +15,27 @@
 //! (new container images): it reads and admits it again, and restarts the
 //! running containers whose image changed.
 //!
+//! ## Attached exec
+//!
+//! `kubectl exec -i/-t` keeps its connection for as long as the command
+//! runs, and gets the command's streams as descriptors (`SCM_RIGHTS`, sent
+//! with the first answer's bytes, see `minipod_linux::fdpass`):
+//!
 //! ```text
+//! {"exec":{"container":"app","command":["sh"],"attach":true,"stdin":true,"tty":false}}
+//!        → {"ok":true,"tty":false,"stdin":true}   + [stdin write end, stdout, stderr read ends]
+//! {"exec":{..., "attach":true,"stdin":true,"tty":true,"width":80,"height":24}}
+//!        → {"ok":true,"tty":true,"stdin":true}    + [the terminal's master]
+//!   ... the command runs; the monitor has closed its own copies ...
+//!        → {"exitCode":0}                          when it ended (128 + signal if killed)
+//! a failure to start                     → {"ok":false,"error":"..."}  (no descriptors)
 //! ```
+//!
+//! Without `stdin` there is no stdin descriptor (the command reads
+//! `/dev/null`). `width`/`height` (optional) size the terminal before the
+//! command starts. If the caller closes the connection before the
+//! `exitCode` line, the monitor kills the command. Each connection is
+//! served on a thread of its own, so an exec never holds up a `stop`.
 //!
 //! The socket is a unix socket of mode 0600 in the record's directory
 //! (0700): only root talks to the monitor. A socket path longer than
@@ -31,7 +52,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::{Record, RecordError, SOCKET_FILE};
-use crate::Controller;
+use crate::{AttachOptions, Controller, WindowSize};
 
 /// The longest line either side reads.
 const MAX_LINE: u64 = 64 * 1024;
@@ -58,6 +79,13 @@ pub enum Command {
         command: Vec<String>,
         timeout_seconds: u64,
     },
+    /// Start a command in a container with its streams attached: see
+    /// "Attached exec" above.
+    Attach {
+        container: String,
+        command: Vec<String>,
+        options: AttachOptions,
+    },
 }
 
 impl Command {
@@ -72,6 +100,24 @@ impl Command {
                 timeout_seconds,
             } => {
                 json!({"exec": {"container": container, "command": command, "timeoutSeconds": timeout_seconds}})
+            }
+            Command::Attach {
+                container,
+                command,
+                options,
+            } => {
+                let mut exec = json!({
+                    "container": container,
+                    "command": command,
+                    "attach": true,
+                    "stdin": options.stdin,
+                    "tty": options.tty,
+                });
+                if let Some(size) = options.size {
+                    exec["width"] = json!(size.width);
+                    exec["height"] = json!(size.height);
+                }
+                json!({ "exec": exec })
             }
         }
     }
@@ -114,6 +160,23 @@ impl Command {
                         .ok_or("exec.command holds strings")
                 })
                 .collect::<Result<_, _>>()?;
+            if exec["attach"] == json!(true) {
+                let flag = |key: &str| exec[key] == json!(true);
+                let dimension = |key: &str| exec[key].as_u64().and_then(|v| u16::try_from(v).ok());
+                let size = match (dimension("width"), dimension("height")) {
+                    (Some(width), Some(height)) => Some(WindowSize { width, height }),
+                    _ => None,
+                };
+                return Ok(Command::Attach {
+                    container,
+                    command,
+                    options: AttachOptions {
+                        stdin: flag("stdin"),
+                        tty: flag("tty"),
+                        size,
+                    },
+                });
+            }
             let timeout_seconds = exec["timeoutSeconds"]
                 .as_u64()
                 .unwrap_or(EXEC_TIMEOUT_SECONDS);
@@ -163,8 +226,19 @@ pub(crate) fn serve(listener: UnixListener, controller: Controller, record: Reco
     for stream in listener.incoming() {
         match stream {
             Ok(stream) => {
-                if let Err(e) = answer(stream, &controller, &record) {
-                    tracing::debug!("monitor socket: {e}");
+                // A thread per connection: an exec may hold its connection
+                // for as long as its command runs.
+                let controller = controller.clone();
+                let record = record.clone();
+                let spawned = std::thread::Builder::new()
+                    .name("monitor-socket".into())
+                    .spawn(move || {
+                        if let Err(e) = answer(stream, &controller, &record) {
+                            tracing::debug!("monitor socket: {e}");
+                        }
+                    });
+                if let Err(e) = spawned {
+                    tracing::warn!("monitor socket: no thread for a connection: {e}");
                 }
             }
             Err(e) => {
@@ -184,6 +258,11 @@ fn answer(stream: UnixStream, controller: &Controller, record: &Record) -> std::
         .map_err(|e| format!("not JSON: {e}"))
         .and_then(|v| Command::from_json(&v))
     {
+        Ok(Command::Attach {
+            container,
+            command,
+            options,
+        }) => return super::attach::serve(&stream, controller, &container, command, options),
         Ok(Command::Exec {
             container,
             command,
@@ -209,7 +288,7 @@ fn answer(stream: UnixStream, controller: &Controller, record: &Record) -> std::
             let taken = match command {
                 Command::Stop { grace } => controller.stop(grace),
                 Command::Kill => controller.kill_now(),
-                Command::Exec { .. } | Command::Update => false,
+                Command::Exec { .. } | Command::Attach { .. } | Command::Update => false,
             };
             if taken {
                 json!({"ok": true})
@@ -222,6 +301,30 @@ fn answer(stream: UnixStream, controller: &Controller, record: &Record) -> std::
     let mut text = reply.to_string();
     text.push('\n');
     (&stream).write_all(text.as_bytes())
+}
+
+/// Connects to the record's monitor socket.
+pub(super) fn connect(record: &Record) -> Result<UnixStream, RecordError> {
+    let path = record.path(SOCKET_FILE);
+    let io = |source| RecordError::Io {
+        path: path.clone(),
+        source,
+    };
+    let (short, _dir) = short_path(record.dir()).map_err(io)?;
+    match UnixStream::connect(&short) {
+        Ok(stream) => Ok(stream),
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::NotFound
+            ) =>
+        {
+            Err(RecordError::MonitorGone {
+                uid: record.uid().to_owned(),
+            })
+        }
+        Err(e) => Err(io(e)),
+    }
 }
 
 /// Sends `command` and reads the answer.
@@ -241,21 +344,7 @@ pub(crate) fn call(
         path: path.clone(),
         source,
     };
-    let (short, _dir) = short_path(record.dir()).map_err(io)?;
-    let stream = match UnixStream::connect(&short) {
-        Ok(stream) => stream,
-        Err(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::NotFound
-            ) =>
-        {
-            return Err(RecordError::MonitorGone {
-                uid: record.uid().to_owned(),
-            });
-        }
-        Err(e) => return Err(io(e)),
-    };
+    let stream = connect(record)?;
     stream.set_read_timeout(Some(wait)).map_err(io)?;
     stream.set_write_timeout(Some(TIMEOUT)).map_err(io)?;
     let mut text = command.to_json().to_string();
@@ -288,11 +377,25 @@ mod tests {
 
     #[test]
     fn commands_are_one_json_object_each() {
+        let attach = |stdin, tty, size| Command::Attach {
+            container: "app".into(),
+            command: vec!["sh".into()],
+            options: AttachOptions { stdin, tty, size },
+        };
         for command in [
             Command::Stop { grace: Some(30) },
             Command::Stop { grace: None },
             Command::Kill,
             Command::Update,
+            attach(true, false, None),
+            attach(
+                true,
+                true,
+                Some(WindowSize {
+                    width: 80,
+                    height: 24,
+                }),
+            ),
         ] {
             assert_eq!(Command::from_json(&command.to_json()), Ok(command));
         }
@@ -301,6 +404,10 @@ mod tests {
             r#"{"stop":{"gracePeriodSeconds":5}}"#
         );
         assert_eq!(Command::Kill.to_json().to_string(), r#"{"kill":{}}"#);
+        assert_eq!(
+            attach(false, true, None).to_json().to_string(),
+            r#"{"exec":{"attach":true,"command":["sh"],"container":"app","stdin":false,"tty":true}}"#
+        );
         assert_eq!(
             Command::from_json(&json!({"stop": {}})),
             Ok(Command::Stop { grace: None })
