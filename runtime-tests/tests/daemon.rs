@@ -75,6 +75,15 @@ fn installed(tool: &str, args: &[&str]) -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// `args` of a `minipod` subcommand with `--socket SOCKET` after the
+/// subcommand's name (before a `--` that starts a command to exec).
+fn with_socket<'a>(args: &[&'a str], socket: &'a Path) -> Vec<&'a str> {
+    let mut all = args.to_vec();
+    let at = usize::from(!all.is_empty());
+    all.splice(at..at, ["--socket", socket.to_str().expect("utf-8")]);
+    all
+}
+
 fn kubectl_installed() -> bool {
     installed("kubectl", &["version", "--client"])
 }
@@ -363,29 +372,38 @@ impl Node {
 
     /// `kubectl --kubeconfig <run>/kubeconfig ARGS` with `input` on its stdin.
     fn kubectl_with_input(&self, args: &[&str], input: &[u8]) -> Output {
-        use std::io::Write;
         let kubeconfig = self.kubeconfig();
-        let mut child = Command::new("kubectl")
-            .arg("--kubeconfig")
-            .arg(&kubeconfig)
+        let mut all = vec!["--kubeconfig", kubeconfig.to_str().expect("utf-8")];
+        all.extend_from_slice(args);
+        self.run_with_input("kubectl", &all, input)
+    }
+
+    /// `minipod ARGS --socket <run>/minipodd.sock` with `input` on its stdin.
+    fn cli_with_input(&self, args: &[&str], input: &[u8]) -> Output {
+        let socket = self.socket();
+        self.run_with_input(CLI, &with_socket(args, &socket), input)
+    }
+
+    /// `program ARGS` with `input` on its stdin.
+    fn run_with_input(&self, program: &str, args: &[&str], input: &[u8]) -> Output {
+        use std::io::Write;
+        let mut child = Command::new(program)
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("cannot run kubectl");
+            .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
         let mut stdin = child.stdin.take().expect("stdin");
-        stdin.write_all(input).expect("kubectl's stdin");
+        stdin.write_all(input).expect("the program's stdin");
         drop(stdin);
-        child.wait_with_output().expect("kubectl")
+        child.wait_with_output().expect("the program's output")
     }
 
     /// `minipod ARGS --socket <run>/minipodd.sock`.
     fn cli(&self, args: &[&str]) -> Output {
         let socket = self.socket();
-        let mut all = args.to_vec();
-        all.extend(["--socket", socket.to_str().expect("utf-8")]);
-        self.run(CLI, &all)
+        self.run(CLI, &with_socket(args, &socket))
     }
 
     fn with(&self, tool: Tool, args: &[&str]) -> Output {
@@ -1181,6 +1199,38 @@ fn the_minipod_cli_applies_gets_logs_and_deletes() {
         node.ok(c, &["apply", "-f", newer]).trim(),
         "pod/cli unchanged"
     );
+    // exec: stdin with -i, the exit code, stderr apart, and a terminal
+    // with -it (`script` gives minipod one, 30 rows of 100 columns).
+    let echoed = node.cli_with_input(&["exec", "cli", "-c", "app", "-i", "--", "cat"], b"x\ny\n");
+    assert!(echoed.status.success(), "{echoed:?}");
+    assert_eq!(text(&echoed.stdout), "x\ny\n");
+    let failed = node.cli(&[
+        "exec",
+        "cli",
+        "-c",
+        "app",
+        "--",
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 6",
+    ]);
+    assert_eq!(failed.status.code(), Some(6), "{failed:?}");
+    assert_eq!(text(&failed.stdout), "out\n");
+    assert!(text(&failed.stderr).starts_with("err\n"), "{failed:?}");
+    assert!(
+        text(&failed.stderr).contains("command terminated with exit code 6"),
+        "{failed:?}"
+    );
+    let inner = format!(
+        "stty rows 30 cols 100; {CLI} exec -it cli -c app --socket {} -- sh -c 'tty; stty size; exit 7'",
+        node.socket().display()
+    );
+    let out = node.run("script", &["-qec", &inner, "/dev/null"]);
+    let seen = text(&out.stdout);
+    for wanted in ["/dev/pts/0\r", "30 100\r"] {
+        assert!(seen.contains(wanted), "no {wanted:?} in {seen:?}");
+    }
+
     // A change Kubernetes forbids on a running pod: one line, exit 2.
     let mut forbidden = pod.clone();
     forbidden["spec"]["containers"][0]["image"] = json!(NEWER_IMAGE);
