@@ -952,6 +952,33 @@ fn kubectl_drives_a_pod_with_an_init_container_and_two_sidecars() {
         }
     }
 
+    // A client that goes away takes its command with it.
+    let mut client = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(node.kubeconfig())
+        .args(["exec", "e2e", "-c", "app", "--", "sleep", "4321"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("kubectl runs");
+    let sleeping = || {
+        fs::read_dir("/proc")
+            .expect("/proc")
+            .flatten()
+            .filter_map(|e| fs::read(e.path().join("cmdline")).ok())
+            .filter(|c| c == b"sleep\x004321\x00")
+            .count()
+    };
+    wait_until_or("the exec'd sleep runs", PATIENCE, || {
+        (sleeping() == 1).then_some(()).ok_or("not yet")
+    });
+    client.kill().expect("kill kubectl");
+    let _ = client.wait();
+    wait_until_or("the exec'd sleep is gone with its client", PATIENCE, || {
+        (sleeping() == 0).then_some(()).ok_or("still there")
+    });
+
     // logs -c: each container's own lines.
     let init_log = node.ok(k, &["logs", "e2e", "-c", "init"]);
     assert_eq!(init_log, "init Starting\ninit Started\ninit Exiting 0\n");

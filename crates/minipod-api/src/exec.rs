@@ -162,7 +162,7 @@ where
     let stderr = copy_out(session.stderr, 2, tx.clone());
     let mut stdin = session.stdin;
     let resize = session.resize;
-    let input = tokio::spawn(async move {
+    let mut input = tokio::spawn(async move {
         while let Some(Ok(message)) = stream.next().await {
             let data = match message {
                 Message::Binary(b) => b,
@@ -201,12 +201,24 @@ where
             }
         }
     });
-    let _ = stdout.await;
-    let _ = stderr.await;
-    let exit = session
-        .exit
-        .await
-        .unwrap_or_else(|_| Err("the command's exit status was lost".into()));
+    let (stdout_abort, stderr_abort) = (stdout.abort_handle(), stderr.abort_handle());
+    let ended = async {
+        let _ = stdout.await;
+        let _ = stderr.await;
+        session.exit.await
+    };
+    // The client's side ending first means it went away (kubectl closes
+    // only after the status): drop the session, which tells the backend
+    // to end the command, as the kubelet ends an exec whose stream broke.
+    let exit = tokio::select! {
+        exit = ended => exit,
+        _ = &mut input => {
+            stdout_abort.abort();
+            stderr_abort.abort();
+            return;
+        }
+    };
+    let exit = exit.unwrap_or_else(|_| Err("the command's exit status was lost".into()));
     let status = serde_json::to_vec(&exit_status(&exit)).unwrap_or_default();
     let _ = tx.send(framed(3, &status)).await;
     drop(tx);

@@ -121,7 +121,7 @@ pub(crate) fn with_terminal(
         if let Err(e) = bridge_terminal(master, stdin_ours, stdout_ours, resizes) {
             return drop(done.send(Err(format!("the exec's terminal: {e}"))));
         }
-        let _ = done.send(wait_exit(exit).await);
+        report_exit(exit, done).await;
     });
     ExecSession {
         stdin: stdin.then(|| Box::pin(stdin_client) as _),
@@ -187,10 +187,25 @@ fn window_size(size: TerminalSize) -> WindowSize {
 /// The exit code, once the monitor sends it.
 fn exit_of(exit: ExecExit) -> oneshot::Receiver<Result<i32, String>> {
     let (done, receiver) = oneshot::channel();
-    tokio::spawn(async move {
-        let _ = done.send(wait_exit(exit).await);
-    });
+    tokio::spawn(report_exit(exit, done));
     receiver
+}
+
+/// Sends the exit code on `done` once the monitor sends it; if the session
+/// is dropped first (its client went away), ends the exec, so that the
+/// command does not outlive its client.
+async fn report_exit(exit: ExecExit, mut done: oneshot::Sender<Result<i32, String>>) {
+    let cancel = exit.canceller().ok();
+    tokio::select! {
+        code = wait_exit(exit) => {
+            let _ = done.send(code);
+        }
+        () = done.closed() => {
+            if let Some(cancel) = cancel {
+                cancel.cancel();
+            }
+        }
+    }
 }
 
 async fn wait_exit(exit: ExecExit) -> Result<i32, String> {

@@ -129,7 +129,24 @@ impl AttachedExec {
     }
 }
 
+/// Ends an attached exec from another thread than the one waiting for it
+/// (the client went away): the monitor sees its connection close and kills
+/// the command, and the wait returns an error.
+#[derive(Debug)]
+pub struct ExecCancel(UnixStream);
+
+impl ExecCancel {
+    pub fn cancel(&self) {
+        let _ = self.0.shutdown(std::net::Shutdown::Both);
+    }
+}
+
 impl ExecExit {
+    /// A handle that ends the exec early (see [`ExecCancel`]).
+    pub fn canceller(&self) -> std::io::Result<ExecCancel> {
+        self.connection.try_clone().map(ExecCancel)
+    }
+
     /// Waits (blocking) for the command to end: its exit code, or 128 +
     /// the signal that killed it.
     pub fn wait(self) -> Result<i32, RecordError> {

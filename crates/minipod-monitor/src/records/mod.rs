@@ -48,7 +48,7 @@ use minipod_spec::{AdmittedPod, ServerAssigned, admit};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-pub use attach::{AttachedExec, ExecExit};
+pub use attach::{AttachedExec, ExecCancel, ExecExit};
 pub use event::{EventFacts, EventSource, event_json};
 pub use process::ProcessId;
 pub use serve::{RecordObserver, RecordedMonitor, ServeError, run_monitor};
