@@ -6,8 +6,13 @@
 #   docker run --rm --privileged --cgroupns=host minipod scripts/demo
 #
 # The tests create real namespaces, mounts and cgroups, so the container must
-# be privileged and see the host's cgroup tree (--cgroupns=host). Each test
-# works under a cgroup of its own (`minipod-test-*`) and removes it.
+# be privileged. On a cgroup v2 host it must see the host's cgroup tree
+# (--cgroupns=host). On a cgroup v1 host use --cgroupns=private instead: there
+# runc mounts the container's own cgroup as /sys/fs/cgroup/<controller>, and
+# only a private cgroup namespace makes /proc/<pid>/cgroup name the same paths
+# (with --cgroupns=host, runtime-tests' cgroups test fails on the mismatch).
+# Each test works under a cgroup of its own (`minipod-test-*`) and removes it.
+# scripts/docker-test does all this on a host without a Docker engine running.
 FROM rust:1-bookworm
 
 # What scripts/setup.sh installs, ahead of time, so the image is complete

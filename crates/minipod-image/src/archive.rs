@@ -267,6 +267,17 @@ fn read_oci_layout(
     Ok(images)
 }
 
+/// Whether an image index entry is for this host: `linux/<arch>`, or an
+/// entry without a platform (which matches any). The registry client picks
+/// what to download by the same rule, so that the import of what it
+/// downloaded chooses the same manifest.
+pub fn runs_here(descriptor: &Descriptor, arch: &str) -> bool {
+    descriptor
+        .platform()
+        .as_ref()
+        .is_none_or(|p| p.os().to_string() == "linux" && p.architecture().to_string() == arch)
+}
+
 /// The first manifest for `linux/<arch>` among `descriptors`, looking into nested indexes.
 fn choose(
     source: &Source,
@@ -282,9 +293,7 @@ fn choose(
             .platform()
             .as_ref()
             .map(|p| (p.os().to_string(), p.architecture().to_string()));
-        let matches = platform
-            .as_ref()
-            .is_none_or(|(os, a)| os == "linux" && a == arch);
+        let matches = runs_here(descriptor, arch);
         match kind(descriptor.media_type()) {
             Kind::Manifest if matches => return Ok(Some(descriptor.clone())),
             Kind::Index if matches => {

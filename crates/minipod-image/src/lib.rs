@@ -53,7 +53,7 @@ mod source;
 mod staging;
 mod store;
 
-pub use archive::host_architecture;
+pub use archive::{host_architecture, runs_here};
 pub use defaults::{ImageDefaults, image_defaults};
 pub use digest::Digest;
 pub use error::{Error, Result};

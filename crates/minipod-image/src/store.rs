@@ -160,6 +160,13 @@ impl Store {
         &self.layout.root
     }
 
+    /// The stored blob with this digest, if the store has it (verified when
+    /// it was imported): a pull need not download it again.
+    pub fn blob_path(&self, digest: &Digest) -> Option<PathBuf> {
+        let path = self.layout.blob(digest);
+        path.is_file().then_some(path)
+    }
+
     /// Imports the image(s) of an OCI image layout (directory or tar) or a
     /// `docker save` archive. With `name`, the archive must hold one image
     /// and it is recorded under that name only; without, under the names the

@@ -36,7 +36,7 @@ mod terminate;
 use std::ffi::OsString;
 use std::fs;
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -69,6 +69,9 @@ pub const MONITOR_FILE: &str = "monitor.json";
 pub const SOCKET_FILE: &str = "monitor.sock";
 pub const LOG_FILE: &str = "monitor.log";
 pub const PAUSE_FILE: &str = "pause.json";
+/// The logins of the pod's `imagePullSecrets` (mode 0600), written by
+/// whoever creates the record: see [`PullSecrets`].
+pub const PULL_SECRETS_FILE: &str = "pull-secrets.json";
 pub const CONTAINERS_DIR: &str = "containers";
 
 /// Why a record could not be read, written or acted on.
@@ -211,6 +214,28 @@ impl Records {
         records.sort_by(|a, b| a.uid.cmp(&b.uid));
         Ok(records)
     }
+}
+
+/// The logins a pod's `imagePullSecrets` name, as found when the pod was
+/// created (the kubelet reads them at each pull; minipod once).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PullSecrets {
+    /// In the pod's order: each secret's name and its `.dockerconfigjson`
+    /// (decoded: the Docker config JSON itself).
+    #[serde(default)]
+    pub secrets: Vec<PullSecret>,
+    /// Names the pod gives that no Secret of its namespace has: the monitor
+    /// reports them (`FailedToRetrieveImagePullSecret`) and pulls without.
+    #[serde(default)]
+    pub missing: Vec<String>,
+}
+
+/// One `kubernetes.io/dockerconfigjson` Secret's logins.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PullSecret {
+    pub name: String,
+    #[serde(rename = "dockerconfigjson")]
+    pub docker_config: Value,
 }
 
 /// `pod.json`: the admitted Pod with its creation time.
@@ -447,6 +472,30 @@ impl Record {
     }
 
     /// `status.json`: the whole Pod with its status.
+    /// Stores the pod's pull secrets (`pull-secrets.json`, mode 0600),
+    /// before its monitor starts.
+    pub fn write_pull_secrets(&self, secrets: &PullSecrets) -> Result<(), RecordError> {
+        let path = self.path(PULL_SECRETS_FILE);
+        let value = serde_json::to_value(secrets).map_err(|e| RecordError::Invalid {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        write_json_atomically(&path, &value)?;
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).map_err(io_error(&path))
+    }
+
+    /// The pod's pull secrets; none if the record has no such file.
+    pub fn pull_secrets(&self) -> Result<PullSecrets, RecordError> {
+        let path = self.path(PULL_SECRETS_FILE);
+        if !path.exists() {
+            return Ok(PullSecrets::default());
+        }
+        serde_json::from_value(read_json(&path)?).map_err(|e| RecordError::Invalid {
+            path,
+            message: e.to_string(),
+        })
+    }
+
     pub fn status_json(&self) -> Result<Value, RecordError> {
         read_json(&self.path(STATUS_FILE))
     }

@@ -1,4 +1,4 @@
-//! `minipod image`: the local image store (`import`, `ls`, `rm`).
+//! `minipod image`: the local image store (`pull`, `import`, `ls`, `rm`).
 
 use std::path::PathBuf;
 
@@ -7,6 +7,9 @@ use clap::{Args, Subcommand};
 use minipod_image::{Error, ImageName, ImageRecord, Store};
 
 use crate::exit;
+
+mod pull;
+pub use pull::RegistryArgs;
 
 #[derive(Debug, Args)]
 pub struct ImageArgs {
@@ -26,6 +29,18 @@ pub struct ImageArgs {
 
 #[derive(Debug, Subcommand)]
 enum ImageCommand {
+    /// Pull an image from its registry into the store (`nginx`,
+    /// `127.0.0.1:5000/team/app:1.4`, `app@sha256:...`).
+    ///
+    /// Logins come from the node's auth file (Docker's `config.json`
+    /// format). Plain HTTP is used only for loopback registries and those
+    /// named with `--insecure-registry`.
+    Pull {
+        /// The image name, as a pod's `image:` holds it.
+        name: String,
+        #[command(flatten)]
+        registry: RegistryArgs,
+    },
     /// Import an OCI image layout (a directory, or a tar of one, plain, gzip
     /// or zstd) or a `docker save`/`podman save` archive.
     ///
@@ -51,6 +66,7 @@ enum ImageCommand {
 pub fn run(args: &ImageArgs) -> Result<u8> {
     let store = Store::new(&args.root);
     let result = match &args.command {
+        ImageCommand::Pull { name, registry } => return pull::run(store, name, registry),
         ImageCommand::Import { path, name } => import(&store, path, name.as_deref()),
         ImageCommand::Ls => list(&store),
         ImageCommand::Rm { names } => remove(&store, names),
@@ -147,7 +163,7 @@ fn render_list(records: &[ImageRecord]) -> String {
 
 /// Decimal units with three significant digits, as `crictl images` and
 /// `docker images` print sizes (`772kB`, `1.07MB`).
-fn human_size(bytes: u64) -> String {
+pub(crate) fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 7] = ["B", "kB", "MB", "GB", "TB", "PB", "EB"];
     let mut size = bytes as f64;
     let mut unit = 0;

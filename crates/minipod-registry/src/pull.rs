@@ -1,0 +1,597 @@
+//! One pull: manifest, platform, blobs, import (see the crate docs).
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant, SystemTime};
+
+use minipod_image::{Digest, Store, host_architecture, runs_here};
+use oci_client::Client;
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::errors::{OciDistributionError, OciErrorCode};
+use oci_client::secrets::RegistryAuth;
+use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
+use serde_json::{Value, json};
+use tokio::io::AsyncWrite;
+
+use crate::auth::{AuthConfig, Credentials};
+use crate::blobs::Downloads;
+use crate::error::{PullError, io};
+use crate::target::{Target, target};
+
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+/// What a pull accepts as a manifest, as containerd asks for it.
+const ACCEPTED: &[&str] = &[OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFEST];
+
+/// How often a download reports progress.
+const PROGRESS_STEP: u64 = 256 * 1024;
+
+/// The node's registry settings.
+#[derive(Debug, Clone)]
+pub struct PullOptions {
+    /// Registries (`host[:port]`) allowed over plain HTTP besides loopback.
+    pub insecure_registries: Vec<String>,
+    /// The architecture to pull for (`amd64`, `arm64`): the host's.
+    pub architecture: String,
+    /// How long connecting to a registry may take.
+    pub connect_timeout: Duration,
+}
+
+impl Default for PullOptions {
+    fn default() -> Self {
+        PullOptions {
+            insecure_registries: Vec::new(),
+            architecture: host_architecture().to_owned(),
+            connect_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What a pull is doing, for a progress display.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    /// The manifest is known: this many blobs (config and layers) of this
+    /// many bytes in all.
+    Resolved {
+        manifest: String,
+        blobs: usize,
+        bytes: u64,
+    },
+    /// Bytes of a blob arrived.
+    Downloading {
+        digest: String,
+        done: u64,
+        total: u64,
+    },
+    /// A blob is there: downloaded, or `reused` (in the store already, or
+    /// downloaded by another pull).
+    Blob {
+        digest: String,
+        size: u64,
+        reused: bool,
+    },
+}
+
+/// A pulled image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pulled {
+    /// The normalised name it is stored under.
+    pub name: String,
+    /// Its ID (the config's digest).
+    pub id: Digest,
+    /// The digest of the manifest pulled for this host.
+    pub manifest: Digest,
+    /// Its size as the store counts it (config and layer blobs).
+    pub size: u64,
+    /// Bytes actually downloaded by this pull.
+    pub downloaded: u64,
+    /// How long the pull took.
+    pub elapsed: Duration,
+}
+
+/// Pulls images into a store.
+#[derive(Debug, Clone)]
+pub struct Puller {
+    store: Store,
+    options: PullOptions,
+}
+
+impl Puller {
+    pub fn new(store: Store, options: PullOptions) -> Puller {
+        Puller { store, options }
+    }
+
+    /// Pulls `image` (any name `image:` may hold) with the logins of `auth`
+    /// and stores it. Blocking, and not from inside a tokio runtime: it runs
+    /// a small one of its own.
+    pub fn pull(
+        &self,
+        image: &str,
+        auth: &AuthConfig,
+        progress: &(dyn Fn(&Progress) + Send + Sync),
+    ) -> Result<Pulled, PullError> {
+        let started = Instant::now();
+        let target = target(image, &self.options.insecure_registries)?;
+        // reqwest's rustls takes the process's crypto provider: ring, as
+        // the API server uses. Installing it twice is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(io("a tokio runtime for the pull"))?;
+        let candidates = auth.candidates(&target.registry, &target.repository);
+        let logins: Vec<RegistryAuth> = if candidates.is_empty() {
+            vec![RegistryAuth::Anonymous]
+        } else {
+            candidates.into_iter().map(registry_auth).collect()
+        };
+        let mut refused = None;
+        for login in logins {
+            // A client per login: its token cache belongs to that login.
+            let client = self.client(&target);
+            let attempt = runtime.block_on(self.pull_with(&client, &login, &target, progress));
+            match attempt {
+                Ok((manifest, downloaded)) => {
+                    let name = target.name.to_string();
+                    let record = self
+                        .store
+                        .get(&name)
+                        .map_err(|source| PullError::Store {
+                            reference: name.clone(),
+                            source,
+                        })?
+                        .ok_or_else(|| PullError::Registry {
+                            reference: name.clone(),
+                            message: "the image vanished from the store right after its import"
+                                .into(),
+                        })?;
+                    return Ok(Pulled {
+                        name,
+                        id: record.config,
+                        manifest,
+                        size: record.size,
+                        downloaded,
+                        elapsed: started.elapsed(),
+                    });
+                }
+                Err(e) if e.is_unauthorized() => refused = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(refused.unwrap_or_else(|| PullError::Unauthorized {
+            reference: target.name.to_string(),
+            message: "no login was accepted".into(),
+        }))
+    }
+
+    fn client(&self, target: &Target) -> Client {
+        let protocol = if target.plain_http {
+            ClientProtocol::HttpsExcept(vec![target.reference.resolve_registry().to_owned()])
+        } else {
+            ClientProtocol::Https
+        };
+        Client::new(ClientConfig {
+            protocol,
+            // The index is resolved here, by the store's own rule.
+            platform_resolver: None,
+            connect_timeout: Some(self.options.connect_timeout),
+            ..ClientConfig::default()
+        })
+    }
+
+    /// The pull with one login: returns the manifest's digest and the bytes
+    /// downloaded.
+    async fn pull_with(
+        &self,
+        client: &Client,
+        login: &RegistryAuth,
+        target: &Target,
+        progress: &(dyn Fn(&Progress) + Send + Sync),
+    ) -> Result<(Digest, u64), PullError> {
+        let shown = target.name.to_string();
+        let (top, top_type) = fetch_manifest(client, login, &target.reference, &shown).await?;
+        let (manifest_bytes, manifest_type) = if is_index(&top_type) {
+            let index: ImageIndex =
+                serde_json::from_slice(&top).map_err(|e| manifest_error(&shown, e))?;
+            let chosen = index
+                .manifests()
+                .iter()
+                .find(|d| runs_here(d, &self.options.architecture))
+                .ok_or_else(|| PullError::NoPlatform {
+                    reference: shown.clone(),
+                    wanted: format!("linux/{}", self.options.architecture),
+                    available: platforms(index.manifests()),
+                })?;
+            let reference = target
+                .reference
+                .clone_with_digest(chosen.digest().to_string());
+            let (bytes, media_type) = fetch_manifest(client, login, &reference, &shown).await?;
+            if is_index(&media_type) {
+                return Err(PullError::Manifest {
+                    reference: shown,
+                    message: "an index inside an index is not supported".into(),
+                });
+            }
+            check_digest(&bytes, chosen.digest().as_ref(), &shown)?;
+            (bytes, media_type)
+        } else {
+            (top.clone(), top_type.clone())
+        };
+        let manifest: ImageManifest =
+            serde_json::from_slice(&manifest_bytes).map_err(|e| manifest_error(&shown, e))?;
+        let manifest_digest = sha256(&manifest_bytes);
+        let blobs: Vec<Descriptor> = std::iter::once(manifest.config().clone())
+            .chain(manifest.layers().iter().cloned())
+            .collect();
+        progress(&Progress::Resolved {
+            manifest: manifest_digest.to_string(),
+            blobs: blobs.len(),
+            bytes: blobs.iter().map(|b| b.size()).sum(),
+        });
+
+        let layout = Layout::create(self.store.root())?;
+        layout.write_blob(&top)?;
+        if manifest_bytes != top {
+            layout.write_blob(&manifest_bytes)?;
+        }
+        let downloads = Downloads::new(self.store.root());
+        let mut downloaded = 0;
+        let mut fetched = Vec::new();
+        for blob in &blobs {
+            let digest =
+                Digest::parse(blob.digest().as_ref()).map_err(|e| PullError::Manifest {
+                    reference: shown.clone(),
+                    message: format!("blob digest {}: {e}", blob.digest()),
+                })?;
+            let dest = layout.blob_path(&digest);
+            let got = self
+                .fetch_blob(
+                    client,
+                    target,
+                    &downloads,
+                    &digest,
+                    blob.size(),
+                    &dest,
+                    progress,
+                )
+                .await?;
+            if got > 0 {
+                fetched.push(digest.hex().to_owned());
+            }
+            downloaded += got;
+        }
+        layout.write_index(&top, &top_type)?;
+        let _ = manifest_type;
+
+        let store = self.store.clone();
+        let (path, name) = (layout.dir.clone(), shown.clone());
+        let imported = tokio::task::spawn_blocking(move || store.import(&path, Some(&name)))
+            .await
+            .map_err(|e| PullError::Registry {
+                reference: shown.clone(),
+                message: format!("the import stopped: {e}"),
+            })?;
+        drop(layout);
+        imported.map_err(|source| PullError::Store {
+            reference: shown.clone(),
+            source,
+        })?;
+        for hex in fetched {
+            downloads.forget(&hex);
+        }
+        Ok((manifest_digest, downloaded))
+    }
+
+    /// Puts blob `digest` at `dest` (a hard link): from the store, from
+    /// another pull's download, or downloaded now. Returns the bytes
+    /// downloaded (0 when reused).
+    #[allow(clippy::too_many_arguments)]
+    async fn fetch_blob(
+        &self,
+        client: &Client,
+        target: &Target,
+        downloads: &Downloads,
+        digest: &Digest,
+        size: u64,
+        dest: &Path,
+        progress: &(dyn Fn(&Progress) + Send + Sync),
+    ) -> Result<u64, PullError> {
+        let reused = |path: &Path| -> Result<u64, PullError> {
+            link_or_copy(path, dest)?;
+            progress(&Progress::Blob {
+                digest: digest.to_string(),
+                size,
+                reused: true,
+            });
+            Ok(0)
+        };
+        if let Some(path) = self.store.blob_path(digest) {
+            return reused(&path);
+        }
+        let (d, hex) = (downloads.clone(), digest.hex().to_owned());
+        let slot = tokio::task::spawn_blocking(move || d.slot(&hex))
+            .await
+            .map_err(|e| PullError::Registry {
+                reference: target.name.to_string(),
+                message: e.to_string(),
+            })??;
+        if slot.finished.is_file() {
+            return reused(&slot.finished);
+        }
+        if let Some(path) = self.store.blob_path(digest) {
+            return reused(&path);
+        }
+        let file = tokio::fs::File::create(&slot.partial)
+            .await
+            .map_err(io(&slot.partial))?;
+        let digest_text = digest.to_string();
+        let writer = Counting {
+            inner: file,
+            done: 0,
+            reported: 0,
+            total: size,
+            digest: &digest_text,
+            progress,
+        };
+        let result = client
+            .pull_blob(&target.reference, digest_text.as_str(), writer)
+            .await;
+        if let Err(e) = result {
+            let _ = fs::remove_file(&slot.partial);
+            return Err(match e {
+                OciDistributionError::DigestError(
+                    oci_client::errors::DigestError::VerificationError { actual, .. },
+                ) => PullError::Digest {
+                    reference: target.name.to_string(),
+                    digest: digest_text,
+                    actual,
+                },
+                other => registry_error(other, &format!("{} (blob {digest_text})", target.name)),
+            });
+        }
+        fs::rename(&slot.partial, &slot.finished).map_err(io(&slot.finished))?;
+        link_or_copy(&slot.finished, dest)?;
+        progress(&Progress::Blob {
+            digest: digest_text,
+            size,
+            reused: false,
+        });
+        Ok(size)
+    }
+}
+
+/// Fetches a manifest; returns its bytes and media type.
+async fn fetch_manifest(
+    client: &Client,
+    login: &RegistryAuth,
+    reference: &oci_client::Reference,
+    shown: &str,
+) -> Result<(Vec<u8>, String), PullError> {
+    let (bytes, _digest) = client
+        .pull_manifest_raw(reference, login, ACCEPTED)
+        .await
+        .map_err(|e| registry_error(e, shown))?;
+    let value: Value = serde_json::from_slice(&bytes).map_err(|e| manifest_error(shown, e))?;
+    let media_type = match value.get("mediaType").and_then(Value::as_str) {
+        Some(t) => t.to_owned(),
+        // OCI lets the field out: an index has `manifests`, a manifest `layers`.
+        None if value.get("manifests").is_some() => OCI_INDEX.to_owned(),
+        None => OCI_MANIFEST.to_owned(),
+    };
+    if !ACCEPTED.contains(&media_type.as_str()) {
+        return Err(PullError::Manifest {
+            reference: shown.to_owned(),
+            message: format!("unsupported media type {media_type}"),
+        });
+    }
+    Ok((bytes.to_vec(), media_type))
+}
+
+fn is_index(media_type: &str) -> bool {
+    media_type == OCI_INDEX || media_type == DOCKER_LIST
+}
+
+fn platforms(entries: &[Descriptor]) -> Vec<String> {
+    entries
+        .iter()
+        .filter_map(|d| d.platform().as_ref())
+        .map(|p| {
+            let mut s = format!("{}/{}", p.os(), p.architecture());
+            if let Some(v) = p.variant() {
+                s.push('/');
+                s.push_str(v);
+            }
+            s
+        })
+        .collect()
+}
+
+fn sha256(bytes: &[u8]) -> Digest {
+    use sha2::Digest as _;
+    let hex = hex::encode(sha2::Sha256::digest(bytes));
+    Digest::from_hex(&hex).expect("a sha256 is 64 hex digits")
+}
+
+fn check_digest(bytes: &[u8], expected: &str, shown: &str) -> Result<(), PullError> {
+    let actual = sha256(bytes).to_string();
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(PullError::Digest {
+            reference: shown.to_owned(),
+            digest: expected.to_owned(),
+            actual,
+        })
+    }
+}
+
+fn manifest_error(shown: &str, e: serde_json::Error) -> PullError {
+    PullError::Manifest {
+        reference: shown.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+fn registry_auth(credentials: Credentials) -> RegistryAuth {
+    match credentials {
+        Credentials::Basic { username, password } => RegistryAuth::Basic(username, password),
+        // Docker sends an identity token as the password of `<token>`.
+        Credentials::IdentityToken(token) => RegistryAuth::Basic("<token>".into(), token),
+    }
+}
+
+/// The distribution client's error, as the kubelet's words have it.
+fn registry_error(error: OciDistributionError, reference: &str) -> PullError {
+    let reference = reference.to_owned();
+    let not_found = |reference: String| PullError::NotFound { reference };
+    let unauthorized =
+        |reference: String, message: String| PullError::Unauthorized { reference, message };
+    match error {
+        OciDistributionError::AuthenticationFailure(m) => unauthorized(reference, m),
+        OciDistributionError::UnauthorizedError { url } => {
+            unauthorized(reference, format!("401 Unauthorized from {url}"))
+        }
+        OciDistributionError::ImageManifestNotFoundError(_) => not_found(reference),
+        OciDistributionError::ServerError { code: 404, .. } => not_found(reference),
+        OciDistributionError::ServerError {
+            code: 401 | 403,
+            url,
+            message,
+        } => unauthorized(reference, format!("{url}: {message}")),
+        OciDistributionError::RegistryError { envelope, url } => {
+            let codes: Vec<&OciErrorCode> = envelope.errors.iter().map(|e| &e.code).collect();
+            if codes.iter().any(|c| {
+                matches!(
+                    c,
+                    OciErrorCode::ManifestUnknown
+                        | OciErrorCode::NameUnknown
+                        | OciErrorCode::NotFound
+                        | OciErrorCode::BlobUnknown
+                )
+            }) {
+                not_found(reference)
+            } else if codes
+                .iter()
+                .any(|c| matches!(c, OciErrorCode::Unauthorized | OciErrorCode::Denied))
+            {
+                unauthorized(reference, format!("{url}: {envelope}"))
+            } else {
+                PullError::Registry {
+                    reference,
+                    message: format!("{url}: {envelope}"),
+                }
+            }
+        }
+        other => PullError::Registry {
+            reference,
+            message: other.to_string(),
+        },
+    }
+}
+
+/// `<store>/pulls/<unique>/`: the pulled image as an OCI image layout,
+/// removed when dropped.
+struct Layout {
+    dir: PathBuf,
+}
+
+impl Layout {
+    fn create(store_root: &Path) -> Result<Layout, PullError> {
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let dir = store_root
+            .join("pulls")
+            .join(format!("{}-{nanos}", std::process::id()));
+        let blobs = dir.join("blobs/sha256");
+        fs::create_dir_all(&blobs).map_err(io(&blobs))?;
+        let layout = Layout { dir };
+        let marker = layout.dir.join("oci-layout");
+        fs::write(&marker, b"{\"imageLayoutVersion\":\"1.0.0\"}").map_err(io(&marker))?;
+        Ok(layout)
+    }
+
+    fn blob_path(&self, digest: &Digest) -> PathBuf {
+        self.dir.join("blobs/sha256").join(digest.hex())
+    }
+
+    fn write_blob(&self, bytes: &[u8]) -> Result<(), PullError> {
+        let path = self.blob_path(&sha256(bytes));
+        let mut file = fs::File::create(&path).map_err(io(&path))?;
+        file.write_all(bytes).map_err(io(&path))
+    }
+
+    /// `index.json`, pointing at what the reference named (an index is
+    /// resolved again by the import, by the same rule).
+    fn write_index(&self, top: &[u8], media_type: &str) -> Result<(), PullError> {
+        let index = json!({
+            "schemaVersion": 2,
+            "manifests": [{
+                "mediaType": media_type,
+                "digest": sha256(top).to_string(),
+                "size": top.len(),
+            }],
+        });
+        let path = self.dir.join("index.json");
+        fs::write(&path, index.to_string()).map_err(io(&path))
+    }
+}
+
+impl Drop for Layout {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn link_or_copy(from: &Path, to: &Path) -> Result<(), PullError> {
+    if fs::hard_link(from, to).is_ok() {
+        return Ok(());
+    }
+    fs::copy(from, to).map(drop).map_err(io(to))
+}
+
+/// A file writer that reports progress as bytes go through.
+struct Counting<'a> {
+    inner: tokio::fs::File,
+    done: u64,
+    reported: u64,
+    total: u64,
+    digest: &'a str,
+    progress: &'a (dyn Fn(&Progress) + Send + Sync),
+}
+
+impl AsyncWrite for Counting<'_> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = &mut *self;
+        let written = Pin::new(&mut this.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = written {
+            this.done += n as u64;
+            if this.done - this.reported >= PROGRESS_STEP || this.done == this.total {
+                this.reported = this.done;
+                (this.progress)(&Progress::Downloading {
+                    digest: this.digest.to_owned(),
+                    done: this.done,
+                    total: this.total,
+                });
+            }
+        }
+        written
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
