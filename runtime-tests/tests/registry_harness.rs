@@ -209,6 +209,14 @@ fn tampered_blob_is_served_with_bytes_that_do_not_match_its_digest() {
     // Still a valid gzip stream of the same tar: only a digest check refuses it.
     assert!(gunzip(&after) == gunzip(&before), "the tar changed");
 
+    // The access log shows each fetch (what a test of concurrent pulls counts).
+    let path = format!("/v2/busybox/blobs/{}", layer.digest);
+    minipod_runtime_tests::wait_until(
+        "the registry logs both GETs of the layer",
+        std::time::Duration::from_secs(30),
+        || registry.requests_for("GET", &path).len() == 2,
+    );
+
     registry.tamper_blob(image.image_id());
     let config = registry.blob("busybox", image.image_id());
     assert_eq!(config.len() as u64, image.config.size);
