@@ -150,40 +150,31 @@ impl TestRegistry {
             );
             fs::write(dir.join("htpasswd"), &out.stdout).expect("write htpasswd");
         }
-        let credentials = auth.map(|(u, p)| (u.to_owned(), p.to_owned()));
+        let (child, host) = spawn(&dir, auth.is_some());
+        let mut registry = TestRegistry {
+            child,
+            dir,
+            host,
+            credentials: auth.map(|(u, p)| (u.to_owned(), p.to_owned())),
+        };
         // The port is free when asked, but another process may take it
-        // before the registry binds it: then the registry exits, and we
-        // try another.
-        for _ in 0..10 {
-            let port = free_port();
-            let host = format!("127.0.0.1:{port}");
-            fs::write(dir.join("config.yml"), config(&dir, &host, auth.is_some())).expect("config");
-            let log = fs::File::create(dir.join("registry.log")).expect("registry.log");
-            let child = Command::new(REGISTRY)
-                .arg("serve")
-                .arg(dir.join("config.yml"))
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().expect("log fd"))
-                .stderr(log)
-                .spawn()
-                .expect("spawn docker-registry");
-            let mut registry = TestRegistry {
-                child,
-                dir: dir.clone(),
-                host,
-                credentials: credentials.clone(),
-            };
+        // before the registry binds it: then the registry exits, and it
+        // starts again on another. (A panic here drops `registry`, which
+        // kills the child and removes the directory.)
+        for attempt in 1.. {
             match registry.wait_ready() {
-                Ok(()) => return registry,
-                Err(log) if log.contains("address already in use") => continue,
+                Ok(()) => break,
+                Err(log) if log.contains("address already in use") && attempt < 10 => {
+                    (registry.child, registry.host) = spawn(&registry.dir, auth.is_some());
+                }
                 Err(log) => panic!("docker-registry did not start; its log:\n{log}"),
             }
         }
-        panic!("docker-registry found no free port in 10 tries")
+        registry
     }
 
     /// Ok once `GET /v2/` answers as a registry; Err(the log) if the
-    /// registry exited first.
+    /// registry exited first (reaped by `try_wait`).
     fn wait_ready(&mut self) -> Result<(), String> {
         let start = Instant::now();
         loop {
@@ -508,6 +499,23 @@ fn split_repo_tag(repo_tag: &str) -> (&str, &str) {
         Some((repo, tag)) if !tag.contains('/') => (repo, tag),
         _ => (repo_tag, "latest"),
     }
+}
+
+/// Writes the config for a free port in `dir` and starts the registry
+/// there, its output into `dir/registry.log`. Returns it and its host.
+fn spawn(dir: &Path, htpasswd: bool) -> (Child, String) {
+    let host = format!("127.0.0.1:{}", free_port());
+    fs::write(dir.join("config.yml"), config(dir, &host, htpasswd)).expect("config");
+    let log = fs::File::create(dir.join("registry.log")).expect("registry.log");
+    let child = Command::new(REGISTRY)
+        .arg("serve")
+        .arg(dir.join("config.yml"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log fd"))
+        .stderr(log)
+        .spawn()
+        .expect("spawn docker-registry");
+    (child, host)
 }
 
 /// A port nobody listens on now (the kernel picks it for `:0`).
