@@ -9,8 +9,11 @@ set -euo pipefail
 # Debian packages the build and the tests use:
 #  - the build: ca-certificates gcc libc6-dev pkg-config;
 #  - the tests: busybox-static (the base of the test images, see scripts/busybox-image),
-#    curl (raw requests to the daemon's API in runtime-tests/tests/daemon.rs).
-packages=(ca-certificates gcc libc6-dev pkg-config busybox-static curl)
+#    curl (raw requests to the daemon's API in runtime-tests/tests/daemon.rs);
+#  - the registry tests (runtime-tests/src/registry.rs): docker-registry (a real OCI
+#    distribution registry, started by the tests on loopback), skopeo (pushes the test
+#    images to it), apache2-utils (htpasswd with bcrypt, for the registry's basic auth).
+packages=(ca-certificates gcc libc6-dev pkg-config busybox-static curl docker-registry skopeo apache2-utils)
 # scripts/vm-test (the runtime tests on cgroup v2 in a VM): qemu-system-x86
 # (the VM) and xz-utils (to unpack the kernel package).
 if [ "${1:-}" = "--vm" ]; then
@@ -28,7 +31,24 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   as_root apt-get update -q
+  # docker-registry's package starts a registry on port 5000 when installed; the tests
+  # start their own on loopback and none may be left running. A policy-rc.d that answers
+  # 101 ("action forbidden") stops invoke-rc.d from starting any service during this
+  # install (an existing policy-rc.d is left alone: it is the host's policy).
+  policy=/usr/sbin/policy-rc.d
+  own_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\n# scripts/setup.sh: start no service while it installs packages\nexit 101\n' |
+      as_root tee "$policy" >/dev/null
+    as_root chmod 0755 "$policy"
+    own_policy=1
+    trap 'as_root rm -f "$policy"' EXIT
+  fi
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  if [ "$own_policy" -eq 1 ]; then
+    as_root rm -f "$policy"
+    trap - EXIT
+  fi
 fi
 
 # Rust: edition 2024 needs cargo >= 1.88 (Debian 12's own cargo is older).

@@ -19,6 +19,7 @@
 //!   descriptors or cgroup directories must not see another test's.
 
 pub mod node;
+pub mod registry;
 pub mod timeline;
 
 pub use node::{MARKER_VAR, ScratchNode, mounts_under, tail, text};
