@@ -234,14 +234,19 @@ impl Puller {
             bytes: blobs.iter().map(|b| b.size()).sum(),
         });
 
+        // The layout holds the one manifest chosen for the platform asked
+        // for (which need not be the host's: the import would otherwise
+        // choose again, for the host).
         let layout = Layout::create(self.store.root())?;
-        layout.write_blob(&top)?;
-        if manifest_bytes != top {
-            layout.write_blob(&manifest_bytes)?;
-        }
+        layout.write_blob(&manifest_bytes)?;
         let downloads = Downloads::new(self.store.root());
         let mut downloaded = 0;
-        let mut fetched = Vec::new();
+        // Downloads are forgotten however the pull ends: imported, the
+        // store has them; failed, nothing of the pull is kept.
+        let mut fetched = Fetched {
+            downloads: &downloads,
+            hexes: Vec::new(),
+        };
         for blob in &blobs {
             let digest =
                 Digest::parse(blob.digest().as_ref()).map_err(|e| PullError::Manifest {
@@ -261,12 +266,11 @@ impl Puller {
                 )
                 .await?;
             if got > 0 {
-                fetched.push(digest.hex().to_owned());
+                fetched.hexes.push(digest.hex().to_owned());
             }
             downloaded += got;
         }
-        layout.write_index(&top, &top_type)?;
-        let _ = manifest_type;
+        layout.write_index(&manifest_bytes, &manifest_type)?;
 
         let store = self.store.clone();
         let (path, name) = (layout.dir.clone(), shown.clone());
@@ -281,9 +285,7 @@ impl Puller {
             reference: shown.clone(),
             source,
         })?;
-        for hex in fetched {
-            downloads.forget(&hex);
-        }
+        drop(fetched);
         Ok((manifest_digest, downloaded))
     }
 
@@ -526,15 +528,15 @@ impl Layout {
         file.write_all(bytes).map_err(io(&path))
     }
 
-    /// `index.json`, pointing at what the reference named (an index is
-    /// resolved again by the import, by the same rule).
-    fn write_index(&self, top: &[u8], media_type: &str) -> Result<(), PullError> {
+    /// `index.json`, pointing at the manifest (an entry without a platform,
+    /// which the import takes whatever the host).
+    fn write_index(&self, manifest: &[u8], media_type: &str) -> Result<(), PullError> {
         let index = json!({
             "schemaVersion": 2,
             "manifests": [{
                 "mediaType": media_type,
-                "digest": sha256(top).to_string(),
-                "size": top.len(),
+                "digest": sha256(manifest).to_string(),
+                "size": manifest.len(),
             }],
         });
         let path = self.dir.join("index.json");
@@ -545,6 +547,20 @@ impl Layout {
 impl Drop for Layout {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The blobs a pull downloaded itself, forgotten when it ends.
+struct Fetched<'a> {
+    downloads: &'a Downloads,
+    hexes: Vec<String>,
+}
+
+impl Drop for Fetched<'_> {
+    fn drop(&mut self) {
+        for hex in &self.hexes {
+            self.downloads.forget(hex);
+        }
     }
 }
 

@@ -1,0 +1,372 @@
+//! Pulls from real registries on loopback (`docker-registry`, images pushed
+//! with `skopeo`: see `src/registry.rs`) into a real image store, through
+//! `minipod_registry::Puller` and `minipod image pull`.
+//!
+//! Each test starts its own registry and store. The store's import makes
+//! device nodes for whiteouts, so these run as root.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+
+use minipod_image::Store;
+use minipod_registry::{AuthConfig, DockerConfig, Progress, PullError, PullOptions, Puller};
+use minipod_runtime_tests::registry::{Compression, PushedImage, TestRegistry};
+use minipod_runtime_tests::root_or_skip;
+
+const CLI: &str = env!("CARGO_BIN_EXE_minipod-cli");
+
+fn new_store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = Store::new(dir.path().join("images"));
+    (dir, store)
+}
+
+fn puller(store: &Store) -> Puller {
+    Puller::new(store.clone(), PullOptions::default())
+}
+
+fn quiet(_: &Progress) {}
+
+/// The logins of a Docker config naming `registry`.
+fn login(registry: &str, user: &str, password: &str) -> AuthConfig {
+    let json = format!(
+        r#"{{"auths": {{"{registry}": {{"username": "{user}", "password": "{password}"}}}}}}"#
+    );
+    AuthConfig {
+        sources: vec![DockerConfig::parse(json.as_bytes(), "test").expect("a Docker config")],
+    }
+}
+
+/// The image is in the store, as pushed.
+fn check_stored(store: &Store, pushed: &PushedImage) {
+    let resolved = store
+        .resolve(&pushed.name)
+        .unwrap_or_else(|e| panic!("{} is not in the store: {e}", pushed.name));
+    assert_eq!(
+        resolved.id.to_string(),
+        pushed.image_id(),
+        "{}",
+        pushed.name
+    );
+    assert_eq!(
+        resolved.manifest.to_string(),
+        pushed.manifest.digest,
+        "{}",
+        pushed.name
+    );
+    assert_eq!(resolved.layers.len(), pushed.layers.len());
+    assert!(
+        resolved
+            .layers
+            .iter()
+            .all(|l| l.join("bin/busybox").exists() || l.join("etc").exists()),
+        "unpacked layers: {:?}",
+        resolved.layers
+    );
+}
+
+/// Nothing of an unfinished pull is left in the store's directories.
+fn check_no_pull_leftovers(store: &Store) {
+    for sub in ["pulls", "downloads"] {
+        let dir = store.root().join(sub);
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .map(|d| d.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "{} holds {left:?}", dir.display());
+    }
+}
+
+#[test]
+fn anonymous_pulls_of_gzip_zstd_and_docker_images_land_in_the_store() {
+    if !root_or_skip("anonymous_pulls_of_gzip_zstd_and_docker_images_land_in_the_store") {
+        return;
+    }
+    let registry = TestRegistry::start(None);
+    let images = [
+        registry.push_busybox("gzip/busybox:1", Compression::Gzip),
+        registry.push_busybox("zstd/busybox:1", Compression::Zstd),
+        registry.push_busybox_docker("docker/busybox:1"),
+    ];
+    let (_dir, store) = new_store();
+    for pushed in &images {
+        let events = Mutex::new(Vec::new());
+        let pulled = puller(&store)
+            .pull(&pushed.name, &AuthConfig::default(), &|p| {
+                events.lock().unwrap().push(p.clone())
+            })
+            .unwrap_or_else(|e| panic!("pulling {}: {e}", pushed.name));
+        assert_eq!(pulled.name, pushed.name);
+        assert_eq!(pulled.id.to_string(), pushed.image_id());
+        assert_eq!(pulled.size, pushed.size(), "{}", pushed.name);
+        check_stored(&store, pushed);
+        let events = events.into_inner().unwrap();
+        assert!(
+            matches!(&events[0], Progress::Resolved { blobs, .. } if *blobs == 1 + pushed.layers.len()),
+            "{events:?}"
+        );
+        let blobs: Vec<&str> = events
+            .iter()
+            .filter_map(|e| match e {
+                Progress::Blob { digest, .. } => Some(digest.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(blobs.len(), 1 + pushed.layers.len(), "{events:?}");
+        assert!(blobs.contains(&pushed.layers[0].digest.as_str()));
+    }
+    // The zstd layer is another blob with the same content: one image ID.
+    assert_ne!(images[0].layers[0].digest, images[1].layers[0].digest);
+    assert_eq!(images[0].image_id(), images[1].image_id());
+    check_no_pull_leftovers(&store);
+
+    // A name the registry does not have.
+    let missing = format!("{}/nobody/nothing:1", registry.host());
+    let error = puller(&store)
+        .pull(&missing, &AuthConfig::default(), &quiet)
+        .expect_err("no such image");
+    assert!(matches!(error, PullError::NotFound { .. }), "{error:?}");
+    assert!(error.to_string().contains("not found"), "{error}");
+}
+
+#[test]
+fn an_htpasswd_registry_takes_the_right_login_only() {
+    if !root_or_skip("an_htpasswd_registry_takes_the_right_login_only") {
+        return;
+    }
+    let registry = TestRegistry::start(Some(("alice", "s3cret")));
+    let pushed = registry.push_busybox("private/busybox:1", Compression::Gzip);
+    let (_dir, store) = new_store();
+
+    let anonymous = puller(&store)
+        .pull(&pushed.name, &AuthConfig::default(), &quiet)
+        .expect_err("anonymous is refused");
+    assert!(
+        matches!(anonymous, PullError::Unauthorized { .. }),
+        "{anonymous:?}"
+    );
+    assert!(
+        anonymous.to_string().starts_with("pull access denied"),
+        "{anonymous}"
+    );
+
+    let wrong = login(registry.host(), "alice", "wrong");
+    let refused = puller(&store)
+        .pull(&pushed.name, &wrong, &quiet)
+        .expect_err("a wrong password");
+    assert!(
+        matches!(refused, PullError::Unauthorized { .. }),
+        "{refused:?}"
+    );
+    assert!(store.resolve(&pushed.name).is_err());
+
+    // Each matching login is tried in turn, as the kubelet does.
+    let mut both = wrong.clone();
+    both.sources
+        .extend(login(registry.host(), "alice", "s3cret").sources);
+    let pulled = puller(&store)
+        .pull(&pushed.name, &both, &quiet)
+        .expect("the right login");
+    assert_eq!(pulled.id.to_string(), pushed.image_id());
+    check_stored(&store, &pushed);
+    check_no_pull_leftovers(&store);
+}
+
+#[test]
+fn an_index_is_resolved_to_the_requested_platform() {
+    if !root_or_skip("an_index_is_resolved_to_the_requested_platform") {
+        return;
+    }
+    let registry = TestRegistry::start(None);
+    let index = registry.push_multi_platform("multi/busybox:1");
+    let host = minipod_image::host_architecture();
+    let other = minipod_runtime_tests::registry::layout::other_architecture();
+
+    let (_dir, store) = new_store();
+    let pulled = puller(&store)
+        .pull(&index.name, &AuthConfig::default(), &quiet)
+        .expect("the host's platform");
+    assert_eq!(pulled.id.to_string(), index.platform(host).image_id());
+    assert_eq!(
+        pulled.manifest.to_string(),
+        index.platform(host).manifest.digest
+    );
+
+    let (_dir2, store2) = new_store();
+    let foreign = Puller::new(
+        store2.clone(),
+        PullOptions {
+            architecture: other.to_owned(),
+            ..PullOptions::default()
+        },
+    );
+    // Asked for the other platform, the pull takes that manifest, which the
+    // store then refuses: this host cannot run it.
+    let refused = foreign
+        .pull(&index.name, &AuthConfig::default(), &quiet)
+        .expect_err("a foreign image is not stored");
+    let text = refused.to_string();
+    assert!(
+        matches!(refused, PullError::Store { .. })
+            && text.contains(&format!("the image is for linux/{other}")),
+        "{text}"
+    );
+    check_no_pull_leftovers(&store2);
+
+    let nowhere = Puller::new(
+        store2,
+        PullOptions {
+            architecture: "s390x".into(),
+            ..PullOptions::default()
+        },
+    );
+    let error = nowhere
+        .pull(&index.name, &AuthConfig::default(), &quiet)
+        .expect_err("no s390x in the index");
+    let text = error.to_string();
+    assert!(matches!(error, PullError::NoPlatform { .. }), "{error:?}");
+    assert!(
+        text.contains("wanted linux/s390x")
+            && text.contains(&format!("linux/{host}"))
+            && text.contains(&format!("linux/{other}")),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_tampered_blob_is_refused_by_name_and_nothing_is_kept() {
+    if !root_or_skip("a_tampered_blob_is_refused_by_name_and_nothing_is_kept") {
+        return;
+    }
+    let registry = TestRegistry::start(None);
+    let pushed = registry.push_busybox("tampered/busybox:1", Compression::Gzip);
+    let layer = pushed.layers[0].digest.clone();
+    registry.tamper_blob(&layer);
+    let (_dir, store) = new_store();
+    let error = puller(&store)
+        .pull(&pushed.name, &AuthConfig::default(), &quiet)
+        .expect_err("a blob that does not match its digest");
+    assert!(matches!(error, PullError::Digest { .. }), "{error:?}");
+    assert!(
+        error.to_string().contains(&format!("blob {layer}")),
+        "{error}"
+    );
+    assert!(store.resolve(&pushed.name).is_err(), "nothing stored");
+    assert!(store.list().unwrap_or_default().is_empty());
+    let partials: Vec<_> = std::fs::read_dir(store.root().join("downloads"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| !n.ends_with(".lock"))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(partials.is_empty(), "left in downloads: {partials:?}");
+    assert!(
+        std::fs::read_dir(store.root().join("pulls"))
+            .map(|d| d.count() == 0)
+            .unwrap_or(true)
+    );
+}
+
+#[test]
+fn two_pulls_of_one_image_at_once_download_each_blob_once() {
+    if !root_or_skip("two_pulls_of_one_image_at_once_download_each_blob_once") {
+        return;
+    }
+    let registry = TestRegistry::start(None);
+    let pushed = registry.push_busybox("shared/busybox:1", Compression::Gzip);
+    let (_dir, store) = new_store();
+    let store = Arc::new(store);
+    let pulls: Vec<_> = (0..2)
+        .map(|_| {
+            let (store, name) = (Arc::clone(&store), pushed.name.clone());
+            std::thread::spawn(move || puller(&store).pull(&name, &AuthConfig::default(), &quiet))
+        })
+        .collect();
+    for pull in pulls {
+        let pulled = pull
+            .join()
+            .expect("a pull thread")
+            .expect("both pulls succeed");
+        assert_eq!(pulled.id.to_string(), pushed.image_id());
+    }
+    check_stored(&store, &pushed);
+    let path = |digest: &str| format!("/v2/shared/busybox/blobs/{digest}");
+    for blob in std::iter::once(&pushed.config).chain(&pushed.layers) {
+        let fetches = registry.requests_for("GET", &path(&blob.digest));
+        assert_eq!(fetches.len(), 1, "{}: {fetches:?}", blob.digest);
+    }
+    check_no_pull_leftovers(&store);
+}
+
+fn cli(store: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(CLI)
+        .args(["image", "--root"])
+        .arg(store)
+        .args(args)
+        .env("MINIPOD_AUTH_FILE", store.join("no-such-auth.json"))
+        .output()
+        .expect("minipod runs")
+}
+
+#[test]
+fn minipod_image_pull_says_what_it_does() {
+    if !root_or_skip("minipod_image_pull_says_what_it_does") {
+        return;
+    }
+    let registry = TestRegistry::start(Some(("bob", "pw")));
+    let pushed = registry.push_busybox("cli/busybox:1", Compression::Gzip);
+    let (dir, _store) = new_store();
+    let root = dir.path().join("images");
+
+    let refused = cli(&root, &["pull", &pushed.name]);
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.starts_with("error: pull access denied for "),
+        "{stderr}"
+    );
+
+    let auth = dir.path().join("auth.json");
+    std::fs::write(
+        &auth,
+        format!(
+            r#"{{"auths": {{"{}": {{"username": "bob", "password": "pw"}}}}}}"#,
+            registry.host()
+        ),
+    )
+    .expect("auth file");
+    let out = Command::new(CLI)
+        .args(["image", "--root"])
+        .arg(&root)
+        .args(["pull", "--auth-file"])
+        .arg(&auth)
+        .arg(&pushed.name)
+        .output()
+        .expect("minipod runs");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    // Not a terminal: plain lines, one per blob.
+    assert!(
+        stderr.contains(&format!("manifest {}: 2 blobs", pushed.manifest.digest)),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{} downloaded", pushed.layers[0].digest)),
+        "{stderr}"
+    );
+    let id = &pushed.image_id()["sha256:".len()..][..12];
+    assert!(
+        stdout.starts_with(&format!("pulled {} (ID {id}, ", pushed.name)),
+        "{stdout}"
+    );
+    let listed = cli(&root, &["ls"]);
+    assert!(String::from_utf8_lossy(&listed.stdout).contains(&pushed.name));
+
+    let bad = cli(&root, &["pull", "Not/Valid"]);
+    assert_eq!(bad.status.code(), Some(2), "{bad:?}");
+}
