@@ -15,6 +15,7 @@ use minipod_linux::cgroup::ContainerCgroup;
 use minipod_linux::container::{Container as Process, ExitStatus};
 use minipod_plan::Plan;
 use minipod_runtime::exit::{self, OomKills};
+use minipod_runtime::image::ImageNeed;
 use minipod_runtime::logs::{self, Stream, Tee};
 use minipod_runtime::pod::{self, NodeConfig, PodError, PodRuntime, RunningPod};
 use minipod_spec::AdmittedPod;
@@ -23,6 +24,7 @@ use nix::sys::signal::Signal;
 
 use crate::convert::{self, timestamp};
 use crate::handlers::{self, Handler, PodAccess};
+use crate::pull::{self, PullContext};
 use crate::{Controller, Message, Observer};
 
 /// How long a postStart hook may run: the kubelet sets no limit of its own
@@ -56,6 +58,7 @@ pub struct Monitor {
     node: NodeConfig,
     machine: MachineConfig,
     observer: Arc<dyn Observer>,
+    pulls: PullContext,
     sender: mpsc::Sender<Message>,
     receiver: mpsc::Receiver<Message>,
 }
@@ -97,9 +100,16 @@ impl Monitor {
             node,
             machine,
             observer,
+            pulls: PullContext::default(),
             sender,
             receiver,
         }
+    }
+
+    /// The pod's pull secrets (from its `imagePullSecrets`), for its pulls.
+    pub fn with_pull_context(mut self, pulls: PullContext) -> Self {
+        self.pulls = pulls;
+        self
     }
 
     /// A handle to stop the pod from elsewhere.
@@ -127,6 +137,7 @@ impl Monitor {
         let mut driver = Driver {
             pod: self.pod.clone(),
             node: &self.node,
+            pulls: &self.pulls,
             created,
             observer: &self.observer,
             sender: &self.sender,
@@ -152,6 +163,7 @@ struct Driver<'a> {
     /// The pod as last applied (updates change container images).
     pod: AdmittedPod,
     node: &'a NodeConfig,
+    pulls: &'a PullContext,
     created: SystemTime,
     observer: &'a Arc<dyn Observer>,
     sender: &'a mpsc::Sender<Message>,
@@ -234,6 +246,27 @@ impl Driver<'_> {
                 status,
                 at,
             } => self.exited(&container, attempt, status, at),
+            Message::Pulled {
+                container,
+                attempt,
+                image,
+                result,
+            } => match result {
+                Ok(done) => {
+                    let event = pull::pulled_event(&self.pod, &container, &image, &done);
+                    self.observer.event(SystemTime::now(), &event);
+                    self.start_now(&container, attempt, true);
+                    None
+                }
+                Err(message) => Some(Input::StartFailed {
+                    container,
+                    attempt,
+                    failure: StartFailure::Waiting {
+                        reason: "ErrImagePull".into(),
+                        message,
+                    },
+                }),
+            },
             Message::Update { pod, reply } => match self.update(*pod) {
                 Ok(input) => {
                     self.update_reply = Some(reply);
@@ -428,10 +461,35 @@ impl Driver<'_> {
             .find(|c| c.name == name)
     }
 
-    /// Starts instance `attempt` of `name`: the runtime makes it, a thread
-    /// copies its output to its log (and the observer), another waits for
-    /// its exit.
+    /// Starts instance `attempt` of `name`, after a pull of its image if
+    /// its `imagePullPolicy` wants one (on a thread: see `pull.rs`).
     fn start(&mut self, name: &str, attempt: u32) {
+        let need = {
+            let guard = self.access.pod.read().unwrap_or_else(|p| p.into_inner());
+            let Some(running) = guard.as_ref() else {
+                return;
+            };
+            self.access.runtime.image_need(running, name)
+        };
+        match need {
+            ImageNeed::Ready => self.start_now(name, attempt, false),
+            ImageNeed::Pull(image) => pull::spawn(
+                &self.pod,
+                self.pulls,
+                self.access,
+                self.observer.as_ref(),
+                self.sender,
+                name,
+                attempt,
+                image,
+            ),
+        }
+    }
+
+    /// Starts instance `attempt` of `name` now: the runtime makes it, a
+    /// thread copies its output to its log (and the observer), another
+    /// waits for its exit. `image_pulled`: its image was pulled for it.
+    fn start_now(&mut self, name: &str, attempt: u32, image_pulled: bool) {
         let result = {
             let mut guard = self.access.pod.write().unwrap_or_else(|p| p.into_inner());
             let Some(running) = guard.as_mut() else {
@@ -521,6 +579,7 @@ impl Driver<'_> {
             attempt,
             container_id,
             image_id: started.image_id,
+            image_pulled,
         });
     }
 

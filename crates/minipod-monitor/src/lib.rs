@@ -33,6 +33,7 @@
 mod convert;
 mod driver;
 mod handlers;
+mod pull;
 pub mod records;
 
 use std::sync::mpsc;
@@ -43,6 +44,7 @@ use minipod_lifecycle::machine::Input;
 pub use minipod_lifecycle::machine::PodEvent;
 pub use minipod_runtime::exec::{AttachOptions, Attached, Streams, WindowSize};
 pub use minipod_runtime::logs::Stream;
+pub use pull::PullContext;
 
 /// Where the monitor reports what happens (the `minipod run` console, the
 /// daemon's records).
@@ -104,6 +106,14 @@ pub(crate) enum Message {
         command: Vec<String>,
         options: AttachOptions,
         reply: mpsc::Sender<Result<Attached, String>>,
+    },
+    /// The pull before the start of instance `attempt` of `container`
+    /// ended (see `pull.rs`).
+    Pulled {
+        container: String,
+        attempt: u32,
+        image: String,
+        result: Result<pull::PullDone, String>,
     },
     /// The pod was updated (a new container image): run this spec from now
     /// on, answering on `reply` once the new pod is reported.

@@ -23,6 +23,7 @@
 
 pub mod exec;
 pub mod exit;
+pub mod image;
 pub mod logs;
 pub mod orphan;
 pub mod pod;

@@ -32,7 +32,7 @@ use minipod_plan::launch::{self, ContainerDirs, PodPaths};
 use minipod_plan::process;
 use minipod_plan::sandbox_files;
 use minipod_spec::AdmittedPod;
-use minipod_spec::enums::{HostPathType, PullPolicy, StorageMedium};
+use minipod_spec::enums::{HostPathType, StorageMedium};
 use minipod_spec::model::Volume;
 use nix::fcntl::OFlag;
 use nix::unistd::pipe2;
@@ -63,6 +63,13 @@ pub struct NodeConfig {
     pub host_resolv_conf: PathBuf,
     /// `pids.max` of each container cgroup (none: unlimited).
     pub pids_limit: Option<i64>,
+    /// The node's registry logins, Docker's `config.json` format
+    /// (`/var/lib/minipod/config.json`, as the kubelet reads
+    /// `/var/lib/kubelet/config.json`); a missing file means none.
+    pub registry_auth_file: Option<PathBuf>,
+    /// Registries (`host[:port]`) that may be pulled from over plain HTTP,
+    /// besides loopback ones.
+    pub insecure_registries: Vec<String>,
 }
 
 impl NodeConfig {
@@ -78,6 +85,8 @@ impl NodeConfig {
             node_name: node_name.into(),
             host_resolv_conf: "/etc/resolv.conf".into(),
             pids_limit: None,
+            registry_auth_file: Some("/var/lib/minipod/config.json".into()),
+            insecure_registries: Vec::new(),
         }
     }
 }
@@ -149,7 +158,7 @@ impl std::fmt::Display for Reason {
 }
 
 impl ContainerError {
-    fn new(reason: Reason, message: impl Into<String>) -> Self {
+    pub(crate) fn new(reason: Reason, message: impl Into<String>) -> Self {
         ContainerError {
             reason,
             message: message.into(),
@@ -163,7 +172,8 @@ impl ContainerError {
 pub struct PodRuntime {
     node: NodeConfig,
     cgroups: CgroupRoot,
-    images: Store,
+    pub(crate) images: Store,
+    pub(crate) puller: minipod_registry::Puller,
 }
 
 /// A pod that exists on the node. Remove it with [`PodRuntime::remove_pod`];
@@ -219,10 +229,18 @@ impl PodRuntime {
     pub fn new(node: NodeConfig) -> Result<PodRuntime, PodError> {
         let cgroups = CgroupRoot::detect(&node.cgroup_root)?;
         let images = Store::new(node.image_root.clone());
+        let puller = minipod_registry::Puller::new(
+            images.clone(),
+            minipod_registry::PullOptions {
+                insecure_registries: node.insecure_registries.clone(),
+                ..minipod_registry::PullOptions::default()
+            },
+        );
         Ok(PodRuntime {
             node,
             cgroups,
             images,
+            puller,
         })
     }
 
@@ -543,47 +561,6 @@ impl PodRuntime {
                 message: start_message(&failure),
                 failure: Some(failure),
             }),
-        }
-    }
-
-    /// The image for `container`, by its `imagePullPolicy` (the kubelet's
-    /// `EnsureImageExists`). Registry pulls do not exist yet.
-    fn image_for(
-        &self,
-        container: &minipod_spec::model::Container,
-    ) -> Result<minipod_image::ResolvedImage, ContainerError> {
-        let name = container.image.clone().unwrap_or_default();
-        let policy = container
-            .image_pull_policy
-            .clone()
-            .unwrap_or(PullPolicy::IfNotPresent);
-        let not_implemented = "pulling from registries is not implemented yet; import the image with `minipod image import`";
-        if policy == PullPolicy::Always {
-            return Err(ContainerError::new(
-                Reason::ErrImagePull,
-                format!("Failed to pull image {name:?}: {not_implemented}"),
-            ));
-        }
-        match self.images.resolve(&name) {
-            Ok(image) => Ok(image),
-            Err(minipod_image::Error::NotFound { .. }) if policy == PullPolicy::Never => {
-                Err(ContainerError::new(
-                    Reason::ErrImageNeverPull,
-                    format!("Container image {name:?} is not present with pull policy of Never"),
-                ))
-            }
-            Err(minipod_image::Error::NotFound { .. }) => Err(ContainerError::new(
-                Reason::ErrImagePull,
-                format!("Failed to pull image {name:?}: {not_implemented}"),
-            )),
-            Err(minipod_image::Error::Name(e)) => Err(ContainerError::new(
-                Reason::InvalidImageName,
-                format!("Failed to apply default image tag {name:?}: {e}"),
-            )),
-            Err(e) => Err(ContainerError::new(
-                Reason::ErrImagePull,
-                format!("Failed to pull image {name:?}: {e}"),
-            )),
         }
     }
 

@@ -16,7 +16,8 @@ use serde::Deserialize;
 pub struct NodeArgs {
     /// A YAML file with the node settings below (camelCase keys:
     /// `stateDir`, `runDir`, `logsDir`, `imageRoot`, `cgroupRoot`,
-    /// `nodeName`, `backoffInitial`, `backoffMax`); flags win over it.
+    /// `nodeName`, `backoffInitial`, `backoffMax`, `authFile`,
+    /// `insecureRegistries`); flags win over it.
     #[arg(long, value_name = "FILE", env = "MINIPOD_CONFIG")]
     pub config: Option<PathBuf>,
     /// Pod records and container root filesystems [default: /var/lib/minipod].
@@ -43,6 +44,14 @@ pub struct NodeArgs {
     /// CrashLoopBackOff's longest delay [default: 5m].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub backoff_max: Option<Duration>,
+    /// Registry logins for pulls, Docker's `config.json` format
+    /// [default: <state-dir>/config.json; a missing file means none].
+    #[arg(long, value_name = "FILE", env = "MINIPOD_AUTH_FILE")]
+    pub auth_file: Option<PathBuf>,
+    /// A registry (`host[:port]`) that may be pulled from over plain HTTP,
+    /// besides loopback ones. Repeatable.
+    #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
+    pub insecure_registries: Vec<String>,
 }
 
 /// The config file's keys.
@@ -57,6 +66,9 @@ struct ConfigFile {
     node_name: Option<String>,
     backoff_initial: Option<String>,
     backoff_max: Option<String>,
+    auth_file: Option<PathBuf>,
+    #[serde(default)]
+    insecure_registries: Vec<String>,
 }
 
 /// The node, resolved.
@@ -95,8 +107,16 @@ impl NodeArgs {
         let mut config = NodeConfig::new(init_program, &node_name);
         if let Some(dir) = self.state_dir.clone().or(file.state_dir) {
             config.image_root = dir.join("images");
+            config.registry_auth_file = Some(dir.join("config.json"));
             config.state_dir = dir;
         }
+        if let Some(path) = self.auth_file.clone().or(file.auth_file) {
+            config.registry_auth_file = Some(path);
+        }
+        config.insecure_registries = file.insecure_registries;
+        config
+            .insecure_registries
+            .extend(self.insecure_registries.iter().cloned());
         if let Some(dir) = self.image_root.clone().or(file.image_root) {
             config.image_root = dir;
         }

@@ -102,6 +102,12 @@ fn node_flags(
         "--backoff-max",
         format!("{}ms", backoff.max.as_millis()).into(),
     );
+    if let Some(path) = &node.registry_auth_file {
+        add("--auth-file", path.clone().into());
+    }
+    for registry in &node.insecure_registries {
+        add("--insecure-registry", registry.into());
+    }
     flags
 }
 

@@ -81,6 +81,9 @@ pub enum Input {
         attempt: u32,
         container_id: String,
         image_id: String,
+        /// Its image was pulled for it (the monitor told of the pull);
+        /// otherwise the image was already present, which the machine tells.
+        image_pulled: bool,
     },
     /// Instance `attempt` of `container` did not start.
     StartFailed {
@@ -346,6 +349,7 @@ impl PodMachine {
                 attempt,
                 container_id,
                 image_id,
+                image_pulled,
             } => {
                 let Some(i) = self.index(&container) else {
                     return;
@@ -367,11 +371,13 @@ impl PodMachine {
                         field_path: Some(path.clone()),
                     })
                 };
-                out.push(event(
-                    "Normal",
-                    "Pulled",
-                    format!("Container image {image:?} already present on machine"),
-                ));
+                if !image_pulled {
+                    out.push(event(
+                        "Normal",
+                        "Pulled",
+                        format!("Container image {image:?} already present on machine"),
+                    ));
+                }
                 out.push(event(
                     "Normal",
                     "Created",
@@ -792,31 +798,46 @@ impl PodMachine {
             }
             Err(remaining) => {
                 let delay = self.crash_loop.delay(&name);
+                let image = self.container(i).image.clone().unwrap_or_default();
                 let rec = &mut self.records[i];
-                let (reason, event_reason, event_message) = match rec.waiting_reason() {
-                    Some("ErrImagePull") | Some("ImagePullBackOff") => (
-                        "ImagePullBackOff",
-                        "BackOff",
-                        format!("Back-off pulling image {:?}", rec.image),
-                    ),
-                    _ => (
-                        crate::status::reasons::CRASH_LOOP_BACK_OFF,
-                        "BackOff",
-                        format!(
+                let pulling = matches!(
+                    rec.waiting_reason(),
+                    Some("ErrImagePull") | Some("ImagePullBackOff")
+                );
+                if pulling {
+                    // The image manager's back-off (`EnsureImageExists`):
+                    // the status keeps the last pull's error; the events
+                    // are a Normal BackOff and `Error: ImagePullBackOff`.
+                    let reason = "ImagePullBackOff";
+                    let first = rec.waiting_reason() != Some(reason);
+                    if first {
+                        let last_error = rec.waiting_message().unwrap_or_default().to_owned();
+                        let back_off = format!("Back-off pulling image {image:?}");
+                        rec.set_waiting(reason, format!("{back_off}: ErrImagePull: {last_error}"));
+                        out.push(self.event(i, "Normal", "BackOff", back_off));
+                        out.push(self.event(
+                            i,
+                            "Warning",
+                            "Failed",
+                            "Error: ImagePullBackOff".into(),
+                        ));
+                    }
+                } else {
+                    let reason = crate::status::reasons::CRASH_LOOP_BACK_OFF;
+                    let message = format!(
+                        "back-off {} restarting failed container={name} pod={}",
+                        go_duration(delay),
+                        self.pod_label
+                    );
+                    let first = rec.waiting_reason() != Some(reason);
+                    rec.set_waiting(reason, message);
+                    if first {
+                        let event_message = format!(
                             "Back-off restarting failed container {name} in pod {}",
                             self.pod_label
-                        ),
-                    ),
-                };
-                let message = format!(
-                    "back-off {} restarting failed container={name} pod={}",
-                    go_duration(delay),
-                    self.pod_label
-                );
-                let first = rec.waiting_reason() != Some(reason);
-                rec.set_waiting(reason, message);
-                if first {
-                    out.push(self.event(i, "Warning", event_reason, event_message));
+                        );
+                        out.push(self.event(i, "Warning", "BackOff", event_message));
+                    }
                 }
                 at_earliest(wake, now.plus(remaining));
             }

@@ -209,6 +209,10 @@ impl Record {
         self.waiting.as_ref().map(|(reason, _)| reason.as_str())
     }
 
+    pub fn waiting_message(&self) -> Option<&str> {
+        self.waiting.as_ref().map(|(_, message)| message.as_str())
+    }
+
     pub fn set_waiting(&mut self, reason: &str, message: String) {
         self.waiting = Some((reason.to_owned(), message));
     }

@@ -76,6 +76,7 @@ impl Sim {
             attempt,
             container_id: format!("minipod://{name}-{attempt}"),
             image_id: "sha256:0".into(),
+            image_pulled: false,
         })
     }
 
@@ -660,7 +661,39 @@ fn an_image_that_cannot_be_pulled_waits_and_is_retried_with_back_off() {
     });
     assert_eq!(sim.columns().1, "ImagePullBackOff");
     assert_eq!(sim.phase(), PodPhase::Pending);
-    assert_eq!(sim.machine.status().container_statuses[0].restart_count, 0);
+    let status = &sim.machine.status().container_statuses[0];
+    assert_eq!(status.restart_count, 0);
+    assert_eq!(
+        status
+            .state
+            .waiting
+            .as_ref()
+            .and_then(|w| w.message.as_deref()),
+        Some("Back-off pulling image \"b:1\": ErrImagePull: no registry")
+    );
+    assert_eq!(sim.events("BackOff"), ["Back-off pulling image \"b:1\""]);
+    assert_eq!(
+        sim.events("Failed").last().map(String::as_str),
+        Some("Error: ImagePullBackOff")
+    );
+    // The back-off over, the pull is tried again, and succeeds.
+    let wake = sim.last_wake().expect("a wake-up for the retry");
+    sim.now = wake;
+    sim.feed(Input::Tick);
+    assert_eq!(sim.starts().len(), 3, "{}", sim.dump());
+    let attempt = sim.attempt("a");
+    sim.feed(Input::Started {
+        container: "a".into(),
+        attempt,
+        container_id: "minipod://a-0".into(),
+        image_id: "sha256:0".into(),
+        image_pulled: true,
+    });
+    assert_eq!(sim.columns().1, "Running");
+    assert!(
+        sim.events("Pulled").is_empty(),
+        "the monitor told of the pull"
+    );
 }
 
 // -------------------------------------------------------------------- probes

@@ -50,6 +50,7 @@ use serde_json::{Value, json};
 
 pub use attach::{AttachedExec, ExecCancel, ExecExit};
 pub use event::{EventFacts, EventSource, event_json};
+pub use minipod_runtime::image::PullSecret;
 pub use process::ProcessId;
 pub use serve::{RecordObserver, RecordedMonitor, ServeError, run_monitor};
 pub use socket::Command;
@@ -228,14 +229,6 @@ pub struct PullSecrets {
     /// reports them (`FailedToRetrieveImagePullSecret`) and pulls without.
     #[serde(default)]
     pub missing: Vec<String>,
-}
-
-/// One `kubernetes.io/dockerconfigjson` Secret's logins.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct PullSecret {
-    pub name: String,
-    #[serde(rename = "dockerconfigjson")]
-    pub docker_config: Value,
 }
 
 /// `pod.json`: the admitted Pod with its creation time.

@@ -163,7 +163,13 @@ impl RecordedMonitor {
         };
         let node_name = node.node_name.clone();
         let observer = Arc::new(RecordObserver::new(record.clone(), source, created));
-        let monitor = Monitor::new(pod, plan, node, machine, observer);
+        let secrets = record.pull_secrets()?;
+        let monitor = Monitor::new(pod, plan, node, machine, observer).with_pull_context(
+            crate::PullContext {
+                secrets: secrets.secrets,
+                missing: secrets.missing,
+            },
+        );
         Ok(RecordedMonitor {
             record,
             monitor,
