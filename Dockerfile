@@ -10,7 +10,8 @@
 # (--cgroupns=host). On a cgroup v1 host use --cgroupns=private instead: there
 # runc mounts the container's own cgroup as /sys/fs/cgroup/<controller>, and
 # only a private cgroup namespace makes /proc/<pid>/cgroup name the same paths
-# (with --cgroupns=host, runtime-tests' cgroups test fails on the mismatch).
+# (with --cgroupns=host there, runtime-tests' cgroups test fails on the
+# mismatch and its daemon tests hang).
 # Each test works under a cgroup of its own (`minipod-test-*`) and removes it.
 # scripts/docker-test does all this on a host without a Docker engine running.
 FROM rust:1-bookworm
@@ -20,6 +21,7 @@ FROM rust:1-bookworm
 RUN apt-get update -q \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       ca-certificates gcc libc6-dev pkg-config busybox-static curl \
+      docker-registry skopeo apache2-utils \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src

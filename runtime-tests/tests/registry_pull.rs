@@ -370,3 +370,63 @@ fn minipod_image_pull_says_what_it_does() {
     let bad = cli(&root, &["pull", "Not/Valid"]);
     assert_eq!(bad.status.code(), Some(2), "{bad:?}");
 }
+
+#[test]
+fn what_an_interrupted_pull_left_is_cleared_by_the_next_one() {
+    if !root_or_skip("what_an_interrupted_pull_left_is_cleared_by_the_next_one") {
+        return;
+    }
+    let registry = TestRegistry::start(None);
+    let pushed = registry.push_busybox("again/busybox:1", Compression::Gzip);
+    let (_dir, store) = new_store();
+    // As a pull killed mid-download leaves it: a layout of a process that
+    // is gone (no pid is that high), half a blob, its lock file.
+    let hex = &pushed.layers[0].digest["sha256:".len()..];
+    let abandoned = store.root().join("pulls/999999999-1/blobs/sha256");
+    std::fs::create_dir_all(&abandoned).expect("abandoned layout");
+    let downloads = store.root().join("downloads");
+    std::fs::create_dir_all(&downloads).expect("downloads");
+    std::fs::write(downloads.join(format!("{hex}.partial")), b"half a blob").expect("partial");
+    std::fs::write(downloads.join(format!("{hex}.lock")), b"").expect("lock");
+
+    let pulled = puller(&store)
+        .pull(&pushed.name, &AuthConfig::default(), &quiet)
+        .expect("the pull");
+    assert_eq!(pulled.id.to_string(), pushed.image_id());
+    check_stored(&store, &pushed);
+    check_no_pull_leftovers(&store);
+}
+
+#[test]
+fn minipod_image_pull_draws_a_progress_bar_on_a_terminal() {
+    if !root_or_skip("minipod_image_pull_draws_a_progress_bar_on_a_terminal") {
+        return;
+    }
+    let registry = TestRegistry::start(None);
+    let pushed = registry.push_busybox("bar/busybox:1", Compression::Gzip);
+    let (dir, _store) = new_store();
+    // `script` gives minipod a terminal.
+    let inner = format!(
+        "{CLI} image --root {} pull --auth-file /nonexistent {}",
+        dir.path().join("images").display(),
+        pushed.name
+    );
+    let out = Command::new("script")
+        .args(["-qec", &inner, "/dev/null"])
+        .output()
+        .expect("script runs");
+    let seen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{seen}");
+    assert!(
+        seen.contains("\r[##############################] 2/2 blobs, "),
+        "no full bar in {seen:?}"
+    );
+    assert!(
+        !seen.contains("downloaded ("),
+        "no plain lines on a terminal: {seen:?}"
+    );
+    assert!(
+        seen.contains(&format!("pulled {}", pushed.name)),
+        "{seen:?}"
+    );
+}

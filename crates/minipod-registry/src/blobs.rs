@@ -6,7 +6,7 @@
 //! the same blob, in this process or another (two pods' monitors), waits for
 //! the lock and finds the finished file. A failed or interrupted download
 //! leaves at most a `.partial`, which the next download of that blob
-//! replaces. The store's own blobs are reused without a download at all.
+//! removes first. The store's own blobs are reused without a download at all.
 //!
 //! Finished files are removed once the image that needed them is imported
 //! (the store then has the blob); a file another pull still links to stays
@@ -53,9 +53,17 @@ impl Downloads {
             .map_err(io(&lock_path))?;
         let lock = Flock::lock(file, FlockArg::LockExclusive)
             .map_err(|(_, errno)| io(&lock_path)(errno.into()))?;
+        let partial = self.dir.join(format!("{hex}.partial"));
+        // Whoever wrote a `.partial` no longer holds the lock: a pull that
+        // was interrupted (killed) mid-download. Its bytes go.
+        match fs::remove_file(&partial) {
+            Ok(()) => tracing::info!("removed an interrupted download: {}", partial.display()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io(&partial)(e)),
+        }
         Ok(Slot {
             _lock: lock,
-            partial: self.dir.join(format!("{hex}.partial")),
+            partial,
             finished: self.dir.join(hex),
         })
     }
@@ -98,5 +106,16 @@ mod tests {
         assert!(found, "the second pull finds the first one's file");
         downloads.forget("ab");
         assert!(!dir.path().join("downloads/ab").exists());
+    }
+
+    #[test]
+    fn an_interrupted_download_is_removed_by_the_next_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let downloads = Downloads::new(dir.path());
+        let slot = downloads.slot("ef").unwrap();
+        fs::write(&slot.partial, b"half").unwrap();
+        drop(slot); // the pull died: its lock went with it
+        let slot = downloads.slot("ef").unwrap();
+        assert!(!slot.partial.exists());
     }
 }

@@ -292,7 +292,7 @@ impl Puller {
     /// Puts blob `digest` at `dest` (a hard link): from the store, from
     /// another pull's download, or downloaded now. Returns the bytes
     /// downloaded (0 when reused).
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments)] // one pull's context, passed down
     async fn fetch_blob(
         &self,
         client: &Client,
@@ -507,9 +507,9 @@ impl Layout {
         let nanos = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
-        let dir = store_root
-            .join("pulls")
-            .join(format!("{}-{nanos}", std::process::id()));
+        let pulls = store_root.join("pulls");
+        remove_abandoned(&pulls);
+        let dir = pulls.join(format!("{}-{nanos}", std::process::id()));
         let blobs = dir.join("blobs/sha256");
         fs::create_dir_all(&blobs).map_err(io(&blobs))?;
         let layout = Layout { dir };
@@ -541,6 +541,25 @@ impl Layout {
         });
         let path = self.dir.join("index.json");
         fs::write(&path, index.to_string()).map_err(io(&path))
+    }
+}
+
+/// Removes the layouts of pulls whose process is gone (killed mid-pull):
+/// `<pid>-<nanos>` with no `/proc/<pid>`. A pid reused since is left
+/// alone; its layout goes with a later pull.
+fn remove_abandoned(pulls: &Path) {
+    let Ok(entries) = fs::read_dir(pulls) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.split('-').next()) else {
+            continue;
+        };
+        if pid.parse::<u32>().is_ok() && !Path::new("/proc").join(pid).exists() {
+            tracing::info!("removing an abandoned pull: {}", entry.path().display());
+            let _ = fs::remove_dir_all(entry.path());
+        }
     }
 }
 
