@@ -272,7 +272,10 @@ impl Record {
             State::Running(run) => {
                 status.state = ContainerState::running(Some(run.started_at));
                 status.last_state = previous();
-                status.ready = run.ready;
+                // A regular init container is ready once it has completed,
+                // never while it runs (the kubelet's status manager): else
+                // the pod would count as initialized already.
+                status.ready = run.ready && self.role != Role::Init;
                 status.started = Some(run.started);
             }
             State::Exited(t) => {

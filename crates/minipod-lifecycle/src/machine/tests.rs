@@ -257,6 +257,9 @@ fn regular_init_containers_run_one_by_one_to_success_before_the_apps() {
     assert_eq!(sim.columns().1, "Init:0/2");
     sim.started("i1");
     assert_eq!(names(&sim.starts()), ["i1"], "i2 waits for i1 to exit");
+    // Running is not done: not ready, the pod not initialized.
+    assert!(!sim.machine.status().init_container_statuses[0].ready);
+    assert_eq!(sim.columns().1, "Init:0/2");
     sim.wait(1.0);
     sim.exited("i1", 0);
     assert_eq!(names(&sim.starts()), ["i1", "i2"]);
