@@ -580,6 +580,7 @@ impl Backend for Daemon {
                 .filter(|e| namespace.is_none_or(|n| e["metadata"]["namespace"] == n))
                 .cloned()
                 .collect(),
+            Resource::Secrets => Vec::new(),
         };
         Ok(ObjectList {
             items,
