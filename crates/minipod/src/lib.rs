@@ -14,6 +14,7 @@ mod commands;
 mod host;
 pub mod input;
 pub mod node;
+pub mod pull_secrets;
 mod table;
 mod terminal;
 mod websocket;
