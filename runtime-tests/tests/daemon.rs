@@ -15,7 +15,9 @@
 //!   `-c`, `-f` (new lines as they come, ending when the container stops),
 //!   `--previous` after a sidecar restarted, delete;
 //! * `the_minipod_cli_applies_gets_logs_and_deletes`: the same through
-//!   `minipod`, with kubectl's exact table header;
+//!   `minipod`, with kubectl's exact table header; then a Secret and a pod
+//!   naming it in one file: the record's `pull-secrets.json` (0600), the
+//!   Secret kept across a daemon restart, `delete -f` of both;
 //! * `pods_survive_the_daemon_killed_with_sigkill`: same monitor, same
 //!   container processes, logs complete and still following, a liveness
 //!   failure after the restart still restarts the sidecar;
@@ -31,6 +33,7 @@
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
@@ -42,7 +45,7 @@ use minipod_runtime::pod::NodeConfig;
 use minipod_runtime_tests::node::mount_point;
 use minipod_runtime_tests::timeline::{self, EXITING, STARTING, ScriptOptions, TERM, Timeline};
 use minipod_runtime_tests::{
-    MARKER_VAR, ScratchNode, root_or_skip, serial, tail, text, wait_until_or,
+    MARKER_VAR, ScratchNode, read, root_or_skip, serial, tail, text, wait_until_or,
 };
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -1360,6 +1363,66 @@ fn the_minipod_cli_applies_gets_logs_and_deletes() {
         "{}",
         text(&again.stderr)
     );
+
+    // A Secret and a pod that names it (and one that does not exist) in one
+    // file: the Secret is created first, and the pod's record holds its
+    // decoded Docker config, root only, before the monitor starts.
+    let pulls = node.path("pulls.yaml");
+    fs::write(
+        &pulls,
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: pulls}}\nspec:\n  terminationGracePeriodSeconds: 1\n  imagePullSecrets: [{{name: regcred}}, {{name: nope}}]\n  containers:\n  - {{name: app, image: {IMAGE}, imagePullPolicy: Never, command: [sleep, '3600']}}\n---\napiVersion: v1\nkind: Secret\nmetadata: {{name: regcred}}\ntype: kubernetes.io/dockerconfigjson\nstringData:\n  .dockerconfigjson: '{{\"auths\": {{\"127.0.0.1:5000\": {{\"auth\": \"dTpw\"}}}}}}'\n"
+        ),
+    )
+    .expect("manifest");
+    let pulls = pulls.to_str().expect("utf-8");
+    assert_eq!(
+        node.ok(c, &["apply", "-f", pulls]),
+        "secret/regcred created\npod/pulls created\n"
+    );
+    let pod: Value =
+        serde_json::from_str(&node.ok(c, &["get", "pod", "pulls", "-o", "json"])).expect("JSON");
+    let uid = pod["metadata"]["uid"].as_str().expect("uid").to_owned();
+    let file = node
+        .path("state/records")
+        .join(&uid)
+        .join("pull-secrets.json");
+    let mode = |p: &Path| fs::metadata(p).expect("exists").permissions().mode() & 0o777;
+    assert_eq!(mode(&file), 0o600);
+    let recorded: Value = serde_json::from_str(&read(&file)).expect("pull-secrets.json");
+    assert_eq!(
+        recorded,
+        json!({
+            "secrets": [{"name": "regcred",
+                         "dockerconfigjson": {"auths": {"127.0.0.1:5000": {"auth": "dTpw"}}}}],
+            "missing": ["nope"]
+        })
+    );
+    let stored = node.path("state/secrets/default/regcred.json");
+    assert_eq!(
+        (mode(&stored), mode(&node.path("state/secrets"))),
+        (0o600, 0o700)
+    );
+    // The Secret outlives the daemon.
+    node.stop_daemon();
+    node.start_daemon();
+    let table = node.ok(c, &["get", "secrets"]);
+    let rows: Vec<Vec<&str>> = table
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows[0], ["NAME", "TYPE", "DATA", "AGE"], "{table}");
+    assert_eq!(
+        rows[1][..3],
+        ["regcred", "kubernetes.io/dockerconfigjson", "1"],
+        "{table}"
+    );
+    assert_eq!(
+        node.ok(c, &["delete", "-f", pulls]),
+        "pod \"pulls\" deleted\nsecret \"regcred\" deleted\n"
+    );
+    node.check_pod_gone(&uid);
+    assert!(!stored.exists(), "{} is left", stored.display());
 
     node.finish();
     eprintln!(

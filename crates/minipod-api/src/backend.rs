@@ -31,6 +31,8 @@ pub enum Resource {
     Pods,
     /// `events` (`v1 Event`).
     Events,
+    /// `secrets` (`v1 Secret`).
+    Secrets,
 }
 
 impl Resource {
@@ -39,6 +41,7 @@ impl Resource {
         match self {
             Resource::Pods => "pods",
             Resource::Events => "events",
+            Resource::Secrets => "secrets",
         }
     }
 
@@ -47,6 +50,7 @@ impl Resource {
         match self {
             Resource::Pods => "Pod",
             Resource::Events => "Event",
+            Resource::Secrets => "Secret",
         }
     }
 }
@@ -149,7 +153,7 @@ pub struct ExecSession {
     pub exit: oneshot::Receiver<ExecExit>,
 }
 
-/// The pods and events behind the API. One implementation runs real pods
+/// The pods, events and Secrets behind the API. One implementation runs real pods
 /// (the daemon); `testing::FakeBackend` keeps them in memory.
 ///
 /// Objects are Kubernetes JSON. Namespaces are plain strings (`default`);
@@ -225,6 +229,64 @@ pub trait Backend: Send + Sync + 'static {
         options: LogOptions,
     ) -> impl Future<Output = Result<ByteStream, ApiError>> + Send;
 
+    /// Stores a new Secret. The server has decoded it strictly, defaulted
+    /// and validated it (`minipod_spec::secret::admit_secret`), with
+    /// `metadata.namespace` set; the backend assigns uid, creationTimestamp
+    /// and resourceVersion ([`ApiError::AlreadyExists`] if the name is
+    /// taken). `dry_run`: store nothing. The default answers 501, as do the
+    /// other Secret calls.
+    fn create_secret(
+        &self,
+        namespace: &str,
+        secret: Value,
+        dry_run: bool,
+    ) -> impl Future<Output = Result<Value, ApiError>> + Send {
+        let _ = (namespace, secret, dry_run);
+        async { Err(secrets_not_implemented()) }
+    }
+
+    /// One Secret, or [`ApiError::NotFound`].
+    fn get_secret(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<Value, ApiError>> + Send {
+        let _ = (namespace, name);
+        async { Err(secrets_not_implemented()) }
+    }
+
+    /// Every Secret in `namespace` (`None`: all namespaces).
+    fn list_secrets(
+        &self,
+        namespace: Option<&str>,
+    ) -> impl Future<Output = Result<ObjectList, ApiError>> + Send {
+        let _ = namespace;
+        async { Err(secrets_not_implemented()) }
+    }
+
+    /// Replaces a Secret with `secret`, already checked by the server
+    /// against the old one (`admit_secret_update`) and carrying its uid and
+    /// creationTimestamp. Returns the stored object, with a new resourceVersion.
+    fn update_secret(
+        &self,
+        namespace: &str,
+        name: &str,
+        secret: Value,
+    ) -> impl Future<Output = Result<Value, ApiError>> + Send {
+        let _ = (namespace, name, secret);
+        async { Err(secrets_not_implemented()) }
+    }
+
+    /// Deletes a Secret at once and returns it as it was.
+    fn delete_secret(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<Value, ApiError>> + Send {
+        let _ = (namespace, name);
+        async { Err(secrets_not_implemented()) }
+    }
+
     /// Runs a command in a container. The default answers 501.
     fn exec(
         &self,
@@ -235,4 +297,8 @@ pub trait Backend: Send + Sync + 'static {
         let _ = (namespace, name, options);
         async { Err(ApiError::NotImplemented("exec is not supported".into())) }
     }
+}
+
+fn secrets_not_implemented() -> ApiError {
+    ApiError::NotImplemented("secrets are not supported".into())
 }

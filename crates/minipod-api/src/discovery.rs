@@ -107,6 +107,13 @@ pub fn core_v1_resources() -> Value {
                 "namespaced": true,
                 "kind": "Pod",
                 "verbs": ["get"]
+            },
+            {
+                "name": "secrets",
+                "singularName": "secret",
+                "namespaced": true,
+                "kind": "Secret",
+                "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]
             }
         ]
     })
@@ -125,34 +132,38 @@ pub fn openapi_v3_root() -> Value {
 
 /// `/openapi/v3/api/v1`: just enough OpenAPI for kubectl's check that the
 /// server validates fields itself (`fieldValidation` among the parameters of
-/// the Pod PATCH operation), so `kubectl create/apply` send
+/// the Pod and Secret PATCH operations), so `kubectl create/apply` send
 /// `fieldValidation=Strict` instead of downloading schemas to validate with.
 /// Schemas are not served (`kubectl explain` does not work).
 pub fn openapi_v3_core() -> Value {
-    let gvk = json!({"group": "", "version": "v1", "kind": "Pod"});
     let field_validation = json!({
         "name": "fieldValidation",
         "in": "query",
         "description": "Strict: unknown or duplicate fields are an error (minipod always decodes strictly).",
         "schema": {"type": "string", "uniqueItems": true}
     });
-    let op = |action: &str| {
+    let op = |action: &str, kind: &str| {
         json!({
-            "operationId": format!("{action}CoreV1NamespacedPod"),
+            "operationId": format!("{action}CoreV1Namespaced{kind}"),
             "parameters": [field_validation],
             "responses": {"200": {"description": "OK"}},
             "x-kubernetes-action": action,
-            "x-kubernetes-group-version-kind": gvk,
+            "x-kubernetes-group-version-kind": {"group": "", "version": "v1", "kind": kind},
         })
     };
     json!({
         "openapi": "3.0.0",
         "info": {"title": "minipod", "version": format!("v{MAJOR}.{MINOR}.0-minipod")},
         "paths": {
-            "/api/v1/namespaces/{namespace}/pods": {"post": op("post")},
+            "/api/v1/namespaces/{namespace}/pods": {"post": op("post", "Pod")},
             "/api/v1/namespaces/{namespace}/pods/{name}": {
-                "put": op("put"),
-                "patch": op("patch"),
+                "put": op("put", "Pod"),
+                "patch": op("patch", "Pod"),
+            },
+            "/api/v1/namespaces/{namespace}/secrets": {"post": op("post", "Secret")},
+            "/api/v1/namespaces/{namespace}/secrets/{name}": {
+                "put": op("put", "Secret"),
+                "patch": op("patch", "Secret"),
             }
         },
         "components": {}

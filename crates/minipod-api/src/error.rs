@@ -96,9 +96,22 @@ impl ApiError {
     /// The 422 of an admission that failed in `minipod-spec` (`InvalidPod`),
     /// one cause per field error, as the API server reports them.
     pub fn from_invalid_pod(invalid: &minipod_spec::validate::InvalidPod) -> Self {
+        Self::from_field_errors("Pod", &invalid.name, &invalid.errors)
+    }
+
+    /// The 422 of a Secret `minipod-spec` refused (`InvalidSecret`).
+    pub fn from_invalid_secret(invalid: &minipod_spec::secret::InvalidSecret) -> Self {
+        Self::from_field_errors("Secret", &invalid.name, &invalid.errors)
+    }
+
+    /// The 422 for `kind` `name`: one cause per field error.
+    pub fn from_field_errors(
+        kind: &str,
+        name: &str,
+        errors: &[minipod_spec::validate::FieldError],
+    ) -> Self {
         use minipod_spec::validate::ErrorKind;
-        let causes = invalid
-            .errors
+        let causes = errors
             .iter()
             .map(|e| {
                 let reason = match e.kind {
@@ -125,9 +138,25 @@ impl ApiError {
             })
             .collect();
         ApiError::Invalid {
-            kind: "Pod".into(),
-            name: invalid.name.clone(),
+            kind: kind.into(),
+            name: name.into(),
             causes,
+        }
+    }
+
+    /// `secrets "name" not found`.
+    pub fn secret_not_found(name: &str) -> Self {
+        ApiError::NotFound {
+            resource: "secrets".into(),
+            name: name.into(),
+        }
+    }
+
+    /// `secrets "name" already exists`.
+    pub fn secret_exists(name: &str) -> Self {
+        ApiError::AlreadyExists {
+            resource: "secrets".into(),
+            name: name.into(),
         }
     }
 

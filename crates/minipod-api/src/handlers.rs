@@ -22,6 +22,7 @@ use crate::body::{self, ResponseBody};
 use crate::discovery;
 use crate::error::ApiError;
 use crate::patch;
+use crate::secrets;
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::table::{self, IncludeObject};
 
@@ -322,6 +323,27 @@ impl<B: Backend> App<B> {
                 only(&ctx, &[Method::GET])?;
                 self.list_or_watch(&ctx, Resource::Events, None).await
             }
+            ["api", "v1", "secrets"] => {
+                only(&ctx, &[Method::GET])?;
+                self.list_or_watch(&ctx, Resource::Secrets, None).await
+            }
+            ["api", "v1", "namespaces", ns, "secrets"] => match ctx.method {
+                Method::GET => self.list_or_watch(&ctx, Resource::Secrets, Some(ns)).await,
+                Method::POST => self.create_secret(&mut ctx, ns).await,
+                _ => Err(ApiError::MethodNotAllowed),
+            },
+            ["api", "v1", "namespaces", ns, "secrets", name] => match ctx.method {
+                Method::GET => {
+                    let secret = self.backend.get_secret(ns, name).await?;
+                    self.respond_object(&ctx, Resource::Secrets, StatusCode::OK, secret)
+                }
+                Method::DELETE => {
+                    let secret = self.backend.delete_secret(ns, name).await?;
+                    self.respond_object(&ctx, Resource::Secrets, StatusCode::OK, secret)
+                }
+                Method::PUT | Method::PATCH => self.change_secret(&mut ctx, ns, name).await,
+                _ => Err(ApiError::MethodNotAllowed),
+            },
             ["api", "v1", "namespaces"] => {
                 only(&ctx, &[Method::GET])?;
                 self.namespaces(&ctx, None).await
@@ -472,7 +494,7 @@ impl<B: Backend> App<B> {
         let ObjectList {
             items,
             resource_version,
-        } = self.backend.list(resource, namespace).await?;
+        } = self.list_objects(resource, namespace).await?;
         let items: Vec<Value> = items.into_iter().filter(|o| keep(o)).collect();
         let rv = resource_version.to_string();
         let doc = match output {
@@ -485,6 +507,18 @@ impl<B: Backend> App<B> {
             }),
         };
         Ok(json_response(StatusCode::OK, &doc))
+    }
+
+    /// A list of `resource`: Secrets have calls of their own.
+    async fn list_objects(
+        &self,
+        resource: Resource,
+        namespace: Option<&str>,
+    ) -> Result<ObjectList, ApiError> {
+        match resource {
+            Resource::Secrets => self.backend.list_secrets(namespace).await,
+            _ => self.backend.list(resource, namespace).await,
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -502,7 +536,7 @@ impl<B: Backend> App<B> {
         let (initial, after) = match from {
             Some(v) => (Vec::new(), v),
             None => {
-                let list = self.backend.list(resource, namespace).await?;
+                let list = self.list_objects(resource, namespace).await?;
                 (list.items, list.resource_version)
             }
         };
@@ -600,7 +634,8 @@ impl<B: Backend> App<B> {
         Ok(resp)
     }
 
-    /// Reads a JSON body (with the size limit) of one of `types`.
+    /// Reads a JSON body (with the size limit) of one of `types`; a protobuf
+    /// body (only ever allowed for a Secret) comes back as JSON.
     async fn json_body(&self, ctx: &mut Ctx, types: &[&str]) -> Result<(Value, String), ApiError> {
         let media = ctx
             .content_type
@@ -619,6 +654,9 @@ impl<B: Backend> App<B> {
             .take()
             .ok_or_else(|| ApiError::BadRequest("no request body".into()))?;
         let bytes = body::read_limited(incoming).await?;
+        if media == crate::protobuf::MEDIA_TYPE {
+            return Ok((crate::protobuf::secret_to_json(&bytes)?, media));
+        }
         let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
             ApiError::BadRequest(format!("the request body is not valid JSON: {e}"))
         })?;
@@ -636,38 +674,89 @@ impl<B: Backend> App<B> {
                 "the request body must be a Pod object".into(),
             ));
         }
-        match (pod.get("apiVersion"), pod.get("kind")) {
-            (Some(v), _) if v != "v1" => {
-                return Err(ApiError::BadRequest(format!(
-                    "the API version in the data ({}) does not match the expected API version (v1)",
-                    v.as_str().unwrap_or_default()
-                )));
-            }
-            (_, Some(k)) if k != "Pod" => {
-                return Err(ApiError::BadRequest(format!(
-                    "the kind in the data ({}) does not match the expected kind (Pod)",
-                    k.as_str().unwrap_or_default()
-                )));
-            }
-            _ => {}
-        }
-        pod["apiVersion"] = json!("v1");
-        pod["kind"] = json!("Pod");
-        if !pod.get("metadata").is_some_and(Value::is_object) {
-            pod["metadata"] = json!({});
-        }
-        match pod.pointer("/metadata/namespace").and_then(Value::as_str) {
-            Some(ns) if !ns.is_empty() && ns != namespace => {
-                return Err(ApiError::BadRequest(
-                    "the namespace of the provided object does not match the namespace sent on the request"
-                        .into(),
-                ));
-            }
-            _ => pod["metadata"]["namespace"] = json!(namespace),
-        }
+        typed_body(&mut pod, "Pod", namespace)?;
         let dry_run = ctx.query.get("dryRun").is_some_and(|v| v == "All");
         let created = self.backend.create_pod(namespace, pod, dry_run).await?;
         self.respond_object(ctx, Resource::Pods, StatusCode::CREATED, created)
+    }
+
+    async fn create_secret(
+        &self,
+        ctx: &mut Ctx,
+        namespace: &str,
+    ) -> Result<Response<ResponseBody>, ApiError> {
+        // kubectl's typed client (`kubectl create secret ...`) sends protobuf.
+        let types = ["application/json", crate::protobuf::MEDIA_TYPE];
+        let (mut body, _) = self.json_body(ctx, &types).await?;
+        if !body.is_object() {
+            return Err(ApiError::BadRequest(
+                "the request body must be a Secret object".into(),
+            ));
+        }
+        typed_body(&mut body, "Secret", namespace)?;
+        let secret = secrets::admit_new(body)?;
+        let dry_run = ctx.query.get("dryRun").is_some_and(|v| v == "All");
+        let created = self
+            .backend
+            .create_secret(namespace, secret, dry_run)
+            .await?;
+        self.respond_object(ctx, Resource::Secrets, StatusCode::CREATED, created)
+    }
+
+    /// PUT (with a resourceVersion check) and PATCH (merge or strategic
+    /// merge; a Secret has no lists, so both merge `data` key by key).
+    async fn change_secret(
+        &self,
+        ctx: &mut Ctx,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Response<ResponseBody>, ApiError> {
+        let replacing = ctx.method == Method::PUT;
+        let types: &[&str] = if replacing {
+            &["application/json", crate::protobuf::MEDIA_TYPE]
+        } else {
+            &[
+                "application/merge-patch+json",
+                "application/strategic-merge-patch+json",
+            ]
+        };
+        let (body, media) = self.json_body(ctx, types).await?;
+        if !body.is_object() {
+            return Err(ApiError::BadRequest(if replacing {
+                "the request body must be a Secret object".into()
+            } else {
+                "the patch must be a JSON object".into()
+            }));
+        }
+        let old = self.backend.get_secret(namespace, name).await?;
+        let new = if replacing {
+            let (old_rv, new_rv) = (
+                old.pointer("/metadata/resourceVersion"),
+                body.pointer("/metadata/resourceVersion"),
+            );
+            if new_rv.is_some_and(|v| v != "") && new_rv != old_rv {
+                return Err(ApiError::Conflict(format!(
+                    "Operation cannot be fulfilled on secrets \"{name}\": the object has been modified; please apply your changes to the latest version and try again"
+                )));
+            }
+            body
+        } else {
+            let mut new = old.clone();
+            if media == "application/merge-patch+json" {
+                patch::merge_patch(&mut new, &body);
+            } else {
+                patch::strategic_merge_patch(&mut new, &body);
+            }
+            new
+        };
+        match secrets::admit_change(&old, new, name)? {
+            // A no-op update changes nothing, not even the resourceVersion.
+            None => self.respond_object(ctx, Resource::Secrets, StatusCode::OK, old),
+            Some(stored) => {
+                let updated = self.backend.update_secret(namespace, name, stored).await?;
+                self.respond_object(ctx, Resource::Secrets, StatusCode::OK, updated)
+            }
+        }
     }
 
     async fn delete_pod(
@@ -870,6 +959,27 @@ fn object_id(object: &Value) -> (String, String) {
             .to_owned()
     };
     (s("/metadata/namespace"), s("/metadata/name"))
+}
+
+/// Checks a create body's `apiVersion`, `kind` and namespace (the API
+/// server's 400s) and fills them in.
+fn typed_body(body: &mut Value, kind: &str, namespace: &str) -> Result<(), ApiError> {
+    secrets::check_type(body, kind)?;
+    body["apiVersion"] = json!("v1");
+    body["kind"] = json!(kind);
+    if !body.get("metadata").is_some_and(Value::is_object) {
+        body["metadata"] = json!({});
+    }
+    match body.pointer("/metadata/namespace").and_then(Value::as_str) {
+        Some(ns) if !ns.is_empty() && ns != namespace => Err(ApiError::BadRequest(
+            "the namespace of the provided object does not match the namespace sent on the request"
+                .into(),
+        )),
+        _ => {
+            body["metadata"]["namespace"] = json!(namespace);
+            Ok(())
+        }
+    }
 }
 
 fn include_object(query: &Query) -> Result<IncludeObject, ApiError> {

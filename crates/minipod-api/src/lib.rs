@@ -2,8 +2,8 @@
 //!
 //! This crate serves what `kubectl` needs to manage pods on one host:
 //! discovery, pods (create, get, list, watch, delete, patch/update of
-//! images), `pods/log`, `pods/exec` (websocket), events, and server-side
-//! Table printing. It does not run pods: it asks a [`Backend`] (the daemon's
+//! images), `pods/log`, `pods/exec` (websocket), events, Secrets (for
+//! `imagePullSecrets`; [`secrets`]), and server-side Table printing. It does not run pods: it asks a [`Backend`] (the daemon's
 //! pod manager, or [`testing::FakeBackend`] in tests).
 //!
 //! ## How a request flows
@@ -58,6 +58,8 @@ pub mod error;
 pub mod exec;
 pub mod handlers;
 pub mod patch;
+pub mod protobuf;
+pub mod secrets;
 pub mod selector;
 pub mod server;
 pub mod table;

@@ -218,12 +218,16 @@ const EVENT_FIELDS: &[&str] = &[
     "type",
 ];
 
+/// `secrets`: `type` besides the common ones (`SecretToSelectableFields`).
+const SECRET_FIELDS: &[&str] = &["metadata.name", "metadata.namespace", "type"];
+
 impl FieldSelector {
     /// Parses a `fieldSelector` for `resource`.
     pub fn parse(text: &str, resource: Resource) -> Result<Self, ApiError> {
         let allowed = match resource {
             Resource::Pods => POD_FIELDS,
             Resource::Events => EVENT_FIELDS,
+            Resource::Secrets => SECRET_FIELDS,
         };
         let mut reqs = Vec::new();
         if text.trim().is_empty() {

@@ -6,6 +6,8 @@
 //! RESTARTS, AGE (priority 0) and IP, NODE, NOMINATED NODE, READINESS GATES
 //! (priority 1, shown by `-o wide`); READY/STATUS/RESTARTS/AGE are
 //! `minipod_lifecycle::kubectl_columns`, the same pure printer the CLI uses.
+//! Secrets get NAME, TYPE, DATA (the number of keys) and AGE, as the API
+//! server's printer (`printSecret`).
 
 use minipod_lifecycle::duration::human_duration;
 use minipod_lifecycle::printer::PodView;
@@ -94,6 +96,17 @@ pub fn columns(resource: Resource) -> Vec<Value> {
             column("Reason", "", "Why the event was recorded.", 0),
             column("Object", "", "The object the event is about.", 0),
             column("Message", "", "What happened.", 0),
+        ],
+        Resource::Secrets => vec![
+            column("Name", "name", "Name must be unique within a namespace.", 0),
+            column(
+                "Type",
+                "",
+                "Used to facilitate programmatic handling of secret data.",
+                0,
+            ),
+            column("Data", "", "The number of keys of the secret's data.", 0),
+            column("Age", "", "Time since the object was created.", 0),
         ],
     }
 }
@@ -191,6 +204,24 @@ pub fn event_cells(event: &Value, now: Timestamp) -> Vec<Value> {
     ]
 }
 
+/// The cells of one Secret row: the number of keys as a number, as the API
+/// server sends it (`int64(len(obj.Data))`).
+pub fn secret_cells(secret: &Value, now: Timestamp) -> Vec<Value> {
+    let keys = secret
+        .get("data")
+        .and_then(Value::as_object)
+        .map_or(0, serde_json::Map::len);
+    vec![
+        json!(str_at(secret, "/metadata/name").unwrap_or_default()),
+        json!(str_at(secret, "/type").unwrap_or_default()),
+        json!(keys),
+        json!(age(
+            timestamp_at(secret, "/metadata/creationTimestamp"),
+            now
+        )),
+    ]
+}
+
 /// `rows[].object` for `include`.
 fn row_object(object: &Value, include: IncludeObject) -> Value {
     match include {
@@ -209,6 +240,7 @@ pub fn row(resource: Resource, object: &Value, include: IncludeObject, now: Time
     let cells = match resource {
         Resource::Pods => pod_cells(object, now),
         Resource::Events => event_cells(object, now),
+        Resource::Secrets => secret_cells(object, now),
     };
     let mut row = json!({ "cells": cells });
     let obj = row_object(object, include);
@@ -270,6 +302,24 @@ mod tests {
                 }]
             }
         })
+    }
+
+    #[test]
+    fn secret_row_cells() {
+        let secret = json!({
+            "metadata": {"name": "regcred", "creationTimestamp": "2024-05-01T11:59:00Z"},
+            "type": "kubernetes.io/dockerconfigjson",
+            "data": {".dockerconfigjson": "e30="}
+        });
+        assert_eq!(
+            secret_cells(&secret, now()),
+            vec![
+                json!("regcred"),
+                json!("kubernetes.io/dockerconfigjson"),
+                json!(1),
+                json!("90s")
+            ]
+        );
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! sets `deletionTimestamp` and removes the pod after
 //! `min(grace period, 1 s)`. Logs are `log_text`, per container; exec runs a few
 //! commands of its own ([`fake_exec`]: `cat`, `exit N`, `stderr TEXT`,
-//! `tty`, `size`) and echoes any other command line.
+//! `tty`, `size`) and echoes any other command line. Secrets are stored as
+//! the server hands them over.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -39,6 +40,7 @@ struct Watcher {
 struct State {
     rv: u64,
     pods: BTreeMap<(String, String), Value>,
+    secrets: BTreeMap<(String, String), Value>,
     events: Vec<Value>,
     history: Vec<(u64, Resource, String, WatchEvent)>,
     watchers: Vec<Watcher>,
@@ -349,6 +351,69 @@ impl Backend for FakeBackend {
         Ok(pod)
     }
 
+    async fn create_secret(
+        &self,
+        namespace: &str,
+        mut secret: Value,
+        dry_run: bool,
+    ) -> Result<Value, ApiError> {
+        let name = secret["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let key = (namespace.to_owned(), name.clone());
+        let mut st = lock(&self.state);
+        if st.secrets.contains_key(&key) {
+            return Err(ApiError::secret_exists(&name));
+        }
+        secret["metadata"]["uid"] = json!(uuid::Uuid::new_v4().to_string());
+        secret["metadata"]["creationTimestamp"] = json!(timestamp_now());
+        if dry_run {
+            return Ok(secret);
+        }
+        st.record(Resource::Secrets, EventType::Added, &mut secret);
+        st.secrets.insert(key, secret.clone());
+        Ok(secret)
+    }
+
+    async fn get_secret(&self, namespace: &str, name: &str) -> Result<Value, ApiError> {
+        lock(&self.state)
+            .secrets
+            .get(&(namespace.to_owned(), name.to_owned()))
+            .cloned()
+            .ok_or_else(|| ApiError::secret_not_found(name))
+    }
+
+    async fn list_secrets(&self, namespace: Option<&str>) -> Result<ObjectList, ApiError> {
+        self.list(Resource::Secrets, namespace).await
+    }
+
+    async fn update_secret(
+        &self,
+        namespace: &str,
+        name: &str,
+        mut secret: Value,
+    ) -> Result<Value, ApiError> {
+        let key = (namespace.to_owned(), name.to_owned());
+        let mut st = lock(&self.state);
+        if !st.secrets.contains_key(&key) {
+            return Err(ApiError::secret_not_found(name));
+        }
+        st.record(Resource::Secrets, EventType::Modified, &mut secret);
+        st.secrets.insert(key, secret.clone());
+        Ok(secret)
+    }
+
+    async fn delete_secret(&self, namespace: &str, name: &str) -> Result<Value, ApiError> {
+        let mut st = lock(&self.state);
+        let mut gone = st
+            .secrets
+            .remove(&(namespace.to_owned(), name.to_owned()))
+            .ok_or_else(|| ApiError::secret_not_found(name))?;
+        st.record(Resource::Secrets, EventType::Deleted, &mut gone);
+        Ok(gone)
+    }
+
     async fn list(
         &self,
         resource: Resource,
@@ -363,6 +428,7 @@ impl Backend for FakeBackend {
         let items = match resource {
             Resource::Pods => st.pods.values().filter(in_ns).cloned().collect(),
             Resource::Events => st.events.iter().filter(in_ns).cloned().collect(),
+            Resource::Secrets => st.secrets.values().filter(in_ns).cloned().collect(),
         };
         Ok(ObjectList {
             items,

@@ -367,6 +367,174 @@ async fn kubectl_drives_the_api() {
     server.shutdown().await;
 }
 
+const SECRET_YAML: &str = "apiVersion: v1
+kind: Secret
+metadata:
+  name: plain
+  labels:
+    app: bb
+data:
+  user: dQ==
+  password: cA==
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_manages_secrets() {
+    if !kubectl_installed() {
+        eprintln!("SKIPPED: kubectl is not installed; the real-kubectl test did not run");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start_server(dir.path()).await;
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, server.kubeconfig().expect("kubeconfig")).expect("write");
+    let k = Kubectl {
+        kubeconfig,
+        cache: dir.path().join("cache"),
+    };
+
+    let resources = k.ok(&["api-resources"]).await;
+    assert!(
+        resources.lines().any(
+            |l| l.split_whitespace().collect::<Vec<_>>() == ["secrets", "v1", "true", "Secret"]
+        ),
+        "{resources}"
+    );
+
+    // kubectl's own docker-registry Secret.
+    let created = k
+        .ok(&[
+            "create",
+            "secret",
+            "docker-registry",
+            "regcred",
+            "--docker-server=127.0.0.1:5000",
+            "--docker-username=u",
+            "--docker-password=p",
+        ])
+        .await;
+    assert_eq!(created.trim(), "secret/regcred created");
+    let (ok, _, stderr) = k
+        .run(&[
+            "create",
+            "secret",
+            "generic",
+            "regcred",
+            "--from-literal=a=b",
+        ])
+        .await;
+    assert!(!ok);
+    // kubectl's typed client words it so against a cluster too.
+    assert_eq!(
+        stderr.trim(),
+        "error: failed to create secret secrets \"regcred\" already exists"
+    );
+
+    let json: Value =
+        serde_json::from_str(&k.ok(&["get", "secret", "regcred", "-o", "json"]).await)
+            .expect("json");
+    assert_eq!(json["type"], "kubernetes.io/dockerconfigjson");
+    assert_eq!(json["metadata"]["namespace"], "default");
+    assert!(json["metadata"]["uid"].is_string());
+    use base64::Engine;
+    let config = base64::engine::general_purpose::STANDARD
+        .decode(json["data"][".dockerconfigjson"].as_str().expect("data"))
+        .expect("base64");
+    let config: Value = serde_json::from_slice(&config).expect("docker config");
+    assert_eq!(config["auths"]["127.0.0.1:5000"]["username"], "u");
+    assert_eq!(config["auths"]["127.0.0.1:5000"]["auth"], "dTpw");
+
+    // apply: created, unchanged, configured. (With `stringData` it would be
+    // `configured` every time, on a cluster too: the live object never has it.)
+    let manifest = dir.path().join("secret.yaml");
+    std::fs::write(&manifest, SECRET_YAML).expect("write");
+    let manifest = manifest.to_str().expect("utf-8 path");
+    assert_eq!(
+        k.ok(&["apply", "-f", manifest]).await.trim(),
+        "secret/plain created"
+    );
+    assert_eq!(
+        k.ok(&["apply", "-f", manifest]).await.trim(),
+        "secret/plain unchanged"
+    );
+    std::fs::write(
+        manifest,
+        SECRET_YAML.replace("password: cA==", "password: cQ=="),
+    )
+    .expect("write");
+    assert_eq!(
+        k.ok(&["apply", "-f", manifest]).await.trim(),
+        "secret/plain configured"
+    );
+    let password = k
+        .ok(&["get", "secret", "plain", "-o", "jsonpath={.data.password}"])
+        .await;
+    assert_eq!(password, "cQ==");
+
+    // The table, as kubectl prints a cluster's.
+    let table = k.ok(&["get", "secrets"]).await;
+    let lines: Vec<Vec<&str>> = table
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(lines[0], ["NAME", "TYPE", "DATA", "AGE"], "{table}");
+    assert_eq!(lines[1][..3], ["plain", "Opaque", "2"], "{table}");
+    assert_eq!(
+        lines[2][..3],
+        ["regcred", "kubernetes.io/dockerconfigjson", "1"],
+        "{table}"
+    );
+    let selected = k
+        .ok(&["get", "secrets", "-l", "app=bb", "-o", "name"])
+        .await;
+    assert_eq!(selected.trim(), "secret/plain");
+    let typed = k
+        .ok(&[
+            "get",
+            "secrets",
+            "--field-selector",
+            "type=kubernetes.io/dockerconfigjson",
+            "-o",
+            "name",
+        ])
+        .await;
+    assert_eq!(typed.trim(), "secret/regcred");
+
+    // Refusals in the API server's words.
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: bad}\ntype: kubernetes.io/dockerconfigjson\ndata: {x: e30=}\n",
+    )
+    .expect("write");
+    let (ok, _, stderr) = k.run(&["create", "-f", bad.to_str().expect("utf-8")]).await;
+    assert!(!ok);
+    assert!(
+        stderr.contains("The Secret \"bad\" is invalid: data[.dockerconfigjson]: Required value"),
+        "{stderr}"
+    );
+    std::fs::write(
+        &bad,
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: bad}\nspec: {}\n",
+    )
+    .expect("write");
+    let (ok, _, stderr) = k.run(&["create", "-f", bad.to_str().expect("utf-8")]).await;
+    assert!(!ok);
+    assert!(stderr.contains("unknown field \"spec\""), "{stderr}");
+
+    // Delete: gone, and a second delete is a 404.
+    assert_eq!(
+        k.ok(&["delete", "secret", "regcred"]).await.trim(),
+        "secret \"regcred\" deleted"
+    );
+    let (ok, _, stderr) = k.run(&["delete", "secret", "regcred"]).await;
+    assert!(!ok);
+    assert!(stderr.contains("secrets \"regcred\" not found"), "{stderr}");
+    let names = k.ok(&["get", "secrets", "-o", "name"]).await;
+    assert_eq!(names.trim(), "secret/plain");
+    server.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_get_status_errors_and_the_server_stays_up() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -17,6 +17,10 @@
 //!
 //! [`admit`] runs 2–4 and returns an [`AdmittedPod`], the only way to obtain
 //! one, so later stages can rely on a valid, defaulted pod.
+//!
+//! Secrets ([`secret`]) come in the same files: [`secret::admit_secret`] is
+//! their create path, and [`secret::resolve_pull_secrets`] the rule that
+//! turns a pod's `imagePullSecrets` into registry logins.
 
 #![forbid(unsafe_code)]
 
@@ -26,6 +30,7 @@ pub mod load;
 pub mod model;
 pub mod nesting;
 pub mod quantity;
+pub mod secret;
 pub mod support;
 pub mod validate;
 
@@ -34,3 +39,4 @@ mod admit;
 pub use admit::{AdmittedPod, ServerAssigned, admit};
 pub use model::Pod;
 pub use quantity::Quantity;
+pub use secret::Secret;

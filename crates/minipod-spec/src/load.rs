@@ -3,7 +3,12 @@
 //! A file is read with a size limit (hostile input must not exhaust memory),
 //! checked to be UTF-8 text, and parsed document by document (`---`). Each
 //! document is dispatched on `apiVersion`/`kind`: `v1`/`Pod` is parsed into
-//! [`Pod`] with unknown fields denied; any other kind is refused clearly.
+//! [`Pod`] and `v1`/`Secret` into [`Secret`], with unknown fields denied;
+//! any other kind is refused clearly.
+//!
+//! [`load_objects`] and [`parse_objects`] return both kinds ([`Objects`]);
+//! [`load_file`] and [`parse_manifests`] only the pods, for callers that run
+//! pods and have no use for Secrets.
 //! JSON needs no separate path: JSON is YAML, and the YAML parser gives JSON
 //! errors a line and column too.
 //!
@@ -21,6 +26,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::model::Pod;
+use crate::secret::Secret;
 
 /// Largest manifest accepted, as the Kubernetes API server limits request
 /// bodies (`apiserver` `MaxRequestBodyBytes`, 3 MiB).
@@ -48,6 +54,20 @@ impl fmt::Display for Source {
 pub struct LoadedPod {
     pub pod: Pod,
     pub source: Source,
+}
+
+/// A Secret parsed from a manifest, not yet defaulted or validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadedSecret {
+    pub secret: Secret,
+    pub source: Source,
+}
+
+/// Everything a manifest holds, each kind in the file's order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Objects {
+    pub pods: Vec<LoadedPod>,
+    pub secrets: Vec<LoadedSecret>,
 }
 
 /// A position in a file, printed `file:line:column` like a compiler does.
@@ -111,7 +131,7 @@ pub enum LoadError {
         missing: &'static str,
     },
     #[error(
-        "{at}: unsupported kind {kind:?} (apiVersion {api_version:?}): minipod runs Pods (apiVersion \"v1\", kind \"Pod\")"
+        "{at}: unsupported kind {kind:?} (apiVersion {api_version:?}): minipod takes Pods and Secrets (apiVersion \"v1\", kind \"Pod\" or \"Secret\")"
     )]
     UnsupportedKind {
         at: Position,
@@ -146,15 +166,22 @@ impl From<LoadError> for LoadErrors {
     }
 }
 
-/// Reads and parses a manifest file (`-` reads standard input).
+/// Reads and parses a manifest file (`-` reads standard input): its pods
+/// (Secrets are parsed, checked and left out).
 pub fn load_file(path: &Path) -> Result<Vec<LoadedPod>, LoadErrors> {
+    load_objects(path).map(|objects| objects.pods)
+}
+
+/// Reads and parses a manifest file (`-` reads standard input): its pods
+/// and its Secrets.
+pub fn load_objects(path: &Path) -> Result<Objects, LoadErrors> {
     let file = path.display().to_string();
     let bytes = if file == "-" {
         read_bounded(std::io::stdin().lock(), &file)?
     } else {
         read_manifest_file(path)?
     };
-    parse_manifests(&bytes, &file)
+    parse_objects(&bytes, &file)
 }
 
 /// Reads a file, refusing directories and anything over [`MAX_MANIFEST_BYTES`]
@@ -204,8 +231,14 @@ struct TypeMeta {
     kind: Option<String>,
 }
 
-/// Parses every document of a manifest. `file` names it in errors.
+/// Parses every document of a manifest and returns its pods (Secrets are
+/// parsed, checked and left out). `file` names it in errors.
 pub fn parse_manifests(bytes: &[u8], file: &str) -> Result<Vec<LoadedPod>, LoadErrors> {
+    parse_objects(bytes, file).map(|objects| objects.pods)
+}
+
+/// Parses every document of a manifest. `file` names it in errors.
+pub fn parse_objects(bytes: &[u8], file: &str) -> Result<Objects, LoadErrors> {
     let text = std::str::from_utf8(bytes).map_err(|e| LoadError::NotText {
         file: file.to_owned(),
         offset: e.valid_up_to(),
@@ -235,7 +268,7 @@ pub fn parse_manifests(bytes: &[u8], file: &str) -> Result<Vec<LoadedPod>, LoadE
     }
 
     // Pass 2: each document into its type (the same documents, in order).
-    let mut pods = Vec::new();
+    let mut objects = Objects::default();
     for (index, (document, meta)) in yaml_serde::Deserializer::from_str(text)
         .zip(&kinds)
         .enumerate()
@@ -261,7 +294,7 @@ pub fn parse_manifests(bytes: &[u8], file: &str) -> Result<Vec<LoadedPod>, LoadE
             }
             (Some(api_version), Some(kind)) => (api_version, kind),
         };
-        if api_version != "v1" || kind != "Pod" {
+        if api_version != "v1" || !matches!(kind.as_str(), "Pod" | "Secret") {
             let at = locate_kind(document, file).unwrap_or(Position {
                 file: file.to_owned(),
                 line: 1,
@@ -274,25 +307,28 @@ pub fn parse_manifests(bytes: &[u8], file: &str) -> Result<Vec<LoadedPod>, LoadE
             });
             continue;
         }
-        match Pod::deserialize(document) {
-            Ok(pod) => pods.push(LoadedPod {
-                pod,
-                source: Source {
-                    file: file.to_owned(),
-                    document: number,
-                },
-            }),
-            Err(error) => errors.push(syntax_error(file, number, &error)),
+        let source = Source {
+            file: file.to_owned(),
+            document: number,
+        };
+        let parsed = if kind == "Secret" {
+            Secret::deserialize(document)
+                .map(|secret| objects.secrets.push(LoadedSecret { secret, source }))
+        } else {
+            Pod::deserialize(document).map(|pod| objects.pods.push(LoadedPod { pod, source }))
+        };
+        if let Err(error) = parsed {
+            errors.push(syntax_error(file, number, &error));
         }
     }
 
-    if errors.is_empty() && pods.is_empty() {
+    if errors.is_empty() && objects.pods.is_empty() && objects.secrets.is_empty() {
         errors.push(LoadError::Empty {
             file: file.to_owned(),
         });
     }
     if errors.is_empty() {
-        return Ok(pods);
+        return Ok(objects);
     }
     if errors.len() > MAX_ERRORS {
         let count = errors.len() - MAX_ERRORS;
@@ -493,6 +529,44 @@ mod tests {
         assert_eq!(pods[1].source.document, 4);
     }
 
+    const SECRET: &str = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: regcred\ntype: kubernetes.io/dockerconfigjson\ndata:\n  .dockerconfigjson: e30=\n";
+
+    #[test]
+    fn secrets_and_pods_come_back_apart_in_the_files_order() {
+        let text = format!(
+            "{POD}---\n{SECRET}---\n{}",
+            SECRET.replace("regcred", "other")
+        );
+        let objects = parse_objects(text.as_bytes(), "all.yaml").unwrap();
+        assert_eq!(objects.pods.len(), 1);
+        let names: Vec<&str> = objects.secrets.iter().map(|s| s.secret.name()).collect();
+        assert_eq!(names, ["regcred", "other"]);
+        assert_eq!(objects.secrets[0].source.document, 2);
+        assert_eq!(objects.secrets[0].secret.data[".dockerconfigjson"].0, b"{}");
+        // The pods-only readers skip the Secrets.
+        assert_eq!(
+            parse_manifests(text.as_bytes(), "all.yaml").unwrap().len(),
+            1
+        );
+        assert!(
+            parse_manifests(SECRET.as_bytes(), "s.yaml")
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_secret_is_read_strictly_and_its_base64_checked() {
+        assert_eq!(
+            errors(&SECRET.replace("type:", "typo:")),
+            ["pod.yaml:5:1: unknown field \"typo\" (did you mean \"type\"?)"]
+        );
+        assert_eq!(
+            errors(&SECRET.replace("e30=", "e30$")),
+            ["pod.yaml:7:22: data..dockerconfigjson: illegal base64 data at input byte 3"]
+        );
+    }
+
     #[test]
     fn json_is_accepted_including_tabs() {
         let json = "{\n\t\"apiVersion\": \"v1\",\n\t\"kind\": \"Pod\",\n\t\"metadata\": {\"name\": \"web\"},\n\t\"spec\": {\"containers\": [{\"name\": \"app\", \"image\": \"busybox\"}]}\n}\n";
@@ -552,7 +626,7 @@ mod tests {
             errors(&text),
             [
                 "pod.yaml:5:3: unknown field \"metadata.lables\" (did you mean \"labels\"?)",
-                "pod.yaml:12:7: unsupported kind \"Deployment\" (apiVersion \"apps/v1\"): minipod runs Pods (apiVersion \"v1\", kind \"Pod\")",
+                "pod.yaml:12:7: unsupported kind \"Deployment\" (apiVersion \"apps/v1\"): minipod takes Pods and Secrets (apiVersion \"v1\", kind \"Pod\" or \"Secret\")",
                 "pod.yaml:21:12: spec.containers[0].image: invalid type: sequence, expected a string",
             ]
         );
@@ -563,7 +637,7 @@ mod tests {
         assert_eq!(
             errors("apiVersion: v2\nkind: Pod\n"),
             [
-                "pod.yaml:2:7: unsupported kind \"Pod\" (apiVersion \"v2\"): minipod runs Pods (apiVersion \"v1\", kind \"Pod\")"
+                "pod.yaml:2:7: unsupported kind \"Pod\" (apiVersion \"v2\"): minipod takes Pods and Secrets (apiVersion \"v1\", kind \"Pod\" or \"Secret\")"
             ]
         );
     }

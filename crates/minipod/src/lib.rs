@@ -14,6 +14,7 @@ mod commands;
 mod host;
 pub mod input;
 pub mod node;
+pub mod pull_secrets;
 mod table;
 mod terminal;
 mod websocket;
@@ -41,11 +42,14 @@ enum Command {
     /// (started by the daemon, not by hand).
     #[command(hide = true)]
     Monitor(commands::monitor::MonitorArgs),
-    /// Create the pods of a manifest on the daemon, or update them (images).
+    /// Create the Secrets and pods of a manifest on the daemon, or update
+    /// them (Secrets: replaced; pods: images).
     Apply(commands::client_cmds::ApplyArgs),
-    /// List pods, or show one (`get pods`, `get pod NAME -o json`).
+    /// List pods or Secrets, or show one (`get pods`, `get pod NAME -o json`,
+    /// `get secrets`).
     Get(commands::client_cmds::GetArgs),
-    /// Stop and remove pods (`delete pod NAME`, `delete -f FILE`).
+    /// Stop and remove pods, remove Secrets (`delete pod NAME`,
+    /// `delete secret NAME`, `delete -f FILE`).
     Delete(commands::client_cmds::DeleteArgs),
     /// Print a container's output (`logs POD [-c NAME] [-f] [--previous]`).
     Logs(commands::client_cmds::LogsArgs),

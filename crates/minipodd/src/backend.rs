@@ -7,6 +7,12 @@
 //! ([`Daemon::refresh`], a few times a second), gives every change the next
 //! resourceVersion, and hands the changes to watchers. So a daemon killed
 //! and started again finds every pod as it is (docs/daemon.md).
+//!
+//! Secrets are the daemon's own: kept in memory and in
+//! `<state>/secrets/<namespace>/<name>.json` ([`SecretStore`]), read back at
+//! start. When a pod is created, the Secrets its `imagePullSecrets` name are
+//! looked up in its namespace and written into its record
+//! (`pull-secrets.json`) before its monitor starts.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
@@ -19,13 +25,16 @@ use minipod_api::backend::{
     WatchEvent, WatchStream,
 };
 use minipod_lifecycle::status::PodPhase;
-use minipod_monitor::records::{Checked, MonitorLauncher, Record, Records};
+use minipod_monitor::records::{
+    Checked, MonitorLauncher, PULL_SECRETS_FILE, PullSecrets, Record, Records,
+};
 use minipod_runtime::pod::NodeConfig;
-use minipod_spec::{Pod, ServerAssigned, admit};
+use minipod_spec::{Pod, Secret, ServerAssigned, admit};
 use serde_json::Value;
 use tokio::sync::{broadcast, mpsc};
 
 use crate::logs;
+use crate::secrets::SecretStore;
 
 /// How many changes are kept for watches that resume from a version.
 const HISTORY: usize = 10_000;
@@ -61,6 +70,8 @@ struct Entry {
 struct State {
     version: u64,
     pods: BTreeMap<String, Entry>,
+    /// By namespace and name, as served (with their resourceVersion).
+    secrets: BTreeMap<(String, String), Value>,
     events: Vec<Value>,
     history: VecDeque<Change>,
 }
@@ -83,12 +94,41 @@ impl State {
             .find(|(_, e)| e.namespace == namespace && e.name == name)
             .map(|(uid, _)| uid.clone())
     }
+
+    /// The logins `pod`'s `imagePullSecrets` name, from the Secrets of its
+    /// namespace (`None` when it names none).
+    fn pull_secrets(&self, pod: &Pod) -> Option<PullSecrets> {
+        if pod.spec.image_pull_secrets.is_empty() {
+            return None;
+        }
+        let namespace = pod.metadata.namespace.as_deref().unwrap_or("default");
+        let secrets: Vec<Secret> = pod
+            .spec
+            .image_pull_secrets
+            .iter()
+            .filter_map(|r| self.secrets.get(&(namespace.to_owned(), r.name.clone())))
+            .filter_map(|v| serde_json::from_value(strip_system(v)).ok())
+            .collect();
+        minipod::pull_secrets::for_pod(pod, &secrets)
+    }
+}
+
+/// A stored Secret without what only the system sets, as the strict model reads it.
+fn strip_system(secret: &Value) -> Value {
+    let mut secret = secret.clone();
+    if let Some(metadata) = secret.get_mut("metadata").and_then(Value::as_object_mut) {
+        for key in ["uid", "resourceVersion", "creationTimestamp"] {
+            metadata.remove(key);
+        }
+    }
+    secret
 }
 
 /// The daemon's pods.
 pub struct Daemon {
     node: NodeConfig,
     records: Records,
+    secrets: SecretStore,
     launcher: MonitorLauncher,
     state: Mutex<State>,
     changes: broadcast::Sender<Change>,
@@ -144,6 +184,15 @@ fn with_version(mut object: Value, version: u64) -> Value {
     object
 }
 
+fn now() -> minipod_lifecycle::Timestamp {
+    minipod_lifecycle::Timestamp::from_unix_nanos(
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+            .unwrap_or(0),
+    )
+}
+
 fn internal(error: impl std::fmt::Display) -> ApiError {
     ApiError::Internal(error.to_string())
 }
@@ -153,15 +202,23 @@ impl Daemon {
     /// died while the daemon was away are found out here.
     pub fn open(node: NodeConfig, launcher: MonitorLauncher) -> anyhow::Result<Arc<Daemon>> {
         let records = Records::new(&node.state_dir);
+        let secrets = SecretStore::new(&node.state_dir);
         let (changes, _) = broadcast::channel(1024);
+        // The stored Secrets first: a pod whose monitor never started needs them.
+        let mut state = State {
+            version: first_version(),
+            ..State::default()
+        };
+        for (key, secret) in secrets.load() {
+            let version = state.next();
+            state.secrets.insert(key, with_version(secret, version));
+        }
         let daemon = Arc::new(Daemon {
             node,
             records,
+            secrets,
             launcher,
-            state: Mutex::new(State {
-                version: first_version(),
-                ..State::default()
-            }),
+            state: Mutex::new(state),
             changes,
         });
         daemon.refresh_all(true);
@@ -219,7 +276,9 @@ impl Daemon {
                     .ok()
                     .flatten()
                     .is_none_or(|p| !p.is_terminal())
-                && let Err(e) = record.spawn_monitor(&self.launcher)
+                && let Err(e) = self
+                    .write_missing_pull_secrets(&record)
+                    .and_then(|()| record.spawn_monitor(&self.launcher))
             {
                 // Created, but the daemon stopped before its monitor started.
                 let _ = record.mark_failed(
@@ -356,6 +415,59 @@ impl Daemon {
         }
     }
 
+    /// A record made just before the daemon stopped may lack the pull
+    /// secrets its pod names: they are resolved now, before its monitor starts.
+    fn write_missing_pull_secrets(
+        &self,
+        record: &Record,
+    ) -> Result<(), minipod_monitor::records::RecordError> {
+        if record.path(PULL_SECRETS_FILE).exists() {
+            return Ok(());
+        }
+        let admitted = record.admitted()?;
+        let pulls = self.lock().pull_secrets(admitted.pod());
+        match pulls {
+            Some(pulls) => record.write_pull_secrets(&pulls),
+            None => Ok(()),
+        }
+    }
+
+    /// Stamps `secret` with the next version, keeps it and tells the watchers.
+    fn publish_secret(&self, state: &mut State, event_type: EventType, secret: Value) -> Value {
+        let (namespace, name) = (
+            secret["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            secret["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+        let version = state.next();
+        let object = with_version(secret, version);
+        if event_type == EventType::Deleted {
+            state.secrets.remove(&(namespace.clone(), name));
+        } else {
+            state
+                .secrets
+                .insert((namespace.clone(), name), object.clone());
+        }
+        self.publish(
+            state,
+            Change {
+                version,
+                resource: Resource::Secrets,
+                namespace,
+                event: WatchEvent {
+                    event_type,
+                    object: object.clone(),
+                },
+            },
+        );
+        object
+    }
+
     /// The log file of `container`'s run `attempt` of the pod.
     fn log_path(&self, entry: &Entry, container: &str, attempt: i64) -> PathBuf {
         minipod_runtime::logs::PodLogs {
@@ -412,13 +524,21 @@ impl Backend for Daemon {
         if dry_run {
             return serde_json::to_value(admitted.pod()).map_err(internal);
         }
+        // Resolved now, in the pod's namespace, and in the record before
+        // the monitor starts: the monitor reads them for its pulls.
+        let pulls = self.lock().pull_secrets(admitted.pod());
         let records = self.records.clone();
         let launcher = self.launcher.clone();
         let record = tokio::task::spawn_blocking(move || -> Result<Record, String> {
             let record = records
                 .create(&admitted, SystemTime::now())
                 .map_err(|e| e.to_string())?;
-            if let Err(e) = record.spawn_monitor(&launcher) {
+            let started = match &pulls {
+                Some(pulls) => record.write_pull_secrets(pulls),
+                None => Ok(()),
+            }
+            .and_then(|()| record.spawn_monitor(&launcher).map(drop));
+            if let Err(e) = started {
                 let _ = record.mark_failed(
                     "FailedCreatePodSandBox",
                     &format!("starting the pod's monitor: {e}"),
@@ -561,6 +681,85 @@ impl Backend for Daemon {
         Ok(object)
     }
 
+    /// Stores a new Secret (already admitted by the API layer) on disk and
+    /// in memory. The write is small and done under the lock, so two
+    /// creates of one name cannot both succeed.
+    async fn create_secret(
+        &self,
+        namespace: &str,
+        mut secret: Value,
+        dry_run: bool,
+    ) -> Result<Value, ApiError> {
+        let name = secret["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let mut state = self.lock();
+        if state
+            .secrets
+            .contains_key(&(namespace.to_owned(), name.clone()))
+        {
+            return Err(ApiError::secret_exists(&name));
+        }
+        secret["metadata"]["namespace"] = namespace.into();
+        secret["metadata"]["uid"] = minipod::input::server_assigned().uid.into();
+        secret["metadata"]["creationTimestamp"] = now().to_string().into();
+        if dry_run {
+            return Ok(secret);
+        }
+        self.secrets
+            .write(namespace, &name, &secret)
+            .map_err(internal)?;
+        Ok(self.publish_secret(&mut state, EventType::Added, secret))
+    }
+
+    async fn get_secret(&self, namespace: &str, name: &str) -> Result<Value, ApiError> {
+        self.lock()
+            .secrets
+            .get(&(namespace.to_owned(), name.to_owned()))
+            .cloned()
+            .ok_or_else(|| ApiError::secret_not_found(name))
+    }
+
+    async fn list_secrets(&self, namespace: Option<&str>) -> Result<ObjectList, ApiError> {
+        self.list(Resource::Secrets, namespace).await
+    }
+
+    /// Replaces a Secret. Pods created before keep the logins they were
+    /// given (as the record holds them); pods created after get the new ones.
+    async fn update_secret(
+        &self,
+        namespace: &str,
+        name: &str,
+        mut secret: Value,
+    ) -> Result<Value, ApiError> {
+        let mut state = self.lock();
+        if !state
+            .secrets
+            .contains_key(&(namespace.to_owned(), name.to_owned()))
+        {
+            return Err(ApiError::secret_not_found(name));
+        }
+        if let Some(metadata) = secret.get_mut("metadata").and_then(Value::as_object_mut) {
+            metadata.remove("resourceVersion");
+        }
+        self.secrets
+            .write(namespace, name, &secret)
+            .map_err(internal)?;
+        Ok(self.publish_secret(&mut state, EventType::Modified, secret))
+    }
+
+    async fn delete_secret(&self, namespace: &str, name: &str) -> Result<Value, ApiError> {
+        let mut state = self.lock();
+        let secret = state
+            .secrets
+            .get(&(namespace.to_owned(), name.to_owned()))
+            .cloned()
+            .ok_or_else(|| ApiError::secret_not_found(name))?;
+        self.secrets.remove(namespace, name).map_err(internal)?;
+        Ok(self.publish_secret(&mut state, EventType::Deleted, secret))
+    }
+
     async fn list(
         &self,
         resource: Resource,
@@ -579,6 +778,12 @@ impl Backend for Daemon {
                 .iter()
                 .filter(|e| namespace.is_none_or(|n| e["metadata"]["namespace"] == n))
                 .cloned()
+                .collect(),
+            Resource::Secrets => state
+                .secrets
+                .iter()
+                .filter(|((ns, _), _)| namespace.is_none_or(|n| n == ns))
+                .map(|(_, secret)| secret.clone())
                 .collect(),
         };
         Ok(ObjectList {

@@ -13,6 +13,7 @@
 pub mod backend;
 mod exec;
 pub mod logs;
+pub mod secrets;
 
 use std::ffi::OsString;
 use std::net::SocketAddr;

@@ -10,7 +10,8 @@
 //! - `containers`: app containers, init containers and sidecars;
 //! - `ports`, `env`, `probes` (and hooks), `resources`, `volumes`
 //!   (and mounts), `security` (security contexts), `os` (`spec.os`);
-//! - `names` and `ip`: the string formats and their messages.
+//! - `names` and `ip`: the string formats and their messages;
+//! - `secret`: Secrets (`ValidateSecret`, `ValidateSecretUpdate`).
 //!
 //! Maps (labels, resources) are walked in key order, where Go's order is random.
 
@@ -30,8 +31,11 @@ mod pod;
 mod ports;
 mod probes;
 mod resources;
+mod secret;
 mod security;
 mod volumes;
+
+pub use secret::{validate_secret, validate_secret_update};
 
 #[cfg(test)]
 mod fixture;

@@ -1,5 +1,5 @@
 //! The commands that talk to the daemon: `apply`, `get`, `delete`, `logs`,
-//! `events`. Each is one or two Kubernetes API requests on the daemon's
+//! `events` (pods; `apply`, `get` and `delete` also Secrets, see `secrets`). Each is one or two Kubernetes API requests on the daemon's
 //! unix socket, with kubectl's output.
 
 use std::io::{BufRead, BufReader, Write};
@@ -12,6 +12,7 @@ use minipod_lifecycle::Timestamp;
 use minipod_spec::load;
 
 use crate::client::{Client, DEFAULT_SOCKET, status_error};
+use crate::commands::secrets;
 use crate::exit;
 use crate::table;
 
@@ -93,15 +94,23 @@ pub fn apply(args: &ApplyArgs) -> Result<u8> {
     for file in manifest_files(&args.files)? {
         // Read strictly here, so a typo is reported with its line, as
         // `minipod plan` does; the daemon admits the pod again.
-        let pods = match load::load_file(&file) {
-            Ok(pods) => pods,
+        let objects = match load::load_objects(&file) {
+            Ok(objects) => objects,
             Err(errors) => {
                 eprintln!("{errors}");
                 code = exit::INVALID_INPUT;
                 continue;
             }
         };
-        for item in pods {
+        // The Secrets first, so that a pod finds the pull secrets it names
+        // when it is created.
+        for item in &objects.secrets {
+            let done = secrets::apply(&client, &item.secret, &args.target.namespace)?;
+            if done != exit::OK {
+                code = done;
+            }
+        }
+        for item in objects.pods {
             let pod = item.pod;
             let namespace = pod
                 .metadata
@@ -193,9 +202,9 @@ pub enum Output {
 
 #[derive(Debug, Args)]
 pub struct GetArgs {
-    /// `pods` (or `pod`, `po`).
+    /// `pods` (or `pod`, `po`), or `secrets` (`secret`).
     resource: String,
-    /// A pod's name; all pods without.
+    /// A name; all of them without.
     name: Option<String>,
     /// Output format.
     #[arg(short = 'o', long = "output", value_enum)]
@@ -213,15 +222,27 @@ pub struct GetArgs {
     target: Target,
 }
 
-fn check_resource(resource: &str) -> Result<()> {
+/// The kinds the CLI handles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Pods,
+    Secrets,
+}
+
+fn check_resource(resource: &str) -> Result<Kind> {
     match resource {
-        "pods" | "pod" | "po" => Ok(()),
-        other => bail!("the server doesn't have a resource type {other:?} (minipod serves pods)"),
+        "pods" | "pod" | "po" => Ok(Kind::Pods),
+        "secrets" | "secret" => Ok(Kind::Secrets),
+        other => bail!(
+            "the server doesn't have a resource type {other:?} (minipod serves pods and secrets)"
+        ),
     }
 }
 
 pub fn get(args: &GetArgs) -> Result<u8> {
-    check_resource(&args.resource)?;
+    if check_resource(&args.resource)? == Kind::Secrets {
+        return get_secrets(args);
+    }
     let client = args.target.client();
     let all = args.all_namespaces && args.name.is_none();
     let mut path = match (&args.name, all) {
@@ -299,6 +320,57 @@ pub fn get(args: &GetArgs) -> Result<u8> {
     Ok(exit::OK)
 }
 
+/// `get secrets` / `get secret NAME`.
+fn get_secrets(args: &GetArgs) -> Result<u8> {
+    if args.watch {
+        bail!("--watch is not supported for secrets");
+    }
+    let client = args.target.client();
+    let all = args.all_namespaces && args.name.is_none();
+    let base = secrets::secrets_path(&args.target.namespace);
+    let mut path = match (&args.name, all) {
+        (Some(name), _) => format!("{base}/{name}"),
+        (None, true) => "/api/v1/secrets".to_owned(),
+        (None, false) => base,
+    };
+    if let Some(selector) = &args.selector {
+        path.push_str(&format!("?labelSelector={}", encode(selector)));
+    }
+    let value = client.get_json(&path)?;
+    let items: Vec<serde_json::Value> = if args.name.is_some() {
+        vec![value.clone()]
+    } else {
+        value["items"].as_array().cloned().unwrap_or_default()
+    };
+    match args.output {
+        Some(Output::Json) | Some(Output::Yaml) => {
+            let shown = if args.name.is_some() {
+                value
+            } else {
+                serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": ""}})
+            };
+            if args.output == Some(Output::Json) {
+                println!("{}", serde_json::to_string_pretty(&shown)?);
+            } else {
+                print!("{}", yaml_serde::to_string(&shown)?);
+            }
+        }
+        Some(Output::Name) => {
+            for item in &items {
+                println!("secret/{}", item["metadata"]["name"].as_str().unwrap_or(""));
+            }
+        }
+        None | Some(Output::Wide) => {
+            if items.is_empty() {
+                eprintln!("No resources found in {} namespace.", args.target.namespace);
+            } else {
+                print!("{}", secrets::render(&items, now(), all));
+            }
+        }
+    }
+    Ok(exit::OK)
+}
+
 /// Percent-encodes a query value.
 pub(crate) fn encode(text: &str) -> String {
     text.bytes()
@@ -315,9 +387,9 @@ pub(crate) fn encode(text: &str) -> String {
 
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
-    /// `pod` and a name, e.g. `delete pod web` (or give `-f`).
+    /// `pod` or `secret` and names, e.g. `delete pod web`, `delete secret regcred` (or give `-f`).
     args: Vec<String>,
-    /// Delete the pods of this manifest.
+    /// Delete the pods and Secrets of this manifest.
     #[arg(short = 'f', long = "filename", value_name = "FILE")]
     file: Option<PathBuf>,
     /// Seconds between the stop signal and SIGKILL, instead of the pod's own.
@@ -335,30 +407,39 @@ pub struct DeleteArgs {
 
 pub fn delete(args: &DeleteArgs) -> Result<u8> {
     let mut names: Vec<(String, String)> = Vec::new();
+    let mut secret_names: Vec<(String, String)> = Vec::new();
+    let in_namespace = |ns: Option<&String>| {
+        ns.filter(|n| !n.is_empty())
+            .cloned()
+            .unwrap_or_else(|| args.target.namespace.clone())
+    };
     if let Some(file) = &args.file {
-        let pods = load::load_file(file).map_err(|e| anyhow::anyhow!("{e}"))?;
-        for item in pods {
-            let ns = item
-                .pod
-                .metadata
-                .namespace
-                .clone()
-                .unwrap_or_else(|| args.target.namespace.clone());
+        let objects = load::load_objects(file).map_err(|e| anyhow::anyhow!("{e}"))?;
+        for item in objects.pods {
+            let ns = in_namespace(item.pod.metadata.namespace.as_ref());
             names.push((ns, item.pod.metadata.name.clone().unwrap_or_default()));
         }
+        for item in objects.secrets {
+            let ns = in_namespace(item.secret.metadata.namespace.as_ref());
+            secret_names.push((ns, item.secret.name().to_owned()));
+        }
     } else {
+        let namespace = &args.target.namespace;
         match args.args.as_slice() {
             [resource, rest @ ..] if !rest.is_empty() => {
-                check_resource(resource)?;
-                names.extend(
-                    rest.iter()
-                        .map(|n| (args.target.namespace.clone(), n.clone())),
-                );
+                let chosen = match check_resource(resource)? {
+                    Kind::Pods => &mut names,
+                    Kind::Secrets => &mut secret_names,
+                };
+                chosen.extend(rest.iter().map(|n| (namespace.clone(), n.clone())));
             }
             [resource] if resource.starts_with("pod/") => {
-                names.push((args.target.namespace.clone(), resource[4..].to_owned()));
+                names.push((namespace.clone(), resource[4..].to_owned()));
             }
-            _ => bail!("give `pod NAME...` or `-f FILE`"),
+            [resource] if resource.starts_with("secret/") => {
+                secret_names.push((namespace.clone(), resource[7..].to_owned()));
+            }
+            _ => bail!("give `pod NAME...`, `secret NAME...` or `-f FILE`"),
         }
     }
     let grace = if args.now { Some(1) } else { args.grace_period };
@@ -393,6 +474,13 @@ pub fn delete(args: &DeleteArgs) -> Result<u8> {
                 .unwrap_or_default();
             eprintln!("{value}");
             code = exit::FAILURE;
+        }
+    }
+    // Secrets go at once; the pods that use them keep the logins they were given.
+    for (namespace, name) in &secret_names {
+        let done = secrets::delete(&client, namespace, name)?;
+        if done != exit::OK {
+            code = done;
         }
     }
     Ok(code)

@@ -6,3 +6,4 @@ pub mod image;
 pub mod monitor;
 pub mod plan;
 pub mod run;
+pub mod secrets;

@@ -25,7 +25,8 @@ use crate::{exit, host, input};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The manifest: one Pod, YAML or JSON (`-` reads standard input).
+    /// The manifest: one Pod, and the Secrets its `imagePullSecrets` name,
+    /// YAML or JSON (`-` reads standard input).
     #[arg(short = 'f', long = "filename", value_name = "FILE")]
     file: PathBuf,
 
@@ -50,8 +51,8 @@ pub fn run(args: &RunArgs) -> Result<u8> {
         .thread_block()
         .context("blocking SIGINT and SIGTERM")?;
 
-    let pods = match input::admitted_pods(&args.file) {
-        Ok(pods) => pods,
+    let (pods, secrets) = match input::admitted_objects(&args.file) {
+        Ok(objects) => objects,
         Err(message) => {
             eprintln!("{message}");
             return Ok(exit::INVALID_INPUT);
@@ -69,6 +70,8 @@ pub fn run(args: &RunArgs) -> Result<u8> {
         }
     };
     input::print_warnings(&pod);
+    // The file's Secrets are the pod's namespace's: the same rule as the daemon's.
+    let pull_secrets = crate::pull_secrets::for_pod(pod.pod(), &secrets);
 
     let program = std::env::current_exe().context("finding this program's path")?;
     let node = args.node.resolve(&program)?;
@@ -89,6 +92,11 @@ pub fn run(args: &RunArgs) -> Result<u8> {
         },
         console,
     );
+
+    // pull secrets → monitor: the monitor has no way to take them yet (its
+    // pulls read them from a pod record; `run` has none). Hand
+    // `pull_secrets` over here once it does.
+    let _ = pull_secrets;
 
     let controller = monitor.controller();
     std::thread::Builder::new()
