@@ -43,6 +43,7 @@ use std::time::{Duration, Instant};
 use minipod_monitor::records::{MonitorState, ProcessId, Records};
 use minipod_runtime::pod::NodeConfig;
 use minipod_runtime_tests::node::mount_point;
+use minipod_runtime_tests::registry::{Compression, TestRegistry};
 use minipod_runtime_tests::timeline::{self, EXITING, STARTING, ScriptOptions, TERM, Timeline};
 use minipod_runtime_tests::{
     MARKER_VAR, ScratchNode, read, root_or_skip, serial, tail, text, wait_until_or,
@@ -2275,4 +2276,116 @@ fn fifty_pods_at_once_and_a_stream_of_bad_requests() {
         answers.join(", "),
         began.elapsed()
     );
+}
+
+// ---------------------------------------------------------------------------
+// 5. Images from a registry, with a pull secret
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_pod_pulls_its_private_image_with_a_docker_registry_secret() {
+    const TEST: &str = "a_pod_pulls_its_private_image_with_a_docker_registry_secret";
+    if !root_or_skip(TEST) {
+        return;
+    }
+    let _serial = serial();
+    let k = api_tool(TEST);
+    let registry = TestRegistry::start(Some(("dave", "pw")));
+    let pushed = registry.push_busybox("private/busybox:1", Compression::Gzip);
+    let mut node = Node::new();
+    node.start_daemon();
+
+    // A Secret as `kubectl create secret docker-registry` makes it, and two
+    // pods: one names it, one does not. Policy Always: a pull every start.
+    let config = json!({"auths": {registry.host(): {"username": "dave", "password": "pw"}}});
+    let secret = json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "regcred"},
+        "type": "kubernetes.io/dockerconfigjson",
+        "stringData": {".dockerconfigjson": config.to_string()},
+    });
+    let pod = |name: &str, secrets: Value| {
+        json!({
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": name},
+            "spec": {
+                "terminationGracePeriodSeconds": 1,
+                "imagePullSecrets": secrets,
+                "containers": [{
+                    "name": "app",
+                    "image": pushed.name,
+                    "imagePullPolicy": "Always",
+                    "command": ["sh", "-c", "exec sleep 3600"],
+                }],
+            },
+        })
+    };
+    let file = node.path("private.yaml");
+    let docs = [
+        secret,
+        pod("with-secret", json!([{"name": "regcred"}])),
+        pod("without", json!([])),
+    ];
+    let text: Vec<String> = docs.iter().map(|d| d.to_string()).collect();
+    // YAML documents (each a JSON object, which YAML reads too); the comment
+    // first, or kubectl takes the file for one JSON stream.
+    fs::write(
+        &file,
+        format!("# a Secret and two pods\n{}", text.join("\n---\n")),
+    )
+    .expect("manifest");
+    let applied = node.ok(k, &["apply", "-f", file.to_str().expect("utf-8")]);
+    assert!(applied.contains("secret/regcred created"), "{applied}");
+
+    node.wait_for_pod(k, "with-secret", "with-secret runs its pulled image", |p| {
+        running_and_ready(p, "app")
+    });
+    let refused = node.wait_for_pod(k, "without", "without backs off its pull", |p| {
+        container_status(p, "app")
+            .is_some_and(|s| s["state"]["waiting"]["reason"] == "ImagePullBackOff")
+    });
+    let message = container_status(&refused, "app").expect("app")["state"]["waiting"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        message.starts_with(&format!(
+            "Back-off pulling image {:?}: ErrImagePull: Failed to pull image",
+            pushed.name
+        )) && message.contains("pull access denied"),
+        "{message}"
+    );
+    let events = pod_events(&node, k, "with-secret");
+    assert!(
+        has_event(
+            &events,
+            "Normal",
+            "Pulling",
+            &format!("Pulling image {:?}", pushed.name)
+        ),
+        "{events:#?}"
+    );
+    assert!(
+        has_event(
+            &events,
+            "Normal",
+            "Pulled",
+            &format!("including waiting). Image size: {} bytes.", pushed.size())
+        ),
+        "{events:#?}"
+    );
+    let events = pod_events(&node, k, "without");
+    assert!(
+        has_event(&events, "Warning", "Failed", "Error: ErrImagePull"),
+        "{events:#?}"
+    );
+    assert!(
+        has_event(&events, "Normal", "BackOff", "Back-off pulling image"),
+        "{events:#?}"
+    );
+
+    node.ok(k, &["delete", "-f", file.to_str().expect("utf-8")]);
+    node.finish();
 }

@@ -279,3 +279,49 @@ fn a_refused_pull_backs_off_and_the_nodes_login_lets_it_through() {
     node.node.check_nothing_left();
     node.node.remove_dir();
 }
+
+#[test]
+fn minipod_run_takes_the_pull_secret_from_the_pods_file() {
+    if !root_or_skip("minipod_run_takes_the_pull_secret_from_the_pods_file") {
+        return;
+    }
+    let _serial = serial();
+    let registry = TestRegistry::start(Some(("erin", "pw")));
+    let pushed = registry.push_busybox("private/busybox:1", Compression::Gzip);
+    let node = PullNode::new("pull-secret");
+    let config = json!({"auths": {registry.host(): {"username": "erin", "password": "pw"}}});
+    let secret = json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "regcred"},
+        "type": "kubernetes.io/dockerconfigjson",
+        "stringData": {".dockerconfigjson": config.to_string()},
+    });
+    let pod = json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "with-secret"},
+        "spec": {
+            "restartPolicy": "Never",
+            "imagePullSecrets": [{"name": "nope"}, {"name": "regcred"}],
+            "containers": [{
+                "name": "app",
+                "image": pushed.name,
+                "command": ["sh", "-c", "echo logged-in"],
+            }],
+        },
+    });
+    let file = node.node.path("pod.yaml");
+    fs::write(&file, format!("{secret}\n---\n{pod}\n")).expect("manifest");
+    let run = node.run(&file, &[]);
+    let (stdout, stderr) = (text(&run.stdout), text(&run.stderr));
+    assert_eq!(run.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("app | logged-in"), "{stdout}");
+    assert!(
+        stderr.contains("Warning FailedToRetrieveImagePullSecret pod: Unable to retrieve some image pull secrets (nope); attempting to pull the image may not succeed."),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Successfully pulled image"), "{stderr}");
+    node.node.check_nothing_left();
+    node.node.remove_dir();
+}

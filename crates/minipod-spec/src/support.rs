@@ -262,13 +262,6 @@ fn check_pod_spec(spec: &PodSpec, report: &mut SupportReport) {
             "ignored: there is no cluster domain; the hostname stays short",
         );
     }
-    if !spec.image_pull_secrets.is_empty() {
-        report.warn(
-            "spec.imagePullSecrets",
-            "ignored: images come from minipod's local store (registry pulls come later)",
-        );
-    }
-
     if spec.overhead.as_ref().is_some_and(|o| !o.is_empty()) {
         // Accepted because the plan must show what overhead does, but a
         // cluster would refuse this manifest: there, only a RuntimeClass sets

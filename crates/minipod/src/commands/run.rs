@@ -91,12 +91,16 @@ pub fn run(args: &RunArgs) -> Result<u8> {
             backoff: node.backoff,
         },
         console,
+    )
+    // The file's Secrets that the pod names in `imagePullSecrets`.
+    .with_pull_context(
+        pull_secrets
+            .map(|p| minipod_monitor::PullContext {
+                secrets: p.secrets,
+                missing: p.missing,
+            })
+            .unwrap_or_default(),
     );
-
-    // pull secrets → monitor: the monitor has no way to take them yet (its
-    // pulls read them from a pod record; `run` has none). Hand
-    // `pull_secrets` over here once it does.
-    let _ = pull_secrets;
 
     let controller = monitor.controller();
     std::thread::Builder::new()
