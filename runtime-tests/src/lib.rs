@@ -357,104 +357,74 @@ pub const NEWER_BUSYBOX: &str = "busybox:1.37";
 
 /// An image store holding the project's busybox image
 /// (`scripts/busybox-image --no-import`) as `busybox:latest`,
-/// `busybox:1.36` (the tag the examples use) and [`NEWER_BUSYBOX`], for tests that run pods by
-/// their manifests (`minipod run --image-root`). Built once and shared by
-/// every run, as [`busybox_layer`]: rebuilt when `/bin/busybox` changes,
-/// built aside and renamed into place, so concurrent test binaries never
-/// see a half-made store.
+/// `busybox:1.36` (the tag the examples use) and [`NEWER_BUSYBOX`], for tests
+/// that run pods by their manifests (`minipod run --image-root`). See
+/// [`shared_busybox_store`] for how it is built and shared.
 pub fn busybox_image_store() -> &'static Path {
     static STORE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     STORE.get_or_init(|| {
-        const TAGGED: &str = "busybox:1.36";
-        const NEWER: &str = NEWER_BUSYBOX;
-        let stamp = fs::metadata("/bin/busybox")
-            .map(|m| m.len())
-            .expect("/bin/busybox (install busybox-static)");
-        let dir = std::env::temp_dir().join(format!("minipod-rt-images-tags-{stamp}"));
-        let store = minipod_image::Store::new(&dir);
-        if [TAGGED, NEWER, "busybox"]
-            .iter()
-            .all(|name| store.resolve(name).is_ok())
-        {
-            return dir;
-        }
-        let staging = std::env::temp_dir().join(format!(
-            "minipod-rt-images-tags-{stamp}.{}",
-            std::process::id()
-        ));
-        let _ = fs::remove_dir_all(&staging);
-        let layout = std::env::temp_dir().join(format!(
-            "minipod-rt-busybox-oci-tagged.{}",
-            std::process::id()
-        ));
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/busybox-image");
-        let run = Command::new(script)
-            .arg("--no-import")
-            .arg(&layout)
-            .output()
-            .expect("run scripts/busybox-image");
-        assert!(
-            run.status.success(),
-            "scripts/busybox-image: {}",
-            String::from_utf8_lossy(&run.stderr)
-        );
-        let staged = minipod_image::Store::new(&staging);
-        staged.import(&layout, None).expect("import busybox");
-        for tag in [TAGGED, NEWER] {
-            staged
-                .import(&layout, Some(tag))
-                .unwrap_or_else(|e| panic!("import {tag}: {e}"));
-        }
-        let _ = fs::remove_dir_all(&layout);
-        if fs::rename(&staging, &dir).is_err() {
-            // Another test binary got there first; its store is the same.
-            let _ = fs::remove_dir_all(&staging);
-        }
-        dir
+        shared_busybox_store("minipod-rt-images-tags", &["busybox:1.36", NEWER_BUSYBOX])
     })
 }
 
 /// The busybox image (`scripts/busybox-image --no-import`), imported through
-/// the image store's library into a store of its own. Built once and shared
-/// by every run (as [`busybox_layer`]): rebuilt when `/bin/busybox` changes,
-/// built aside and renamed into place, so concurrent test binaries never see
-/// a half-made store. (The same store as `tests/pods.rs` builds.)
+/// the image store's library into a store of its own, as `busybox:latest`
+/// only. (The same store as `tests/pods.rs` builds.)
 pub fn image_store() -> &'static Path {
     static STORE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    STORE.get_or_init(|| {
-        let stamp = fs::metadata("/bin/busybox")
-            .map(|m| m.len())
-            .expect("/bin/busybox (install busybox-static)");
-        let dir = std::env::temp_dir().join(format!("minipod-rt-images-{stamp}"));
-        if minipod_image::Store::new(&dir).resolve("busybox").is_ok() {
-            return dir;
-        }
-        let staging =
-            std::env::temp_dir().join(format!("minipod-rt-images-{stamp}.{}", std::process::id()));
+    STORE.get_or_init(|| shared_busybox_store("minipod-rt-images", &[]))
+}
+
+/// A store of the busybox image as `busybox` and the `tags`, in the temp
+/// directory under `prefix`. Built once and shared by every run (as
+/// [`busybox_layer`]): rebuilt when `/bin/busybox` changes, built aside and
+/// renamed into place, so concurrent test binaries never see a half-made
+/// store.
+fn shared_busybox_store(prefix: &str, tags: &[&str]) -> PathBuf {
+    let stamp = fs::metadata("/bin/busybox")
+        .map(|m| m.len())
+        .expect("/bin/busybox (install busybox-static)");
+    let dir = std::env::temp_dir().join(format!("{prefix}-{stamp}"));
+    let store = minipod_image::Store::new(&dir);
+    if std::iter::once(&"busybox")
+        .chain(tags)
+        .all(|name| store.resolve(name).is_ok())
+    {
+        return dir;
+    }
+    let staging = std::env::temp_dir().join(format!("{prefix}-{stamp}.{}", std::process::id()));
+    let _ = fs::remove_dir_all(&staging);
+    let layout = std::env::temp_dir().join(format!("{prefix}-oci.{}", std::process::id()));
+    build_busybox_layout(&layout);
+    let staged = minipod_image::Store::new(&staging);
+    staged.import(&layout, None).expect("import busybox");
+    for tag in tags {
+        staged
+            .import(&layout, Some(tag))
+            .unwrap_or_else(|e| panic!("import {tag}: {e}"));
+    }
+    let _ = fs::remove_dir_all(&layout);
+    if fs::rename(&staging, &dir).is_err() {
+        // Another test binary got there first; its store is the same.
         let _ = fs::remove_dir_all(&staging);
-        let layout =
-            std::env::temp_dir().join(format!("minipod-rt-busybox-oci.{}", std::process::id()));
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/busybox-image");
-        let run = Command::new(script)
-            .arg("--no-import")
-            .arg(&layout)
-            .output()
-            .expect("run scripts/busybox-image");
-        assert!(
-            run.status.success(),
-            "scripts/busybox-image: {}",
-            String::from_utf8_lossy(&run.stderr)
-        );
-        minipod_image::Store::new(&staging)
-            .import(&layout, None)
-            .expect("import busybox");
-        let _ = fs::remove_dir_all(&layout);
-        if fs::rename(&staging, &dir).is_err() {
-            // Another test binary got there first; its store is the same.
-            let _ = fs::remove_dir_all(&staging);
-        }
-        dir
-    })
+    }
+    dir
+}
+
+/// Writes the project's busybox image as an OCI image layout at `dir`
+/// (`scripts/busybox-image --no-import DIR`).
+pub fn build_busybox_layout(dir: &Path) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/busybox-image");
+    let run = Command::new(script)
+        .arg("--no-import")
+        .arg(dir)
+        .output()
+        .expect("run scripts/busybox-image");
+    assert!(
+        run.status.success(),
+        "scripts/busybox-image: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
 }
 
 /// The single pod in `yaml`, admitted with a fresh uid ([`unique_uid`]).

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::defaults::DEFAULT_NAMESPACE;
 use crate::model::{LocalObjectReference, ObjectMeta};
-use crate::validate::{FieldError, quote};
+use crate::validate::FieldError;
 
 /// `type: Opaque`, the default.
 pub const TYPE_OPAQUE: &str = "Opaque";
@@ -148,18 +148,7 @@ pub struct InvalidSecret {
 
 impl fmt::Display for InvalidSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "The Secret {} is invalid", quote(&self.name))?;
-        match self.errors.as_slice() {
-            [] => Ok(()),
-            [one] => write!(f, ": {one}"),
-            many => {
-                f.write_str(": ")?;
-                for error in many {
-                    write!(f, "\n* {error}")?;
-                }
-                Ok(())
-            }
-        }
+        crate::validate::write_invalid(f, "Secret", &self.name, &self.errors)
     }
 }
 

@@ -18,7 +18,6 @@
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
 use serde_json::{Value, json};
@@ -164,17 +163,7 @@ pub fn busybox() -> &'static Busybox {
             "minipod-rt-registry-busybox-oci.{}",
             std::process::id()
         ));
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/busybox-image");
-        let run = Command::new(script)
-            .arg("--no-import")
-            .arg(&layout)
-            .output()
-            .expect("run scripts/busybox-image");
-        assert!(
-            run.status.success(),
-            "scripts/busybox-image: {}",
-            String::from_utf8_lossy(&run.stderr)
-        );
+        crate::build_busybox_layout(&layout);
         let blob = |digest: &str| {
             let hex = digest.trim_start_matches("sha256:");
             fs::read(layout.join("blobs/sha256").join(hex)).expect("a blob of the busybox layout")

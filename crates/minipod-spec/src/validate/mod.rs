@@ -191,18 +191,28 @@ pub struct InvalidPod {
 
 impl fmt::Display for InvalidPod {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "The Pod {} is invalid", quote(&self.name))?;
-        match self.errors.as_slice() {
-            // kubectl omits the colon when the server sent no causes.
-            [] => Ok(()),
-            [one] => write!(f, ": {one}"),
-            many => {
-                f.write_str(": ")?;
-                for error in many {
-                    write!(f, "\n* {error}")?;
-                }
-                Ok(())
+        write_invalid(f, "Pod", &self.name, &self.errors)
+    }
+}
+
+/// `The <Kind> "<name>" is invalid: ...` as kubectl prints an API server's
+/// 422: one error inline, several as a list, none without the colon.
+pub(crate) fn write_invalid(
+    f: &mut fmt::Formatter<'_>,
+    kind: &str,
+    name: &str,
+    errors: &[FieldError],
+) -> fmt::Result {
+    write!(f, "The {kind} {} is invalid", quote(name))?;
+    match errors {
+        [] => Ok(()),
+        [one] => write!(f, ": {one}"),
+        many => {
+            f.write_str(": ")?;
+            for error in many {
+                write!(f, "\n* {error}")?;
             }
+            Ok(())
         }
     }
 }
