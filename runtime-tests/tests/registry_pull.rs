@@ -173,6 +173,61 @@ fn an_htpasswd_registry_takes_the_right_login_only() {
 }
 
 #[test]
+fn a_token_registry_takes_the_right_login_only() {
+    if !root_or_skip("a_token_registry_takes_the_right_login_only") {
+        return;
+    }
+    let registry = TestRegistry::start_with_token_auth("dora", "t0ken pw");
+    let server = registry.token_server().expect("a token server");
+    let pushed = registry.push_busybox("bearer/busybox:1", Compression::Gzip);
+    let (_dir, store) = new_store();
+    let asked = |user: Option<&str>, status: u16| {
+        server.requests().iter().any(|r| {
+            r.user.as_deref() == user
+                && r.status == status
+                && r.scopes == ["repository:bearer/busybox:pull"]
+        })
+    };
+
+    // The client is sent to the token server, which refuses it a token.
+    let anonymous = puller(&store)
+        .pull(&pushed.name, &AuthConfig::default(), &quiet)
+        .expect_err("anonymous is refused");
+    assert!(
+        matches!(anonymous, PullError::Unauthorized { .. }),
+        "{anonymous:?}"
+    );
+    assert!(
+        anonymous.to_string().starts_with("pull access denied"),
+        "{anonymous}"
+    );
+    assert!(asked(None, 401), "{:?}", server.requests());
+
+    let wrong = login(registry.host(), "dora", "wrong");
+    let refused = puller(&store)
+        .pull(&pushed.name, &wrong, &quiet)
+        .expect_err("a wrong password");
+    assert!(
+        matches!(refused, PullError::Unauthorized { .. }),
+        "{refused:?}"
+    );
+    assert!(asked(Some("dora"), 401), "{:?}", server.requests());
+    assert!(store.resolve(&pushed.name).is_err());
+
+    let pulled = puller(&store)
+        .pull(
+            &pushed.name,
+            &login(registry.host(), "dora", "t0ken pw"),
+            &quiet,
+        )
+        .expect("the right login");
+    assert_eq!(pulled.id.to_string(), pushed.image_id());
+    assert!(asked(Some("dora"), 200), "{:?}", server.requests());
+    check_stored(&store, &pushed);
+    check_no_pull_leftovers(&store);
+}
+
+#[test]
 fn an_index_is_resolved_to_the_requested_platform() {
     if !root_or_skip("an_index_is_resolved_to_the_requested_platform") {
         return;
