@@ -333,6 +333,42 @@ impl TestRegistry {
     /// a tiny image with one file, `/etc/platform`. `--all` pushes both
     /// images and the index, byte for byte.
     pub fn push_multi_platform(&self, repo_tag: &str) -> PushedIndex {
+        let (layout, index) = self.multi_platform_layout(repo_tag);
+        self.skopeo_copy(&layout, repo_tag, &["--all", "--preserve-digests"]);
+        let pushed = self.pushed_index(repo_tag);
+        assert_eq!(
+            pushed.index, index,
+            "the registry serves another index than pushed"
+        );
+        pushed
+    }
+
+    /// The same two platforms as [`push_multi_platform`](Self::push_multi_platform),
+    /// as a Docker manifest list (`manifest.list.v2+json`) of two Docker
+    /// images (`manifest.v2+json`, Docker config and layer media types):
+    /// skopeo converts the index and each image (`--all --format v2s2`).
+    /// The configs and the layers are the same blobs (same image IDs);
+    /// the manifests, and so their digests, are new.
+    pub fn push_multi_platform_docker(&self, repo_tag: &str) -> PushedIndex {
+        let (layout, _) = self.multi_platform_layout(repo_tag);
+        self.skopeo_copy(&layout, repo_tag, &["--all", "--format", "v2s2"]);
+        let pushed = self.pushed_index(repo_tag);
+        assert_eq!(
+            pushed.index.media_type, DOCKER_MANIFEST_LIST,
+            "{repo_tag} is not a Docker manifest list"
+        );
+        for platform in &pushed.platforms {
+            assert_eq!(
+                platform.image.manifest.media_type, DOCKER_MANIFEST,
+                "{repo_tag}: {}",
+                platform.architecture
+            );
+        }
+        pushed
+    }
+
+    /// The layout of the two-platform index: the layout and the index.
+    fn multi_platform_layout(&self, repo_tag: &str) -> (Layout, Descriptor) {
         let image = busybox();
         let layout = Layout::create(&self.layout_dir(repo_tag));
         let config = layout.blob(OCI_CONFIG, &image.config);
@@ -348,15 +384,14 @@ impl TestRegistry {
             (other, "linux", other_arch),
         ]);
         layout.finish(&index, "image");
-        self.skopeo_copy(&layout, repo_tag, &["--all", "--preserve-digests"]);
+        (layout, index)
+    }
 
+    /// The index (or manifest list) `repo:tag` as served, with each of
+    /// its platforms' images.
+    fn pushed_index(&self, repo_tag: &str) -> PushedIndex {
         let (repo, tag) = split_repo_tag(repo_tag);
         let (media_type, bytes) = self.manifest(repo, tag);
-        let served = Descriptor::of(&media_type, &bytes);
-        assert_eq!(
-            served, index,
-            "the registry serves another index than pushed"
-        );
         let json: Value = serde_json::from_slice(&bytes).expect("index is JSON");
         let platforms = json["manifests"]
             .as_array()
@@ -379,7 +414,7 @@ impl TestRegistry {
             .collect();
         PushedIndex {
             name: format!("{}/{repo}:{tag}", self.host),
-            index: served,
+            index: Descriptor::of(&media_type, &bytes),
             platforms,
         }
     }

@@ -7,8 +7,9 @@ use std::io::Read;
 use std::path::Path;
 
 use minipod_runtime_tests::registry::{
-    Compression, DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_MANIFEST, OCI_CONFIG, OCI_INDEX,
-    OCI_LAYER_GZIP, OCI_LAYER_ZSTD, OCI_MANIFEST, TestRegistry, sha256_digest,
+    Compression, DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST,
+    OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_LAYER_ZSTD, OCI_MANIFEST, TestRegistry,
+    sha256_digest,
 };
 use serde_json::Value;
 
@@ -371,4 +372,38 @@ fn token_registry_sends_clients_to_its_token_server() {
         std::net::TcpStream::connect(&address).is_err(),
         "the token server still listens"
     );
+}
+
+#[test]
+fn docker_manifest_list_holds_two_docker_images() {
+    let registry = TestRegistry::start(None);
+    let oci = registry.push_multi_platform("multi:oci");
+    let list = registry.push_multi_platform_docker("multi:docker");
+
+    let raw = registry.skopeo_inspect("multi:docker", true);
+    assert_eq!(sha256_digest(&raw), list.index.digest);
+    let listed = json(&raw);
+    assert_eq!(listed["mediaType"], DOCKER_MANIFEST_LIST);
+    assert_eq!(listed["manifests"].as_array().unwrap().len(), 2);
+    for entry in listed["manifests"].as_array().unwrap() {
+        assert_eq!(entry["mediaType"], DOCKER_MANIFEST, "{entry}");
+    }
+    for platform in &list.platforms {
+        let arch = &platform.architecture;
+        let image = &platform.image;
+        let (media_type, bytes) =
+            registry.manifest("multi", image.name.rsplit_once('@').unwrap().1);
+        assert_eq!(media_type, DOCKER_MANIFEST);
+        let manifest = json(&bytes);
+        assert_eq!(manifest["config"]["mediaType"], DOCKER_CONFIG, "{arch}");
+        assert_eq!(
+            manifest["layers"][0]["mediaType"], DOCKER_LAYER_GZIP,
+            "{arch}"
+        );
+        // The same config and layer blobs as the OCI index's image.
+        let same = oci.platform(arch);
+        assert_eq!(image.image_id(), same.image_id(), "{arch}");
+        assert_eq!(image.layers[0].digest, same.layers[0].digest, "{arch}");
+        assert_ne!(image.manifest.digest, same.manifest.digest, "{arch}");
+    }
 }

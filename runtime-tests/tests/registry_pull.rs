@@ -289,6 +289,63 @@ fn an_index_is_resolved_to_the_requested_platform() {
 }
 
 #[test]
+fn a_docker_manifest_list_is_resolved_to_the_host_platform() {
+    if !root_or_skip("a_docker_manifest_list_is_resolved_to_the_host_platform") {
+        return;
+    }
+    let registry = TestRegistry::start(None);
+    let list = registry.push_multi_platform_docker("list/busybox:1");
+    let host = minipod_image::host_architecture();
+    let chosen = list.platform(host);
+
+    let (_dir, store) = new_store();
+    let events = Mutex::new(Vec::new());
+    let pulled = puller(&store)
+        .pull(&list.name, &AuthConfig::default(), &|p| {
+            events.lock().unwrap().push(p.clone())
+        })
+        .expect("the host's platform");
+    assert_eq!(pulled.name, list.name);
+    assert_eq!(pulled.id.to_string(), chosen.image_id());
+    assert_eq!(pulled.manifest.to_string(), chosen.manifest.digest);
+    assert_eq!(pulled.size, chosen.size());
+    // Only the chosen image's blobs were fetched.
+    let events = events.into_inner().unwrap();
+    assert!(
+        matches!(&events[0], Progress::Resolved { manifest, .. } if *manifest == chosen.manifest.digest),
+        "{events:?}"
+    );
+    let blob_path = |digest: &str| format!("/v2/list/busybox/blobs/{digest}");
+    // (the access log has the chosen layer's GET: it is up to date)
+    minipod_runtime_tests::wait_until(
+        "the registry logs the layer's GET",
+        std::time::Duration::from_secs(30),
+        || {
+            !registry
+                .requests_for("GET", &blob_path(&chosen.layers[0].digest))
+                .is_empty()
+        },
+    );
+    let other = list.platform(minipod_runtime_tests::registry::layout::other_architecture());
+    for blob in std::iter::once(&other.config).chain(&other.layers) {
+        assert!(
+            registry
+                .requests_for("GET", &blob_path(&blob.digest))
+                .is_empty(),
+            "the other platform's {} was fetched",
+            blob.digest
+        );
+    }
+    // Stored under the list's name, as that platform's image.
+    let resolved = store.resolve(&list.name).expect("in the store");
+    assert_eq!(resolved.id.to_string(), chosen.image_id());
+    assert_eq!(resolved.manifest.to_string(), chosen.manifest.digest);
+    assert_eq!(resolved.layers.len(), 1);
+    assert!(resolved.layers[0].join("bin/busybox").exists());
+    check_no_pull_leftovers(&store);
+}
+
+#[test]
 fn a_tampered_blob_is_refused_by_name_and_nothing_is_kept() {
     if !root_or_skip("a_tampered_blob_is_refused_by_name_and_nothing_is_kept") {
         return;
