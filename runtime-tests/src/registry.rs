@@ -24,7 +24,8 @@ pub mod token;
 
 pub use layout::{
     DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, Descriptor,
-    OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_LAYER_ZSTD, OCI_MANIFEST, sha256_digest,
+    OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_LAYER_TAR, OCI_LAYER_ZSTD, OCI_MANIFEST,
+    sha256_digest,
 };
 
 use std::fs;
@@ -67,6 +68,8 @@ pub enum Compression {
     Gzip,
     /// `application/vnd.oci.image.layer.v1.tar+zstd`
     Zstd,
+    /// `application/vnd.oci.image.layer.v1.tar`: the tar as it is.
+    Uncompressed,
 }
 
 /// One image as the registry serves it.
@@ -293,7 +296,9 @@ impl TestRegistry {
     }
 
     /// Pushes the busybox image (runnable here) as an OCI image with its
-    /// layer compressed as asked, byte for byte (`--preserve-digests`).
+    /// layer compressed as asked (or not at all), byte for byte
+    /// (`--preserve-digests`: skopeo neither compresses an uncompressed
+    /// layer nor recompresses another).
     pub fn push_busybox(&self, repo_tag: &str, compression: Compression) -> PushedImage {
         let image = busybox();
         let layout = Layout::create(&self.layout_dir(repo_tag));
@@ -301,6 +306,7 @@ impl TestRegistry {
         let layer = match compression {
             Compression::Gzip => layout.blob(OCI_LAYER_GZIP, &image.layer_gzip),
             Compression::Zstd => layout.blob(OCI_LAYER_ZSTD, &image.layer_zstd),
+            Compression::Uncompressed => layout.blob(OCI_LAYER_TAR, &image.layer_tar),
         };
         let manifest = layout.manifest(&config, &[layer]);
         layout.finish(&manifest, "image");

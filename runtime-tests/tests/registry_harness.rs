@@ -8,8 +8,8 @@ use std::path::Path;
 
 use minipod_runtime_tests::registry::{
     Compression, DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST,
-    OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_LAYER_ZSTD, OCI_MANIFEST, TestRegistry,
-    sha256_digest,
+    OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_LAYER_TAR, OCI_LAYER_ZSTD, OCI_MANIFEST,
+    TestRegistry, sha256_digest,
 };
 use serde_json::Value;
 
@@ -32,11 +32,13 @@ fn pushes_busybox_with_gzip_zstd_and_docker_media_types() {
     let gzip = registry.push_busybox("busybox:gzip", Compression::Gzip);
     let zstd = registry.push_busybox("busybox:zstd", Compression::Zstd);
     let docker = registry.push_busybox_docker("busybox:docker");
+    let plain = registry.push_busybox("busybox:tar", Compression::Uncompressed);
 
     // skopeo's own view of each manifest.
     for (image, manifest_type, config_type, layer_type) in [
         (&gzip, OCI_MANIFEST, OCI_CONFIG, OCI_LAYER_GZIP),
         (&zstd, OCI_MANIFEST, OCI_CONFIG, OCI_LAYER_ZSTD),
+        (&plain, OCI_MANIFEST, OCI_CONFIG, OCI_LAYER_TAR),
         (&docker, DOCKER_MANIFEST, DOCKER_CONFIG, DOCKER_LAYER_GZIP),
     ] {
         let reference = image
@@ -95,6 +97,10 @@ fn pushes_busybox_with_gzip_zstd_and_docker_media_types() {
         config["rootfs"]["diff_ids"][0],
         sha256_digest(&tar).as_str()
     );
+    // The uncompressed layer is that tar, as it is: its digest is the diff_id.
+    assert_eq!(gzip.image_id(), plain.image_id());
+    assert_eq!(plain.layers[0].digest, sha256_digest(&tar));
+    assert!(registry.blob("busybox", &plain.layers[0].digest) == tar);
     assert_eq!(
         gzip.size(),
         gzip.config.size + gzip.layers[0].size,

@@ -78,8 +78,8 @@ fn check_no_pull_leftovers(store: &Store) {
 }
 
 #[test]
-fn anonymous_pulls_of_gzip_zstd_and_docker_images_land_in_the_store() {
-    if !root_or_skip("anonymous_pulls_of_gzip_zstd_and_docker_images_land_in_the_store") {
+fn anonymous_pulls_of_gzip_zstd_plain_and_docker_images_land_in_the_store() {
+    if !root_or_skip("anonymous_pulls_of_gzip_zstd_plain_and_docker_images_land_in_the_store") {
         return;
     }
     let registry = TestRegistry::start(None);
@@ -87,6 +87,7 @@ fn anonymous_pulls_of_gzip_zstd_and_docker_images_land_in_the_store() {
         registry.push_busybox("gzip/busybox:1", Compression::Gzip),
         registry.push_busybox("zstd/busybox:1", Compression::Zstd),
         registry.push_busybox_docker("docker/busybox:1"),
+        registry.push_busybox("tar/busybox:1", Compression::Uncompressed),
     ];
     let (_dir, store) = new_store();
     for pushed in &images {
@@ -115,10 +116,31 @@ fn anonymous_pulls_of_gzip_zstd_and_docker_images_land_in_the_store() {
         assert_eq!(blobs.len(), 1 + pushed.layers.len(), "{events:?}");
         assert!(blobs.contains(&pushed.layers[0].digest.as_str()));
     }
-    // The zstd layer is another blob with the same content: one image ID.
+    // The zstd and the uncompressed layers are other blobs with the same
+    // content: one image ID.
     assert_ne!(images[0].layers[0].digest, images[1].layers[0].digest);
+    assert_ne!(images[0].layers[0].digest, images[3].layers[0].digest);
     assert_eq!(images[0].image_id(), images[1].image_id());
+    assert_eq!(images[0].image_id(), images[3].image_id());
+    assert_eq!(
+        images[3].layers[0].media_type,
+        "application/vnd.oci.image.layer.v1.tar"
+    );
     check_no_pull_leftovers(&store);
+    // The plain layer again, into an empty store: downloaded and unpacked
+    // itself, not found there by its diff_id.
+    let (_fresh_dir, fresh) = new_store();
+    let reused = Mutex::new(Vec::new());
+    puller(&fresh)
+        .pull(&images[3].name, &AuthConfig::default(), &|p| {
+            if let Progress::Blob { reused: r, .. } = p {
+                reused.lock().unwrap().push(*r);
+            }
+        })
+        .expect("the plain image into an empty store");
+    assert_eq!(reused.into_inner().unwrap(), [false, false]);
+    check_stored(&fresh, &images[3]);
+    check_no_pull_leftovers(&fresh);
 
     // A name the registry does not have.
     let missing = format!("{}/nobody/nothing:1", registry.host());
