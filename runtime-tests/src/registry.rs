@@ -5,10 +5,12 @@
 //! registry, 2.8) run as a child of the test, `docker-registry serve
 //! CONFIG`, with a config of its own in a temporary directory: filesystem
 //! storage there, `127.0.0.1:<free port>`, plain HTTP, and optionally
-//! htpasswd (bcrypt) basic auth. Images are pushed with `skopeo copy` from
+//! htpasswd (bcrypt) basic auth or token auth, with a token server of the
+//! harness's own ([`token`]). Images are pushed with `skopeo copy` from
 //! OCI image layouts the harness writes ([`layout`]): the project's
-//! busybox image with a gzip or a zstd layer, the same as a Docker
-//! (schema 2) image, and an image index of two platforms. Each push
+//! busybox image with a gzip, a zstd or an uncompressed layer, the same as
+//! a Docker (schema 2) image, and an image index of two platforms (or the
+//! same as a Docker manifest list). Each push
 //! returns what the registry now serves (a [`PushedImage`]: manifest,
 //! config, layers), read back from the registry, not assumed.
 //!
@@ -297,8 +299,8 @@ impl TestRegistry {
 
     /// Pushes the busybox image (runnable here) as an OCI image with its
     /// layer compressed as asked (or not at all), byte for byte
-    /// (`--preserve-digests`: skopeo neither compresses an uncompressed
-    /// layer nor recompresses another).
+    /// (`--preserve-digests`; the served manifest is checked to be the one
+    /// pushed).
     pub fn push_busybox(&self, repo_tag: &str, compression: Compression) -> PushedImage {
         let image = busybox();
         let layout = Layout::create(&self.layout_dir(repo_tag));
