@@ -5,10 +5,12 @@
 //! registry, 2.8) run as a child of the test, `docker-registry serve
 //! CONFIG`, with a config of its own in a temporary directory: filesystem
 //! storage there, `127.0.0.1:<free port>`, plain HTTP, and optionally
-//! htpasswd (bcrypt) basic auth. Images are pushed with `skopeo copy` from
+//! htpasswd (bcrypt) basic auth or token auth, with a token server of the
+//! harness's own ([`token`]). Images are pushed with `skopeo copy` from
 //! OCI image layouts the harness writes ([`layout`]): the project's
-//! busybox image with a gzip or a zstd layer, the same as a Docker
-//! (schema 2) image, and an image index of two platforms. Each push
+//! busybox image with a gzip, a zstd or an uncompressed layer, the same as
+//! a Docker (schema 2) image, and an image index of two platforms (or the
+//! same as a Docker manifest list). Each push
 //! returns what the registry now serves (a [`PushedImage`]: manifest,
 //! config, layers), read back from the registry, not assumed.
 //!
@@ -20,10 +22,12 @@
 
 pub mod http;
 pub mod layout;
+pub mod token;
 
 pub use layout::{
     DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, Descriptor,
-    OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_LAYER_ZSTD, OCI_MANIFEST, sha256_digest,
+    OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_LAYER_TAR, OCI_LAYER_ZSTD, OCI_MANIFEST,
+    sha256_digest,
 };
 
 use std::fs;
@@ -37,10 +41,16 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use layout::{Layout, busybox, other_architecture, tiny_image};
+use token::TokenServer;
 
 const REGISTRY: &str = "/usr/bin/docker-registry";
 const SKOPEO: &str = "/usr/bin/skopeo";
 const HTPASSWD: &str = "/usr/bin/htpasswd";
+
+/// The `issuer` and `service` of a registry with token auth: what its
+/// tokens must name (`iss`, `aud`).
+pub const TOKEN_ISSUER: &str = "minipod-test-token-server";
+pub const TOKEN_SERVICE: &str = "minipod-test-registry";
 
 /// Generous: a registry starts in well under a second here, but the VM is slow.
 const STARTUP: Duration = Duration::from_secs(60);
@@ -60,6 +70,8 @@ pub enum Compression {
     Gzip,
     /// `application/vnd.oci.image.layer.v1.tar+zstd`
     Zstd,
+    /// `application/vnd.oci.image.layer.v1.tar`: the tar as it is.
+    Uncompressed,
 }
 
 /// One image as the registry serves it.
@@ -113,6 +125,16 @@ impl PushedIndex {
     }
 }
 
+/// How a registry authenticates its clients (its config's `auth:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AuthMode {
+    None,
+    /// `auth: htpasswd`: Basic credentials on each request.
+    Htpasswd,
+    /// `auth: token`: Bearer tokens from the harness's [`TokenServer`].
+    Token,
+}
+
 /// A registry on loopback, for one test. See the module's documentation.
 #[derive(Debug)]
 pub struct TestRegistry {
@@ -120,12 +142,33 @@ pub struct TestRegistry {
     dir: PathBuf,
     host: String,
     credentials: Option<(String, String)>,
+    /// With token auth: the realm the registry sends its clients to.
+    /// Dropped after the registry (fields drop after `Drop::drop`).
+    token_server: Option<TokenServer>,
 }
 
 impl TestRegistry {
     /// Starts a registry on `127.0.0.1:<free port>`, with basic auth for
     /// the one user `auth` when given; returns once `GET /v2/` answers.
     pub fn start(auth: Option<(&str, &str)>) -> TestRegistry {
+        let mode = if auth.is_some() {
+            AuthMode::Htpasswd
+        } else {
+            AuthMode::None
+        };
+        TestRegistry::start_with(auth, mode)
+    }
+
+    /// Starts a registry with token auth (`auth: token`) and its token
+    /// server ([`token`]), which gives tokens to the one user `user` with
+    /// `password` (HTTP Basic on the token request) and to no one else. An
+    /// anonymous client gets `401` with `WWW-Authenticate: Bearer
+    /// realm="http://127.0.0.1:PORT/token",service="minipod-test-registry",...`.
+    pub fn start_with_token_auth(user: &str, password: &str) -> TestRegistry {
+        TestRegistry::start_with(Some((user, password)), AuthMode::Token)
+    }
+
+    fn start_with(auth: Option<(&str, &str)>, mode: AuthMode) -> TestRegistry {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         require(REGISTRY, "docker-registry");
         require(SKOPEO, "skopeo");
@@ -136,7 +179,13 @@ impl TestRegistry {
         ));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(dir.join("storage")).expect("registry dir");
-        if let Some((user, password)) = auth {
+        let mut token_server = None;
+        if let (AuthMode::Token, Some((user, password))) = (mode, auth) {
+            let server = TokenServer::start(user, password, TOKEN_ISSUER, TOKEN_SERVICE);
+            fs::write(dir.join("token-root.pem"), server.root_pem()).expect("token-root.pem");
+            token_server = Some(server);
+        }
+        if let (AuthMode::Htpasswd, Some((user, password))) = (mode, auth) {
             require(HTPASSWD, "apache2-utils");
             // -B: bcrypt, the only hash the registry accepts; -n: to stdout.
             let out = Command::new(HTPASSWD)
@@ -150,12 +199,14 @@ impl TestRegistry {
             );
             fs::write(dir.join("htpasswd"), &out.stdout).expect("write htpasswd");
         }
-        let (child, host) = spawn(&dir, auth.is_some());
+        let realm = token_server.as_ref().map(TokenServer::realm);
+        let (child, host) = spawn(&dir, mode, realm.as_deref());
         let mut registry = TestRegistry {
             child,
             dir,
             host,
             credentials: auth.map(|(u, p)| (u.to_owned(), p.to_owned())),
+            token_server,
         };
         // The port is free when asked, but another process may take it
         // before the registry binds it: then the registry exits, and it
@@ -165,7 +216,7 @@ impl TestRegistry {
             match registry.wait_ready() {
                 Ok(()) => break,
                 Err(log) if log.contains("address already in use") && attempt < 10 => {
-                    (registry.child, registry.host) = spawn(&registry.dir, auth.is_some());
+                    (registry.child, registry.host) = spawn(&registry.dir, mode, realm.as_deref());
                 }
                 Err(log) => panic!("docker-registry did not start; its log:\n{log}"),
             }
@@ -209,6 +260,11 @@ impl TestRegistry {
             .map(|(u, p)| (u.as_str(), p.as_str()))
     }
 
+    /// The token server of a registry with token auth.
+    pub fn token_server(&self) -> Option<&TokenServer> {
+        self.token_server.as_ref()
+    }
+
     /// The registry's process.
     pub fn pid(&self) -> u32 {
         self.child.id()
@@ -242,7 +298,9 @@ impl TestRegistry {
     }
 
     /// Pushes the busybox image (runnable here) as an OCI image with its
-    /// layer compressed as asked, byte for byte (`--preserve-digests`).
+    /// layer compressed as asked (or not at all), byte for byte
+    /// (`--preserve-digests`; the served manifest is checked to be the one
+    /// pushed).
     pub fn push_busybox(&self, repo_tag: &str, compression: Compression) -> PushedImage {
         let image = busybox();
         let layout = Layout::create(&self.layout_dir(repo_tag));
@@ -250,6 +308,7 @@ impl TestRegistry {
         let layer = match compression {
             Compression::Gzip => layout.blob(OCI_LAYER_GZIP, &image.layer_gzip),
             Compression::Zstd => layout.blob(OCI_LAYER_ZSTD, &image.layer_zstd),
+            Compression::Uncompressed => layout.blob(OCI_LAYER_TAR, &image.layer_tar),
         };
         let manifest = layout.manifest(&config, &[layer]);
         layout.finish(&manifest, "image");
@@ -282,6 +341,42 @@ impl TestRegistry {
     /// a tiny image with one file, `/etc/platform`. `--all` pushes both
     /// images and the index, byte for byte.
     pub fn push_multi_platform(&self, repo_tag: &str) -> PushedIndex {
+        let (layout, index) = self.multi_platform_layout(repo_tag);
+        self.skopeo_copy(&layout, repo_tag, &["--all", "--preserve-digests"]);
+        let pushed = self.pushed_index(repo_tag);
+        assert_eq!(
+            pushed.index, index,
+            "the registry serves another index than pushed"
+        );
+        pushed
+    }
+
+    /// The same two platforms as [`push_multi_platform`](Self::push_multi_platform),
+    /// as a Docker manifest list (`manifest.list.v2+json`) of two Docker
+    /// images (`manifest.v2+json`, Docker config and layer media types):
+    /// skopeo converts the index and each image (`--all --format v2s2`).
+    /// The configs and the layers are the same blobs (same image IDs);
+    /// the manifests, and so their digests, are new.
+    pub fn push_multi_platform_docker(&self, repo_tag: &str) -> PushedIndex {
+        let (layout, _) = self.multi_platform_layout(repo_tag);
+        self.skopeo_copy(&layout, repo_tag, &["--all", "--format", "v2s2"]);
+        let pushed = self.pushed_index(repo_tag);
+        assert_eq!(
+            pushed.index.media_type, DOCKER_MANIFEST_LIST,
+            "{repo_tag} is not a Docker manifest list"
+        );
+        for platform in &pushed.platforms {
+            assert_eq!(
+                platform.image.manifest.media_type, DOCKER_MANIFEST,
+                "{repo_tag}: {}",
+                platform.architecture
+            );
+        }
+        pushed
+    }
+
+    /// The layout of the two-platform index: the layout and the index.
+    fn multi_platform_layout(&self, repo_tag: &str) -> (Layout, Descriptor) {
         let image = busybox();
         let layout = Layout::create(&self.layout_dir(repo_tag));
         let config = layout.blob(OCI_CONFIG, &image.config);
@@ -297,15 +392,14 @@ impl TestRegistry {
             (other, "linux", other_arch),
         ]);
         layout.finish(&index, "image");
-        self.skopeo_copy(&layout, repo_tag, &["--all", "--preserve-digests"]);
+        (layout, index)
+    }
 
+    /// The index (or manifest list) `repo:tag` as served, with each of
+    /// its platforms' images.
+    fn pushed_index(&self, repo_tag: &str) -> PushedIndex {
         let (repo, tag) = split_repo_tag(repo_tag);
         let (media_type, bytes) = self.manifest(repo, tag);
-        let served = Descriptor::of(&media_type, &bytes);
-        assert_eq!(
-            served, index,
-            "the registry serves another index than pushed"
-        );
         let json: Value = serde_json::from_slice(&bytes).expect("index is JSON");
         let platforms = json["manifests"]
             .as_array()
@@ -328,7 +422,7 @@ impl TestRegistry {
             .collect();
         PushedIndex {
             name: format!("{}/{repo}:{tag}", self.host),
-            index: served,
+            index: Descriptor::of(&media_type, &bytes),
             platforms,
         }
     }
@@ -364,10 +458,46 @@ impl TestRegistry {
             .join("data")
     }
 
-    /// `GET path` with the registry's credentials (if any).
+    /// `GET path` with the registry's credentials (if any). With token
+    /// auth, a token for `pull` on the path's repository (`/v2/REPO/...`)
+    /// is fetched from the token server first, as a client would.
     pub fn get(&self, path: &str, accept: &[&str]) -> http::Response {
-        http::get(&self.host, path, self.credentials(), accept)
-            .unwrap_or_else(|e| panic!("GET {}{path}: {e}", self.host))
+        let response = match &self.token_server {
+            Some(_) => {
+                let token = self.token(path);
+                http::get_with(&self.host, path, Some(&format!("Bearer {token}")), accept)
+            }
+            None => http::get(&self.host, path, self.credentials(), accept),
+        };
+        response.unwrap_or_else(|e| panic!("GET {}{path}: {e}", self.host))
+    }
+
+    /// A token from the token server for `pull` on the repository of
+    /// `path` (none for `/v2/`), with the registry's credentials.
+    fn token(&self, path: &str) -> String {
+        let server = self.token_server.as_ref().expect("a token server");
+        let repo = path
+            .strip_prefix("/v2/")
+            .and_then(|rest| {
+                ["/manifests/", "/blobs/", "/tags/"]
+                    .iter()
+                    .find_map(|kind| rest.find(kind).map(|i| &rest[..i]))
+            })
+            .filter(|repo| !repo.is_empty());
+        let mut query = format!("/token?service={TOKEN_SERVICE}");
+        if let Some(repo) = repo {
+            query.push_str(&format!("&scope=repository:{repo}:pull"));
+        }
+        let response = http::get(server.address(), &query, self.credentials(), &[])
+            .unwrap_or_else(|e| panic!("GET {}{query}: {e}", server.address()));
+        assert_eq!(
+            response.status,
+            200,
+            "token for {path}: {}",
+            String::from_utf8_lossy(&response.body)
+        );
+        let json: Value = serde_json::from_slice(&response.body).expect("a token response");
+        json["token"].as_str().expect("a token").to_owned()
     }
 
     /// The manifest `repo:reference` (a tag or a digest) as served: its
@@ -503,9 +633,9 @@ fn split_repo_tag(repo_tag: &str) -> (&str, &str) {
 
 /// Writes the config for a free port in `dir` and starts the registry
 /// there, its output into `dir/registry.log`. Returns it and its host.
-fn spawn(dir: &Path, htpasswd: bool) -> (Child, String) {
+fn spawn(dir: &Path, mode: AuthMode, realm: Option<&str>) -> (Child, String) {
     let host = format!("127.0.0.1:{}", free_port());
-    fs::write(dir.join("config.yml"), config(dir, &host, htpasswd)).expect("config");
+    fs::write(dir.join("config.yml"), config(dir, &host, mode, realm)).expect("config");
     let log = fs::File::create(dir.join("registry.log")).expect("registry.log");
     let child = Command::new(REGISTRY)
         .arg("serve")
@@ -533,8 +663,9 @@ fn require(program: &str, package: &str) {
 
 /// The registry's configuration (distribution's `configuration.md`).
 /// Strings are written as JSON strings, which YAML reads as they are.
-fn config(dir: &Path, host: &str, htpasswd: bool) -> String {
+fn config(dir: &Path, host: &str, mode: AuthMode, realm: Option<&str>) -> String {
     let quote = |p: &Path| serde_json::to_string(&p.display().to_string()).expect("json");
+    let string = |s: &str| serde_json::to_string(s).expect("json");
     let mut yaml = format!(
         "version: 0.1
 log:
@@ -554,15 +685,29 @@ http:
 ",
         storage = quote(&dir.join("storage")),
     );
-    if htpasswd {
-        yaml.push_str(&format!(
+    match mode {
+        AuthMode::None => {}
+        AuthMode::Htpasswd => yaml.push_str(&format!(
             "auth:
   htpasswd:
     realm: minipod-test
     path: {}
 ",
             quote(&dir.join("htpasswd"))
-        ));
+        )),
+        AuthMode::Token => yaml.push_str(&format!(
+            "auth:
+  token:
+    realm: {realm}
+    service: {service}
+    issuer: {issuer}
+    rootcertbundle: {bundle}
+",
+            realm = string(realm.expect("a token realm")),
+            service = string(TOKEN_SERVICE),
+            issuer = string(TOKEN_ISSUER),
+            bundle = quote(&dir.join("token-root.pem")),
+        )),
     }
     yaml
 }

@@ -7,8 +7,9 @@ use std::io::Read;
 use std::path::Path;
 
 use minipod_runtime_tests::registry::{
-    Compression, DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_MANIFEST, OCI_CONFIG, OCI_INDEX,
-    OCI_LAYER_GZIP, OCI_LAYER_ZSTD, OCI_MANIFEST, TestRegistry, sha256_digest,
+    Compression, DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST,
+    OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_LAYER_TAR, OCI_LAYER_ZSTD, OCI_MANIFEST,
+    TestRegistry, sha256_digest,
 };
 use serde_json::Value;
 
@@ -31,11 +32,13 @@ fn pushes_busybox_with_gzip_zstd_and_docker_media_types() {
     let gzip = registry.push_busybox("busybox:gzip", Compression::Gzip);
     let zstd = registry.push_busybox("busybox:zstd", Compression::Zstd);
     let docker = registry.push_busybox_docker("busybox:docker");
+    let plain = registry.push_busybox("busybox:tar", Compression::Uncompressed);
 
     // skopeo's own view of each manifest.
     for (image, manifest_type, config_type, layer_type) in [
         (&gzip, OCI_MANIFEST, OCI_CONFIG, OCI_LAYER_GZIP),
         (&zstd, OCI_MANIFEST, OCI_CONFIG, OCI_LAYER_ZSTD),
+        (&plain, OCI_MANIFEST, OCI_CONFIG, OCI_LAYER_TAR),
         (&docker, DOCKER_MANIFEST, DOCKER_CONFIG, DOCKER_LAYER_GZIP),
     ] {
         let reference = image
@@ -94,6 +97,10 @@ fn pushes_busybox_with_gzip_zstd_and_docker_media_types() {
         config["rootfs"]["diff_ids"][0],
         sha256_digest(&tar).as_str()
     );
+    // The uncompressed layer is that tar, as it is: its digest is the diff_id.
+    assert_eq!(gzip.image_id(), plain.image_id());
+    assert_eq!(plain.layers[0].digest, sha256_digest(&tar));
+    assert!(registry.blob("busybox", &plain.layers[0].digest) == tar);
     assert_eq!(
         gzip.size(),
         gzip.config.size + gzip.layers[0].size,
@@ -253,5 +260,156 @@ fn registries_leave_no_process_and_no_directory() {
             "registry {pid} still there"
         );
         assert!(!dir.exists(), "{} still there", dir.display());
+    }
+}
+
+#[test]
+fn token_registry_sends_clients_to_its_token_server() {
+    use minipod_runtime_tests::registry::http;
+    use minipod_runtime_tests::registry::{TOKEN_ISSUER, TOKEN_SERVICE};
+
+    let registry = TestRegistry::start_with_token_auth("carol", "t0ken pw");
+    let host = registry.host();
+    let server = registry.token_server().expect("a token server");
+
+    let anonymous = http::get(host, "/v2/", None, &[]).unwrap();
+    assert_eq!(anonymous.status, 401);
+    let challenge = anonymous.header("www-authenticate").unwrap_or_default();
+    assert_eq!(
+        challenge,
+        format!(
+            "Bearer realm=\"{}\",service=\"{TOKEN_SERVICE}\"",
+            server.realm()
+        )
+    );
+
+    // The token server: wrong or missing credentials are refused.
+    let path =
+        format!("/token?service={TOKEN_SERVICE}&scope=repository%3Aprivate%2Fbusybox%3Apull");
+    for credentials in [None, Some(("carol", "nope")), Some(("mallory", "t0ken pw"))] {
+        let refused = http::get(server.address(), &path, credentials, &[]).unwrap();
+        assert_eq!(refused.status, 401, "{credentials:?}");
+    }
+    let granted = http::get(server.address(), &path, Some(("carol", "t0ken pw")), &[]).unwrap();
+    assert_eq!(granted.status, 200);
+    let body = json(&granted.body);
+    assert_eq!(body["token"], body["access_token"]);
+    assert_eq!(body["expires_in"], 300);
+    assert!(body["issued_at"].as_str().unwrap().ends_with('Z'), "{body}");
+    let token = body["token"].as_str().unwrap();
+    let claims = json(
+        &base64::Engine::decode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            token.split('.').nth(1).unwrap(),
+        )
+        .unwrap(),
+    );
+    assert_eq!(claims["iss"], TOKEN_ISSUER);
+    assert_eq!(claims["aud"], TOKEN_SERVICE);
+    assert_eq!(claims["sub"], "carol");
+    assert_eq!(
+        claims["access"],
+        serde_json::json!([{"type": "repository", "name": "private/busybox", "actions": ["pull", "push"]}])
+    );
+
+    // skopeo pushes with `--dest-creds` through the token dance.
+    let image = registry.push_busybox("private/busybox:1.36", Compression::Gzip);
+    let manifest_path = "/v2/private/busybox/manifests/1.36";
+    let anonymous = http::get(host, manifest_path, None, &[OCI_MANIFEST]).unwrap();
+    assert_eq!(anonymous.status, 401, "an anonymous manifest GET");
+    let challenge = anonymous.header("www-authenticate").unwrap_or_default();
+    assert!(
+        challenge.ends_with(",scope=\"repository:private/busybox:pull\""),
+        "{challenge}"
+    );
+    // Basic credentials are no token: the registry wants a Bearer.
+    let basic = http::get(
+        host,
+        manifest_path,
+        Some(("carol", "t0ken pw")),
+        &[OCI_MANIFEST],
+    )
+    .unwrap();
+    assert_eq!(basic.status, 401);
+    // The token granted above is good for that repository.
+    let bearer = http::get_with(
+        host,
+        manifest_path,
+        Some(&format!("Bearer {token}")),
+        &[OCI_MANIFEST],
+    )
+    .unwrap();
+    assert_eq!(bearer.status, 200);
+    assert_eq!(sha256_digest(&bearer.body), image.manifest.digest);
+    // ... and not for another one.
+    let other = http::get_with(
+        host,
+        "/v2/other/manifests/1",
+        Some(&format!("Bearer {token}")),
+        &[OCI_MANIFEST],
+    )
+    .unwrap();
+    assert_eq!(other.status, 401);
+    assert!(
+        other
+            .header("www-authenticate")
+            .unwrap_or_default()
+            .contains("error=\"insufficient_scope\""),
+        "{:?}",
+        other.headers
+    );
+    // skopeo's own view, through its own token requests.
+    let raw = registry.skopeo_inspect("private/busybox:1.36", true);
+    assert_eq!(sha256_digest(&raw), image.manifest.digest);
+    assert!(
+        server.requests().iter().any(|r| r.status == 200
+            && r.scopes
+                .iter()
+                .any(|s| s.starts_with("repository:private/busybox:") && s.contains("push"))),
+        "skopeo's push asked for a push token: {:?}",
+        server.requests()
+    );
+
+    let address = server.address().to_owned();
+    let dir = registry.dir().to_owned();
+    drop(registry);
+    assert!(!dir.exists());
+    assert!(
+        std::net::TcpStream::connect(&address).is_err(),
+        "the token server still listens"
+    );
+}
+
+#[test]
+fn docker_manifest_list_holds_two_docker_images() {
+    let registry = TestRegistry::start(None);
+    let oci = registry.push_multi_platform("multi:oci");
+    let list = registry.push_multi_platform_docker("multi:docker");
+
+    let raw = registry.skopeo_inspect("multi:docker", true);
+    assert_eq!(sha256_digest(&raw), list.index.digest);
+    let listed = json(&raw);
+    assert_eq!(listed["mediaType"], DOCKER_MANIFEST_LIST);
+    assert_eq!(listed["manifests"].as_array().unwrap().len(), 2);
+    for entry in listed["manifests"].as_array().unwrap() {
+        assert_eq!(entry["mediaType"], DOCKER_MANIFEST, "{entry}");
+    }
+    for platform in &list.platforms {
+        let arch = &platform.architecture;
+        let image = &platform.image;
+        let (media_type, bytes) =
+            registry.manifest("multi", image.name.rsplit_once('@').unwrap().1);
+        assert_eq!(media_type, DOCKER_MANIFEST);
+        let manifest = json(&bytes);
+        assert_eq!(manifest["config"]["mediaType"], DOCKER_CONFIG, "{arch}");
+        assert_eq!(
+            manifest["layers"][0]["mediaType"], DOCKER_LAYER_GZIP,
+            "{arch}"
+        );
+        // The same config and layer blobs as the OCI index's image.
+        let same = oci.platform(arch);
+        assert_eq!(image.image_id(), same.image_id(), "{arch}");
+        assert_eq!(image.layers[0].digest, same.layers[0].digest, "{arch}");
+        assert_ne!(image.manifest.digest, same.manifest.digest, "{arch}");
     }
 }

@@ -78,8 +78,8 @@ fn check_no_pull_leftovers(store: &Store) {
 }
 
 #[test]
-fn anonymous_pulls_of_gzip_zstd_and_docker_images_land_in_the_store() {
-    if !root_or_skip("anonymous_pulls_of_gzip_zstd_and_docker_images_land_in_the_store") {
+fn anonymous_pulls_of_gzip_zstd_plain_and_docker_images_land_in_the_store() {
+    if !root_or_skip("anonymous_pulls_of_gzip_zstd_plain_and_docker_images_land_in_the_store") {
         return;
     }
     let registry = TestRegistry::start(None);
@@ -87,6 +87,7 @@ fn anonymous_pulls_of_gzip_zstd_and_docker_images_land_in_the_store() {
         registry.push_busybox("gzip/busybox:1", Compression::Gzip),
         registry.push_busybox("zstd/busybox:1", Compression::Zstd),
         registry.push_busybox_docker("docker/busybox:1"),
+        registry.push_busybox("tar/busybox:1", Compression::Uncompressed),
     ];
     let (_dir, store) = new_store();
     for pushed in &images {
@@ -115,10 +116,31 @@ fn anonymous_pulls_of_gzip_zstd_and_docker_images_land_in_the_store() {
         assert_eq!(blobs.len(), 1 + pushed.layers.len(), "{events:?}");
         assert!(blobs.contains(&pushed.layers[0].digest.as_str()));
     }
-    // The zstd layer is another blob with the same content: one image ID.
+    // The zstd and the uncompressed layers are other blobs with the same
+    // content: one image ID.
     assert_ne!(images[0].layers[0].digest, images[1].layers[0].digest);
+    assert_ne!(images[0].layers[0].digest, images[3].layers[0].digest);
     assert_eq!(images[0].image_id(), images[1].image_id());
+    assert_eq!(images[0].image_id(), images[3].image_id());
+    assert_eq!(
+        images[3].layers[0].media_type,
+        "application/vnd.oci.image.layer.v1.tar"
+    );
     check_no_pull_leftovers(&store);
+    // The plain layer again, into an empty store: downloaded and unpacked
+    // itself, not found there by its diff_id.
+    let (_fresh_dir, fresh) = new_store();
+    let reused = Mutex::new(Vec::new());
+    puller(&fresh)
+        .pull(&images[3].name, &AuthConfig::default(), &|p| {
+            if let Progress::Blob { reused: r, .. } = p {
+                reused.lock().unwrap().push(*r);
+            }
+        })
+        .expect("the plain image into an empty store");
+    assert_eq!(reused.into_inner().unwrap(), [false, false]);
+    check_stored(&fresh, &images[3]);
+    check_no_pull_leftovers(&fresh);
 
     // A name the registry does not have.
     let missing = format!("{}/nobody/nothing:1", registry.host());
@@ -168,6 +190,61 @@ fn an_htpasswd_registry_takes_the_right_login_only() {
         .pull(&pushed.name, &both, &quiet)
         .expect("the right login");
     assert_eq!(pulled.id.to_string(), pushed.image_id());
+    check_stored(&store, &pushed);
+    check_no_pull_leftovers(&store);
+}
+
+#[test]
+fn a_token_registry_takes_the_right_login_only() {
+    if !root_or_skip("a_token_registry_takes_the_right_login_only") {
+        return;
+    }
+    let registry = TestRegistry::start_with_token_auth("dora", "t0ken pw");
+    let server = registry.token_server().expect("a token server");
+    let pushed = registry.push_busybox("bearer/busybox:1", Compression::Gzip);
+    let (_dir, store) = new_store();
+    let asked = |user: Option<&str>, status: u16| {
+        server.requests().iter().any(|r| {
+            r.user.as_deref() == user
+                && r.status == status
+                && r.scopes == ["repository:bearer/busybox:pull"]
+        })
+    };
+
+    // The client is sent to the token server, which refuses it a token.
+    let anonymous = puller(&store)
+        .pull(&pushed.name, &AuthConfig::default(), &quiet)
+        .expect_err("anonymous is refused");
+    assert!(
+        matches!(anonymous, PullError::Unauthorized { .. }),
+        "{anonymous:?}"
+    );
+    assert!(
+        anonymous.to_string().starts_with("pull access denied"),
+        "{anonymous}"
+    );
+    assert!(asked(None, 401), "{:?}", server.requests());
+
+    let wrong = login(registry.host(), "dora", "wrong");
+    let refused = puller(&store)
+        .pull(&pushed.name, &wrong, &quiet)
+        .expect_err("a wrong password");
+    assert!(
+        matches!(refused, PullError::Unauthorized { .. }),
+        "{refused:?}"
+    );
+    assert!(asked(Some("dora"), 401), "{:?}", server.requests());
+    assert!(store.resolve(&pushed.name).is_err());
+
+    let pulled = puller(&store)
+        .pull(
+            &pushed.name,
+            &login(registry.host(), "dora", "t0ken pw"),
+            &quiet,
+        )
+        .expect("the right login");
+    assert_eq!(pulled.id.to_string(), pushed.image_id());
+    assert!(asked(Some("dora"), 200), "{:?}", server.requests());
     check_stored(&store, &pushed);
     check_no_pull_leftovers(&store);
 }
@@ -231,6 +308,63 @@ fn an_index_is_resolved_to_the_requested_platform() {
             && text.contains(&format!("linux/{other}")),
         "{text}"
     );
+}
+
+#[test]
+fn a_docker_manifest_list_is_resolved_to_the_host_platform() {
+    if !root_or_skip("a_docker_manifest_list_is_resolved_to_the_host_platform") {
+        return;
+    }
+    let registry = TestRegistry::start(None);
+    let list = registry.push_multi_platform_docker("list/busybox:1");
+    let host = minipod_image::host_architecture();
+    let chosen = list.platform(host);
+
+    let (_dir, store) = new_store();
+    let events = Mutex::new(Vec::new());
+    let pulled = puller(&store)
+        .pull(&list.name, &AuthConfig::default(), &|p| {
+            events.lock().unwrap().push(p.clone())
+        })
+        .expect("the host's platform");
+    assert_eq!(pulled.name, list.name);
+    assert_eq!(pulled.id.to_string(), chosen.image_id());
+    assert_eq!(pulled.manifest.to_string(), chosen.manifest.digest);
+    assert_eq!(pulled.size, chosen.size());
+    // Only the chosen image's blobs were fetched.
+    let events = events.into_inner().unwrap();
+    assert!(
+        matches!(&events[0], Progress::Resolved { manifest, .. } if *manifest == chosen.manifest.digest),
+        "{events:?}"
+    );
+    let blob_path = |digest: &str| format!("/v2/list/busybox/blobs/{digest}");
+    // (the access log has the chosen layer's GET: it is up to date)
+    minipod_runtime_tests::wait_until(
+        "the registry logs the layer's GET",
+        std::time::Duration::from_secs(30),
+        || {
+            !registry
+                .requests_for("GET", &blob_path(&chosen.layers[0].digest))
+                .is_empty()
+        },
+    );
+    let other = list.platform(minipod_runtime_tests::registry::layout::other_architecture());
+    for blob in std::iter::once(&other.config).chain(&other.layers) {
+        assert!(
+            registry
+                .requests_for("GET", &blob_path(&blob.digest))
+                .is_empty(),
+            "the other platform's {} was fetched",
+            blob.digest
+        );
+    }
+    // Stored under the list's name, as that platform's image.
+    let resolved = store.resolve(&list.name).expect("in the store");
+    assert_eq!(resolved.id.to_string(), chosen.image_id());
+    assert_eq!(resolved.manifest.to_string(), chosen.manifest.digest);
+    assert_eq!(resolved.layers.len(), 1);
+    assert!(resolved.layers[0].join("bin/busybox").exists());
+    check_no_pull_leftovers(&store);
 }
 
 #[test]

@@ -38,12 +38,26 @@ pub fn get(
     credentials: Option<(&str, &str)>,
     accept: &[&str],
 ) -> std::io::Result<Response> {
+    let authorization = credentials.map(|(user, password)| {
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        format!("Basic {token}")
+    });
+    get_with(host, path, authorization.as_deref(), accept)
+}
+
+/// `GET path` from `host` with this `Authorization` header value, if any
+/// (`Bearer <token>`).
+pub fn get_with(
+    host: &str,
+    path: &str,
+    authorization: Option<&str>,
+    accept: &[&str],
+) -> std::io::Result<Response> {
     let mut stream = TcpStream::connect(host)?;
     stream.set_read_timeout(Some(Duration::from_secs(60)))?;
     let mut request = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
-    if let Some((user, password)) = credentials {
-        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-        request.push_str(&format!("Authorization: Basic {token}\r\n"));
+    if let Some(authorization) = authorization {
+        request.push_str(&format!("Authorization: {authorization}\r\n"));
     }
     if !accept.is_empty() {
         request.push_str(&format!("Accept: {}\r\n", accept.join(", ")));

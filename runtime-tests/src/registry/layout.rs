@@ -10,7 +10,7 @@
 //!
 //! The images are made from the project's busybox image
 //! (`scripts/busybox-image --no-import`): its config and its gzip layer,
-//! and the same tar compressed with zstd. The second platform of the
+//! the same tar compressed with zstd, and the tar itself (uncompressed). The second platform of the
 //! multi-platform index is a tiny image of its own (one file,
 //! `/etc/platform`), so that a client that picks the wrong platform gets
 //! different layers, not just a different config.
@@ -26,6 +26,7 @@ use sha2::{Digest as _, Sha256};
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+pub const OCI_LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
 pub const OCI_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
 pub const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
 pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
@@ -153,6 +154,8 @@ pub struct Busybox {
     pub layer_gzip: Vec<u8>,
     /// The same tar, compressed with zstd (same diff_id, other digest).
     pub layer_zstd: Vec<u8>,
+    /// The tar itself: its digest is the diff_id.
+    pub layer_tar: Vec<u8>,
 }
 
 /// The busybox image, built once per test process.
@@ -198,6 +201,7 @@ pub fn busybox() -> &'static Busybox {
             architecture,
             layer_gzip,
             layer_zstd,
+            layer_tar: tar,
         }
     })
 }
