@@ -350,6 +350,24 @@ impl Node {
             .unwrap_or_else(|e| panic!("cannot run {program}: {e}"))
     }
 
+    /// `command` run by `script`, which gives it a terminal (as a person at
+    /// one would have). `script`'s own stdin stays open until it is done:
+    /// at an EOF there, `script` would type an end-of-file character into
+    /// the terminal, and a `-t` exec would pass it on to the command.
+    fn in_a_terminal(&self, command: &str) -> Output {
+        let mut child = Command::new("script")
+            .args(["-qec", command, "/dev/null"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cannot run script");
+        let stdin = child.stdin.take();
+        let out = child.wait_with_output().expect("script's output");
+        drop(stdin);
+        out
+    }
+
     /// The whole command line of `tool` for `args`, pointed at this daemon.
     fn args_for(&self, tool: Tool, args: &[&str]) -> Vec<String> {
         let mut all: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
@@ -948,10 +966,10 @@ fn kubectl_drives_a_pod_with_an_init_container_and_two_sidecars() {
             "stty rows 30 cols 100; kubectl --kubeconfig {} exec -it e2e -c app -- sh -c 'tty; stty size; test -t 0 && echo all-ttys'",
             kubeconfig.display()
         );
-        let out = node.run("script", &["-qec", &inner, "/dev/null"]);
+        let out = node.in_a_terminal(&inner);
         let seen = text(&out.stdout);
         assert!(out.status.success(), "{out:?}");
-        for wanted in ["/dev/pts/0\r", "30 100\r", "all-ttys\r"] {
+        for wanted in ["/dev/pts/0", "30 100\r", "all-ttys\r"] {
             assert!(seen.contains(wanted), "no {wanted:?} in {seen:?}");
         }
     }
@@ -1256,9 +1274,9 @@ fn the_minipod_cli_applies_gets_logs_and_deletes() {
         "stty rows 30 cols 100; {CLI} exec -it cli -c app --socket {} -- sh -c 'tty; stty size; exit 7'",
         node.socket().display()
     );
-    let out = node.run("script", &["-qec", &inner, "/dev/null"]);
+    let out = node.in_a_terminal(&inner);
     let seen = text(&out.stdout);
-    for wanted in ["/dev/pts/0\r", "30 100\r"] {
+    for wanted in ["/dev/pts/0", "30 100\r"] {
         assert!(seen.contains(wanted), "no {wanted:?} in {seen:?}");
     }
 
