@@ -260,6 +260,18 @@ impl Daemon {
         }
     }
 
+    /// The pod of `record` as the API shows it, read from the record now
+    /// (a create or an update answers with what it made).
+    fn refreshed(&self, record: Record, name: &str) -> Result<Value, ApiError> {
+        let uid = record.uid().to_owned();
+        self.refresh_record(record, false);
+        self.lock()
+            .pods
+            .get(&uid)
+            .map(|e| e.object.clone())
+            .ok_or_else(|| ApiError::pod_not_found(name))
+    }
+
     fn refresh_record(&self, record: Record, startup: bool) {
         let uid = record.uid().to_owned();
         // Whether the pod's monitor is done with it (ended, or died and its
@@ -550,14 +562,7 @@ impl Backend for Daemon {
         .await
         .map_err(internal)?
         .map_err(ApiError::Internal)?;
-        let uid = record.uid().to_owned();
-        self.refresh_record(record, false);
-        let state = self.lock();
-        state
-            .pods
-            .get(&uid)
-            .map(|e| e.object.clone())
-            .ok_or_else(|| ApiError::pod_not_found(&name))
+        self.refreshed(record, &name)
     }
 
     async fn get_pod(&self, namespace: &str, name: &str) -> Result<Value, ApiError> {
@@ -622,14 +627,7 @@ impl Backend for Daemon {
             .await
             .map_err(internal)?
             .map_err(|e| ApiError::Conflict(format!("pod {name:?} could not be updated: {e}")))?;
-        let uid = record.uid().to_owned();
-        self.refresh_record(record, false);
-        let state = self.lock();
-        state
-            .pods
-            .get(&uid)
-            .map(|e| e.object.clone())
-            .ok_or_else(|| ApiError::pod_not_found(name))
+        self.refreshed(record, name)
     }
 
     async fn delete_pod(

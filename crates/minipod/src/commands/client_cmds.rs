@@ -254,40 +254,12 @@ pub fn get(args: &GetArgs) -> Result<u8> {
         path.push_str(&format!("?labelSelector={}", encode(selector)));
     }
     let value = client.get_json(&path)?;
-    let items: Vec<serde_json::Value> = if args.name.is_some() {
-        vec![value.clone()]
-    } else {
-        value["items"].as_array().cloned().unwrap_or_default()
-    };
     let wide = args.output == Some(Output::Wide);
-    match args.output {
-        Some(Output::Json) | Some(Output::Yaml) => {
-            let shown = if args.name.is_some() {
-                value.clone()
-            } else {
-                serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": ""}})
-            };
-            if args.output == Some(Output::Json) {
-                println!("{}", serde_json::to_string_pretty(&shown)?);
-            } else {
-                print!("{}", yaml_serde::to_string(&shown)?);
-            }
-        }
-        Some(Output::Name) => {
-            for item in &items {
-                println!("pod/{}", item["metadata"]["name"].as_str().unwrap_or(""));
-            }
-        }
-        None | Some(Output::Wide) => {
-            if items.is_empty() {
-                eprintln!("No resources found in {} namespace.", args.target.namespace);
-            } else {
-                let mut rows = vec![table::pod_header(wide, all)];
-                rows.extend(items.iter().map(|p| table::pod_row(p, now(), wide, all)));
-                print!("{}", table::render(&rows));
-            }
-        }
-    }
+    print_got(args, &value, "pod", |items| {
+        let mut rows = vec![table::pod_header(wide, all)];
+        rows.extend(items.iter().map(|p| table::pod_row(p, now(), wide, all)));
+        table::render(&rows)
+    })?;
     if args.watch {
         let version = value["metadata"]["resourceVersion"].as_str().unwrap_or("");
         let sep = if path.contains('?') { '&' } else { '?' };
@@ -337,6 +309,21 @@ fn get_secrets(args: &GetArgs) -> Result<u8> {
         path.push_str(&format!("?labelSelector={}", encode(selector)));
     }
     let value = client.get_json(&path)?;
+    print_got(args, &value, "secret", |items| {
+        secrets::render(items, now(), all)
+    })?;
+    Ok(exit::OK)
+}
+
+/// Prints what `get` got (one object, or a list), as kubectl does: the
+/// object or a `List` for `-o json|yaml`, `KIND/NAME` lines for `-o name`,
+/// else the `table` of the items (or kubectl's line for none).
+fn print_got(
+    args: &GetArgs,
+    value: &serde_json::Value,
+    kind: &str,
+    table: impl FnOnce(&[serde_json::Value]) -> String,
+) -> Result<()> {
     let items: Vec<serde_json::Value> = if args.name.is_some() {
         vec![value.clone()]
     } else {
@@ -345,7 +332,7 @@ fn get_secrets(args: &GetArgs) -> Result<u8> {
     match args.output {
         Some(Output::Json) | Some(Output::Yaml) => {
             let shown = if args.name.is_some() {
-                value
+                value.clone()
             } else {
                 serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": ""}})
             };
@@ -357,18 +344,18 @@ fn get_secrets(args: &GetArgs) -> Result<u8> {
         }
         Some(Output::Name) => {
             for item in &items {
-                println!("secret/{}", item["metadata"]["name"].as_str().unwrap_or(""));
+                println!("{kind}/{}", item["metadata"]["name"].as_str().unwrap_or(""));
             }
         }
         None | Some(Output::Wide) => {
             if items.is_empty() {
                 eprintln!("No resources found in {} namespace.", args.target.namespace);
             } else {
-                print!("{}", secrets::render(&items, now(), all));
+                print!("{}", table(&items));
             }
         }
     }
-    Ok(exit::OK)
+    Ok(())
 }
 
 /// Percent-encodes a query value.
