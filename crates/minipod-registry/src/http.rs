@@ -181,7 +181,9 @@ impl Session {
         limit: u64,
     ) -> Result<Vec<u8>, PullError> {
         let url = format!("{}/v2/{}/manifests/{reference}", self.base, self.repository);
-        let what = format!("the manifest {reference}");
+        // `team/app:1.4` or `team/app@sha256:...`, as a person names it.
+        let separator = if reference.contains(':') { '@' } else { ':' };
+        let what = format!("the manifest {}{separator}{reference}", self.repository);
         let request = self
             .authorized(self.http.get(&url))
             .header(ACCEPT, accept.join(", "));

@@ -174,7 +174,7 @@ fn a_huge_manifest_is_refused_without_being_held() {
     );
     assert_refused(
         &pull,
-        "the manifest 1 is larger than its limit of 4194304 bytes",
+        "the manifest evil/huge:1 is larger than its limit of 4194304 bytes",
         &registry,
     );
     assert_nothing_stored(store.path());
@@ -328,7 +328,7 @@ fn a_stalled_registry_fails_the_pull_within_the_progress_timeout() {
     assert_refused(
         &pull,
         &format!(
-            "registry {} stalled: less than 1024 bytes of the manifest 1 in 2s",
+            "registry {} stalled: less than 1024 bytes of the manifest evil/slow:1 in 2s",
             registry.host()
         ),
         &registry,
