@@ -241,6 +241,34 @@ mod tests {
     }
 
     #[test]
+    fn the_image_pull_progress_timeout_comes_from_the_flag_or_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("node.yaml");
+        std::fs::write(&file, "imagePullProgressTimeout: 1m30s\n").unwrap();
+        let program = Path::new("/bin/minipod");
+        let default = NodeArgs::default().resolve(program).unwrap();
+        assert_eq!(
+            default.config.image_pull_progress_timeout,
+            Duration::from_secs(60)
+        );
+        let mut args = NodeArgs {
+            config: Some(file),
+            ..NodeArgs::default()
+        };
+        let from_file = args.resolve(program).unwrap();
+        assert_eq!(
+            from_file.config.image_pull_progress_timeout,
+            Duration::from_secs(90)
+        );
+        args.image_pull_progress_timeout = Some(Duration::from_secs(2));
+        let from_flag = args.resolve(program).unwrap();
+        assert_eq!(
+            from_flag.config.image_pull_progress_timeout,
+            Duration::from_secs(2)
+        );
+    }
+
+    #[test]
     fn an_unknown_config_key_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("node.yaml");
