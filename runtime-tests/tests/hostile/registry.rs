@@ -343,6 +343,38 @@ fn a_stalled_registry_fails_the_pull_within_the_progress_timeout() {
 }
 
 #[test]
+fn a_registry_trickling_its_headers_stalls_too() {
+    if !root_or_skip("a_registry_trickling_its_headers_stalls_too") {
+        return;
+    }
+    let _serial = serial();
+    // Not even the answer to `GET /v2/` ends: no body to count bytes of,
+    // the headers themselves must come within the timeout.
+    let registry = HostileRegistry::start(|_, conn| {
+        conn.trickle_headers(Duration::from_millis(200), Duration::from_secs(60))
+    });
+    let store = tempfile::tempdir().expect("store");
+    let pull = pull(
+        store.path(),
+        &format!("{}/evil/slow:1", registry.host()),
+        &["--image-pull-progress-timeout", "2s"],
+    );
+    assert_refused(
+        &pull,
+        &format!(
+            "registry {0} stalled: less than 1024 bytes of the auth probe GET http://{0}/v2/ in 2s",
+            registry.host()
+        ),
+        &registry,
+    );
+    assert!(
+        pull.elapsed < Duration::from_secs(30),
+        "the pull took {:?}",
+        pull.elapsed
+    );
+}
+
+#[test]
 fn a_pod_on_a_stalled_registry_goes_err_image_pull() {
     if !root_or_skip("a_pod_on_a_stalled_registry_goes_err_image_pull") {
         return;

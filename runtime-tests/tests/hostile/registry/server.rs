@@ -215,6 +215,18 @@ impl Conn {
         Ok(())
     }
 
+    /// A status line, then one byte of an endless header every `every`,
+    /// for at most `limit`: the answer's headers never end.
+    pub fn trickle_headers(&mut self, every: Duration, limit: Duration) -> io::Result<()> {
+        self.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")?;
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            self.write(b"a")?;
+            std::thread::sleep(every);
+        }
+        Ok(())
+    }
+
     /// One byte of `body` every `every`, for at most `limit` (then the
     /// connection closes).
     pub fn trickle(
