@@ -102,11 +102,9 @@ impl Session {
                     session.token(realm, service.as_deref(), login).await?,
                 ))
             }
-            (None, Some(Credentials::Basic { username, password })) => {
-                Some(Authorization::Basic(username.clone(), password.clone()))
-            }
-            (None, Some(Credentials::IdentityToken(token))) => {
-                Some(Authorization::Basic("<token>".into(), token.clone()))
+            (None, Some(credentials)) => {
+                let (user, password) = credentials.basic();
+                Some(Authorization::Basic(user.to_owned(), password.to_owned()))
             }
             (None, None) => None,
         };
@@ -129,15 +127,9 @@ impl Session {
             }
         }
         let mut request = self.http.get(realm);
-        match login {
-            Some(Credentials::Basic { username, password }) => {
-                request = request.basic_auth(username, Some(password));
-            }
-            // Docker sends an identity token as the password of `<token>`.
-            Some(Credentials::IdentityToken(token)) => {
-                request = request.basic_auth("<token>", Some(token));
-            }
-            None => {}
+        if let Some(credentials) = login {
+            let (user, password) = credentials.basic();
+            request = request.basic_auth(user, Some(password));
         }
         let what = format!("the token from {origin}");
         let answer = self.send(&what, request).await?;
