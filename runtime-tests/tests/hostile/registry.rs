@@ -11,7 +11,7 @@ mod server;
 
 use std::fs;
 use std::path::Path;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use minipod_runtime_tests::node::ScratchNode;
@@ -40,6 +40,19 @@ fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
 }
 
+/// A child stopped (SIGTERM, then reaped) when dropped, unless it has
+/// exited already (its pid may then be another process's).
+struct StopOnDrop(Child);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = kill(Pid::from_raw(self.0.id() as i32), Signal::SIGTERM);
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// How a `minipod image pull` ended.
 struct Pull {
     status: ExitStatus,
@@ -54,7 +67,7 @@ struct Pull {
 fn pull(store: &Path, image: &str, extra: &[&str]) -> Pull {
     let stderr_path = store.join("stderr");
     let started = Instant::now();
-    let mut child = Command::new(CLI)
+    let child = Command::new(CLI)
         .arg("image")
         .arg("--root")
         .arg(store.join("images"))
@@ -65,7 +78,8 @@ fn pull(store: &Path, image: &str, extra: &[&str]) -> Pull {
         .stderr(fs::File::create(&stderr_path).expect("stderr file"))
         .spawn()
         .expect("minipod image pull");
-    let status_file = format!("/proc/{}/status", child.id());
+    let mut child = StopOnDrop(child);
+    let status_file = format!("/proc/{}/status", child.0.id());
     let mut peak = 0;
     let status = wait_until_or("the pull ends", PATIENCE, || {
         if let Some(hwm) = fs::read_to_string(&status_file).ok().and_then(|s| {
@@ -75,10 +89,10 @@ fn pull(store: &Path, image: &str, extra: &[&str]) -> Pull {
         }) {
             peak = peak.max(hwm);
             if hwm > 2 * RSS_BOUND_KIB {
-                let _ = child.kill();
+                let _ = child.0.kill();
             }
         }
-        child.try_wait().expect("waitpid").ok_or(peak)
+        child.0.try_wait().expect("waitpid").ok_or(peak)
     });
     Pull {
         status,
@@ -407,7 +421,7 @@ fn a_pod_on_a_stalled_registry_goes_err_image_pull() {
     flags.extend(["--image-root".into(), store.to_str().expect("utf-8").into()]);
     let status_file = node.path("status.json");
     let started = Instant::now();
-    let mut child = Command::new(CLI)
+    let child = Command::new(CLI)
         .args(["run", "-f"])
         .arg(&manifest)
         .arg("--status-file")
@@ -421,6 +435,8 @@ fn a_pod_on_a_stalled_registry_goes_err_image_pull() {
         .stderr(fs::File::create(node.path("stderr")).expect("stderr file"))
         .spawn()
         .expect("minipod run");
+    // Stopped however the test ends, a failed wait included.
+    let run = StopOnDrop(child);
     let waiting = wait_until_or("the container waits in ErrImagePull", PATIENCE, || {
         let status: Option<Value> = fs::read_to_string(&status_file)
             .ok()
@@ -433,8 +449,7 @@ fn a_pod_on_a_stalled_registry_goes_err_image_pull() {
         }
     });
     let took = started.elapsed();
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).expect("SIGTERM");
-    let _ = child.wait();
+    drop(run);
     let stalled = format!("registry {} stalled", registry.host());
     let message = waiting["message"].as_str().unwrap_or_default();
     assert!(message.contains(&stalled), "{waiting}");
