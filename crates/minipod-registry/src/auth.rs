@@ -33,6 +33,18 @@ pub enum Credentials {
     IdentityToken(String),
 }
 
+impl Credentials {
+    /// The user name and password sent for it (basic auth, or to a token
+    /// server): Docker sends an identity token as the password of the
+    /// user `<token>`.
+    pub fn basic(&self) -> (&str, &str) {
+        match self {
+            Credentials::Basic { username, password } => (username, password),
+            Credentials::IdentityToken(token) => ("<token>", token),
+        }
+    }
+}
+
 impl std::fmt::Debug for Credentials {
     // Never print a password or a token.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

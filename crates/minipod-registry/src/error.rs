@@ -33,6 +33,36 @@ pub enum PullError {
     /// Anything else the registry (or the way to it) said.
     #[error("pulling {reference}: {message}")]
     Registry { reference: String, message: String },
+    /// A document the registry sent (manifest, index, token answer) or a
+    /// blob went past its limit: the download stopped there.
+    #[error(
+        "pulling {reference}: {what} is larger than its limit of {limit} bytes; the download was stopped"
+    )]
+    TooLarge {
+        reference: String,
+        what: String,
+        limit: u64,
+    },
+    /// The registry stopped sending (or sent too slowly) for the node's
+    /// progress timeout.
+    #[error(
+        "pulling {reference}: registry {registry} stalled: less than {} bytes of {what} in {}s (the node's image pull progress timeout)",
+        crate::limits::MIN_PROGRESS_BYTES,
+        .timeout.as_secs_f64()
+    )]
+    Stalled {
+        reference: String,
+        registry: String,
+        what: String,
+        timeout: std::time::Duration,
+    },
+    /// The registry's token realm is not a place credentials may go.
+    #[error("pulling {reference}: registry {registry} sent a token realm minipod refuses: {why}")]
+    Realm {
+        reference: String,
+        registry: String,
+        why: String,
+    },
     /// A manifest that does not parse or does not fit.
     #[error("the manifest of {reference} is not usable: {message}")]
     Manifest { reference: String, message: String },

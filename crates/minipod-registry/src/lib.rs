@@ -14,8 +14,9 @@
 //!    file, both in Docker's `config.json` format, matched by registry and
 //!    repository path as the kubelet's keyring does ([`auth`]); each
 //!    matching one is tried in turn, anonymous access when none matches.
-//!    The token dance (a `401` with `WWW-Authenticate: Bearer realm=...`,
-//!    then a token from the realm) is `oci-client`'s.
+//!    The token dance: a `401` with `WWW-Authenticate: Bearer realm=...`,
+//!    then a token from the realm, which must be https unless both the
+//!    registry and the realm may speak plain HTTP ([`challenge`]).
 //! 3. **The manifest.** OCI and Docker media types; an image index (or
 //!    Docker manifest list) is resolved to the host's platform
 //!    (`linux/<arch>`, by the same rule as an import,
@@ -32,13 +33,19 @@
 //!    which verifies and unpacks the layers (gzip, zstd or plain), all or
 //!    nothing.
 //!
-//! Why `oci-client` and not a hand-written client: the distribution
-//! protocol's auth challenges, token caching, and Docker's media types are
-//! its job and it does them well; see `docs/decisions/`.
+//! Every answer of the registry is bounded ([`limits`]): manifests,
+//! indexes and token answers by size, blobs by their declared size, and
+//! every request by the node's progress timeout, so a hostile registry can
+//! neither fill the node's memory nor hold a pull forever. That is why the
+//! HTTP side is minipod's own, on reqwest (`docs/decisions/0007-*` and
+//! `0012-registry-limits.md`).
 
 pub mod auth;
 pub mod blobs;
+pub mod challenge;
 mod error;
+mod http;
+pub mod limits;
 mod pull;
 pub mod target;
 

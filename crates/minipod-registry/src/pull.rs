@@ -3,22 +3,17 @@
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
 
 use minipod_image::{Digest, Store, host_architecture, runs_here};
-use oci_client::Client;
-use oci_client::client::{ClientConfig, ClientProtocol};
-use oci_client::errors::{OciDistributionError, OciErrorCode};
-use oci_client::secrets::RegistryAuth;
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 use serde_json::{Value, json};
-use tokio::io::AsyncWrite;
 
 use crate::auth::{AuthConfig, Credentials};
 use crate::blobs::Downloads;
 use crate::error::{PullError, io};
+use crate::http::Session;
+use crate::limits::{CONFIG_LIMIT, DEFAULT_PROGRESS_TIMEOUT, MANIFEST_LIMIT};
 use crate::target::{Target, target};
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -40,6 +35,10 @@ pub struct PullOptions {
     pub architecture: String,
     /// How long connecting to a registry may take.
     pub connect_timeout: Duration,
+    /// How long a registry request may go without progress (its answer's
+    /// headers, or 1 KiB of its body) before the pull fails: the node's
+    /// `--image-pull-progress-timeout` (see `limits`).
+    pub progress_timeout: Duration,
 }
 
 impl Default for PullOptions {
@@ -48,6 +47,7 @@ impl Default for PullOptions {
             insecure_registries: Vec::new(),
             architecture: host_architecture().to_owned(),
             connect_timeout: Duration::from_secs(30),
+            progress_timeout: DEFAULT_PROGRESS_TIMEOUT,
         }
     }
 }
@@ -125,16 +125,19 @@ impl Puller {
             .build()
             .map_err(io("a tokio runtime for the pull"))?;
         let candidates = auth.candidates(&target.registry, &target.repository);
-        let logins: Vec<RegistryAuth> = if candidates.is_empty() {
-            vec![RegistryAuth::Anonymous]
+        // Anonymous (`None`) when no login matches.
+        let logins: Vec<Option<Credentials>> = if candidates.is_empty() {
+            vec![None]
         } else {
-            candidates.into_iter().map(registry_auth).collect()
+            candidates.into_iter().map(Some).collect()
         };
         let mut refused = None;
         for login in logins {
-            // A client per login: its token cache belongs to that login.
-            let client = self.client(&target);
-            let attempt = runtime.block_on(self.pull_with(&client, &login, &target, progress));
+            // A session per login: its token belongs to that login.
+            let attempt = runtime.block_on(async {
+                let session = Session::open(&target, &self.options, login.as_ref()).await?;
+                self.pull_with(&session, &target, progress).await
+            });
             match attempt {
                 Ok((manifest, downloaded)) => {
                     let name = target.name.to_string();
@@ -169,32 +172,21 @@ impl Puller {
         }))
     }
 
-    fn client(&self, target: &Target) -> Client {
-        let protocol = if target.plain_http {
-            ClientProtocol::HttpsExcept(vec![target.reference.resolve_registry().to_owned()])
-        } else {
-            ClientProtocol::Https
-        };
-        Client::new(ClientConfig {
-            protocol,
-            // The index is resolved here, by the store's own rule.
-            platform_resolver: None,
-            connect_timeout: Some(self.options.connect_timeout),
-            ..ClientConfig::default()
-        })
-    }
-
     /// The pull with one login: returns the manifest's digest and the bytes
     /// downloaded.
     async fn pull_with(
         &self,
-        client: &Client,
-        login: &RegistryAuth,
+        session: &Session,
         target: &Target,
         progress: &(dyn Fn(&Progress) + Send + Sync),
     ) -> Result<(Digest, u64), PullError> {
         let shown = target.name.to_string();
-        let (top, top_type) = fetch_manifest(client, login, &target.reference, &shown).await?;
+        let asked = target
+            .reference
+            .digest()
+            .or(target.reference.tag())
+            .unwrap_or("latest");
+        let (top, top_type) = fetch_manifest(session, asked, &shown).await?;
         let (manifest_bytes, manifest_type) = if is_index(&top_type) {
             let index: ImageIndex =
                 serde_json::from_slice(&top).map_err(|e| manifest_error(&shown, e))?;
@@ -207,10 +199,8 @@ impl Puller {
                     wanted: format!("linux/{}", self.options.architecture),
                     available: platforms(index.manifests()),
                 })?;
-            let reference = target
-                .reference
-                .clone_with_digest(chosen.digest().to_string());
-            let (bytes, media_type) = fetch_manifest(client, login, &reference, &shown).await?;
+            let (bytes, media_type) =
+                fetch_manifest(session, chosen.digest().as_ref(), &shown).await?;
             if is_index(&media_type) {
                 return Err(PullError::Manifest {
                     reference: shown,
@@ -225,6 +215,19 @@ impl Puller {
         let manifest: ImageManifest =
             serde_json::from_slice(&manifest_bytes).map_err(|e| manifest_error(&shown, e))?;
         let manifest_digest = sha256(&manifest_bytes);
+        // The store reads the config whole: its declared size is bounded
+        // before a byte of it is fetched (the download then stops there).
+        if manifest.config().size() > CONFIG_LIMIT {
+            return Err(PullError::TooLarge {
+                reference: shown,
+                what: format!(
+                    "the config blob {}, declared as {} bytes,",
+                    manifest.config().digest(),
+                    manifest.config().size()
+                ),
+                limit: CONFIG_LIMIT,
+            });
+        }
         let blobs: Vec<Descriptor> = std::iter::once(manifest.config().clone())
             .chain(manifest.layers().iter().cloned())
             .collect();
@@ -256,7 +259,7 @@ impl Puller {
             let dest = layout.blob_path(&digest);
             let got = self
                 .fetch_blob(
-                    client,
+                    session,
                     target,
                     &downloads,
                     &digest,
@@ -295,7 +298,7 @@ impl Puller {
     #[allow(clippy::too_many_arguments)] // one pull's context, passed down
     async fn fetch_blob(
         &self,
-        client: &Client,
+        session: &Session,
         target: &Target,
         downloads: &Downloads,
         digest: &Digest,
@@ -328,33 +331,25 @@ impl Puller {
         if let Some(path) = self.store.blob_path(digest) {
             return reused(&path);
         }
-        let file = tokio::fs::File::create(&slot.partial)
-            .await
-            .map_err(io(&slot.partial))?;
         let digest_text = digest.to_string();
-        let writer = Counting {
-            inner: file,
-            done: 0,
-            reported: 0,
-            total: size,
-            digest: &digest_text,
-            progress,
+        let mut reported = 0;
+        let mut report = |done: u64| {
+            if done - reported >= PROGRESS_STEP || done == size {
+                reported = done;
+                progress(&Progress::Downloading {
+                    digest: digest_text.clone(),
+                    done,
+                    total: size,
+                });
+            }
         };
-        let result = client
-            .pull_blob(&target.reference, digest_text.as_str(), writer)
+        let result = session
+            .blob(&digest_text, size, &slot.partial, &mut report)
             .await;
         if let Err(e) = result {
+            // Nothing of a refused or broken download is kept.
             let _ = fs::remove_file(&slot.partial);
-            return Err(match e {
-                OciDistributionError::DigestError(
-                    oci_client::errors::DigestError::VerificationError { actual, .. },
-                ) => PullError::Digest {
-                    reference: target.name.to_string(),
-                    digest: digest_text,
-                    actual,
-                },
-                other => registry_error(other, &format!("{} (blob {digest_text})", target.name)),
-            });
+            return Err(e);
         }
         fs::rename(&slot.partial, &slot.finished).map_err(io(&slot.finished))?;
         link_or_copy(&slot.finished, dest)?;
@@ -367,17 +362,16 @@ impl Puller {
     }
 }
 
-/// Fetches a manifest; returns its bytes and media type.
+/// Fetches a manifest or index (`reference`: a tag or digest), at most
+/// [`MANIFEST_LIMIT`] bytes; returns its bytes and media type.
 async fn fetch_manifest(
-    client: &Client,
-    login: &RegistryAuth,
-    reference: &oci_client::Reference,
+    session: &Session,
+    reference: &str,
     shown: &str,
 ) -> Result<(Vec<u8>, String), PullError> {
-    let (bytes, _digest) = client
-        .pull_manifest_raw(reference, login, ACCEPTED)
-        .await
-        .map_err(|e| registry_error(e, shown))?;
+    let bytes = session
+        .manifest(reference, ACCEPTED, MANIFEST_LIMIT)
+        .await?;
     let value: Value = serde_json::from_slice(&bytes).map_err(|e| manifest_error(shown, e))?;
     let media_type = match value.get("mediaType").and_then(Value::as_str) {
         Some(t) => t.to_owned(),
@@ -391,7 +385,7 @@ async fn fetch_manifest(
             message: format!("unsupported media type {media_type}"),
         });
     }
-    Ok((bytes.to_vec(), media_type))
+    Ok((bytes, media_type))
 }
 
 fn is_index(media_type: &str) -> bool {
@@ -436,63 +430,6 @@ fn manifest_error(shown: &str, e: serde_json::Error) -> PullError {
     PullError::Manifest {
         reference: shown.to_owned(),
         message: e.to_string(),
-    }
-}
-
-fn registry_auth(credentials: Credentials) -> RegistryAuth {
-    match credentials {
-        Credentials::Basic { username, password } => RegistryAuth::Basic(username, password),
-        // Docker sends an identity token as the password of `<token>`.
-        Credentials::IdentityToken(token) => RegistryAuth::Basic("<token>".into(), token),
-    }
-}
-
-/// The distribution client's error, as the kubelet's words have it.
-fn registry_error(error: OciDistributionError, reference: &str) -> PullError {
-    let reference = reference.to_owned();
-    let not_found = |reference: String| PullError::NotFound { reference };
-    let unauthorized =
-        |reference: String, message: String| PullError::Unauthorized { reference, message };
-    match error {
-        OciDistributionError::AuthenticationFailure(m) => unauthorized(reference, m),
-        OciDistributionError::UnauthorizedError { url } => {
-            unauthorized(reference, format!("401 Unauthorized from {url}"))
-        }
-        OciDistributionError::ImageManifestNotFoundError(_) => not_found(reference),
-        OciDistributionError::ServerError { code: 404, .. } => not_found(reference),
-        OciDistributionError::ServerError {
-            code: 401 | 403,
-            url,
-            message,
-        } => unauthorized(reference, format!("{url}: {message}")),
-        OciDistributionError::RegistryError { envelope, url } => {
-            let codes: Vec<&OciErrorCode> = envelope.errors.iter().map(|e| &e.code).collect();
-            if codes.iter().any(|c| {
-                matches!(
-                    c,
-                    OciErrorCode::ManifestUnknown
-                        | OciErrorCode::NameUnknown
-                        | OciErrorCode::NotFound
-                        | OciErrorCode::BlobUnknown
-                )
-            }) {
-                not_found(reference)
-            } else if codes
-                .iter()
-                .any(|c| matches!(c, OciErrorCode::Unauthorized | OciErrorCode::Denied))
-            {
-                unauthorized(reference, format!("{url}: {envelope}"))
-            } else {
-                PullError::Registry {
-                    reference,
-                    message: format!("{url}: {envelope}"),
-                }
-            }
-        }
-        other => PullError::Registry {
-            reference,
-            message: other.to_string(),
-        },
     }
 }
 
@@ -588,45 +525,4 @@ fn link_or_copy(from: &Path, to: &Path) -> Result<(), PullError> {
         return Ok(());
     }
     fs::copy(from, to).map(drop).map_err(io(to))
-}
-
-/// A file writer that reports progress as bytes go through.
-struct Counting<'a> {
-    inner: tokio::fs::File,
-    done: u64,
-    reported: u64,
-    total: u64,
-    digest: &'a str,
-    progress: &'a (dyn Fn(&Progress) + Send + Sync),
-}
-
-impl AsyncWrite for Counting<'_> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        let this = &mut *self;
-        let written = Pin::new(&mut this.inner).poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = written {
-            this.done += n as u64;
-            if this.done - this.reported >= PROGRESS_STEP || this.done == this.total {
-                this.reported = this.done;
-                (this.progress)(&Progress::Downloading {
-                    digest: this.digest.to_owned(),
-                    done: this.done,
-                    total: this.total,
-                });
-            }
-        }
-        written
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
 }

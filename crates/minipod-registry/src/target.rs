@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 use minipod_image::ImageName;
-use oci_client::Reference;
+use oci_spec::distribution::Reference;
 
 use crate::error::PullError;
 
@@ -44,7 +44,7 @@ pub fn target(image: &str, insecure: &[String]) -> Result<Target, PullError> {
             tag.unwrap_or("latest").to_owned(),
         ),
     };
-    let plain_http = is_loopback(&registry) || insecure.iter().any(|r| r == &registry);
+    let plain_http = plain_http_allowed(&registry, insecure);
     Ok(Target {
         name,
         reference,
@@ -52,6 +52,12 @@ pub fn target(image: &str, insecure: &[String]) -> Result<Target, PullError> {
         repository,
         plain_http,
     })
+}
+
+/// Whether `host[:port]` may be spoken to over plain HTTP: loopback, or
+/// one of the node's insecure registries (`insecure`).
+pub fn plain_http_allowed(host: &str, insecure: &[String]) -> bool {
+    is_loopback(host) || insecure.iter().any(|r| r == host)
 }
 
 /// Whether `registry` (`host[:port]`) is on this machine's loopback:

@@ -70,6 +70,9 @@ pub struct NodeConfig {
     /// Registries (`host[:port]`) that may be pulled from over plain HTTP,
     /// besides loopback ones.
     pub insecure_registries: Vec<String>,
+    /// How long a registry request may go without progress before the pull
+    /// fails (`minipod_registry::limits`).
+    pub image_pull_progress_timeout: std::time::Duration,
 }
 
 impl NodeConfig {
@@ -87,6 +90,7 @@ impl NodeConfig {
             pids_limit: None,
             registry_auth_file: Some("/var/lib/minipod/config.json".into()),
             insecure_registries: Vec::new(),
+            image_pull_progress_timeout: minipod_registry::limits::DEFAULT_PROGRESS_TIMEOUT,
         }
     }
 }
@@ -233,6 +237,7 @@ impl PodRuntime {
             images.clone(),
             minipod_registry::PullOptions {
                 insecure_registries: node.insecure_registries.clone(),
+                progress_timeout: node.image_pull_progress_timeout,
                 ..minipod_registry::PullOptions::default()
             },
         );

@@ -17,7 +17,7 @@ pub struct NodeArgs {
     /// A YAML file with the node settings below (camelCase keys:
     /// `stateDir`, `runDir`, `logsDir`, `imageRoot`, `cgroupRoot`,
     /// `nodeName`, `backoffInitial`, `backoffMax`, `authFile`,
-    /// `insecureRegistries`); flags win over it.
+    /// `insecureRegistries`, `imagePullProgressTimeout`); flags win over it.
     #[arg(long, value_name = "FILE", env = "MINIPOD_CONFIG")]
     pub config: Option<PathBuf>,
     /// Pod records and container root filesystems [default: /var/lib/minipod].
@@ -52,6 +52,10 @@ pub struct NodeArgs {
     /// besides loopback ones. Repeatable.
     #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
     pub insecure_registries: Vec<String>,
+    /// A registry request that makes no progress (less than 1 KiB) for this
+    /// long fails the pull with ErrImagePull [default: 1m].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub image_pull_progress_timeout: Option<Duration>,
 }
 
 /// The config file's keys.
@@ -69,6 +73,7 @@ struct ConfigFile {
     auth_file: Option<PathBuf>,
     #[serde(default)]
     insecure_registries: Vec<String>,
+    image_pull_progress_timeout: Option<String>,
 }
 
 /// The node, resolved.
@@ -117,6 +122,12 @@ impl NodeArgs {
         config
             .insecure_registries
             .extend(self.insecure_registries.iter().cloned());
+        if let Some(timeout) = self.image_pull_progress_timeout.or(file_duration(
+            &file.image_pull_progress_timeout,
+            "imagePullProgressTimeout",
+        )?) {
+            config.image_pull_progress_timeout = timeout;
+        }
         if let Some(dir) = self.image_root.clone().or(file.image_root) {
             config.image_root = dir;
         }
@@ -227,6 +238,34 @@ mod tests {
         assert_eq!(node.config.run_dir, Path::new("/run/minipod"));
         assert_eq!(node.backoff.initial, Duration::from_secs(1));
         assert_eq!(node.backoff.max, Duration::from_secs(4));
+    }
+
+    #[test]
+    fn the_image_pull_progress_timeout_comes_from_the_flag_or_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("node.yaml");
+        std::fs::write(&file, "imagePullProgressTimeout: 1m30s\n").unwrap();
+        let program = Path::new("/bin/minipod");
+        let default = NodeArgs::default().resolve(program).unwrap();
+        assert_eq!(
+            default.config.image_pull_progress_timeout,
+            Duration::from_secs(60)
+        );
+        let mut args = NodeArgs {
+            config: Some(file),
+            ..NodeArgs::default()
+        };
+        let from_file = args.resolve(program).unwrap();
+        assert_eq!(
+            from_file.config.image_pull_progress_timeout,
+            Duration::from_secs(90)
+        );
+        args.image_pull_progress_timeout = Some(Duration::from_secs(2));
+        let from_flag = args.resolve(program).unwrap();
+        assert_eq!(
+            from_flag.config.image_pull_progress_timeout,
+            Duration::from_secs(2)
+        );
     }
 
     #[test]

@@ -109,6 +109,10 @@ fn node_flags(
     for registry in &node.insecure_registries {
         add("--insecure-registry", registry.into());
     }
+    add(
+        "--image-pull-progress-timeout",
+        format!("{}ms", node.image_pull_progress_timeout.as_millis()).into(),
+    );
     flags
 }
 

@@ -29,6 +29,10 @@ pub struct RegistryArgs {
     /// loopback ones. Repeatable.
     #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
     pub insecure_registries: Vec<String>,
+    /// A registry request that makes no progress (less than 1 KiB) for this
+    /// long fails the pull [default: 1m].
+    #[arg(long, value_name = "DURATION", value_parser = crate::node::parse_duration)]
+    pub image_pull_progress_timeout: Option<std::time::Duration>,
 }
 
 impl RegistryArgs {
@@ -42,6 +46,9 @@ impl RegistryArgs {
     pub fn options(&self) -> PullOptions {
         PullOptions {
             insecure_registries: self.insecure_registries.clone(),
+            progress_timeout: self
+                .image_pull_progress_timeout
+                .unwrap_or(minipod_registry::limits::DEFAULT_PROGRESS_TIMEOUT),
             ..PullOptions::default()
         }
     }
