@@ -10,6 +10,9 @@
 //! * `listen_beyond_loopback_needs_the_flag`: a non-loopback `--listen` (or
 //!   "every address") is refused with a clear message, before anything is
 //!   created.
+//! * `listen_beyond_loopback_serves_a_certificate_naming_the_address`: with
+//!   the flag, in a network namespace of the test's own, curl verifies the
+//!   server certificate for the non-loopback address.
 //! * `a_json_body_with_a_repeated_key_is_refused`: 400, as the API server's
 //!   strict decoding answers, instead of the last value kept.
 //! * `a_repeated_map_key_is_refused_with_its_path_and_line` and
@@ -381,6 +384,112 @@ impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.0);
     }
+}
+
+/// A network namespace of the test's own, removed when dropped.
+struct Netns(String);
+
+impl Netns {
+    fn new() -> Netns {
+        let name = format!("minipod-hostile-api-{}", std::process::id());
+        // A namespace left by an earlier, killed run of this process id.
+        let _ = Command::new("ip")
+            .args(["netns", "del", &name])
+            .stderr(Stdio::null())
+            .status();
+        let netns = Netns(name);
+        netns.ip(&["netns", "add", &netns.0]);
+        netns
+    }
+
+    fn ip(&self, args: &[&str]) {
+        let status = Command::new("ip").args(args).status().expect("run ip");
+        assert!(status.success(), "ip {args:?}: {status}");
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+/// With `--listen-beyond-loopback`, the daemon serves on a non-loopback
+/// address (in a network namespace of the test's own, so nothing reaches
+/// the host's network) with a certificate that names it: curl, which checks
+/// the certificate against the kubeconfig's CA, gets `/version`.
+#[test]
+fn listen_beyond_loopback_serves_a_certificate_naming_the_address() {
+    if !root_or_skip("listen_beyond_loopback_serves_a_certificate_naming_the_address") {
+        return;
+    }
+    let installed = |tool: &str| Command::new(tool).arg("-V").output().is_ok();
+    if !installed("ip") || !installed("curl") {
+        let _ = writeln!(std::io::stderr(), "SKIPPED: needs ip and curl");
+        return;
+    }
+    let _serial = serial();
+    let netns = Netns::new();
+    netns.ip(&["-n", &netns.0, "link", "set", "lo", "up"]);
+    netns.ip(&["-n", &netns.0, "addr", "add", "192.0.2.7/32", "dev", "lo"]);
+    let scratch = ScratchNode::new("hostile-listen-ok");
+    let _remove = RemoveOnDrop(scratch.dir.clone());
+    let log = fs::File::create(scratch.path("daemon.log")).expect("the log");
+    let child = Command::new("ip")
+        .args(["netns", "exec", &netns.0, DAEMON, "--monitor-program", CLI])
+        .args(scratch.node_flags())
+        .args(["--listen", "192.0.2.7:0", "--listen-beyond-loopback"])
+        .env(MARKER_VAR, &scratch.marker)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
+        .spawn()
+        .expect("start minipodd in the namespace");
+    // `ip netns exec` execs the daemon: the child is the daemon itself.
+    let mut daemon = Daemon {
+        scratch,
+        child: Some(child),
+    };
+    let kubeconfig = daemon.scratch.path("run/kubeconfig");
+    wait_until("minipodd writes its kubeconfig", PATIENCE, || {
+        if let Some(status) = daemon.child.as_mut().and_then(|c| c.try_wait().ok()?) {
+            panic!("minipodd exited at start ({status}):\n{}", daemon.log());
+        }
+        kubeconfig.exists()
+    });
+    let config = fs::read_to_string(&kubeconfig).expect("the kubeconfig");
+    let field = |key: &str| {
+        config
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(key))
+            .map(|v| v.trim().trim_matches('"').to_owned())
+            .unwrap_or_else(|| panic!("no {key} in the kubeconfig"))
+    };
+    let server = field("server:");
+    assert!(server.starts_with("https://192.0.2.7:"), "{server}");
+    let token = field("token:");
+    let ca = daemon.scratch.path("state/pki/ca.crt");
+    let output = Command::new("ip")
+        .args(["netns", "exec", &netns.0, "curl", "-sS", "--max-time", "30"])
+        .arg("--cacert")
+        .arg(&ca)
+        .args(["-H", &format!("Authorization: Bearer {token}")])
+        .arg(format!("{server}/version"))
+        .output()
+        .expect("run curl");
+    assert!(
+        output.status.success(),
+        "curl: {}\n{}",
+        text(&output.stderr),
+        daemon.log()
+    );
+    assert!(
+        text(&output.stdout).contains("gitVersion"),
+        "{}",
+        text(&output.stdout)
+    );
+    daemon.stop();
+    drop(netns);
 }
 
 /// `minipod plan -f FILE` in `dir`: (success, stderr).
