@@ -2,7 +2,8 @@
 //!
 //! * `a_slow_body_is_cut_off_and_others_are_served`: a client sends its body
 //!   one byte at a time; the daemon answers 408 and closes the connection
-//!   within the body timeout, and serves another client meanwhile.
+//!   within the body timeout, and serves another client meanwhile; a
+//!   connection that sends nothing is closed after the header timeout.
 //! * `watches_past_the_cap_get_429_and_descriptors_stay_bounded`: watches past
 //!   the long-running cap get 429 `TooManyRequests` (a Status, `Retry-After`)
 //!   while the earlier ones stay open; a hundred idle connections leave the
@@ -162,7 +163,12 @@ fn a_slow_body_is_cut_off_and_others_are_served() {
         return;
     }
     let _serial = serial();
-    let daemon = Daemon::start(&["--request-body-timeout", "2s"]);
+    let daemon = Daemon::start(&[
+        "--request-body-timeout",
+        "2s",
+        "--request-header-timeout",
+        "2s",
+    ]);
     let mut slow = daemon.connect();
     slow.set_nonblocking(true).expect("nonblocking");
     let body = br#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"slow"},"spec":{"containers":[{"name":"a","image":"busybox:1.36"}]}}"#;
@@ -220,6 +226,23 @@ fn a_slow_body_is_cut_off_and_others_are_served() {
     assert!(answer.contains("\"reason\":\"Timeout\""), "{answer}");
     assert!(served_another);
     assert_eq!(daemon.get_status_line("/api/v1/pods"), "HTTP/1.1 200 OK");
+
+    // A connection that sends nothing is closed after the header timeout.
+    let mut idle = daemon.connect();
+    let started = Instant::now();
+    let mut byte = [0u8; 1];
+    match idle.read(&mut byte) {
+        Ok(0) => {}
+        other => panic!(
+            "an idle connection got {other:?} after {:?}",
+            started.elapsed()
+        ),
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "idle connection closed only after {:?}",
+        started.elapsed()
+    );
     daemon.stop();
 }
 
