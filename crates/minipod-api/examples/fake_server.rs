@@ -27,6 +27,7 @@ async fn main() -> std::io::Result<()> {
             unix_socket: Some(dir.join("api.sock")),
             tcp: Some(([127, 0, 0, 1], 0).into()),
             credentials_dir: dir.join("pki"),
+            ..ServerOptions::default()
         },
     )
     .await?;

@@ -5,6 +5,7 @@ use std::convert::Infallible;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body, Frame};
@@ -52,9 +53,18 @@ impl Body for ChannelBody {
     }
 }
 
-/// Reads a request body of at most [`MAX_BODY`] bytes: 413 past it.
-pub async fn read_limited(body: Incoming) -> Result<Bytes, ApiError> {
-    match Limited::new(body, MAX_BODY).collect().await {
+/// Reads a request body of at most [`MAX_BODY`] bytes (413 past it) within
+/// `deadline` (408 past it: a client sending a byte a minute must not hold
+/// the connection forever; see `limits`).
+pub async fn read_limited(body: Incoming, deadline: Duration) -> Result<Bytes, ApiError> {
+    let Ok(read) = tokio::time::timeout(deadline, Limited::new(body, MAX_BODY).collect()).await
+    else {
+        return Err(ApiError::RequestTimeout(format!(
+            "the request body was not received within {}s",
+            deadline.as_secs_f64()
+        )));
+    };
+    match read {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
             Err(ApiError::TooLarge { limit: MAX_BODY })

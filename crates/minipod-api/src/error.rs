@@ -63,6 +63,17 @@ pub enum ApiError {
     /// 413.
     #[error("the request body is too large (limit {limit} bytes)")]
     TooLarge { limit: usize },
+    /// 408: the request's body did not arrive in time; the connection is
+    /// closed after this answer.
+    #[error("{0}")]
+    RequestTimeout(String),
+    /// 429: the server is at a limit (`limits`); the client may retry after
+    /// `retry_after_seconds` (sent as `Retry-After` too).
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_seconds: u64,
+    },
     /// 415.
     #[error(
         "the body of the request was in an unknown format - accepted media types include: application/json, application/merge-patch+json, application/strategic-merge-patch+json"
@@ -173,6 +184,8 @@ impl ApiError {
             ApiError::NotAcceptable(_) => 406,
             ApiError::Gone { .. } => 410,
             ApiError::TooLarge { .. } => 413,
+            ApiError::RequestTimeout(_) => 408,
+            ApiError::TooManyRequests { .. } => 429,
             ApiError::UnsupportedMediaType => 415,
             ApiError::Internal(_) => 500,
             ApiError::NotImplemented(_) => 501,
@@ -193,6 +206,8 @@ impl ApiError {
             ApiError::NotAcceptable(_) => "NotAcceptable",
             ApiError::Gone { .. } => "Expired",
             ApiError::TooLarge { .. } => "RequestEntityTooLarge",
+            ApiError::RequestTimeout(_) => "Timeout",
+            ApiError::TooManyRequests { .. } => "TooManyRequests",
             ApiError::UnsupportedMediaType => "UnsupportedMediaType",
             ApiError::Internal(_) => "InternalError",
             ApiError::NotImplemented(_) => "NotImplemented",
@@ -223,6 +238,11 @@ impl ApiError {
                     "field": c.field,
                 })).collect::<Vec<_>>(),
             })),
+            // As `errors.NewTooManyRequests` fills it.
+            ApiError::TooManyRequests {
+                retry_after_seconds,
+                ..
+            } => Some(json!({ "retryAfterSeconds": retry_after_seconds })),
             _ => None,
         };
         if let Some(details) = details {
@@ -350,6 +370,20 @@ mod tests {
             s["message"],
             "Pod \"p\" is invalid: spec.containers[0].image: Required value"
         );
+    }
+
+    #[test]
+    fn too_many_requests_status_says_when_to_retry() {
+        let s = ApiError::TooManyRequests {
+            message: "too many watches".into(),
+            retry_after_seconds: 1,
+        }
+        .to_status();
+        assert_eq!(s["code"], 429);
+        assert_eq!(s["reason"], "TooManyRequests");
+        assert_eq!(s["message"], "too many watches");
+        assert_eq!(s["details"]["retryAfterSeconds"], 1);
+        assert_eq!(ApiError::RequestTimeout("slow".into()).code(), 408);
     }
 
     #[test]

@@ -21,6 +21,7 @@ use crate::backend::{
 use crate::body::{self, ResponseBody};
 use crate::discovery;
 use crate::error::ApiError;
+use crate::limits::{Counters, ServerLimits};
 use crate::patch;
 use crate::secrets;
 use crate::selector::{FieldSelector, LabelSelector};
@@ -41,6 +42,7 @@ pub struct App<B> {
     backend: Arc<B>,
     transport: Transport,
     server_address: String,
+    counters: Counters,
 }
 
 /// The wall clock as a [`Timestamp`].
@@ -196,11 +198,25 @@ fn json_response(code: StatusCode, value: &Value) -> Response<ResponseBody> {
 fn error_response(error: &ApiError) -> Response<ResponseBody> {
     let code = StatusCode::from_u16(error.code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut resp = json_response(code, &error.to_status());
-    if matches!(error, ApiError::Unauthorized) {
-        resp.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"minipod\""),
-        );
+    let headers = resp.headers_mut();
+    match error {
+        ApiError::Unauthorized => {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"minipod\""),
+            );
+        }
+        ApiError::TooManyRequests {
+            retry_after_seconds,
+            ..
+        } => {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
+        }
+        // The rest of a too-slow body is not waited for: the connection ends.
+        ApiError::RequestTimeout(_) => {
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        _ => {}
     }
     resp
 }
@@ -222,13 +238,24 @@ struct Ctx {
 }
 
 impl<B: Backend> App<B> {
-    /// A router over `backend` for one listener.
-    pub fn new(backend: Arc<B>, transport: Transport, server_address: String) -> Self {
+    /// A router over `backend` for one listener, within `limits`.
+    pub fn new(
+        backend: Arc<B>,
+        transport: Transport,
+        server_address: String,
+        limits: ServerLimits,
+    ) -> Self {
         App {
             backend,
             transport,
             server_address,
+            counters: Counters::new(limits),
         }
+    }
+
+    /// This listener's counters (connections, long-running streams).
+    pub fn counters(&self) -> &Counters {
+        &self.counters
     }
 
     /// Serves one request.
@@ -532,6 +559,7 @@ impl<B: Backend> App<B> {
         include: IncludeObject,
         keep: impl Fn(&Value) -> bool + Send + 'static,
     ) -> Result<Response<ResponseBody>, ApiError> {
+        let place = self.counters.long_running()?;
         // Without a version: the current objects as ADDED, then the changes after the list.
         let (initial, after) = match from {
             Some(v) => (Vec::new(), v),
@@ -543,6 +571,7 @@ impl<B: Backend> App<B> {
         let mut events = self.backend.watch(resource, namespace, after).await?;
         let (tx, rx) = mpsc::channel::<Bytes>(16);
         tokio::spawn(async move {
+            let _place = place; // held until the watch ends
             let deadline = timeout.map(|s| tokio::time::Instant::now() + Duration::from_secs(s));
             let mut first = true;
             // Whether each object seen so far matched the selectors, to turn
@@ -653,13 +682,17 @@ impl<B: Backend> App<B> {
             .body
             .take()
             .ok_or_else(|| ApiError::BadRequest("no request body".into()))?;
-        let bytes = body::read_limited(incoming).await?;
+        let bytes = body::read_limited(incoming, self.counters.limits().body_read_timeout).await?;
         if media == crate::protobuf::MEDIA_TYPE {
             return Ok((crate::protobuf::secret_to_json(&bytes)?, media));
         }
         let value: Value = serde_json::from_slice(&bytes).map_err(|e| {
             ApiError::BadRequest(format!("the request body is not valid JSON: {e}"))
         })?;
+        // A JSON object keeps the last of repeated keys; the API server's
+        // strict decoding refuses them instead (`json: duplicate field`).
+        minipod_spec::duplicates::check(&mut serde_json::Deserializer::from_slice(&bytes))
+            .map_err(|e| ApiError::BadRequest(format!("strict decoding error: {e}")))?;
         Ok((value, media))
     }
 
@@ -768,7 +801,8 @@ impl<B: Backend> App<B> {
         let mut grace = ctx.query.number::<i64>("gracePeriodSeconds")?;
         // An optional DeleteOptions body.
         if let Some(incoming) = ctx.body.take() {
-            let bytes = body::read_limited(incoming).await?;
+            let bytes =
+                body::read_limited(incoming, self.counters.limits().body_read_timeout).await?;
             if !bytes.iter().all(u8::is_ascii_whitespace) {
                 let options: Value = serde_json::from_slice(&bytes).map_err(|e| {
                     ApiError::BadRequest(format!("the DeleteOptions body is not valid JSON: {e}"))
@@ -869,9 +903,15 @@ impl<B: Backend> App<B> {
             limit_bytes: q.number("limitBytes")?,
         };
         let limit = options.limit_bytes;
+        // A followed log is long-running (it ends when the client leaves).
+        let place = options
+            .follow
+            .then(|| self.counters.long_running())
+            .transpose()?;
         let mut reader = self.backend.logs(namespace, name, options).await?;
         let (tx, rx) = mpsc::channel::<Bytes>(8);
         tokio::spawn(async move {
+            let _place = place; // held until the stream ends
             let mut left = limit.unwrap_or(u64::MAX);
             let mut buf = vec![0u8; 16 * 1024];
             while left > 0 {

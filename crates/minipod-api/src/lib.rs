@@ -11,7 +11,9 @@
 //! 1. **Listeners** ([`server`]): [`start`] binds a unix socket (mode 0600:
 //!    only root gets in, so no token is asked) and a loopback TCP port with
 //!    TLS ([`tls`]: a CA and a server certificate made on first start and
-//!    kept in a directory). Each connection is HTTP/1.1 served by hyper.
+//!    kept in a directory). Each connection is HTTP/1.1 served by hyper,
+//!    within [`limits`]: header and body timeouts, a connection cap, and a
+//!    cap on watches and followed logs (429 past it).
 //! 2. **Authentication** ([`handlers::App::handle`]): on TCP, the request
 //!    must carry `Authorization: Bearer <token>`; otherwise a 401 `Status`.
 //! 3. **Routing**: the path is split into segments and matched
@@ -43,6 +45,7 @@
 //!     unix_socket: Some("/run/minipod/api.sock".into()),
 //!     tcp: Some("127.0.0.1:6443".parse().unwrap()),
 //!     credentials_dir: "/var/lib/minipod/pki".into(),
+//!     ..ServerOptions::default()
 //! }).await?;
 //! println!("{}", server.kubeconfig().unwrap());
 //! server.shutdown().await;
@@ -57,6 +60,7 @@ pub mod discovery;
 pub mod error;
 pub mod exec;
 pub mod handlers;
+pub mod limits;
 pub mod patch;
 pub mod protobuf;
 pub mod secrets;
@@ -71,5 +75,6 @@ pub use backend::{
     Resource, TerminalSize, WatchEvent, WatchStream,
 };
 pub use error::{ApiError, Cause};
+pub use limits::ServerLimits;
 pub use server::{RunningServer, ServerOptions, start};
 pub use tls::{Credentials, kubeconfig};

@@ -1,9 +1,10 @@
 //! The listeners: a unix socket (no auth, mode 0600) and a loopback TCP port
-//! with TLS and a bearer token, both serving the same [`App`].
+//! with TLS and a bearer token, both serving the same [`App`], each within
+//! its own [`ServerLimits`](crate::limits).
 
 use std::convert::Infallible;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,18 +21,25 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::backend::Backend;
 use crate::handlers::{App, Transport};
+use crate::limits::ServerLimits;
 use crate::tls::{Credentials, kubeconfig};
 
-/// Where to listen.
-#[derive(Debug, Clone)]
+/// Where to listen, and within which limits.
+#[derive(Debug, Clone, Default)]
 pub struct ServerOptions {
     /// The unix socket to create (replacing a stale one), mode 0600. `None`: none.
     pub unix_socket: Option<PathBuf>,
     /// The TCP address (normally `127.0.0.1:PORT`; port 0 picks one). `None`: no TCP.
     pub tcp: Option<SocketAddr>,
+    /// Allow `tcp` on an address other than loopback, where other hosts can
+    /// reach it. Off by default: the bearer token then travels the network,
+    /// and the server certificate must name that address.
+    pub listen_beyond_loopback: bool,
     /// Where the CA, server certificate and token are kept (made on first start).
     /// Needed only with `tcp`.
     pub credentials_dir: PathBuf,
+    /// Timeouts and caps, for each listener.
+    pub limits: ServerLimits,
 }
 
 /// A started server. Dropping it does not stop it; call [`RunningServer::shutdown`].
@@ -83,8 +91,10 @@ pub async fn start<B: Backend>(
     let mut tcp_addr = None;
     let mut credentials = None;
 
+    options.limits.check().map_err(invalid_input)?;
     if let Some(addr) = options.tcp {
-        let creds = Credentials::load_or_create(&options.credentials_dir)?;
+        check_listen_address(addr.ip(), options.listen_beyond_loopback)?;
+        let creds = Credentials::load_or_create(&options.credentials_dir, addr.ip())?;
         let acceptor = TlsAcceptor::from(creds.server_config()?);
         let listener = TcpListener::bind(addr).await?;
         let bound = listener.local_addr()?;
@@ -94,6 +104,7 @@ pub async fn start<B: Backend>(
                 token: creds.token.clone(),
             },
             bound.to_string(),
+            options.limits.clone(),
         ));
         tasks.push(tokio::spawn(accept_tcp(
             listener,
@@ -111,6 +122,7 @@ pub async fn start<B: Backend>(
             backend.clone(),
             Transport::Unix,
             tcp_addr.map_or_else(|| "localhost".into(), |a| a.to_string()),
+            options.limits.clone(),
         ));
         tasks.push(tokio::spawn(accept_unix(listener, app, stopped.clone())));
     }
@@ -122,6 +134,29 @@ pub async fn start<B: Backend>(
         stop,
         tasks,
     })
+}
+
+fn invalid_input(why: impl Into<String>) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidInput, why.into())
+}
+
+/// Refuses a TCP address other hosts could reach unless `beyond_loopback`
+/// says so, and every "any address" (`0.0.0.0`, `::`), which no certificate
+/// can name. The kubelet's own API is reachable on the node's addresses, but
+/// it checks client certificates; this API's single bearer token is meant
+/// for one host (see docs/security-notes/api.md).
+pub fn check_listen_address(ip: IpAddr, beyond_loopback: bool) -> io::Result<()> {
+    if ip.is_unspecified() {
+        return Err(invalid_input(format!(
+            "the API's listen address {ip} means every address, which the server certificate cannot name: give one address"
+        )));
+    }
+    if !ip.is_loopback() && !beyond_loopback {
+        return Err(invalid_input(format!(
+            "the API's listen address {ip} is not a loopback address, so other hosts could reach the API: refused unless allowed explicitly (minipodd --listen-beyond-loopback)"
+        )));
+    }
+    Ok(())
 }
 
 /// Binds the socket under a temporary name, makes it 0600, then renames it
@@ -153,6 +188,12 @@ async fn accept_tcp<B: Backend>(
     mut stopped: watch::Receiver<bool>,
 ) {
     loop {
+        // Past the connection cap, wait here: new connections queue in the
+        // kernel's listen backlog, costing this process nothing.
+        let place = tokio::select! {
+            p = app.counters().connection() => p,
+            _ = stopped.changed() => return,
+        };
         let accepted = tokio::select! {
             r = listener.accept() => r,
             _ = stopped.changed() => return,
@@ -168,6 +209,7 @@ async fn accept_tcp<B: Backend>(
         let acceptor = acceptor.clone();
         let app = app.clone();
         tokio::spawn(async move {
+            let _place = place; // held until the connection ends
             let tls = match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
                 .await
             {
@@ -189,13 +231,21 @@ async fn accept_unix<B: Backend>(
     mut stopped: watch::Receiver<bool>,
 ) {
     loop {
+        let place = tokio::select! {
+            p = app.counters().connection() => p,
+            _ = stopped.changed() => return,
+        };
         let accepted = tokio::select! {
             r = listener.accept() => r,
             _ = stopped.changed() => return,
         };
         match accepted {
             Ok((stream, _)) => {
-                tokio::spawn(serve_connection(stream, app.clone()));
+                let app = app.clone();
+                tokio::spawn(async move {
+                    let _place = place; // held until the connection ends
+                    serve_connection(stream, app).await;
+                });
             }
             Err(e) => {
                 tracing::warn!("accept failed: {e}");
@@ -211,13 +261,16 @@ where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     B: Backend,
 {
+    let header_read_timeout = app.counters().limits().header_read_timeout;
     let service = service_fn(move |req| {
         let app = app.clone();
         async move { Ok::<_, Infallible>(app.handle(req).await) }
     });
     let result = http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(30))
+        // Also how long a keep-alive connection may sit idle: hyper starts
+        // this timer whenever it waits for a request's first byte.
+        .header_read_timeout(header_read_timeout)
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades()
         .await;

@@ -1,6 +1,8 @@
 //! The TCP listener's credentials: a self-signed CA, a server certificate for
-//! `127.0.0.1`/`localhost` signed by it, and a bearer token; and the
-//! kubeconfig that hands them to kubectl.
+//! `127.0.0.1`/`localhost` (and the listen address, when it is another one)
+//! signed by it, and a bearer token; and the kubeconfig that hands them to
+//! kubectl. The server certificate must name the listen address, or a client
+//! checking it (kubectl does) could not connect; that is checked on start.
 //!
 //! [`Credentials::load_or_create`] makes them on first start and keeps them
 //! in a directory (`ca.crt`, `ca.key`, `server.crt`, `server.key`, `token`;
@@ -9,6 +11,7 @@
 
 use std::fs;
 use std::io::{self, Write};
+use std::net::IpAddr;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,8 +20,11 @@ use base64::Engine;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use ring::rand::SecureRandom;
 use rustls::ServerConfig;
+use rustls::client::verify_server_name;
+use rustls::pki_types::ServerName;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::ParsedCertificate;
 
 const CA_CERT: &str = "ca.crt";
 const CA_KEY: &str = "ca.key";
@@ -81,8 +87,37 @@ fn random_token() -> io::Result<String> {
 
 impl Credentials {
     /// Reads the credentials kept in `dir`, or makes and keeps new ones when
-    /// any file is missing (the directory is created with mode 0700).
-    pub fn load_or_create(dir: &Path) -> io::Result<Self> {
+    /// any file is missing (the directory is created with mode 0700). The
+    /// server certificate must name `address`, the address clients connect
+    /// to: a new one does; a kept one that does not is refused, with what to do.
+    pub fn load_or_create(dir: &Path, address: IpAddr) -> io::Result<Self> {
+        let creds = Self::load_or_generate(dir, address)?;
+        creds.check_names(address)?;
+        Ok(creds)
+    }
+
+    /// Checks that the server certificate is valid for `address`, as a
+    /// client checks it (its subject alternative names).
+    pub fn check_names(&self, address: IpAddr) -> io::Result<()> {
+        let file = self.dir.join(SERVER_CERT);
+        let der = CertificateDer::pem_slice_iter(self.server_cert_pem.as_bytes())
+            .next()
+            .ok_or_else(|| other(format!("{}: no certificate in it", file.display())))?
+            .map_err(|e| other(format!("{}: not a PEM certificate: {e}", file.display())))?;
+        let parsed = ParsedCertificate::try_from(&der)
+            .map_err(|e| other(format!("{}: not a valid certificate: {e}", file.display())))?;
+        let name = ServerName::IpAddress(address.into());
+        verify_server_name(&parsed, &name).map_err(|_| {
+            other(format!(
+                "{} does not name {address}, the API's listen address, so no client could trust it: \
+                 remove {} to make new credentials that name it, or put there a certificate for {address}",
+                file.display(),
+                self.dir.display()
+            ))
+        })
+    }
+
+    fn load_or_generate(dir: &Path, address: IpAddr) -> io::Result<Self> {
         fs::create_dir_all(dir)?;
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700))?;
         let read = |name: &str| fs::read_to_string(dir.join(name));
@@ -103,7 +138,7 @@ impl Credentials {
                 });
             }
         }
-        let creds = Self::generate(dir)?;
+        let creds = Self::generate(dir, address)?;
         write_file(dir, CA_CERT, &creds.ca_pem, 0o644)?;
         write_file(dir, SERVER_CERT, &creds.server_cert_pem, 0o644)?;
         write_file(dir, SERVER_KEY, &creds.server_key_pem, 0o600)?;
@@ -111,8 +146,9 @@ impl Credentials {
         Ok(creds)
     }
 
-    /// New credentials (the CA key is written to `dir` as it is made).
-    fn generate(dir: &Path) -> io::Result<Self> {
+    /// New credentials (the CA key is written to `dir` as it is made), the
+    /// server certificate naming loopback and `address`.
+    fn generate(dir: &Path, address: IpAddr) -> io::Result<Self> {
         let ca_key = KeyPair::generate().map_err(other)?;
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(other)?;
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -129,8 +165,11 @@ impl Credentials {
         let issuer = Issuer::new(ca_params, ca_key);
 
         let server_key = KeyPair::generate().map_err(other)?;
-        let mut params = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".into()])
-            .map_err(other)?;
+        let mut names = vec!["127.0.0.1".to_owned(), "localhost".into()];
+        if !names.contains(&address.to_string()) {
+            names.push(address.to_string());
+        }
+        let mut params = CertificateParams::new(names).map_err(other)?;
         params
             .distinguished_name
             .push(DnType::CommonName, "minipod-apiserver");
@@ -217,11 +256,42 @@ mod tests {
         assert!(k.contains("- name: minipod\n  context:"));
     }
 
+    const LOOPBACK: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+    #[test]
+    fn the_server_certificate_must_name_the_listen_address() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("pki");
+        let other_address: IpAddr = "192.0.2.7".parse().unwrap();
+        let loopback_only = Credentials::load_or_create(&path, LOOPBACK).expect("create");
+        let error = Credentials::load_or_create(&path, other_address)
+            .expect_err("the kept certificate names loopback only");
+        assert!(
+            error
+                .to_string()
+                .contains("server.crt does not name 192.0.2.7"),
+            "{error}"
+        );
+        // New credentials name the address, and loopback still.
+        fs::remove_dir_all(&path).unwrap();
+        let named = Credentials::load_or_create(&path, other_address).expect("new");
+        named.check_names(LOOPBACK).expect("loopback too");
+        assert_ne!(named.server_cert_pem, loopback_only.server_cert_pem);
+        // A certificate that is not one is named as such, not printed.
+        fs::write(path.join(SERVER_CERT), "secret-looking garbage").unwrap();
+        let error = Credentials::load_or_create(&path, LOOPBACK).expect_err("garbage");
+        assert!(
+            error.to_string().contains("no certificate in it"),
+            "{error}"
+        );
+        assert!(!error.to_string().contains("garbage"), "{error}");
+    }
+
     #[test]
     fn credentials_are_made_once_and_reused() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("pki");
-        let first = Credentials::load_or_create(&path).expect("create");
+        let first = Credentials::load_or_create(&path, LOOPBACK).expect("create");
         assert!(first.ca_pem.starts_with("-----BEGIN CERTIFICATE-----"));
         assert!(first.token.len() >= 40);
         for key in [SERVER_KEY, CA_KEY, TOKEN] {
@@ -231,7 +301,7 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600, "{key}");
         }
-        let second = Credentials::load_or_create(&path).expect("load");
+        let second = Credentials::load_or_create(&path, LOOPBACK).expect("load");
         assert_eq!(first.ca_pem, second.ca_pem);
         assert_eq!(first.token, second.token);
         assert_eq!(first.server_key_pem, second.server_key_pem);

@@ -80,6 +80,7 @@ async fn start_server(dir: &Path) -> RunningServer {
             unix_socket: Some(dir.join("api.sock")),
             tcp: Some(([127, 0, 0, 1], 0).into()),
             credentials_dir: dir.join("pki"),
+            ..ServerOptions::default()
         },
     )
     .await

@@ -25,6 +25,7 @@
 #![forbid(unsafe_code)]
 
 pub mod defaults;
+pub mod duplicates;
 pub mod enums;
 pub mod load;
 pub mod model;

@@ -16,8 +16,11 @@
 //! `pod.yaml:6:5: unknown field "spec.initContainers[0].restartPolicyy" (did you mean "restartPolicy"?)`.
 //! Every document is checked, so all bad documents are reported at once.
 //!
-//! Limits against hostile input: the API server's 3 MiB request size; the YAML
-//! parser's nesting limit (128) and alias-expansion limit ("billion laughs").
+//! Limits against hostile input: the API server's 3 MiB request size; a
+//! pre-scan bounding nesting depth and the number of nodes (`nesting`), so
+//! the parser's time and memory stay small; the YAML parser's nesting limit
+//! (128) and alias-expansion limit ("billion laughs"). A mapping that repeats
+//! a key is refused, as the API server's strict decoding does (`duplicates`).
 
 use std::fmt;
 use std::io::Read;
@@ -26,6 +29,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::model::Pod;
+use crate::nesting::TooComplex;
 use crate::secret::Secret;
 
 /// Largest manifest accepted, as the Kubernetes API server limits request
@@ -106,6 +110,15 @@ pub enum LoadError {
         crate::nesting::MAX_FLOW_DEPTH
     )]
     TooDeep { at: Position },
+    #[error(
+        "{at}: more than {} YAML nodes (no real manifest has so many; refused to bound memory)",
+        crate::nesting::MAX_NODES
+    )]
+    TooManyNodes { at: Position },
+    /// A mapping that repeats a key, refused as the API server's strict
+    /// decoding refuses it (a plain map would keep the last value silently).
+    #[error("{at}: duplicate key {path:?}: the mapping already has this key")]
+    DuplicateKey { at: Position, path: String },
     #[error("{file}: no objects found (the file is empty or only comments)")]
     Empty { file: String },
     /// A field Kubernetes does not have (a typo), as kubectl's strict
@@ -244,14 +257,23 @@ pub fn parse_objects(bytes: &[u8], file: &str) -> Result<Objects, LoadErrors> {
         offset: e.valid_up_to(),
     })?;
 
-    // Before the YAML parser: its cost grows with nesting depth (see `nesting`).
-    if let Err(deep) = crate::nesting::check_flow_depth(text) {
-        let at = Position {
+    // Before the YAML parser: its time grows with nesting depth and its
+    // memory with the number of nodes (see `nesting`).
+    if let Err(refused) = crate::nesting::check_structure(text) {
+        let position = |line, column| Position {
             file: file.to_owned(),
-            line: deep.line,
-            column: deep.column,
+            line,
+            column,
         };
-        return Err(LoadError::TooDeep { at }.into());
+        return Err(match refused {
+            TooComplex::TooDeep { line, column } => LoadError::TooDeep {
+                at: position(line, column),
+            },
+            TooComplex::TooManyNodes { line, column } => LoadError::TooManyNodes {
+                at: position(line, column),
+            },
+        }
+        .into());
     }
 
     // Pass 1: the type of each document. A YAML syntax error ends the stream.
@@ -269,6 +291,7 @@ pub fn parse_objects(bytes: &[u8], file: &str) -> Result<Objects, LoadErrors> {
 
     // Pass 2: each document into its type (the same documents, in order).
     let mut objects = Objects::default();
+    let mut accepted = vec![false; kinds.len()];
     for (index, (document, meta)) in yaml_serde::Deserializer::from_str(text)
         .zip(&kinds)
         .enumerate()
@@ -317,8 +340,33 @@ pub fn parse_objects(bytes: &[u8], file: &str) -> Result<Objects, LoadErrors> {
         } else {
             Pod::deserialize(document).map(|pod| objects.pods.push(LoadedPod { pod, source }))
         };
-        if let Err(error) = parsed {
-            errors.push(syntax_error(file, number, &error));
+        match parsed {
+            Ok(()) => accepted[index] = true,
+            Err(error) => errors.push(syntax_error(file, number, &error)),
+        }
+    }
+
+    // Pass 3: a repeated mapping key, in the documents the typed parse
+    // accepted (the others already have their error). See `duplicates`.
+    // (Bounded by `accepted`: after a syntax error the stream repeats it forever.)
+    for (document, _) in yaml_serde::Deserializer::from_str(text)
+        .zip(&accepted)
+        .filter(|(_, accepted)| **accepted)
+    {
+        if let Err(error) = crate::duplicates::check(document)
+            && let Some(at) = error.location()
+            // The library puts its own path of the mapping first: `metadata.labels: duplicate key ...`.
+            && let Some((_, path)) = strip_location(&error.to_string())
+                .split_once(crate::duplicates::DUPLICATE_KEY)
+        {
+            errors.push(LoadError::DuplicateKey {
+                at: Position {
+                    file: file.to_owned(),
+                    line: at.line(),
+                    column: at.column(),
+                },
+                path: path.to_owned(),
+            });
         }
     }
 
@@ -382,7 +430,7 @@ fn syntax_error(file: &str, document: usize, error: &yaml_serde::Error) -> LoadE
         line: l.line(),
         column: l.column(),
     });
-    let mut message = strip_location(&error.to_string());
+    let mut message = without_values(&strip_location(&error.to_string()));
     if message == "repetition limit exceeded" {
         // The parser's guard against "billion laughs": say what it means.
         message = "YAML aliases expand to too many nodes (repetition limit exceeded)".to_owned();
@@ -400,6 +448,36 @@ fn syntax_error(file: &str, document: usize, error: &yaml_serde::Error) -> LoadE
         at,
         message,
     }
+}
+
+/// serde's type errors quote the value they found (`invalid type: integer
+/// `123456`, expected a base64 string`); that value may be a secret (a
+/// Secret's `data`), so only its kind is kept (`invalid type: integer, ...`),
+/// as the API server's own message names only the kind
+/// (`json: cannot unmarshal number into Go struct field ...`).
+fn without_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(start) = ["invalid type: ", "invalid value: "]
+        .iter()
+        .filter_map(|marker| rest.find(marker).map(|i| i + marker.len()))
+        .min()
+    {
+        out.push_str(&rest[..start]);
+        rest = &rest[start..];
+        // The found value runs to ", expected" (or the end of the message).
+        let end = rest.find(", expected").unwrap_or(rest.len());
+        let found = &rest[..end];
+        let kind_end = [" `", " \""]
+            .iter()
+            .filter_map(|quote| found.find(quote))
+            .min()
+            .unwrap_or(found.len());
+        out.push_str(&found[..kind_end]);
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The YAML library writes " at line L column C" into its messages (at the
@@ -758,6 +836,78 @@ mod tests {
             [
                 "pod.yaml (document 1): YAML aliases expand to too many nodes (repetition limit exceeded)"
             ]
+        );
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_named_by_its_kind_only() {
+        let secret = SECRET.replace(".dockerconfigjson: e30=", ".dockerconfigjson: 123456");
+        assert_eq!(
+            errors(&secret),
+            vec![
+                "pod.yaml:7:22: data..dockerconfigjson: invalid type: integer, expected a base64 string"
+            ]
+        );
+        let pod = POD.replace(
+            "image: busybox",
+            "image: \"x\"\n    ports:\n    - containerPort: \"hunter2\"",
+        );
+        let message = errors(&pod).join("\n");
+        assert!(
+            message.contains("invalid type: string, expected i32"),
+            "{message}"
+        );
+        assert_eq!(
+            without_values(
+                "a: invalid value: string \"x, y\", expected b; invalid type: boolean `true`"
+            ),
+            "a: invalid value: string, expected b; invalid type: boolean"
+        );
+    }
+
+    #[test]
+    fn a_block_sequence_bomb_is_refused_before_the_parser() {
+        let started = std::time::Instant::now();
+        let bomb = format!("{}x\n", "- ".repeat(1_500_000));
+        assert_eq!(
+            errors(&bomb),
+            vec![format!(
+                "pod.yaml:1:{}: collections nested deeper than {} levels",
+                2 * crate::nesting::MAX_FLOW_DEPTH + 1,
+                crate::nesting::MAX_FLOW_DEPTH
+            )]
+        );
+        let flat = "- a\n".repeat(700_000);
+        let message = errors(&flat).join("\n");
+        assert!(message.contains("more than 100000 YAML nodes"), "{message}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_repeated_map_key_is_refused_with_its_path_and_line() {
+        let text = POD.replace(
+            "  name: web\n",
+            "  name: web\n  labels:\n    app: a\n    app: b\n",
+        );
+        assert_eq!(
+            errors(&text),
+            vec![
+                "pod.yaml:7:5: duplicate key \"metadata.labels.app\": the mapping already has this key"
+            ]
+        );
+        // Every document is checked; a repeated struct field is serde's own error.
+        let two = format!(
+            "{POD}---\n{}",
+            SECRET.replace("\ndata:\n", "\ndata:\n  k: YQ==\n  k: Yg==\n")
+        );
+        let message = errors(&two).join("\n");
+        assert!(
+            message.starts_with("pod.yaml:17:3: duplicate key \"data.k\""),
+            "{message}"
+        );
+        assert!(
+            !message.contains("YQ==") && !message.contains("Yg=="),
+            "{message}"
         );
     }
 

@@ -1,31 +1,48 @@
-//! A linear pre-scan that refuses deeply nested flow collections
-//! (`[[[[...` or `{{{{...`) before the YAML parser sees them.
+//! A linear pre-scan that refuses YAML whose shape would make the parser
+//! slow or large, before the parser sees it: collections nested too deep
+//! (`[[[[...`, `{{{{...`, or `- - - - ...` on one line) and too many nodes.
 //!
 //! Why: the YAML scanner keeps a stack with one entry per open flow collection
 //! and walks it for every token, and the loader reads a whole document before
 //! the deserializer's recursion limit (128) applies. So a 200 KB line of `[`
-//! costs time proportional to length × depth: minutes, measured. This scan
-//! costs one pass over the text, and a manifest never needs more than a few
-//! levels of `[`/`{`.
+//! costs time proportional to length × depth: minutes, measured. And the
+//! loader keeps every event of a document in memory (about 130 bytes per node,
+//! 300 per level of nesting, measured): a 3 MB line of `- - - ...` took 471 MB,
+//! 3 MB of `- a` lines 115 MB. This scan costs one pass over the text, and a
+//! manifest never needs more than a few levels of nesting or a few thousand
+//! nodes.
 //!
-//! The scan follows YAML closely enough to skip brackets that are text:
+//! The scan follows YAML closely enough to skip indicators that are text:
 //! inside quoted scalars (recognised only where YAML starts one), comments, and
 //! block scalars (`|` / `>` and their more-indented lines). Where it guesses,
-//! it guesses toward counting a bracket, so a real bomb is never hidden.
+//! it guesses toward counting, so a real bomb is never hidden.
 
-/// Deepest flow nesting accepted. Kubernetes manifests in flow style or JSON
+/// Deepest nesting accepted, for flow collections and for block collections
+/// opened on one line (`- - -`). Kubernetes manifests in flow style or JSON
 /// nest well under 20 levels; YAML's own limit is 128.
 pub const MAX_FLOW_DEPTH: usize = 100;
 
-/// Where the flow nesting first went deeper than [`MAX_FLOW_DEPTH`] (1-based line, column).
+/// Most nodes (scalars, sequences, mappings; a mapping entry counts its key
+/// and its value; a document) accepted in one file, counted from the
+/// indicators that start them (`-`, `?`, `:`, `[`, `{`, `,`, `---`). A large real Pod has a few
+/// thousand; the API server's own limits keep real objects far below this
+/// (annotations 256 KiB in all, Secret data 1 MiB). At this count the parser
+/// holds about 15 MB (flat) to 30 MB (nested) of events.
+pub const MAX_NODES: usize = 100_000;
+
+/// Where the scan first found the text over a limit (1-based line, column).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TooDeep {
-    pub line: usize,
-    pub column: usize,
+pub enum TooComplex {
+    /// Nested deeper than [`MAX_FLOW_DEPTH`].
+    TooDeep { line: usize, column: usize },
+    /// More than [`MAX_NODES`] nodes.
+    TooManyNodes { line: usize, column: usize },
 }
 
-/// Checks that no flow collection nests deeper than [`MAX_FLOW_DEPTH`].
-pub fn check_flow_depth(text: &str) -> Result<(), TooDeep> {
+/// Checks that no collection nests deeper than [`MAX_FLOW_DEPTH`] and that
+/// the text holds at most [`MAX_NODES`] nodes.
+pub fn check_structure(text: &str) -> Result<(), TooComplex> {
+    let mut nodes = 0usize;
     let mut depth = 0usize;
     let mut quote: Option<Quote> = None;
     let mut block_scalar: Option<BlockScalar> = None;
@@ -62,6 +79,24 @@ pub fn check_flow_depth(text: &str) -> Result<(), TooDeep> {
         let mut previous_significant: Option<char> = None; // the last non-blank one
         let mut closed_quote = false; // `previous` closed a quoted scalar
         let mut colon_after_quoted_key = false; // `previous` is a `:` right after one
+        // Block collections opened on this line before any other text: each
+        // `- ` or `? ` of `- - - x` is one more level.
+        let mut compact_depth = 0usize;
+        let mut only_indicators = true;
+        // A document marker starts a document (a node of its own): a file of
+        // `---` lines is as costly as one of nodes.
+        if quote.is_none()
+            && line.starts_with("---")
+            && line[3..].chars().next().is_none_or(char::is_whitespace)
+        {
+            nodes += 1;
+            if nodes > MAX_NODES {
+                return Err(TooComplex::TooManyNodes {
+                    line: line_index + 1,
+                    column: 1,
+                });
+            }
+        }
         let mut chars = line.char_indices().peekable();
         while let Some((offset, ch)) = chars.next() {
             if let Some(open) = &quote {
@@ -82,6 +117,32 @@ pub fn check_flow_depth(text: &str) -> Result<(), TooDeep> {
                 continue;
             }
             let json_value_start = depth > 0 && colon_after_quoted_key;
+            let at = |line_index: usize| (line_index + 1, line[..offset].chars().count() + 1);
+            let ends_token = chars.peek().is_none_or(|(_, next)| next.is_whitespace());
+            let after_space = previous.is_none_or(char::is_whitespace);
+            let started = match ch {
+                '-' | '?' if after_space && ends_token => 1,
+                ':' if ends_token || (depth > 0 && closed_quote) => 2,
+                ',' if depth > 0 => 2,
+                '[' | '{' => 1,
+                _ => 0,
+            };
+            if started > 0 {
+                nodes += started;
+                if nodes > MAX_NODES {
+                    let (line, column) = at(line_index);
+                    return Err(TooComplex::TooManyNodes { line, column });
+                }
+            }
+            if matches!(ch, '-' | '?') && started > 0 && only_indicators {
+                compact_depth += 1;
+                if compact_depth > MAX_FLOW_DEPTH {
+                    let (line, column) = at(line_index);
+                    return Err(TooComplex::TooDeep { line, column });
+                }
+            } else if !ch.is_whitespace() {
+                only_indicators = false;
+            }
             colon_after_quoted_key = ch == ':' && closed_quote;
             closed_quote = false;
             match ch {
@@ -101,10 +162,8 @@ pub fn check_flow_depth(text: &str) -> Result<(), TooDeep> {
                 '[' | '{' => {
                     depth += 1;
                     if depth > MAX_FLOW_DEPTH {
-                        return Err(TooDeep {
-                            line: line_index + 1,
-                            column: line[..offset].chars().count() + 1,
-                        });
+                        let (line, column) = at(line_index);
+                        return Err(TooComplex::TooDeep { line, column });
                     }
                 }
                 ']' | '}' => depth = depth.saturating_sub(1),
@@ -217,21 +276,21 @@ mod tests {
     #[test]
     fn ordinary_manifests_pass() {
         let yaml = "metadata: {name: web, labels: {app: web}}\nspec:\n  containers: [{name: a, image: b, args: [\"sh\", \"-c\", \"[ -f x ] && echo ok\"]}]\n";
-        assert_eq!(check_flow_depth(yaml), Ok(()));
-        assert_eq!(check_flow_depth(&nested("[", "]", MAX_FLOW_DEPTH)), Ok(()));
+        assert_eq!(check_structure(yaml), Ok(()));
+        assert_eq!(check_structure(&nested("[", "]", MAX_FLOW_DEPTH)), Ok(()));
     }
 
     #[test]
     fn deep_flow_nesting_is_refused_where_it_crosses_the_limit() {
         assert_eq!(
-            check_flow_depth(&nested("[", "]", 100_000)),
-            Err(TooDeep {
+            check_structure(&nested("[", "]", 100_000)),
+            Err(TooComplex::TooDeep {
                 line: 1,
                 column: 7 + MAX_FLOW_DEPTH
             })
         );
-        assert!(check_flow_depth(&nested("{a: ", "}", 1000)).is_err());
-        assert!(check_flow_depth(&"[".repeat(1000)).is_err(), "unclosed");
+        assert!(check_structure(&nested("{a: ", "}", 1000)).is_err());
+        assert!(check_structure(&"[".repeat(1000)).is_err(), "unclosed");
     }
 
     #[test]
@@ -240,34 +299,34 @@ mod tests {
         let yaml = format!(
             "a: \"{many}\"\nb: '{many}'\n# {many}\nc: x # {many}\nd: |\n  {many}\n  more {many}\n\n  {many}\ne: >-\n    {many}\nf: [\"{many}\", '{many}']\n"
         );
-        assert_eq!(check_flow_depth(&yaml), Ok(()));
+        assert_eq!(check_structure(&yaml), Ok(()));
     }
 
     #[test]
     fn json_strings_after_a_key_are_text() {
         let many = "{".repeat(500);
         let json = format!("{{\"metadata\":{{\"annotations\":{{\"last-applied\":\"{many}\"}}}}}}");
-        assert_eq!(check_flow_depth(&json), Ok(()));
+        assert_eq!(check_structure(&json), Ok(()));
     }
 
     #[test]
     fn escaped_quotes_do_not_end_a_string() {
         let yaml = format!("a: \"x\\\" {}\"\n", "[".repeat(500));
-        assert_eq!(check_flow_depth(&yaml), Ok(()));
+        assert_eq!(check_structure(&yaml), Ok(()));
     }
 
     #[test]
     fn a_quote_inside_plain_text_cannot_hide_a_bomb() {
         let bomb = "[".repeat(500);
         // `it's`: the quote is text, so the bomb after it still counts.
-        assert!(check_flow_depth(&format!("a: it's\nb: {bomb}\n")).is_err());
+        assert!(check_structure(&format!("a: it's\nb: {bomb}\n")).is_err());
         // `a:"`: not a JSON key, so the quote is text.
-        assert!(check_flow_depth(&format!("x: [a:\"{bomb}]\n")).is_err());
+        assert!(check_structure(&format!("x: [a:\"{bomb}]\n")).is_err());
         // A plain scalar continued on a line that starts with a quote: YAML
         // ends it at the next key, and so does the scan.
-        assert!(check_flow_depth(&format!("a: x\n  \"\nb: {bomb}\n")).is_err());
+        assert!(check_structure(&format!("a: x\n  \"\nb: {bomb}\n")).is_err());
         // A quote inside block scalar text is skipped with the text.
-        assert!(check_flow_depth(&format!("a: |\n  \"\nb: {bomb}\n")).is_err());
+        assert!(check_structure(&format!("a: |\n  \"\nb: {bomb}\n")).is_err());
     }
 
     #[test]
@@ -281,5 +340,53 @@ mod tests {
         assert_eq!(block_scalar_indicator("--- |"), Some(None));
         assert_eq!(block_scalar_indicator("  a: x |"), None);
         assert_eq!(block_scalar_indicator("  a: b"), None);
+    }
+
+    #[test]
+    fn a_line_of_block_indicators_is_as_deep_as_its_count() {
+        let ok = format!("{}x\n", "- ".repeat(MAX_FLOW_DEPTH));
+        assert_eq!(check_structure(&ok), Ok(()));
+        let bomb = format!("{}x\n", "- ".repeat(1_000_000));
+        assert_eq!(
+            check_structure(&bomb),
+            Err(TooComplex::TooDeep {
+                line: 1,
+                column: 2 * MAX_FLOW_DEPTH + 1
+            })
+        );
+        assert!(check_structure(&"? ".repeat(1000)).is_err());
+        // Dashes inside text are not indicators.
+        assert_eq!(
+            check_structure(&format!("a: {}\n", "- ".repeat(1000))),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn nodes_are_counted_up_to_the_limit() {
+        // `- a` is one node per line; `k: v` two.
+        let fits = "- a\n".repeat(MAX_NODES);
+        assert_eq!(check_structure(&fits), Ok(()));
+        let over = "- a\n".repeat(MAX_NODES + 1);
+        assert_eq!(
+            check_structure(&over),
+            Err(TooComplex::TooManyNodes {
+                line: MAX_NODES + 1,
+                column: 1
+            })
+        );
+        let map = (0..MAX_NODES / 2 + 1)
+            .map(|i| format!("k{i}: v\n"))
+            .collect::<String>();
+        assert!(check_structure(&map).is_err());
+        let flow = format!("[{}]", "1,".repeat(MAX_NODES));
+        assert!(check_structure(&flow).is_err());
+        let json = format!("{{{}}}", "\"a\":1,".repeat(MAX_NODES / 2));
+        assert!(check_structure(&json).is_err());
+        assert!(check_structure(&"---\n".repeat(MAX_NODES + 1)).is_err());
+        // Quoted, commented and block-scalar text holds no nodes.
+        let text = "- a ".repeat(MAX_NODES);
+        let yaml = format!("a: \"{text}\"\n# {text}\nb: |\n  {text}\n");
+        assert_eq!(check_structure(&yaml), Ok(()));
     }
 }

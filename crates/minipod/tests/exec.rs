@@ -51,6 +51,7 @@ impl Server {
                     unix_socket: Some(socket.clone()),
                     tcp: None,
                     credentials_dir: dir.path().join("pki"),
+                    ..ServerOptions::default()
                 },
             )
             .await

@@ -24,8 +24,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use minipod::node::NodeArgs;
-use minipod_api::{ServerOptions, start};
+use minipod::node::{NodeArgs, parse_duration};
+use minipod_api::{ServerLimits, ServerOptions, start};
 use minipod_monitor::records::MonitorLauncher;
 use minipod_runtime::pod::NodeConfig;
 use nix::sys::signal::{SigSet, Signal};
@@ -44,6 +44,27 @@ struct Args {
     /// The API's TLS port on loopback, for kubectl.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:6443")]
     listen: SocketAddr,
+    /// Allow --listen on an address other hosts can reach (not loopback).
+    /// The server certificate must name it: new credentials do; kept ones
+    /// that do not are refused.
+    #[arg(long)]
+    listen_beyond_loopback: bool,
+    /// Time a client has to send a request's headers, also the longest a
+    /// keep-alive connection stays idle (the API server's 32s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "32s")]
+    request_header_timeout: Duration,
+    /// Time a client has to send a request's body (the API server's
+    /// request timeout, 60s); past it: 408 and the connection is closed.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "60s")]
+    request_body_timeout: Duration,
+    /// Open API connections at a time, on each listener; more wait until
+    /// one closes.
+    #[arg(long, value_name = "N", default_value_t = ServerLimits::default().max_connections)]
+    max_connections: usize,
+    /// Watches and followed logs at a time, on each listener; more get
+    /// 429 TooManyRequests.
+    #[arg(long, value_name = "N", default_value_t = ServerLimits::default().max_long_running)]
+    max_long_running_requests: usize,
     /// Serve only the unix socket.
     #[arg(long)]
     no_tcp: bool,
@@ -117,6 +138,11 @@ fn node_flags(
 }
 
 fn run(args: Args) -> Result<()> {
+    // Refuse a bad listen address before anything is created.
+    if !args.no_tcp {
+        minipod_api::server::check_listen_address(args.listen.ip(), args.listen_beyond_loopback)
+            .context("checking --listen")?;
+    }
     // SIGINT and SIGTERM stop the daemon (not the pods): taken by a thread
     // of ours, so block them before any thread exists.
     let mut stop_signals = SigSet::empty();
@@ -173,7 +199,14 @@ fn run(args: Args) -> Result<()> {
             ServerOptions {
                 unix_socket: Some(socket.clone()),
                 tcp: (!args.no_tcp).then_some(args.listen),
+                listen_beyond_loopback: args.listen_beyond_loopback,
                 credentials_dir,
+                limits: ServerLimits {
+                    header_read_timeout: args.request_header_timeout,
+                    body_read_timeout: args.request_body_timeout,
+                    max_connections: args.max_connections,
+                    max_long_running: args.max_long_running_requests,
+                },
             },
         )
         .await
