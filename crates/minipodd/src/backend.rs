@@ -625,16 +625,22 @@ impl Backend for Daemon {
                 .create(&admitted, SystemTime::now())
                 .map_err(|e| e.to_string())?;
             if let Admission::Reject(rejection) = verdict {
-                // As the kubelet's `rejectPod`: Failed, a Warning event, no container.
-                record
-                    .mark_failed_with_event(
-                        rejection.reason,
-                        &rejection.status_message(),
-                        &rejection.message,
-                        &node_name,
-                    )
-                    .map_err(|e| e.to_string())?;
-                return Ok(record);
+                // As the kubelet's `rejectPod`: Failed, a Warning event, no
+                // container. A record left Pending would get a monitor when
+                // the daemon next starts: it goes if it cannot be marked.
+                let marked = record.mark_failed_with_event(
+                    rejection.reason,
+                    &rejection.status_message(),
+                    &rejection.message,
+                    &node_name,
+                );
+                return match marked {
+                    Ok(_) => Ok(record),
+                    Err(e) => {
+                        let _ = record.remove();
+                        Err(format!("recording the rejection: {e}"))
+                    }
+                };
             }
             let started = match &pulls {
                 Some(pulls) => record.write_pull_secrets(pulls),
