@@ -77,9 +77,13 @@ struct Entry {
 }
 
 impl Entry {
-    /// Whether admission counts the pod: the kubelet counts every pod it
-    /// admitted that has not reached `Failed` or `Succeeded`
-    /// (`filterOutInactivePods`), terminating ones included.
+    /// Whether admission counts the pod: every pod not `Failed` or
+    /// `Succeeded`, terminating ones included. The kubelet
+    /// (`filterOutInactivePods`) also counts a terminal pod whose
+    /// termination is still under way; minipod's monitor reports a
+    /// terminal phase once the containers have stopped (but for an init
+    /// failure under `Never`, whose sidecars may still be stopping: those
+    /// seconds are not counted).
     fn holds_resources(&self) -> bool {
         !matches!(
             self.seen["status"]["phase"].as_str(),
