@@ -12,6 +12,10 @@
 //!   ([`cgroup`], with the unit conversions in [`cpu`]);
 //! * each container's `oom_score_adj` ([`oom`]);
 //!
+//! and, beside the plan, whether the pod fits the node at all: the node's
+//! allocatable ([`capacity`]) and the kubelet's resource admission
+//! ([`admission`]);
+//!
 //! and [`render_text`] explains all of it to a student. Every rule follows
 //! Kubernetes (`docs/kubernetes-semantics.md` §1–3 names the sources);
 //! each module's tests replay the Kubernetes unit-test cases.
@@ -22,6 +26,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod admission;
+pub mod capacity;
 pub mod cgroup;
 pub mod cpu;
 pub mod launch;

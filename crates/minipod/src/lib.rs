@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 
 mod client;
 mod commands;
-mod host;
+pub mod host;
 pub mod input;
 pub mod node;
 pub mod pull_secrets;

@@ -1,13 +1,16 @@
 //! The node's settings: where minipod keeps state, logs, images and
-//! cgroups, and how long CrashLoopBackOff waits. From flags, else a config
-//! file, else the defaults, so tests and labs can run side by side.
+//! cgroups, how long CrashLoopBackOff waits, and what is kept back from
+//! pods (reservations, for the node's allocatable). From flags, else a
+//! config file, else the defaults, so tests and labs can run side by side.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use minipod_lifecycle::backoff::BackoffConfig;
+use minipod_plan::capacity::{self, MemoryThreshold, Reservations};
 use minipod_runtime::pod::NodeConfig;
 use serde::Deserialize;
 
@@ -17,7 +20,8 @@ pub struct NodeArgs {
     /// A YAML file with the node settings below (camelCase keys:
     /// `stateDir`, `runDir`, `logsDir`, `imageRoot`, `cgroupRoot`,
     /// `nodeName`, `backoffInitial`, `backoffMax`, `authFile`,
-    /// `insecureRegistries`, `imagePullProgressTimeout`); flags win over it.
+    /// `insecureRegistries`, `imagePullProgressTimeout`, `kubeReserved`,
+    /// `systemReserved`, `evictionHard`); flags win over it.
     #[arg(long, value_name = "FILE", env = "MINIPOD_CONFIG")]
     pub config: Option<PathBuf>,
     /// Pod records and container root filesystems [default: /var/lib/minipod].
@@ -56,6 +60,20 @@ pub struct NodeArgs {
     /// long fails the pull with ErrImagePull [default: 1m].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub image_pull_progress_timeout: Option<Duration>,
+    /// Kept back from pods for the node's own daemons, as the kubelet's
+    /// flag: `cpu=500m,memory=1Gi` [default: none].
+    #[arg(long, value_name = "RESOURCE=QUANTITY,...")]
+    pub kube_reserved: Option<String>,
+    /// Kept back from pods for the OS, as the kubelet's flag:
+    /// `cpu=500m,memory=1Gi` [default: none].
+    #[arg(long, value_name = "RESOURCE=QUANTITY,...")]
+    pub system_reserved: Option<String>,
+    /// The hard eviction threshold kept out of allocatable, as the
+    /// kubelet's flag: `memory.available<100Mi` or `memory.available<10%`
+    /// (minipod evicts nothing; the threshold only reserves memory)
+    /// [default: memory.available<100Mi].
+    #[arg(long, value_name = "memory.available<QUANTITY")]
+    pub eviction_hard: Option<String>,
 }
 
 /// The config file's keys.
@@ -74,6 +92,10 @@ struct ConfigFile {
     #[serde(default)]
     insecure_registries: Vec<String>,
     image_pull_progress_timeout: Option<String>,
+    /// The kubelet's `KubeletConfiguration` maps, with its key names.
+    kube_reserved: Option<BTreeMap<String, String>>,
+    system_reserved: Option<BTreeMap<String, String>>,
+    eviction_hard: Option<BTreeMap<String, String>>,
 }
 
 /// The node, resolved.
@@ -81,6 +103,9 @@ struct ConfigFile {
 pub struct Node {
     pub config: NodeConfig,
     pub backoff: BackoffConfig,
+    /// What is kept back from pods: allocatable is the host's capacity
+    /// minus these ([`capacity::allocatable`]).
+    pub reservations: Reservations,
 }
 
 impl NodeArgs {
@@ -97,6 +122,7 @@ impl NodeArgs {
             }
             None => ConfigFile::default(),
         };
+        let reservations = reservations(self, &file)?;
         let file_duration = |value: &Option<String>, key: &str| -> Result<Option<Duration>> {
             value
                 .as_deref()
@@ -158,8 +184,46 @@ impl NodeArgs {
                 backoff.max
             );
         }
-        Ok(Node { config, backoff })
+        Ok(Node {
+            config,
+            backoff,
+            reservations,
+        })
     }
+}
+
+/// The reservations: each flag over its config key over the kubelet's default.
+fn reservations(args: &NodeArgs, file: &ConfigFile) -> Result<Reservations> {
+    let reserved = |flag: &Option<String>,
+                    flag_name: &str,
+                    key: &Option<BTreeMap<String, String>>,
+                    key_name: &str| {
+        match (flag, key) {
+            (Some(text), _) => capacity::parse_reserved_flag(flag_name, text),
+            (None, Some(map)) => capacity::reserved_from_map(key_name, map),
+            (None, None) => Ok(capacity::CpuAndMemory::default()),
+        }
+    };
+    let eviction_hard_memory = match (&args.eviction_hard, &file.eviction_hard) {
+        (Some(text), _) => capacity::parse_eviction_flag("--eviction-hard", text)?,
+        (None, Some(map)) => capacity::eviction_from_map("evictionHard", map)?,
+        (None, None) => MemoryThreshold::DEFAULT,
+    };
+    Ok(Reservations {
+        kube_reserved: reserved(
+            &args.kube_reserved,
+            "--kube-reserved",
+            &file.kube_reserved,
+            "kubeReserved",
+        )?,
+        system_reserved: reserved(
+            &args.system_reserved,
+            "--system-reserved",
+            &file.system_reserved,
+            "systemReserved",
+        )?,
+        eviction_hard_memory,
+    })
 }
 
 fn host_name() -> String {
@@ -266,6 +330,51 @@ mod tests {
             from_flag.config.image_pull_progress_timeout,
             Duration::from_secs(2)
         );
+    }
+
+    #[test]
+    fn reservations_come_from_flags_over_the_config_file_over_the_kubelet_defaults() {
+        let defaults = NodeArgs::default().resolve(Path::new("/x")).unwrap();
+        assert_eq!(defaults.reservations, Reservations::default());
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("node.yaml");
+        std::fs::write(
+            &file,
+            "kubeReserved: {cpu: 100m, memory: 64Mi}\nsystemReserved: {cpu: 200m}\nevictionHard: {memory.available: 10%}\n",
+        )
+        .unwrap();
+        let args = NodeArgs {
+            config: Some(file),
+            system_reserved: Some("memory=1Gi".into()),
+            ..NodeArgs::default()
+        };
+        let node = args.resolve(Path::new("/x")).unwrap();
+        assert_eq!(
+            node.reservations,
+            Reservations {
+                kube_reserved: capacity::CpuAndMemory {
+                    cpu_millis: 100,
+                    memory_bytes: 64 << 20
+                },
+                // The flag replaces the whole key, as the kubelet's does.
+                system_reserved: capacity::CpuAndMemory {
+                    cpu_millis: 0,
+                    memory_bytes: 1 << 30
+                },
+                eviction_hard_memory: MemoryThreshold::Fraction(0.1),
+            }
+        );
+    }
+
+    #[test]
+    fn a_bad_reservation_names_its_flag() {
+        let args = NodeArgs {
+            kube_reserved: Some("cpu=x".into()),
+            ..NodeArgs::default()
+        };
+        let error = format!("{:#}", args.resolve(Path::new("/x")).unwrap_err());
+        assert!(error.starts_with("--kube-reserved: cpu: \"x\""), "{error}");
     }
 
     #[test]

@@ -209,6 +209,38 @@ fn node_memory_decides_the_burstable_oom_score() {
 }
 
 #[test]
+fn the_text_plan_says_whether_the_node_admits_the_pod() {
+    let dir = tempdir("admission");
+    std::fs::write(
+        dir.join("pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: huge}\nspec: {containers: [{name: a, image: busybox, resources: {limits: {cpu: 100m, memory: 8Ei}}}]}\n",
+    )
+    .unwrap();
+    let args = [
+        "plan",
+        "-f",
+        "pod.yaml",
+        "--node-memory",
+        "1Gi",
+        "--node-cpu",
+        "2",
+    ];
+    let run = minipod(&dir, &args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // 1Gi minus the kubelet's default memory.available<100Mi.
+    for needle in [
+        "allocatable  cpu 2000m, memory 968884224 bytes\n",
+        "verdict      rejected even on an empty node: OutOfmemory: Node didn't have enough resource: memory, requested: 9223372036854775807, used: 0, capacity: 968884224\n",
+    ] {
+        assert!(
+            run.stdout.contains(needle),
+            "{needle:?} not in\n{}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
 fn golden_messages_and_exit_codes() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
     let bless = std::env::var_os("MINIPOD_BLESS").is_some();
@@ -247,12 +279,35 @@ fn golden_messages_and_exit_codes() {
     };
     for case in cases {
         let file = case.file_name().unwrap().to_str().unwrap().to_owned();
-        let run = minipod(&dir, &["plan", "-f", &file, "--node-memory", "8Gi"]);
+        // A fixed node, so the admission section is the same on every host.
+        let run = minipod(
+            &dir,
+            &[
+                "plan",
+                "-f",
+                &file,
+                "--node-memory",
+                "8Gi",
+                "--node-cpu",
+                "2",
+            ],
+        );
         let expected = dir.join(format!("{file}.out"));
         check(file, run, expected);
     }
     for input in ["garbage.bin", "a-directory", "missing.yaml"] {
-        let run = minipod(&scratch, &["plan", "-f", input, "--node-memory", "8Gi"]);
+        let run = minipod(
+            &scratch,
+            &[
+                "plan",
+                "-f",
+                input,
+                "--node-memory",
+                "8Gi",
+                "--node-cpu",
+                "2",
+            ],
+        );
         check(input.to_owned(), run, dir.join(format!("{input}.out")));
     }
     assert!(

@@ -13,6 +13,12 @@
 //! start. When a pod is created, the Secrets its `imagePullSecrets` name are
 //! looked up in its namespace and written into its record
 //! (`pull-secrets.json`) before its monitor starts.
+//!
+//! A new pod is admitted as the kubelet admits it
+//! (`minipod_plan::admission`): its requests, plus those of the pods not
+//! terminated, against the node's allocatable. A pod that does not fit
+//! still gets its record, marked `Failed` (`OutOfcpu`/`OutOfmemory`, a
+//! Warning event), and no monitor: nothing of it ever runs.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
@@ -28,6 +34,8 @@ use minipod_lifecycle::status::PodPhase;
 use minipod_monitor::records::{
     Checked, MonitorLauncher, PULL_SECRETS_FILE, PullSecrets, Record, Records,
 };
+use minipod_plan::admission::{self, Admission};
+use minipod_plan::capacity::CpuAndMemory;
 use minipod_runtime::pod::NodeConfig;
 use minipod_spec::{Pod, Secret, ServerAssigned, admit};
 use serde_json::Value;
@@ -64,6 +72,24 @@ struct Entry {
     deleting: bool,
     /// Its monitor ended (or died and was dealt with): nothing runs.
     monitor_done: bool,
+    /// Its effective requests, as admission counts them.
+    requests: CpuAndMemory,
+}
+
+impl Entry {
+    /// Whether admission counts the pod: every pod not `Failed` or
+    /// `Succeeded`, terminating ones included. The kubelet
+    /// (`filterOutInactivePods`) also counts a terminal pod whose
+    /// termination is still under way; minipod's monitor reports a
+    /// terminal phase once the containers have stopped (but for an init
+    /// failure under `Never`, whose sidecars may still be stopping: those
+    /// seconds are not counted).
+    fn holds_resources(&self) -> bool {
+        !matches!(
+            self.seen["status"]["phase"].as_str(),
+            Some("Failed" | "Succeeded")
+        )
+    }
 }
 
 #[derive(Debug, Default)]
@@ -74,6 +100,9 @@ struct State {
     secrets: BTreeMap<(String, String), Value>,
     events: Vec<Value>,
     history: VecDeque<Change>,
+    /// Pods admitted whose create has not finished yet, by uid, with their
+    /// requests: counted by the admission of a concurrent create.
+    admitting: BTreeMap<String, CpuAndMemory>,
 }
 
 impl State {
@@ -86,6 +115,19 @@ impl State {
         self.pods
             .values()
             .find(|e| e.namespace == namespace && e.name == name)
+    }
+
+    /// The kubelet's resource admission of a pod requesting `requests`,
+    /// next to the pods that hold resources and those being admitted.
+    fn admit(&self, allocatable: CpuAndMemory, requests: CpuAndMemory) -> Admission {
+        let used: Vec<CpuAndMemory> = self
+            .pods
+            .iter()
+            .filter(|(uid, e)| !self.admitting.contains_key(*uid) && e.holds_resources())
+            .map(|(_, e)| e.requests)
+            .chain(self.admitting.values().copied())
+            .collect();
+        admission::admit(allocatable, &used, requests)
     }
 
     fn uid_of(&self, namespace: &str, name: &str) -> Option<String> {
@@ -127,6 +169,8 @@ fn strip_system(secret: &Value) -> Value {
 /// The daemon's pods.
 pub struct Daemon {
     node: NodeConfig,
+    /// What pods may request in all (capacity minus reservations).
+    allocatable: CpuAndMemory,
     records: Records,
     secrets: SecretStore,
     launcher: MonitorLauncher,
@@ -200,7 +244,11 @@ fn internal(error: impl std::fmt::Display) -> ApiError {
 impl Daemon {
     /// The daemon for `node`, with the pods its records hold. Monitors that
     /// died while the daemon was away are found out here.
-    pub fn open(node: NodeConfig, launcher: MonitorLauncher) -> anyhow::Result<Arc<Daemon>> {
+    pub fn open(
+        node: NodeConfig,
+        allocatable: CpuAndMemory,
+        launcher: MonitorLauncher,
+    ) -> anyhow::Result<Arc<Daemon>> {
         let records = Records::new(&node.state_dir);
         let secrets = SecretStore::new(&node.state_dir);
         let (changes, _) = broadcast::channel(1024);
@@ -215,6 +263,7 @@ impl Daemon {
         }
         let daemon = Arc::new(Daemon {
             node,
+            allocatable,
             records,
             secrets,
             launcher,
@@ -299,13 +348,33 @@ impl Daemon {
                     &self.node.node_name,
                 );
             }
-            // A failed clean-up is tried again on the next refresh.
-            matches!(checked, Ok(Checked::Finished { .. } | Checked::Lost { .. }))
+            // A failed clean-up is tried again on the next refresh. A
+            // record that ended without ever having a monitor (rejected at
+            // admission, or its monitor could not start) has nothing running.
+            match checked {
+                Ok(Checked::Finished { .. } | Checked::Lost { .. }) => true,
+                Ok(Checked::NotStarted) => record
+                    .phase()
+                    .ok()
+                    .flatten()
+                    .is_some_and(PodPhase::is_terminal),
+                Ok(Checked::Running(_)) | Err(_) => false,
+            }
         };
         let Ok(status) = record.status_json() else {
             return;
         };
         let events = record.events().unwrap_or_default();
+        let known = self.lock().pods.contains_key(&uid);
+        // Read once per pod: resources cannot change after creation.
+        let requests = if known {
+            CpuAndMemory::default()
+        } else {
+            record
+                .admitted()
+                .map(|pod| admission::pod_requests(&pod.pod().spec))
+                .unwrap_or_default()
+        };
         let mut state = self.lock();
         let known = state.pods.contains_key(&uid);
         if !known {
@@ -328,6 +397,7 @@ impl Daemon {
                     events_seen: 0,
                     deleting: false,
                     monitor_done,
+                    requests,
                 },
             );
             self.publish(
@@ -536,15 +606,46 @@ impl Backend for Daemon {
         if dry_run {
             return serde_json::to_value(admitted.pod()).map_err(internal);
         }
+        // The kubelet's admission, under the lock: a concurrent create
+        // counts this pod from now on (`admitting`) until it is a record.
+        let uid = admitted.uid().to_owned();
+        let requests = admission::pod_requests(&admitted.pod().spec);
+        let verdict = {
+            let mut state = self.lock();
+            let verdict = state.admit(self.allocatable, requests);
+            if verdict == Admission::Admit {
+                state.admitting.insert(uid.clone(), requests);
+            }
+            verdict
+        };
         // Resolved now, in the pod's namespace, and in the record before
         // the monitor starts: the monitor reads them for its pulls.
         let pulls = self.lock().pull_secrets(admitted.pod());
         let records = self.records.clone();
         let launcher = self.launcher.clone();
-        let record = tokio::task::spawn_blocking(move || -> Result<Record, String> {
+        let node_name = self.node.node_name.clone();
+        let created = tokio::task::spawn_blocking(move || -> Result<Record, String> {
             let record = records
                 .create(&admitted, SystemTime::now())
                 .map_err(|e| e.to_string())?;
+            if let Admission::Reject(rejection) = verdict {
+                // As the kubelet's `rejectPod`: Failed, a Warning event, no
+                // container. A record left Pending would get a monitor when
+                // the daemon next starts: it goes if it cannot be marked.
+                let marked = record.mark_failed_with_event(
+                    rejection.reason,
+                    &rejection.status_message(),
+                    &rejection.message,
+                    &node_name,
+                );
+                return match marked {
+                    Ok(_) => Ok(record),
+                    Err(e) => {
+                        let _ = record.remove();
+                        Err(format!("recording the rejection: {e}"))
+                    }
+                };
+            }
             let started = match &pulls {
                 Some(pulls) => record.write_pull_secrets(pulls),
                 None => Ok(()),
@@ -560,9 +661,12 @@ impl Backend for Daemon {
             Ok(record)
         })
         .await
-        .map_err(internal)?
-        .map_err(ApiError::Internal)?;
-        self.refreshed(record, &name)
+        .map_err(internal)
+        .and_then(|created| created.map_err(ApiError::Internal));
+        let answer = created.and_then(|record| self.refreshed(record, &name));
+        // A record now (counted through its entry), or nothing at all.
+        self.lock().admitting.remove(&uid);
+        answer
     }
 
     async fn get_pod(&self, namespace: &str, name: &str) -> Result<Value, ApiError> {

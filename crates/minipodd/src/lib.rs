@@ -186,7 +186,16 @@ fn run(args: Args) -> Result<()> {
         .credentials_dir
         .unwrap_or_else(|| node.config.state_dir.join("pki"));
     let run_dir = node.config.run_dir.clone();
-    let daemon = backend::Daemon::open(node.config, launcher)?;
+    // The node's allocatable, as the kubelet computes it: what admission
+    // lets the pods request in all.
+    let allocatable =
+        minipod_plan::capacity::allocatable(minipod::host::node_capacity()?, &node.reservations);
+    tracing::info!(
+        cpu_millis = allocatable.cpu_millis,
+        memory_bytes = allocatable.memory_bytes,
+        "node allocatable"
+    );
+    let daemon = backend::Daemon::open(node.config, allocatable, launcher)?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

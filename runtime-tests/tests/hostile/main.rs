@@ -11,4 +11,5 @@
 //! attack is about work.
 
 mod api;
+mod capacity;
 mod registry;

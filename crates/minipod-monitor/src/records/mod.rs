@@ -717,6 +717,19 @@ impl Record {
         message: &str,
         node_name: &str,
     ) -> Result<bool, RecordError> {
+        self.mark_failed_with_event(reason, message, message, node_name)
+    }
+
+    /// [`Record::mark_failed`] with an event message of its own: the
+    /// kubelet's `rejectPod` prefixes only the status's message
+    /// (`Pod was rejected: ...`), not the event's.
+    pub fn mark_failed_with_event(
+        &self,
+        reason: &str,
+        message: &str,
+        event_message: &str,
+        node_name: &str,
+    ) -> Result<bool, RecordError> {
         let path = self.path(STATUS_FILE);
         let mut pod = read_json(&path).or_else(|_| self.pod_json())?;
         let status: PodStatus =
@@ -739,7 +752,7 @@ impl Record {
         let facts = EventFacts {
             event_type: "Warning",
             reason,
-            message,
+            message: event_message,
             field_path: None,
         };
         self.append_event(&event_json(&source, &facts, now))?;

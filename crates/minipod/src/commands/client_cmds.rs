@@ -843,6 +843,17 @@ fn describe_text(pod: &serde_json::Value, events: &[serde_json::Value], now: Tim
     let mut out = String::new();
     let metadata = &pod["metadata"];
     let status = &pod["status"];
+    // kubectl prints the pod's reason and message after its status when
+    // they are set (a rejected or evicted pod: `OutOfcpu`, ...).
+    let reason_and_message: Vec<(String, String)> = [("Reason", "reason"), ("Message", "message")]
+        .into_iter()
+        .filter_map(|(label, key)| {
+            status[key]
+                .as_str()
+                .filter(|v| !v.is_empty())
+                .map(|v| (label.to_owned(), v.to_owned()))
+        })
+        .collect();
     fields(
         &mut out,
         0,
@@ -874,11 +885,14 @@ fn describe_text(pod: &serde_json::Value, events: &[serde_json::Value], now: Tim
                     "Terminating".into()
                 }
             }),
-            (
-                "IP".into(),
-                status["podIP"].as_str().unwrap_or("").to_owned(),
-            ),
-        ],
+        ]
+        .into_iter()
+        .chain(reason_and_message)
+        .chain([(
+            "IP".into(),
+            status["podIP"].as_str().unwrap_or("").to_owned(),
+        )])
+        .collect::<Vec<_>>(),
     );
     describe_containers(
         &mut out,
@@ -1011,6 +1025,19 @@ mod tests {
         ] {
             assert!(text.contains(needle), "{needle:?} not in\n{text}");
         }
+    }
+
+    #[test]
+    fn a_rejected_pod_shows_its_reason_and_message_after_its_status() {
+        let pod = serde_json::json!({
+            "metadata": {"name": "big", "namespace": "default"},
+            "spec": {"containers": [{"name": "app", "image": "busybox"}]},
+            "status": {"phase": "Failed", "reason": "OutOfcpu",
+                "message": "Pod was rejected: Node didn't have enough resource: cpu, requested: 600, used: 600, capacity: 1000"}
+        });
+        let text = describe_text(&pod, &[], Timestamp::from_unix_seconds(0));
+        let expected = "Status:       Failed\nReason:       OutOfcpu\nMessage:      Pod was rejected: Node didn't have enough resource: cpu, requested: 600, used: 600, capacity: 1000\nIP:           \n";
+        assert!(text.contains(expected), "{expected:?} not in\n{text}");
     }
 
     #[test]

@@ -1,9 +1,12 @@
-//! `minipod plan`: what minipod would build for each pod of a manifest.
+//! `minipod plan`: what minipod would build for each pod of a manifest,
+//! and (in the text form) whether the node would admit it.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
+use minipod_plan::admission::{self, Admission};
+use minipod_plan::capacity::{self, CpuAndMemory, Reservations};
 use minipod_plan::{NodeFacts, Plan, plan, render_text};
 use minipod_spec::Quantity;
 
@@ -24,6 +27,11 @@ pub struct PlanArgs {
     /// `oom_score_adj`. Default: this host's MemTotal.
     #[arg(long, value_name = "QUANTITY", value_parser = parse_memory)]
     node_memory: Option<i64>,
+
+    /// The node's CPU capacity, a Kubernetes quantity (e.g. `4`, `1500m`),
+    /// for the admission check. Default: the CPUs this process may use.
+    #[arg(long, value_name = "QUANTITY", value_parser = parse_cpu)]
+    node_cpu: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -44,6 +52,14 @@ fn parse_memory(text: &str) -> Result<i64, String> {
     Ok(quantity.value())
 }
 
+fn parse_cpu(text: &str) -> Result<i64, String> {
+    let quantity = Quantity::parse(text).map_err(|e| e.to_string())?;
+    if quantity.is_negative() || quantity.is_zero() {
+        return Err("must be greater than zero".into());
+    }
+    Ok(quantity.milli_value())
+}
+
 pub fn run(args: &PlanArgs) -> Result<u8> {
     let pods = match input::admitted_pods(&args.file) {
         Ok(pods) => pods,
@@ -60,26 +76,44 @@ pub fn run(args: &PlanArgs) -> Result<u8> {
     let node = NodeFacts {
         memory_capacity_bytes,
     };
-    let plans: Vec<Plan> = pods
+    let cpu_millis = match args.node_cpu {
+        Some(millis) => millis,
+        None => {
+            host::cpu_capacity_millis().context("finding the node's CPUs (or pass --node-cpu)")?
+        }
+    };
+    let allocatable = capacity::allocatable(
+        CpuAndMemory {
+            cpu_millis,
+            memory_bytes: memory_capacity_bytes,
+        },
+        &Reservations::default(),
+    );
+    let plans: Vec<(Plan, CpuAndMemory)> = pods
         .iter()
         .map(|pod| {
             input::print_warnings(pod);
-            plan(pod, &node)
+            (plan(pod, &node), admission::pod_requests(&pod.pod().spec))
         })
         .collect();
-    print!("{}", render(&plans, args.output)?);
+    print!("{}", render(&plans, allocatable, args.output)?);
     Ok(exit::OK)
 }
 
-fn render(plans: &[Plan], format: Format) -> Result<String> {
+fn render(
+    plans: &[(Plan, CpuAndMemory)],
+    allocatable: CpuAndMemory,
+    format: Format,
+) -> Result<String> {
     let mut out = String::new();
-    for (i, plan) in plans.iter().enumerate() {
+    for (i, (plan, requests)) in plans.iter().enumerate() {
         match format {
             Format::Text => {
                 if i > 0 {
                     out.push('\n');
                 }
                 out.push_str(&render_text(plan));
+                out.push_str(&admission_text(allocatable, *requests));
             }
             Format::Json => {
                 out.push_str(&serde_json::to_string_pretty(plan)?);
@@ -94,4 +128,26 @@ fn render(plans: &[Plan], format: Format) -> Result<String> {
         }
     }
     Ok(out)
+}
+
+/// The node's side of a text plan: the allocatable (capacity with the
+/// kubelet's default reservations) and whether the pod alone fits it.
+fn admission_text(allocatable: CpuAndMemory, requests: CpuAndMemory) -> String {
+    let verdict = match admission::admit(allocatable, &[], requests) {
+        Admission::Admit => "fits an empty node".to_owned(),
+        Admission::Reject(r) => format!(
+            "rejected even on an empty node: {}: {}",
+            r.reason, r.message
+        ),
+    };
+    format!(
+        "\nNode admission (the kubelet's resource fit; reservations: none, memory.available<100Mi)\n  \
+         allocatable  cpu {}m, memory {} bytes\n  \
+         requests     cpu {}m, memory {} bytes (zero always fits)\n  \
+         verdict      {verdict}\n",
+        allocatable.cpu_millis,
+        allocatable.memory_bytes,
+        requests.cpu_millis,
+        requests.memory_bytes
+    )
 }

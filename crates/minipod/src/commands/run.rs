@@ -6,6 +6,14 @@
 //! Succeeded, 1 if it Failed, 2 if the manifest is invalid (nothing was
 //! started). Ctrl-C or SIGTERM stops the pod gracefully, a second one kills
 //! it at once.
+//!
+//! Before anything starts, the pod goes through the kubelet's resource
+//! admission against the node's allocatable (`minipod_plan::admission`): a
+//! pod whose requests do not fit fails at once, `OutOfcpu`/`OutOfmemory`
+//! with the kubelet's message, exit 1. `minipod run` is a node of its own:
+//! it counts no other pod (neither other `minipod run`s nor the daemon's,
+//! which it does not know), so the check is the pod alone against the
+//! whole allocatable.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -17,7 +25,9 @@ use clap::Args;
 use minipod_lifecycle::machine::MachineConfig;
 use minipod_lifecycle::status::PodPhase;
 use minipod_monitor::{Monitor, Observer, PodEvent, Stream};
-use minipod_plan::{NodeFacts, plan};
+use minipod_plan::admission::{self, Admission, Rejection};
+use minipod_plan::capacity;
+use minipod_plan::{NodeFacts, QosClass, plan};
 use nix::sys::signal::{SigSet, Signal};
 
 use crate::node::NodeArgs;
@@ -80,6 +90,23 @@ pub fn run(args: &RunArgs) -> Result<u8> {
     };
     let plan = plan(&pod, &facts);
     let label = format!("{}/{}", pod.namespace(), pod.name());
+
+    let allocatable = capacity::allocatable(host::node_capacity()?, &node.reservations);
+    let requests = admission::pod_requests(&pod.pod().spec);
+    if let Admission::Reject(rejection) = admission::admit(allocatable, &[], requests) {
+        eprintln!("Warning {}: {}", rejection.reason, rejection.message);
+        if let Some(path) = &args.status_file {
+            let rejected = rejected_pod(pod.pod(), plan.qos_class, &rejection)?;
+            minipod_monitor::records::write_json_atomically(path, &rejected)
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        eprintln!(
+            "minipod: pod {label} Failed ({}): {}",
+            rejection.reason,
+            rejection.status_message()
+        );
+        return Ok(exit::FAILURE);
+    }
     let console = Arc::new(Console {
         status_file: args.status_file.clone(),
     });
@@ -126,6 +153,23 @@ pub fn run(args: &RunArgs) -> Result<u8> {
         PodPhase::Succeeded => exit::OK,
         _ => exit::FAILURE,
     })
+}
+
+/// The Pod a rejected pod is, as the kubelet's `rejectPod` leaves it:
+/// `Failed`, the reason, the prefixed message, its QoS class, nothing else.
+fn rejected_pod(
+    pod: &minipod_spec::Pod,
+    qos_class: QosClass,
+    rejection: &Rejection,
+) -> Result<serde_json::Value> {
+    let mut object = serde_json::to_value(pod).context("the pod as JSON")?;
+    object["status"] = serde_json::json!({
+        "phase": "Failed",
+        "reason": rejection.reason,
+        "message": rejection.status_message(),
+        "qosClass": qos_class,
+    });
+    Ok(object)
 }
 
 /// The terminal side of `minipod run`.
