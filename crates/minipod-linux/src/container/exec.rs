@@ -694,6 +694,7 @@ mod tests {
             capabilities: vec!["CAP_CHOWN".into()],
             no_new_privileges: true,
             privileged: false,
+            seccomp: None,
         };
         let exec = ExecConfig::for_container(&config, &["cat".into(), "/x".into()]);
         assert_eq!(exec.argv, ["cat", "/x"]);
