@@ -70,6 +70,12 @@ pub struct NodeConfig {
     /// Registries (`host[:port]`) that may be pulled from over plain HTTP,
     /// besides loopback ones.
     pub insecure_registries: Vec<String>,
+    /// Where `Localhost` seccomp profiles are (the kubelet's
+    /// `--seccomp-profile-root`; `/var/lib/minipod/seccomp`).
+    pub seccomp_profile_root: PathBuf,
+    /// `RuntimeDefault` for containers whose pod says nothing (the
+    /// kubelet's `--seccomp-default`; off by default, as there).
+    pub seccomp_default: bool,
 }
 
 impl NodeConfig {
@@ -87,6 +93,8 @@ impl NodeConfig {
             pids_limit: None,
             registry_auth_file: Some("/var/lib/minipod/config.json".into()),
             insecure_registries: Vec::new(),
+            seccomp_profile_root: "/var/lib/minipod/seccomp".into(),
+            seccomp_default: false,
         }
     }
 }
@@ -442,6 +450,14 @@ impl PodRuntime {
         let spec = launch::launch_spec(&pod, name, &process, &image.layers, &running.paths, &dirs)
             .map_err(|e| config_error(e.to_string()))?;
         let mut config = spec.config;
+        config.seccomp = crate::seccomp::container_profile(
+            &pod,
+            container,
+            &config.capabilities,
+            &self.node.seccomp_profile_root,
+            self.node.seccomp_default,
+        )
+        .map_err(create_error)?;
         let _ = fs::remove_dir_all(&dir);
         for d in [&dirs.upper, &dirs.work, &dirs.rootfs] {
             fs::create_dir_all(d).map_err(|e| create_error(format!("{}: {e}", d.display())))?;
