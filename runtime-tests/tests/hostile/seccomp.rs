@@ -256,3 +256,71 @@ spec:
     node.runtime.remove_pod(pod).expect("remove the pod");
     node.finish();
 }
+
+/// The node settings reach the containers through the real command line:
+/// `minipod run` with a node config file (`seccompDefault`,
+/// `seccompProfileRoot`) confines a silent container with RuntimeDefault
+/// and another with the Localhost profile from that root.
+#[test]
+fn minipod_run_takes_the_seccomp_settings_from_the_node_config() {
+    if !root_or_skip("minipod_run_takes_the_seccomp_settings_from_the_node_config") {
+        return;
+    }
+    let _serial = serial();
+    let node = minipod_runtime_tests::node::ScratchNode::new("seccomp-cli");
+    let profiles = node.path("profiles");
+    fs::create_dir_all(&profiles).expect("profile root");
+    fs::write(
+        profiles.join("no-mkdir.json"),
+        r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}"#,
+    )
+    .expect("profile");
+    let config = node.path("node.yaml");
+    fs::write(
+        &config,
+        format!(
+            "seccompDefault: true\nseccompProfileRoot: {}\n",
+            profiles.display()
+        ),
+    )
+    .expect("node config");
+    let pod = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "cli-seccomp"},
+        "spec": {
+            "restartPolicy": "Never",
+            "terminationGracePeriodSeconds": 2,
+            "containers": [
+                {"name": "silent", "image": "busybox", "imagePullPolicy": "Never",
+                 "command": ["sh", "-c", "grep '^Seccomp:' /proc/self/status | tr '\\t' ' '; unshare -U true 2>/dev/null; echo \"unshare=$?\""]},
+                {"name": "local", "image": "busybox", "imagePullPolicy": "Never",
+                 "securityContext": {"seccompProfile": {"type": "Localhost", "localhostProfile": "no-mkdir.json"}},
+                 "command": ["sh", "-c", "mkdir /made 2>/dev/null; echo \"mkdir=$?\""]},
+            ],
+        },
+    });
+    let manifest = node.path("pod.json");
+    fs::write(&manifest, pod.to_string()).expect("manifest");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_minipod-cli"))
+        .args(["run", "-f"])
+        .arg(&manifest)
+        .args(node.node_flags())
+        .arg("--config")
+        .arg(&config)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("minipod run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    for line in [
+        "silent | Seccomp: 2",
+        "silent | unshare=1",
+        "local | mkdir=1",
+    ] {
+        assert!(stdout.contains(line), "no {line:?} in:\n{stdout}\n{stderr}");
+    }
+    node.check_nothing_left();
+    node.remove_dir();
+}
