@@ -181,7 +181,17 @@ fn action(name: &str, errno: Option<u32>, field: &str) -> Result<Action, Profile
     Ok(match name {
         "SCMP_ACT_ALLOW" => Action::Allow,
         "SCMP_ACT_LOG" => Action::Log,
-        "SCMP_ACT_ERRNO" => Action::Errno(errno.unwrap_or(EPERM)),
+        "SCMP_ACT_ERRNO" => match errno.unwrap_or(EPERM) {
+            // The kernel's MAX_ERRNO: a larger value would not be an errno
+            // (and the filter keeps only 16 bits of it).
+            errno @ 0..=4095 => Action::Errno(errno),
+            too_big => {
+                return Err(ProfileError::Unsupported {
+                    field: field.into(),
+                    detail: format!("errno {too_big} is out of range (0 to 4095)"),
+                });
+            }
+        },
         "SCMP_ACT_TRAP" => Action::Trap,
         // libseccomp's SCMP_ACT_KILL is SCMP_ACT_KILL_THREAD.
         "SCMP_ACT_KILL" | "SCMP_ACT_KILL_THREAD" => Action::KillThread,
@@ -395,5 +405,11 @@ mod tests {
                 .starts_with("not a seccomp profile: unknown field `defaultActoin`"),
         );
         assert!(err("not json").starts_with("not a seccomp profile: "));
+        assert_eq!(
+            err(
+                r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["x"], "action": "SCMP_ACT_ERRNO", "errnoRet": 70000}]}"#
+            ),
+            "syscalls[0].action: errno 70000 is out of range (0 to 4095)"
+        );
     }
 }
