@@ -460,6 +460,16 @@ impl TestNode {
     /// A node whose host `resolv.conf` holds `resolv_conf`, and whose pods
     /// get `pids_limit` (the kubelet's `--pod-max-pids`).
     pub fn with(init: &str, resolv_conf: &str, pids_limit: Option<i64>) -> TestNode {
+        TestNode::configured(init, resolv_conf, |node| node.pids_limit = pids_limit)
+    }
+
+    /// A node whose host `resolv.conf` holds `resolv_conf`, with `configure`
+    /// applied to its settings last.
+    pub fn configured(
+        init: &str,
+        resolv_conf: &str,
+        configure: impl FnOnce(&mut minipod_runtime::pod::NodeConfig),
+    ) -> TestNode {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let store = image_store().to_owned();
         let dir = std::env::temp_dir().join(format!(
@@ -478,7 +488,7 @@ impl TestNode {
         node.image_root = store;
         node.cgroup_root = cgroups.root.name().to_str().expect("utf-8").to_owned();
         node.host_resolv_conf = resolv;
-        node.pids_limit = pids_limit;
+        configure(&mut node);
         let runtime = minipod_runtime::pod::PodRuntime::new(node).expect("runtime");
         // Counted once the node is set up: detecting the cgroups may keep a
         // descriptor open for the life of the process (once).

@@ -100,6 +100,7 @@ impl TestPod {
             capabilities: DEFAULT_CAPABILITIES.iter().map(|s| s.to_string()).collect(),
             no_new_privileges: false,
             privileged: false,
+            seccomp: None,
         }
     }
 

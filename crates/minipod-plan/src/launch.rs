@@ -34,6 +34,12 @@ pub struct ContainerConfig {
     pub no_new_privileges: bool,
     /// `privileged: true`: no masked or read-only paths, all capabilities.
     pub privileged: bool,
+    /// The seccomp profile the init installs before the workload's
+    /// `execve` (none: unconfined). The runtime decides it
+    /// ([`crate::seccomp`]) after [`launch_spec`], as a `Localhost` profile
+    /// is a file on the node.
+    #[serde(default)]
+    pub seccomp: Option<crate::seccomp::SeccompProfile>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -261,6 +267,7 @@ pub fn launch_spec(
         // `false` sets no_new_privs (the kubelet's `AddNoNewPrivileges`).
         no_new_privileges: security.and_then(|s| s.allow_privilege_escalation) == Some(false),
         privileged: is_privileged(security),
+        seccomp: None,
     };
     Ok(LaunchSpec { config, sub_paths })
 }

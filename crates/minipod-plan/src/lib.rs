@@ -38,6 +38,7 @@ pub mod qos;
 pub mod resources;
 pub mod roles;
 pub mod sandbox_files;
+pub mod seccomp;
 pub mod text;
 
 pub use plan::{ContainerPlan, Effective, Explanation, NodeFacts, Plan, plan};

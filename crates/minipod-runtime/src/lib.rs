@@ -28,3 +28,4 @@ pub mod logs;
 pub mod orphan;
 pub mod pod;
 pub mod probe;
+pub mod seccomp;

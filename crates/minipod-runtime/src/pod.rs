@@ -73,6 +73,12 @@ pub struct NodeConfig {
     /// How long a registry request may go without progress before the pull
     /// fails (`minipod_registry::limits`).
     pub image_pull_progress_timeout: std::time::Duration,
+    /// Where `Localhost` seccomp profiles are (the kubelet's
+    /// `--seccomp-profile-root`; `/var/lib/minipod/seccomp`).
+    pub seccomp_profile_root: PathBuf,
+    /// `RuntimeDefault` for containers whose pod says nothing (the
+    /// kubelet's `--seccomp-default`; off by default, as there).
+    pub seccomp_default: bool,
 }
 
 impl NodeConfig {
@@ -91,6 +97,8 @@ impl NodeConfig {
             registry_auth_file: Some("/var/lib/minipod/config.json".into()),
             insecure_registries: Vec::new(),
             image_pull_progress_timeout: minipod_registry::limits::DEFAULT_PROGRESS_TIMEOUT,
+            seccomp_profile_root: "/var/lib/minipod/seccomp".into(),
+            seccomp_default: false,
         }
     }
 }
@@ -447,6 +455,14 @@ impl PodRuntime {
         let spec = launch::launch_spec(&pod, name, &process, &image.layers, &running.paths, &dirs)
             .map_err(|e| config_error(e.to_string()))?;
         let mut config = spec.config;
+        config.seccomp = crate::seccomp::container_profile(
+            &pod,
+            container,
+            &config.capabilities,
+            &self.node.seccomp_profile_root,
+            self.node.seccomp_default,
+        )
+        .map_err(create_error)?;
         let _ = fs::remove_dir_all(&dir);
         for d in [&dirs.upper, &dirs.work, &dirs.rootfs] {
             fs::create_dir_all(d).map_err(|e| create_error(format!("{}: {e}", d.display())))?;

@@ -24,6 +24,9 @@ use crate::model::{
     Probe, SecurityContext, SecurityProfile, Volume,
 };
 use crate::validate::FieldError;
+use crate::validate::annotations::{
+    APPARMOR_CONTAINER_PREFIX, SECCOMP_CONTAINER_PREFIX, SECCOMP_POD,
+};
 
 /// A field minipod accepts but does not act on, e.g.
 /// `spec.nodeSelector: ignored: only a scheduler reads it, and a minipod host is the only node`.
@@ -73,6 +76,7 @@ pub fn check_support(pod: &Pod) -> SupportReport {
         report.warn("status", SET_BY_SYSTEM);
     }
     check_metadata(&pod.metadata, &mut report);
+    check_confinement_annotations(pod, &mut report);
     check_pod_spec(&pod.spec, &mut report);
     for (path, container) in pod.spec.all_containers() {
         check_container(&path, container, &mut report);
@@ -408,29 +412,62 @@ fn check_pod_security_context(security: &PodSecurityContext, report: &mut Suppor
     );
 }
 
-/// Seccomp and AppArmor: only `Unconfined` is honoured (it is what minipod
-/// does); a profile that promises confinement would be a lie.
+/// Seccomp: every type is implemented (`RuntimeDefault`, `Localhost`,
+/// `Unconfined`; see `minipod_plan::seccomp`). AppArmor: only `Unconfined`
+/// is honoured; a profile that promises confinement would be a lie.
 fn check_profiles(
     path: &str,
-    seccomp: &Option<SecurityProfile>,
+    _seccomp: &Option<SecurityProfile>,
     app_armor: &Option<SecurityProfile>,
     report: &mut SupportReport,
 ) {
-    if let Some(profile) = seccomp
-        && profile.profile_type != ProfileType::Unconfined
-    {
-        report.reject(
-            format!("{path}.seccompProfile"),
-            "seccomp filters are not implemented (only Unconfined)",
-        );
-    }
     if let Some(profile) = app_armor
         && profile.profile_type != ProfileType::Unconfined
     {
-        report.reject(
-            format!("{path}.appArmorProfile"),
-            "AppArmor is not implemented (only Unconfined)",
-        );
+        report.reject(format!("{path}.appArmorProfile"), APPARMOR);
+    }
+}
+
+const APPARMOR: &str = "AppArmor profiles are not implemented (only Unconfined)";
+
+/// The deprecated confinement annotations, as Kubernetes treats them
+/// today (1.32):
+/// * seccomp: the kubelet ignores them since 1.27; the API server warns
+///   when one is used without the field (`pkg/api/pod/warnings.go`), in
+///   its own words;
+/// * AppArmor: still honoured: the API server copies the annotation to the
+///   `appArmorProfile` field when it creates the pod
+///   (`applyAppArmorVersionSkew` in `pkg/registry/core/pod/strategy.go`),
+///   so a confining value is refused like the field.
+///
+/// Their values and their agreement with the fields are validated in
+/// `validate::annotations`.
+fn check_confinement_annotations(pod: &Pod, report: &mut SupportReport) {
+    let annotations = &pod.metadata.annotations;
+    let field = |key: &str| format!("metadata.annotations[{key}]");
+    let non_functional = r#"non-functional in v1.27+; use the "seccompProfile" field instead"#;
+    let spec = &pod.spec;
+    let pod_seccomp = spec
+        .security_context
+        .as_ref()
+        .is_some_and(|sc| sc.seccomp_profile.is_some());
+    if !pod_seccomp && annotations.contains_key(SECCOMP_POD) {
+        report.warn(field(SECCOMP_POD), non_functional);
+    }
+    for (_, container) in spec.all_containers() {
+        let container_seccomp = container
+            .security_context
+            .as_ref()
+            .is_some_and(|sc| sc.seccomp_profile.is_some());
+        let key = format!("{SECCOMP_CONTAINER_PREFIX}{}", container.name);
+        if !container_seccomp && annotations.contains_key(&key) {
+            report.warn(field(&key), non_functional);
+        }
+    }
+    for (key, value) in annotations {
+        if key.starts_with(APPARMOR_CONTAINER_PREFIX) && value != "unconfined" {
+            report.reject(field(key), APPARMOR);
+        }
     }
 }
 
@@ -781,14 +818,43 @@ mod tests {
     }
 
     #[test]
-    fn confinement_profiles_are_rejected_but_unconfined_is_fine() {
+    fn every_seccomp_profile_is_supported() {
+        let (warnings, errors) = messages(&report(
+            "  securityContext: {seccompProfile: {type: Unconfined}}\n  containers:\n  - name: app\n    image: busybox\n    securityContext: {seccompProfile: {type: RuntimeDefault}}\n  - name: side\n    image: busybox\n    securityContext: {seccompProfile: {type: Localhost, localhostProfile: p.json}}\n",
+        ));
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
+
+    #[test]
+    fn apparmor_confinement_is_rejected_but_unconfined_is_fine() {
         let (_, errors) = messages(&report(
-            "  securityContext: {seccompProfile: {type: Unconfined}}\n  containers:\n  - name: app\n    image: busybox\n    securityContext: {seccompProfile: {type: RuntimeDefault}}\n",
+            "  securityContext: {appArmorProfile: {type: Unconfined}}\n  containers:\n  - name: app\n    image: busybox\n    securityContext: {appArmorProfile: {type: RuntimeDefault}}\n",
         ));
         assert_eq!(
             errors,
             [
-                "spec.containers[0].securityContext.seccompProfile: Forbidden: not supported by minipod: seccomp filters are not implemented (only Unconfined)"
+                "spec.containers[0].securityContext.appArmorProfile: Forbidden: not supported by minipod: AppArmor profiles are not implemented (only Unconfined)"
+            ]
+        );
+    }
+
+    #[test]
+    fn deprecated_annotations_warn_as_the_api_server_or_are_refused_as_their_field() {
+        let manifest = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  annotations:\n    seccomp.security.alpha.kubernetes.io/pod: runtime/default\n    container.seccomp.security.alpha.kubernetes.io/app: runtime/default\n    container.seccomp.security.alpha.kubernetes.io/side: runtime/default\n    container.apparmor.security.beta.kubernetes.io/app: runtime/default\n    container.apparmor.security.beta.kubernetes.io/side: unconfined\nspec:\n  containers:\n  - name: app\n    image: busybox\n  - name: side\n    image: busybox\n    securityContext: {seccompProfile: {type: RuntimeDefault}}\n";
+        let pod: Pod = yaml_serde::from_str(manifest).unwrap();
+        let (warnings, errors) = messages(&check_support(&pod));
+        assert_eq!(
+            warnings,
+            [
+                r#"metadata.annotations[seccomp.security.alpha.kubernetes.io/pod]: non-functional in v1.27+; use the "seccompProfile" field instead"#,
+                r#"metadata.annotations[container.seccomp.security.alpha.kubernetes.io/app]: non-functional in v1.27+; use the "seccompProfile" field instead"#,
+            ]
+        );
+        assert_eq!(
+            errors,
+            [
+                "metadata.annotations[container.apparmor.security.beta.kubernetes.io/app]: Forbidden: not supported by minipod: AppArmor profiles are not implemented (only Unconfined)"
             ]
         );
     }

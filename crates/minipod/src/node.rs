@@ -21,7 +21,8 @@ pub struct NodeArgs {
     /// `stateDir`, `runDir`, `logsDir`, `imageRoot`, `cgroupRoot`,
     /// `nodeName`, `backoffInitial`, `backoffMax`, `authFile`,
     /// `insecureRegistries`, `imagePullProgressTimeout`, `kubeReserved`,
-    /// `systemReserved`, `evictionHard`); flags win over it.
+    /// `systemReserved`, `evictionHard`, `seccompProfileRoot`,
+    /// `seccompDefault`); flags win over it.
     #[arg(long, value_name = "FILE", env = "MINIPOD_CONFIG")]
     pub config: Option<PathBuf>,
     /// Pod records and container root filesystems [default: /var/lib/minipod].
@@ -74,6 +75,14 @@ pub struct NodeArgs {
     /// [default: memory.available<100Mi].
     #[arg(long, value_name = "memory.available<QUANTITY")]
     pub eviction_hard: Option<String>,
+    /// Where `Localhost` seccomp profiles are, as the kubelet's
+    /// `--seccomp-profile-root` [default: <state-dir>/seccomp].
+    #[arg(long, value_name = "DIR")]
+    pub seccomp_profile_root: Option<PathBuf>,
+    /// Confine containers whose pod names no seccomp profile with
+    /// `RuntimeDefault`, as the kubelet's `--seccomp-default` [default: off].
+    #[arg(long)]
+    pub seccomp_default: bool,
 }
 
 /// The config file's keys.
@@ -96,6 +105,8 @@ struct ConfigFile {
     kube_reserved: Option<BTreeMap<String, String>>,
     system_reserved: Option<BTreeMap<String, String>>,
     eviction_hard: Option<BTreeMap<String, String>>,
+    seccomp_profile_root: Option<PathBuf>,
+    seccomp_default: Option<bool>,
 }
 
 /// The node, resolved.
@@ -139,6 +150,7 @@ impl NodeArgs {
         if let Some(dir) = self.state_dir.clone().or(file.state_dir) {
             config.image_root = dir.join("images");
             config.registry_auth_file = Some(dir.join("config.json"));
+            config.seccomp_profile_root = dir.join("seccomp");
             config.state_dir = dir;
         }
         if let Some(path) = self.auth_file.clone().or(file.auth_file) {
@@ -154,6 +166,14 @@ impl NodeArgs {
         )?) {
             config.image_pull_progress_timeout = timeout;
         }
+        if let Some(dir) = self
+            .seccomp_profile_root
+            .clone()
+            .or(file.seccomp_profile_root)
+        {
+            config.seccomp_profile_root = dir;
+        }
+        config.seccomp_default = self.seccomp_default || file.seccomp_default == Some(true);
         if let Some(dir) = self.image_root.clone().or(file.image_root) {
             config.image_root = dir;
         }
@@ -302,6 +322,45 @@ mod tests {
         assert_eq!(node.config.run_dir, Path::new("/run/minipod"));
         assert_eq!(node.backoff.initial, Duration::from_secs(1));
         assert_eq!(node.backoff.max, Duration::from_secs(4));
+        assert_eq!(
+            node.config.seccomp_profile_root,
+            Path::new("/tmp/s/seccomp")
+        );
+        assert!(
+            !node.config.seccomp_default,
+            "off unless asked, as the kubelet"
+        );
+    }
+
+    #[test]
+    fn seccomp_settings_come_from_flags_or_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("node.yaml");
+        std::fs::write(
+            &file,
+            "seccompProfileRoot: /etc/profiles\nseccompDefault: true\n",
+        )
+        .unwrap();
+        let from_file = NodeArgs {
+            config: Some(file),
+            ..NodeArgs::default()
+        };
+        let node = from_file.resolve(Path::new("/x")).unwrap();
+        assert_eq!(node.config.seccomp_profile_root, Path::new("/etc/profiles"));
+        assert!(node.config.seccomp_default);
+        let from_flags = NodeArgs {
+            seccomp_profile_root: Some("/srv/p".into()),
+            seccomp_default: true,
+            ..NodeArgs::default()
+        };
+        let node = from_flags.resolve(Path::new("/x")).unwrap();
+        assert_eq!(node.config.seccomp_profile_root, Path::new("/srv/p"));
+        assert!(node.config.seccomp_default);
+        let node = NodeArgs::default().resolve(Path::new("/x")).unwrap();
+        assert_eq!(
+            node.config.seccomp_profile_root,
+            Path::new("/var/lib/minipod/seccomp")
+        );
     }
 
     #[test]

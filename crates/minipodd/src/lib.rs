@@ -134,6 +134,13 @@ fn node_flags(
         "--image-pull-progress-timeout",
         format!("{}ms", node.image_pull_progress_timeout.as_millis()).into(),
     );
+    add(
+        "--seccomp-profile-root",
+        node.seccomp_profile_root.clone().into(),
+    );
+    if node.seccomp_default {
+        flags.push("--seccomp-default".into());
+    }
     flags
 }
 
@@ -271,4 +278,41 @@ fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
         .with_context(|| format!("writing {}", temporary.display()))?;
     file.write_all(text.as_bytes())?;
     std::fs::rename(&temporary, path).with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Parser)]
+    struct MonitorFlags {
+        #[command(flatten)]
+        node: NodeArgs,
+    }
+
+    /// A monitor resolves the daemon's flags to the daemon's node (the
+    /// settings a pod's containers depend on, such as its seccomp ones).
+    #[test]
+    fn a_monitor_gets_the_daemons_node_settings() {
+        let mut config = NodeConfig::new("/bin/minipodd", "n1");
+        config.seccomp_profile_root = "/etc/minipod/seccomp".into();
+        config.seccomp_default = true;
+        config.insecure_registries = vec!["127.0.0.1:5000".into()];
+        let backoff = minipod_lifecycle::backoff::BackoffConfig::default();
+        let mut argv: Vec<OsString> = vec!["minipod-monitor".into()];
+        argv.extend(node_flags(&config, backoff));
+        let parsed = MonitorFlags::try_parse_from(argv).expect("the flags parse");
+        let node = parsed
+            .node
+            .resolve(std::path::Path::new("/bin/minipodd"))
+            .expect("resolve");
+        assert_eq!(
+            node.config.seccomp_profile_root,
+            config.seccomp_profile_root
+        );
+        assert!(node.config.seccomp_default);
+        assert_eq!(node.config.state_dir, config.state_dir);
+        assert_eq!(node.config.insecure_registries, config.insecure_registries);
+        assert_eq!(node.backoff, backoff);
+    }
 }

@@ -212,6 +212,7 @@ fn config(sandbox: &Sandbox, layer: &Path, dir: &Path) -> ContainerConfig {
             .collect(),
         no_new_privileges: false,
         privileged: false,
+        seccomp: None,
     }
 }
 

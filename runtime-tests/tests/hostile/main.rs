@@ -13,3 +13,4 @@
 mod api;
 mod capacity;
 mod registry;
+mod seccomp;

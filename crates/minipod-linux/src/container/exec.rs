@@ -111,6 +111,10 @@ pub struct ExecConfig {
     /// Capability names the process keeps, as the container's.
     pub capabilities: Vec<String>,
     pub no_new_privileges: bool,
+    /// The container's seccomp profile: an exec'd process is confined as
+    /// the container is (runc applies it to `runc exec` too).
+    #[serde(default)]
+    pub seccomp: Option<minipod_plan::seccomp::SeccompProfile>,
 }
 
 impl ExecConfig {
@@ -124,6 +128,7 @@ impl ExecConfig {
             user: config.user.clone(),
             capabilities: config.capabilities.clone(),
             no_new_privileges: config.no_new_privileges,
+            seccomp: config.seccomp.clone(),
         }
     }
 }
@@ -626,10 +631,15 @@ fn wait_until_exit(pid: libc::pid_t, deadline: Instant) -> bool {
 /// and execs.
 fn become_command(config: &ExecConfig, helper: BorrowedFd<'_>) -> Result<Infallible, StartFailure> {
     let (uid, gid, groups) = step("resolve user", super::user::resolve(&config.user))?;
+    let seccomp = step(
+        "load seccomp profile",
+        super::seccomp::compile_optional(config.seccomp.as_ref()),
+    )?;
     step(
         "set capabilities",
         super::caps::limit_bounding(&config.capabilities),
     )?;
+    super::seccomp::install_before_user_switch(&seccomp, config.no_new_privileges)?;
     step("switch user", switch_user(uid, gid, &groups))?;
     step("set capabilities", super::caps::apply(&config.capabilities))?;
     // Die with the helper. Set only now: a change of user clears the
@@ -656,6 +666,7 @@ fn become_command(config: &ExecConfig, helper: BorrowedFd<'_>) -> Result<Infalli
         let rc = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
         step("set no_new_privs", Errno::result(rc))?;
     }
+    super::seccomp::install_after_no_new_privs(&seccomp, config.no_new_privileges)?;
     step("change to workingDir", chdir(config.cwd.as_str()))?;
     let program = step(
         "find executable",
@@ -694,6 +705,7 @@ mod tests {
             capabilities: vec!["CAP_CHOWN".into()],
             no_new_privileges: true,
             privileged: false,
+            seccomp: None,
         };
         let exec = ExecConfig::for_container(&config, &["cat".into(), "/x".into()]);
         assert_eq!(exec.argv, ["cat", "/x"]);

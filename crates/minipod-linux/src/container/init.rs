@@ -105,6 +105,9 @@ fn run() -> Result<Infallible, StartFailure> {
         )?
     };
 
+    // Compiled first, so a bad profile fails before anything is mounted.
+    let seccomp = step("load seccomp profile", super::seccomp::for_config(&config))?;
+
     for (kind, path) in &config.join_namespaces {
         let flag = match kind.as_str() {
             "net" => CloneFlags::CLONE_NEWNET,
@@ -194,6 +197,7 @@ fn run() -> Result<Infallible, StartFailure> {
         "set capabilities",
         super::caps::limit_bounding(&config.capabilities),
     )?;
+    super::seccomp::install_before_user_switch(&seccomp, config.no_new_privileges)?;
     step("switch user", switch_user(uid, gid, &groups))?;
     step("set capabilities", super::caps::apply(&config.capabilities))?;
     if config.no_new_privileges {
@@ -201,6 +205,7 @@ fn run() -> Result<Infallible, StartFailure> {
         let rc = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
         step("set no_new_privs", Errno::result(rc))?;
     }
+    super::seccomp::install_after_no_new_privs(&seccomp, config.no_new_privileges)?;
     step("change to workingDir", chdir(config.cwd.as_str()))?;
     let program = step(
         "find executable",

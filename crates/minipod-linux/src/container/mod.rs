@@ -18,6 +18,7 @@ pub mod caps;
 pub mod exec;
 pub mod init;
 pub mod protocol;
+pub mod seccomp;
 pub mod spawn;
 mod user;
 

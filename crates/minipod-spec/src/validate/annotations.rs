@@ -19,9 +19,10 @@ use crate::model::{PodSpec, SecurityProfile};
 
 const MIRROR_POD: &str = "kubernetes.io/config.mirror";
 const DELETION_COST: &str = "controller.kubernetes.io/pod-deletion-cost";
-const SECCOMP_POD: &str = "seccomp.security.alpha.kubernetes.io/pod";
-const SECCOMP_CONTAINER_PREFIX: &str = "container.seccomp.security.alpha.kubernetes.io/";
-const APPARMOR_CONTAINER_PREFIX: &str = "container.apparmor.security.beta.kubernetes.io/";
+pub(crate) const SECCOMP_POD: &str = "seccomp.security.alpha.kubernetes.io/pod";
+pub(crate) const SECCOMP_CONTAINER_PREFIX: &str = "container.seccomp.security.alpha.kubernetes.io/";
+pub(crate) const APPARMOR_CONTAINER_PREFIX: &str =
+    "container.apparmor.security.beta.kubernetes.io/";
 
 /// `ValidatePodSpecificAnnotations` (on `metadata.annotations`).
 pub(super) fn validate_pod_specific_annotations(

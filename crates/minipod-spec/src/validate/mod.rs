@@ -20,7 +20,7 @@ use std::fmt;
 
 use crate::model::Pod;
 
-mod annotations;
+pub(crate) mod annotations;
 mod containers;
 mod env;
 mod ip;
