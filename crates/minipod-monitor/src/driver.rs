@@ -527,9 +527,15 @@ impl Driver<'_> {
         let started_at = SystemTime::now();
         let container_id = format!("minipod://{}-{name}-{attempt}", self.pod.uid());
         let tee = console_tee(Arc::clone(self.observer), name.to_owned());
-        let copy = logs::copy_to_file_and(&log_path, started.stdout, started.stderr, Some(tee))
-            .map_err(|e| tracing::warn!(%name, "cannot write {}: {e}", log_path.display()))
-            .ok();
+        let copy = logs::copy_to_file_and(
+            &log_path,
+            self.node.log_rotation,
+            started.stdout,
+            started.stderr,
+            Some(tee),
+        )
+        .map_err(|e| tracing::warn!(%name, "cannot write {}: {e}", log_path.display()))
+        .ok();
         self.observer.container_started(&crate::ContainerStarted {
             name: name.to_owned(),
             attempt,

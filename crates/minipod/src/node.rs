@@ -8,7 +8,9 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use minipod_lifecycle::backoff::BackoffConfig;
+use minipod_runtime::logs::Rotation;
 use minipod_runtime::pod::NodeConfig;
+use minipod_spec::Quantity;
 use serde::Deserialize;
 
 /// Flags shared by every command that runs pods.
@@ -17,7 +19,8 @@ pub struct NodeArgs {
     /// A YAML file with the node settings below (camelCase keys:
     /// `stateDir`, `runDir`, `logsDir`, `imageRoot`, `cgroupRoot`,
     /// `nodeName`, `backoffInitial`, `backoffMax`, `authFile`,
-    /// `insecureRegistries`); flags win over it.
+    /// `insecureRegistries`, `containerLogMaxSize`, `containerLogMaxFiles`);
+    /// flags win over it.
     #[arg(long, value_name = "FILE", env = "MINIPOD_CONFIG")]
     pub config: Option<PathBuf>,
     /// Pod records and container root filesystems [default: /var/lib/minipod].
@@ -52,6 +55,15 @@ pub struct NodeArgs {
     /// besides loopback ones. Repeatable.
     #[arg(long = "insecure-registry", value_name = "HOST[:PORT]")]
     pub insecure_registries: Vec<String>,
+    /// The size a container's log file is rotated at, a quantity such as
+    /// `10Mi` (the kubelet's `--container-log-max-size`) [default: 10Mi].
+    #[arg(long, value_name = "QUANTITY")]
+    pub container_log_max_size: Option<String>,
+    /// How many log files of a container run are kept, the current one
+    /// included; at least 2 (the kubelet's `--container-log-max-files`)
+    /// [default: 5].
+    #[arg(long, value_name = "COUNT")]
+    pub container_log_max_files: Option<usize>,
 }
 
 /// The config file's keys.
@@ -69,6 +81,8 @@ struct ConfigFile {
     auth_file: Option<PathBuf>,
     #[serde(default)]
     insecure_registries: Vec<String>,
+    container_log_max_size: Option<String>,
+    container_log_max_files: Option<usize>,
 }
 
 /// The node, resolved.
@@ -129,6 +143,13 @@ impl NodeArgs {
         if let Some(root) = self.cgroup_root.clone().or(file.cgroup_root) {
             config.cgroup_root = root;
         }
+        config.log_rotation = log_rotation(
+            self.container_log_max_size
+                .as_deref()
+                .or(file.container_log_max_size.as_deref()),
+            self.container_log_max_files
+                .or(file.container_log_max_files),
+        )?;
         let defaults = BackoffConfig::default();
         let backoff = BackoffConfig {
             initial: self
@@ -149,6 +170,27 @@ impl NodeArgs {
         }
         Ok(Node { config, backoff })
     }
+}
+
+/// The node's log rotation from `containerLogMaxSize` (a quantity) and
+/// `containerLogMaxFiles`, each defaulting as the kubelet's.
+fn log_rotation(max_size: Option<&str>, max_files: Option<usize>) -> Result<Rotation> {
+    let defaults = Rotation::default();
+    let max_size = match max_size {
+        None => defaults.max_size(),
+        Some(text) => {
+            let quantity = Quantity::parse(text).map_err(|e| {
+                anyhow::anyhow!("containerLogMaxSize: {text:?} is not a quantity: {e}")
+            })?;
+            u64::try_from(quantity.value()).map_err(|_| {
+                anyhow::anyhow!("containerLogMaxSize: {text:?} must not be negative")
+            })?
+        }
+    };
+    Ok(Rotation::new(
+        max_size,
+        max_files.unwrap_or(defaults.max_files()),
+    )?)
 }
 
 fn host_name() -> String {
@@ -227,6 +269,58 @@ mod tests {
         assert_eq!(node.config.run_dir, Path::new("/run/minipod"));
         assert_eq!(node.backoff.initial, Duration::from_secs(1));
         assert_eq!(node.backoff.max, Duration::from_secs(4));
+    }
+
+    #[test]
+    fn log_rotation_comes_from_flags_or_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("node.yaml");
+        std::fs::write(&file, "containerLogMaxSize: 1Mi\ncontainerLogMaxFiles: 3\n").unwrap();
+        let from_file = NodeArgs {
+            config: Some(file.clone()),
+            ..NodeArgs::default()
+        };
+        let rotation = from_file
+            .resolve(Path::new("/x"))
+            .unwrap()
+            .config
+            .log_rotation;
+        assert_eq!((rotation.max_size(), rotation.max_files()), (1 << 20, 3));
+        let flags = NodeArgs {
+            config: Some(file),
+            container_log_max_size: Some("500k".into()),
+            ..NodeArgs::default()
+        };
+        let rotation = flags.resolve(Path::new("/x")).unwrap().config.log_rotation;
+        assert_eq!((rotation.max_size(), rotation.max_files()), (500_000, 3));
+        let defaults = NodeArgs::default().resolve(Path::new("/x")).unwrap();
+        assert_eq!(defaults.config.log_rotation, Rotation::default());
+    }
+
+    #[test]
+    fn bad_log_rotation_settings_name_the_setting() {
+        for (size, files, expected) in [
+            (
+                Some("ten"),
+                None,
+                "containerLogMaxSize: \"ten\" is not a quantity",
+            ),
+            (
+                Some("-1Mi"),
+                None,
+                "containerLogMaxSize: \"-1Mi\" must not be negative",
+            ),
+            (Some("0"), None, "containerLogMaxSize: must be more than 0"),
+            (None, Some(1), "containerLogMaxFiles: must be at least 2"),
+        ] {
+            let args = NodeArgs {
+                container_log_max_size: size.map(String::from),
+                container_log_max_files: files,
+                ..NodeArgs::default()
+            };
+            let error = format!("{:#}", args.resolve(Path::new("/x")).unwrap_err());
+            assert!(error.contains(expected), "{error}");
+        }
     }
 
     #[test]

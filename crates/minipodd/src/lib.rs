@@ -103,6 +103,14 @@ fn node_flags(
         "--backoff-max",
         format!("{}ms", backoff.max.as_millis()).into(),
     );
+    add(
+        "--container-log-max-size",
+        node.log_rotation.max_size().to_string().into(),
+    );
+    add(
+        "--container-log-max-files",
+        node.log_rotation.max_files().to_string().into(),
+    );
     if let Some(path) = &node.registry_auth_file {
         add("--auth-file", path.clone().into());
     }
