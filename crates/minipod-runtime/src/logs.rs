@@ -23,12 +23,15 @@
 //! * [`rotation`]: the file rotated as it would grow past the node's
 //!   `containerLogMaxSize`, keeping `containerLogMaxFiles` files
 //!   ([`RotatingFile`]).
+//! * [`follow`]: new lines of a log as they come, across rotations
+//!   ([`Follower`], for `kubectl logs -f`).
 //! * [`timestamp`]: RFC 3339 timestamps with nanoseconds, in UTC.
 //!
 //! The format is the CRI's (`k8s.io/cri-api` `LogStreamType`, `LogTag`):
 //! what containerd and CRI-O write and the kubelet reads for `kubectl logs`.
 //! See `docs/logs.md`.
 
+pub mod follow;
 pub mod reader;
 pub mod rotation;
 pub mod timestamp;
@@ -36,6 +39,7 @@ pub mod writer;
 
 use std::path::{Path, PathBuf};
 
+pub use follow::Follower;
 pub use reader::{Entry, LogQuery, Message, ParseError, join, parse_line, read_entries, render};
 pub use rotation::{RotatingFile, Rotation, RotationError};
 pub use writer::{LogWriter, MAX_LINE, PumpReport, open_log_file, pump};
