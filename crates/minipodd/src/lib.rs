@@ -234,3 +234,30 @@ fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
     file.write_all(text.as_bytes())?;
     std::fs::rename(&temporary, path).with_context(|| format!("writing {}", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    /// The monitor's command line, as far as the node goes.
+    #[derive(Debug, Parser)]
+    struct MonitorFlags {
+        #[command(flatten)]
+        node: NodeArgs,
+    }
+
+    #[test]
+    fn a_monitor_gets_the_daemons_log_rotation() {
+        let program = std::path::Path::new("/usr/bin/minipod");
+        let mut config = NodeConfig::new(program, "node-a");
+        config.log_rotation = minipod_runtime::logs::Rotation::new(1 << 20, 3).expect("valid");
+        let backoff = minipod_lifecycle::backoff::BackoffConfig::default();
+        let flags = node_flags(&config, backoff);
+        let parsed =
+            MonitorFlags::try_parse_from(std::iter::once(OsString::from("monitor")).chain(flags))
+                .expect("the monitor accepts the daemon's node flags");
+        let node = parsed.node.resolve(program).expect("resolve");
+        assert_eq!(node.config.log_rotation, config.log_rotation);
+    }
+}
