@@ -44,10 +44,16 @@ pub fn stream(path: PathBuf, options: LogOptions, still_running: StillRunning) -
         // The file is opened once and read through that descriptor: when
         // the pod is deleted its log files go, but what the container wrote
         // last can still be read and sent. As on a node, only the current
-        // file is read: rotated files are not part of `kubectl logs`.
+        // file is read: rotated files are not part of `kubectl logs`. And
+        // only what it holds now: a container that floods would otherwise
+        // keep this first read going (and growing) through rotation after
+        // rotation. What comes later is for `-f`.
         let mut follower = Follower::new(&path);
+        let size_now = std::fs::metadata(&path).map_or(0, |m| m.len());
         let mut first = Vec::new();
-        while matches!(follower.read_new(&mut first, READ_CAP), Ok(n) if n > 0) {}
+        while (first.len() as u64) < size_now
+            && matches!(follower.read_new(&mut first, READ_CAP), Ok(n) if n > 0)
+        {}
         let entries = query.apply(read_entries(&first[..]).unwrap_or_default());
         drop(first);
         if !send(
