@@ -648,8 +648,13 @@ spec:
     for restart in 0..2 {
         let started = node.start(&mut pod, "talker");
         let path = pod.log_path(&logs_dir, "talker", restart);
-        let copy = minipod_runtime::logs::copy_to_file(&path, started.stdout, started.stderr)
-            .expect("copy");
+        let copy = minipod_runtime::logs::copy_to_file(
+            &path,
+            minipod_runtime::logs::Rotation::default(),
+            started.stdout,
+            started.stderr,
+        )
+        .expect("copy");
         assert_eq!(
             started.container.wait().expect("wait"),
             ExitStatus::Exited(0)

@@ -3,7 +3,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::str::FromStr;
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime};
 
 use minipod_lifecycle::Timestamp;
@@ -16,7 +16,7 @@ use minipod_linux::container::{Container as Process, ExitStatus};
 use minipod_plan::Plan;
 use minipod_runtime::exit::{self, OomKills};
 use minipod_runtime::image::ImageNeed;
-use minipod_runtime::logs::{self, Stream, Tee};
+use minipod_runtime::logs;
 use minipod_runtime::pod::{self, NodeConfig, PodError, PodRuntime, RunningPod};
 use minipod_spec::AdmittedPod;
 use minipod_spec::model::Container;
@@ -526,10 +526,16 @@ impl Driver<'_> {
         };
         let started_at = SystemTime::now();
         let container_id = format!("minipod://{}-{name}-{attempt}", self.pod.uid());
-        let tee = console_tee(Arc::clone(self.observer), name.to_owned());
-        let copy = logs::copy_to_file_and(&log_path, started.stdout, started.stderr, Some(tee))
-            .map_err(|e| tracing::warn!(%name, "cannot write {}: {e}", log_path.display()))
-            .ok();
+        let tee = crate::console::console_tee(Arc::clone(self.observer), name.to_owned());
+        let copy = logs::copy_to_file_and(
+            &log_path,
+            self.node.log_rotation,
+            started.stdout,
+            started.stderr,
+            Some(tee),
+        )
+        .map_err(|e| tracing::warn!(%name, "cannot write {}: {e}", log_path.display()))
+        .ok();
         self.observer.container_started(&crate::ContainerStarted {
             name: name.to_owned(),
             attempt,
@@ -642,31 +648,6 @@ fn log_path(
     attempt: u32,
 ) -> std::path::PathBuf {
     running.log_path(&node.logs_dir, name, attempt)
-}
-
-/// Hands a container's output to the observer line by line (a last line
-/// without a newline when the stream ends).
-fn console_tee(observer: Arc<dyn Observer>, name: String) -> Tee {
-    let buffers: Mutex<[Vec<u8>; 2]> = Mutex::new([Vec::new(), Vec::new()]);
-    Arc::new(move |stream: Stream, chunk: &[u8]| {
-        let mut buffers = buffers.lock().unwrap_or_else(|p| p.into_inner());
-        let buffer = &mut buffers[match stream {
-            Stream::Stdout => 0,
-            Stream::Stderr => 1,
-        }];
-        if chunk.is_empty() {
-            if !buffer.is_empty() {
-                observer.output(&name, stream, buffer);
-                buffer.clear();
-            }
-            return;
-        }
-        buffer.extend_from_slice(chunk);
-        while let Some(end) = buffer.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = buffer.drain(..=end).collect();
-            observer.output(&name, stream, &line[..end]);
-        }
-    })
 }
 
 /// The Pod as Kubernetes JSON: the admitted manifest, with

@@ -30,6 +30,7 @@
 //! detached from it (`minipod monitor --record DIR`), and what happens when
 //! a monitor dies (`docs/daemon.md`).
 
+mod console;
 mod convert;
 mod driver;
 mod handlers;

@@ -20,19 +20,28 @@
 //! * [`reader`]: parses the lines back ([`parse_line`], [`read_entries`]),
 //!   joins partial pieces ([`join`]), selects by stream, `since` and `tail`
 //!   ([`LogQuery`]) and prints them as `kubectl logs` does ([`render`]).
+//! * [`rotation`]: the file rotated as it would grow past the node's
+//!   `containerLogMaxSize`, keeping `containerLogMaxFiles` files
+//!   ([`RotatingFile`]).
+//! * [`follow`]: new lines of a log as they come, across rotations
+//!   ([`Follower`], for `kubectl logs -f`).
 //! * [`timestamp`]: RFC 3339 timestamps with nanoseconds, in UTC.
 //!
 //! The format is the CRI's (`k8s.io/cri-api` `LogStreamType`, `LogTag`):
 //! what containerd and CRI-O write and the kubelet reads for `kubectl logs`.
 //! See `docs/logs.md`.
 
+pub mod follow;
 pub mod reader;
+pub mod rotation;
 pub mod timestamp;
 pub mod writer;
 
 use std::path::{Path, PathBuf};
 
+pub use follow::Follower;
 pub use reader::{Entry, LogQuery, Message, ParseError, join, parse_line, read_entries, render};
+pub use rotation::{RotatingFile, Rotation, RotationError};
 pub use writer::{LogWriter, MAX_LINE, PumpReport, open_log_file, pump};
 
 /// The directory the kubelet keeps pod logs in. minipod's own root is the
@@ -132,13 +141,15 @@ pub struct LogCopy {
 /// the CRI log file at `path` (made if missing, appended to), one thread per
 /// stream, until both streams end: when the container and every process that
 /// inherited them have exited. One writer is shared, so lines of the two
-/// streams land whole and in time order.
+/// streams land whole and in time order. The file is rotated as `rotation`
+/// says.
 pub fn copy_to_file(
     path: &Path,
+    rotation: Rotation,
     stdout: std::os::fd::OwnedFd,
     stderr: std::os::fd::OwnedFd,
 ) -> std::io::Result<LogCopy> {
-    copy_to_file_and(path, stdout, stderr, None)
+    copy_to_file_and(path, rotation, stdout, stderr, None)
 }
 
 /// Also shows a container's output somewhere else as it comes (`minipod
@@ -149,11 +160,14 @@ pub type Tee = std::sync::Arc<dyn Fn(Stream, &[u8]) + Send + Sync>;
 /// [`copy_to_file`], handing every chunk to `tee` too.
 pub fn copy_to_file_and(
     path: &Path,
+    rotation: Rotation,
     stdout: std::os::fd::OwnedFd,
     stderr: std::os::fd::OwnedFd,
     tee: Option<Tee>,
 ) -> std::io::Result<LogCopy> {
-    let writer = std::sync::Arc::new(std::sync::Mutex::new(LogWriter::new(open_log_file(path)?)));
+    let writer = std::sync::Arc::new(std::sync::Mutex::new(LogWriter::new(RotatingFile::open(
+        path, rotation,
+    )?)));
     let spawn = |fd: std::os::fd::OwnedFd, stream: Stream| {
         let writer = std::sync::Arc::clone(&writer);
         let tee = tee.clone();

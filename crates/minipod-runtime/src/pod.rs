@@ -51,6 +51,9 @@ pub struct NodeConfig {
     pub run_dir: PathBuf,
     /// Container logs, the kubelet's layout (`/var/log/pods`).
     pub logs_dir: PathBuf,
+    /// How large a container run's log may grow: the kubelet's
+    /// `containerLogMaxSize` and `containerLogMaxFiles` (10Mi, 5).
+    pub log_rotation: crate::logs::Rotation,
     /// The cgroup root's name (`minipod`).
     pub cgroup_root: String,
     /// The image store (`/var/lib/minipod/images`).
@@ -88,6 +91,7 @@ impl NodeConfig {
             state_dir: "/var/lib/minipod".into(),
             run_dir: "/run/minipod".into(),
             logs_dir: "/var/log/pods".into(),
+            log_rotation: crate::logs::Rotation::default(),
             cgroup_root: minipod_linux::cgroup::DEFAULT_ROOT.into(),
             image_root: "/var/lib/minipod/images".into(),
             init_program: init_program.into(),

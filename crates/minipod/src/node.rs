@@ -11,7 +11,9 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use minipod_lifecycle::backoff::BackoffConfig;
 use minipod_plan::capacity::{self, MemoryThreshold, Reservations};
+use minipod_runtime::logs::Rotation;
 use minipod_runtime::pod::NodeConfig;
+use minipod_spec::Quantity;
 use serde::Deserialize;
 
 /// Flags shared by every command that runs pods.
@@ -22,7 +24,8 @@ pub struct NodeArgs {
     /// `nodeName`, `backoffInitial`, `backoffMax`, `authFile`,
     /// `insecureRegistries`, `imagePullProgressTimeout`, `kubeReserved`,
     /// `systemReserved`, `evictionHard`, `seccompProfileRoot`,
-    /// `seccompDefault`); flags win over it.
+    /// `seccompDefault`, `containerLogMaxSize`, `containerLogMaxFiles`);
+    /// flags win over it.
     #[arg(long, value_name = "FILE", env = "MINIPOD_CONFIG")]
     pub config: Option<PathBuf>,
     /// Pod records and container root filesystems [default: /var/lib/minipod].
@@ -83,6 +86,15 @@ pub struct NodeArgs {
     /// `RuntimeDefault`, as the kubelet's `--seccomp-default` [default: off].
     #[arg(long)]
     pub seccomp_default: bool,
+    /// The size a container's log file is rotated at, a quantity such as
+    /// `10Mi` (the kubelet's `--container-log-max-size`) [default: 10Mi].
+    #[arg(long, value_name = "QUANTITY")]
+    pub container_log_max_size: Option<String>,
+    /// How many log files of a container run are kept, the current one
+    /// included; at least 2 (the kubelet's `--container-log-max-files`)
+    /// [default: 5].
+    #[arg(long, value_name = "COUNT")]
+    pub container_log_max_files: Option<usize>,
 }
 
 /// The config file's keys.
@@ -107,6 +119,8 @@ struct ConfigFile {
     eviction_hard: Option<BTreeMap<String, String>>,
     seccomp_profile_root: Option<PathBuf>,
     seccomp_default: Option<bool>,
+    container_log_max_size: Option<String>,
+    container_log_max_files: Option<usize>,
 }
 
 /// The node, resolved.
@@ -186,6 +200,13 @@ impl NodeArgs {
         if let Some(root) = self.cgroup_root.clone().or(file.cgroup_root) {
             config.cgroup_root = root;
         }
+        config.log_rotation = log_rotation(
+            self.container_log_max_size
+                .as_deref()
+                .or(file.container_log_max_size.as_deref()),
+            self.container_log_max_files
+                .or(file.container_log_max_files),
+        )?;
         let defaults = BackoffConfig::default();
         let backoff = BackoffConfig {
             initial: self
@@ -244,6 +265,27 @@ fn reservations(args: &NodeArgs, file: &ConfigFile) -> Result<Reservations> {
         )?,
         eviction_hard_memory,
     })
+}
+
+/// The node's log rotation from `containerLogMaxSize` (a quantity) and
+/// `containerLogMaxFiles`, each defaulting as the kubelet's.
+fn log_rotation(max_size: Option<&str>, max_files: Option<usize>) -> Result<Rotation> {
+    let defaults = Rotation::default();
+    let max_size = match max_size {
+        None => defaults.max_size(),
+        Some(text) => {
+            let quantity = Quantity::parse(text).map_err(|e| {
+                anyhow::anyhow!("containerLogMaxSize: {text:?} is not a quantity: {e}")
+            })?;
+            u64::try_from(quantity.value()).map_err(|_| {
+                anyhow::anyhow!("containerLogMaxSize: {text:?} must not be negative")
+            })?
+        }
+    };
+    Ok(Rotation::new(
+        max_size,
+        max_files.unwrap_or(defaults.max_files()),
+    )?)
 }
 
 fn host_name() -> String {
@@ -434,6 +476,58 @@ mod tests {
         };
         let error = format!("{:#}", args.resolve(Path::new("/x")).unwrap_err());
         assert!(error.starts_with("--kube-reserved: cpu: \"x\""), "{error}");
+    }
+
+    #[test]
+    fn log_rotation_comes_from_flags_or_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("node.yaml");
+        std::fs::write(&file, "containerLogMaxSize: 1Mi\ncontainerLogMaxFiles: 3\n").unwrap();
+        let from_file = NodeArgs {
+            config: Some(file.clone()),
+            ..NodeArgs::default()
+        };
+        let rotation = from_file
+            .resolve(Path::new("/x"))
+            .unwrap()
+            .config
+            .log_rotation;
+        assert_eq!((rotation.max_size(), rotation.max_files()), (1 << 20, 3));
+        let flags = NodeArgs {
+            config: Some(file),
+            container_log_max_size: Some("500k".into()),
+            ..NodeArgs::default()
+        };
+        let rotation = flags.resolve(Path::new("/x")).unwrap().config.log_rotation;
+        assert_eq!((rotation.max_size(), rotation.max_files()), (500_000, 3));
+        let defaults = NodeArgs::default().resolve(Path::new("/x")).unwrap();
+        assert_eq!(defaults.config.log_rotation, Rotation::default());
+    }
+
+    #[test]
+    fn bad_log_rotation_settings_name_the_setting() {
+        for (size, files, expected) in [
+            (
+                Some("ten"),
+                None,
+                "containerLogMaxSize: \"ten\" is not a quantity",
+            ),
+            (
+                Some("-1Mi"),
+                None,
+                "containerLogMaxSize: \"-1Mi\" must not be negative",
+            ),
+            (Some("0"), None, "containerLogMaxSize: must be more than 0"),
+            (None, Some(1), "containerLogMaxFiles: must be at least 2"),
+        ] {
+            let args = NodeArgs {
+                container_log_max_size: size.map(String::from),
+                container_log_max_files: files,
+                ..NodeArgs::default()
+            };
+            let error = format!("{:#}", args.resolve(Path::new("/x")).unwrap_err());
+            assert!(error.contains(expected), "{error}");
+        }
     }
 
     #[test]

@@ -124,6 +124,14 @@ fn node_flags(
         "--backoff-max",
         format!("{}ms", backoff.max.as_millis()).into(),
     );
+    add(
+        "--container-log-max-size",
+        node.log_rotation.max_size().to_string().into(),
+    );
+    add(
+        "--container-log-max-files",
+        node.log_rotation.max_files().to_string().into(),
+    );
     if let Some(path) = &node.registry_auth_file {
         add("--auth-file", path.clone().into());
     }
@@ -284,7 +292,8 @@ fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
 mod tests {
     use super::*;
 
-    #[derive(Parser)]
+    /// The monitor's command line, as far as the node goes.
+    #[derive(Debug, Parser)]
     struct MonitorFlags {
         #[command(flatten)]
         node: NodeArgs,
@@ -314,5 +323,19 @@ mod tests {
         assert_eq!(node.config.state_dir, config.state_dir);
         assert_eq!(node.config.insecure_registries, config.insecure_registries);
         assert_eq!(node.backoff, backoff);
+    }
+
+    #[test]
+    fn a_monitor_gets_the_daemons_log_rotation() {
+        let program = std::path::Path::new("/usr/bin/minipod");
+        let mut config = NodeConfig::new(program, "node-a");
+        config.log_rotation = minipod_runtime::logs::Rotation::new(1 << 20, 3).expect("valid");
+        let backoff = minipod_lifecycle::backoff::BackoffConfig::default();
+        let flags = node_flags(&config, backoff);
+        let parsed =
+            MonitorFlags::try_parse_from(std::iter::once(OsString::from("monitor")).chain(flags))
+                .expect("the monitor accepts the daemon's node flags");
+        let node = parsed.node.resolve(program).expect("resolve");
+        assert_eq!(node.config.log_rotation, config.log_rotation);
     }
 }

@@ -7,17 +7,20 @@
 //! daemon reads the files itself, so logs survive the monitor and the
 //! daemon alike.
 
-use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use minipod_api::backend::{ByteStream, LogOptions};
-use minipod_runtime::logs::{LogQuery, parse_line, read_entries, render};
+use minipod_runtime::logs::{Follower, LogQuery, parse_line, read_entries, render};
 use tokio::io::AsyncWriteExt;
 
 /// How often a followed log is checked for new lines.
 const FOLLOW_PERIOD: Duration = Duration::from_millis(200);
+
+/// The most read from a log file at once: memory stays bounded, however
+/// fast the container writes.
+const READ_CAP: usize = 1 << 20;
 
 /// Whether the container still runs (a followed log ends once it stopped
 /// and everything it wrote was sent).
@@ -40,13 +43,19 @@ pub fn stream(path: PathBuf, options: LogOptions, still_running: StillRunning) -
         };
         // The file is opened once and read through that descriptor: when
         // the pod is deleted its log files go, but what the container wrote
-        // last can still be read and sent.
-        let mut file = std::fs::File::open(&path).ok();
-        let (first, mut offset) = file
-            .as_mut()
-            .and_then(|f| read_from(f, 0).ok())
-            .unwrap_or_default();
+        // last can still be read and sent. As on a node, only the current
+        // file is read: rotated files are not part of `kubectl logs`. And
+        // only what it holds now: a container that floods would otherwise
+        // keep this first read going (and growing) through rotation after
+        // rotation. What comes later is for `-f`.
+        let mut follower = Follower::new(&path);
+        let size_now = std::fs::metadata(&path).map_or(0, |m| m.len());
+        let mut first = Vec::new();
+        while (first.len() as u64) < size_now
+            && matches!(follower.read_new(&mut first, READ_CAP), Ok(n) if n > 0)
+        {}
         let entries = query.apply(read_entries(&first[..]).unwrap_or_default());
+        drop(first);
         if !send(
             &mut writer,
             &render(&entries, options.timestamps),
@@ -60,30 +69,31 @@ pub fn stream(path: PathBuf, options: LogOptions, still_running: StillRunning) -
         if !options.follow {
             return;
         }
+        let mut lines = Vec::new();
         loop {
             let running = still_running();
-            if file.is_none() {
-                file = std::fs::File::open(&path).ok();
-            }
-            let (lines, next) = file
-                .as_mut()
-                .and_then(|f| read_from(f, offset).ok())
-                .unwrap_or((Vec::new(), offset));
-            offset = next;
-            let entries: Vec<_> = lines
-                .split(|b| *b == b'\n')
-                .filter(|l| !l.is_empty())
-                .filter_map(|l| parse_line(l).ok())
-                .collect();
-            if !send(
-                &mut writer,
-                &render(&entries, options.timestamps),
-                &mut sent,
-                limit,
-            )
-            .await
-            {
-                return;
+            // Everything new, in bounded pieces, across rotations (the
+            // follower opens the new file once the old one is read).
+            loop {
+                lines.clear();
+                if !matches!(follower.read_new(&mut lines, READ_CAP), Ok(n) if n > 0) {
+                    break;
+                }
+                let entries: Vec<_> = lines
+                    .split(|b| *b == b'\n')
+                    .filter(|l| !l.is_empty())
+                    .filter_map(|l| parse_line(l).ok())
+                    .collect();
+                if !send(
+                    &mut writer,
+                    &render(&entries, options.timestamps),
+                    &mut sent,
+                    limit,
+                )
+                .await
+                {
+                    return;
+                }
             }
             if !running {
                 return;
@@ -109,16 +119,6 @@ async fn send(
     }
     *sent += chunk.len() as u64;
     *sent < limit
-}
-
-/// The complete lines of `file` from `offset` on, and the offset after them.
-fn read_from(file: &mut std::fs::File, offset: u64) -> std::io::Result<(Vec<u8>, u64)> {
-    file.seek(SeekFrom::Start(offset))?;
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)?;
-    let complete = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-    bytes.truncate(complete);
-    Ok((bytes, offset + complete as u64))
 }
 
 #[cfg(test)]
@@ -150,6 +150,32 @@ mod tests {
         };
         let last = read(stream(path, tail, done)).await;
         assert_eq!(last, "2026-01-01T00:00:02.100000001Z ee\n");
+    }
+
+    #[tokio::test]
+    async fn a_followed_log_goes_on_in_the_new_file_after_a_rotation() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("0.log");
+        std::fs::write(&path, "2026-01-01T00:00:00.000000001Z stdout F old\n").unwrap();
+        let running = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let flag = Arc::clone(&running);
+        let still: StillRunning = Arc::new(move || flag.load(std::sync::atomic::Ordering::SeqCst));
+        let follow = LogOptions {
+            follow: true,
+            ..LogOptions::default()
+        };
+        let mut s = stream(path.clone(), follow, still);
+        let mut buf = [0u8; 4];
+        s.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"old\n");
+        std::fs::rename(&path, dir.path().join("0.log.20260101-000000.000000000")).unwrap();
+        std::fs::write(&path, "2026-01-01T00:00:01.000000001Z stdout F new\n").unwrap();
+        s.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"new\n");
+        running.store(false, std::sync::atomic::Ordering::SeqCst);
+        let mut rest = String::new();
+        s.read_to_string(&mut rest).await.unwrap();
+        assert_eq!(rest, "");
     }
 
     #[tokio::test]

@@ -12,5 +12,6 @@
 
 mod api;
 mod capacity;
+mod logs;
 mod registry;
 mod seccomp;

@@ -30,8 +30,9 @@ use super::{Stream, Tag, timestamp};
 /// `max_container_log_line_size` (16 KiB). Longer lines are split.
 pub const MAX_LINE: usize = 16 * 1024;
 
-/// How much a pump reads at once.
-const READ_SIZE: usize = 32 * 1024;
+/// How much a pump reads at once: a whole pipe's default capacity (64 KiB,
+/// `pipe(7)`), so a flood costs one read and one write per pipe-full.
+const READ_SIZE: usize = 64 * 1024;
 
 /// Formats chunks of container output into CRI log lines on `W`.
 #[derive(Debug)]
@@ -304,6 +305,29 @@ mod tests {
             written(&[(Stream::Stdout, b"abcdefg")], 3),
             lines(&["stdout P abc", "stdout P def", "stdout P g"])
         );
+    }
+
+    /// A flood without newlines, read in pipe-sized chunks: 16 KiB `P`
+    /// records, and the reader joins them back into the one line.
+    #[test]
+    fn a_long_line_across_chunks_is_cut_and_joined_back() {
+        use crate::logs::{join, read_entries};
+        let line: Vec<u8> = (0..100_000).map(|i| b'a' + (i % 26) as u8).collect();
+        let mut w = LogWriter::new(Vec::new());
+        for chunk in line.chunks(READ_SIZE) {
+            w.write_chunk(Stream::Stdout, chunk, t()).expect("write");
+        }
+        w.write_chunk(Stream::Stdout, b"\n", t()).expect("write");
+        let text = w.into_inner();
+        let entries = read_entries(&text[..]).expect("parse");
+        assert!(entries.iter().all(|e| e.content.len() <= MAX_LINE));
+        let tags: Vec<Tag> = entries.iter().map(|e| e.tag).collect();
+        assert_eq!(tags.last(), Some(&Tag::Full));
+        assert!(tags[..tags.len() - 1].iter().all(|t| *t == Tag::Partial));
+        let messages = join(entries);
+        assert_eq!(messages.len(), 1);
+        assert!(messages[0].complete);
+        assert_eq!(messages[0].content, line);
     }
 
     #[test]
