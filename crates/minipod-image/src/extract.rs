@@ -146,6 +146,9 @@ pub enum Refusal {
     /// An xattr only the store may set.
     #[error("xattr {0:?} is reserved for overlayfs")]
     ReservedXattr(String),
+    /// A numeric header field that is not a number.
+    #[error("the tar header's {0} field is malformed")]
+    MalformedHeader(&'static str),
     /// A uid or gid above 2^32-1.
     #[error("owner id {0} is out of range")]
     OwnerOutOfRange(u64),
@@ -249,16 +252,20 @@ struct Meta {
 
 impl Meta {
     fn read<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<Meta, Fail> {
+        // The tar crate's messages for a malformed field quote the field:
+        // a refusal names the field instead, a PAX record failure goes out
+        // as a Stream error, whose message never shows the data.
         let header = entry.header();
         let owner = |id: u64| u32::try_from(id).map_err(|_| Refusal::OwnerOutOfRange(id));
-        let uid = owner(header.uid()?)?;
-        let gid = owner(header.gid()?)?;
-        let mode = header.mode()? & 0o7777;
-        let mtime = header.mtime()?;
+        let bad = |field| move |_| Refusal::MalformedHeader(field);
+        let uid = owner(header.uid().map_err(bad("uid"))?)?;
+        let gid = owner(header.gid().map_err(bad("gid"))?)?;
+        let mode = header.mode().map_err(bad("mode"))? & 0o7777;
+        let mtime = header.mtime().map_err(bad("mtime"))?;
         let mut xattrs = Vec::new();
-        if let Some(extensions) = entry.pax_extensions()? {
+        if let Some(extensions) = entry.pax_extensions().map_err(Fail::Stream)? {
             for extension in extensions {
-                let extension = extension?;
+                let extension = extension.map_err(Fail::Stream)?;
                 let Ok(key) = extension.key() else { continue };
                 let Some(name) = key.strip_prefix("SCHILY.xattr.") else {
                     continue;
