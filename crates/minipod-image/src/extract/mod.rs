@@ -30,7 +30,7 @@
 //!   and by then a later entry may have replaced `a/` with `a -> /host/dir`:
 //!   a path `a/b` would then reach the host; the descriptor walk stops at
 //!   the symlink instead;
-//! * a layer may have at most `max_entries` entries (the store's
+//! * a layer may have at most `entries_cap.limit` entries (the store's
 //!   `layer_entries` limit); its uncompressed size is capped by the caller,
 //!   which counts the stream.
 //!
@@ -43,24 +43,25 @@
 //! ever used, because the store renames a layer into place only once it has
 //! been extracted completely and its diff_id checked.
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsStr;
 use std::fs::{self, DirBuilder, File, FileTimes, OpenOptions, Permissions};
 use std::io::{self, Read};
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
 
 use minipod_linux::private_fs::open_beneath;
-use nix::fcntl::AtFlags;
-use nix::fcntl::OFlag;
+use nix::fcntl::{AtFlags, OFlag};
 use nix::sys::stat::{Mode, SFlag, UtimensatFlags, makedev, mknod, utimensat};
 use nix::sys::time::TimeSpec;
 use nix::unistd::{Gid, Uid, fchownat};
-use std::os::fd::AsRawFd;
 use xattr::FileExt as _;
 
 use crate::limits::CapExceeded;
+
+mod meta;
+use meta::Meta;
 
 /// The xattr that makes an overlayfs directory opaque.
 pub const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
@@ -239,84 +240,6 @@ fn components(raw: &[u8]) -> Result<Vec<&OsStr>, Refusal> {
         }
     }
     Ok(out)
-}
-
-/// Ownership, mode, time and xattrs of one entry.
-struct Meta {
-    uid: u32,
-    gid: u32,
-    mode: u32,
-    mtime: u64,
-    xattrs: Vec<(OsString, Vec<u8>)>,
-}
-
-impl Meta {
-    fn read<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<Meta, Fail> {
-        // The tar crate's messages for a malformed field quote the field:
-        // a refusal names the field instead, a PAX record failure goes out
-        // as a Stream error, whose message never shows the data.
-        let header = entry.header();
-        let owner = |id: u64| u32::try_from(id).map_err(|_| Refusal::OwnerOutOfRange(id));
-        let bad = |field| move |_| Refusal::MalformedHeader(field);
-        let uid = owner(header.uid().map_err(bad("uid"))?)?;
-        let gid = owner(header.gid().map_err(bad("gid"))?)?;
-        let mode = header.mode().map_err(bad("mode"))? & 0o7777;
-        let mtime = header.mtime().map_err(bad("mtime"))?;
-        let mut xattrs = Vec::new();
-        if let Some(extensions) = entry.pax_extensions().map_err(Fail::Stream)? {
-            for extension in extensions {
-                let extension = extension.map_err(Fail::Stream)?;
-                let Ok(key) = extension.key() else { continue };
-                let Some(name) = key.strip_prefix("SCHILY.xattr.") else {
-                    continue;
-                };
-                if name.starts_with("trusted.overlay.") || name.starts_with("user.overlay.") {
-                    return Err(Refusal::ReservedXattr(name.to_owned()).into());
-                }
-                let kept = name.starts_with("user.")
-                    || name == "security.capability"
-                    || name == "system.posix_acl_access"
-                    || name == "system.posix_acl_default";
-                if kept {
-                    xattrs.push((OsString::from(name), extension.value_bytes().to_vec()));
-                } else {
-                    tracing::debug!(xattr = name, "layer xattr skipped");
-                }
-            }
-        }
-        Ok(Meta {
-            uid,
-            gid,
-            mode,
-            mtime,
-            xattrs,
-        })
-    }
-
-    fn time(&self) -> SystemTime {
-        SystemTime::UNIX_EPOCH
-            .checked_add(Duration::from_secs(self.mtime))
-            .unwrap_or(SystemTime::UNIX_EPOCH)
-    }
-
-    fn timespec(&self) -> TimeSpec {
-        TimeSpec::new(i64::try_from(self.mtime).unwrap_or(i64::MAX), 0)
-    }
-
-    /// chown, then chmod (a chown clears setuid/setgid), then xattrs, through
-    /// an open descriptor: nothing here follows a path.
-    fn apply_to(&self, file: &File) -> io::Result<()> {
-        // fchown/fchmod/fsetxattr on the descriptor.
-        std::os::unix::fs::fchown(file, Some(self.uid), Some(self.gid))?;
-        file.set_permissions(Permissions::from_mode(self.mode))?;
-        for (name, value) in &self.xattrs {
-            if let Err(e) = file.set_xattr(name, value) {
-                // Layer xattrs are kept when the store's file system can hold them.
-                tracing::warn!(xattr = ?name, error = %e, "layer xattr not kept");
-            }
-        }
-        Ok(())
-    }
 }
 
 struct Unpacker<'a> {
@@ -590,10 +513,8 @@ fn relative(components: &[&OsStr]) -> PathBuf {
 /// something else there: a symlink (`ELOOP`, or `EXDEV` for one that would
 /// leave the layer), a file (`ENOTDIR`), nothing (`ENOENT`).
 fn is_replaced(e: &io::Error) -> bool {
-    matches!(
-        e.raw_os_error(),
-        Some(libc_errno) if [nix::libc::ELOOP, nix::libc::EXDEV, nix::libc::ENOTDIR, nix::libc::ENOENT].contains(&libc_errno)
-    )
+    use nix::libc::{ELOOP, ENOENT, ENOTDIR, EXDEV};
+    matches!(e.raw_os_error(), Some(ELOOP | EXDEV | ENOTDIR | ENOENT))
 }
 
 /// `io::copy`, telling a failed read (the layer) from a failed write (the disk).
