@@ -455,12 +455,16 @@ fn decompression_bombs_stop_at_the_caps_quickly_and_leave_nothing() {
     assert_store_empty(&root);
 }
 
-/// Runs `minipod image import` and follows its peak resident set while it
-/// runs. Returns its output, how long it took and its peak RSS in KiB.
+/// Runs `minipod image import` with its address space capped at 256 MiB
+/// (prlimit(1), `RLIMIT_AS`: an import that read the document into memory
+/// would die of it) and samples its peak resident set while it runs.
+/// Returns its output, how long it took and the peak RSS seen, in KiB.
 fn import_measured(root: &Path, input: &Path) -> (Output, Duration, u64) {
     let started = Instant::now();
-    let child = Command::new(CLI)
+    let child = Command::new("prlimit")
         .args([
+            "--as=268435456",
+            CLI,
             "image",
             "--root",
             &path(root),
