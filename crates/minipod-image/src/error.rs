@@ -197,9 +197,6 @@ impl Error {
 /// message) as it is; a parser's message (which may quote the input) only
 /// as its kind.
 pub fn input_problem(error: &io::Error) -> String {
-    if std::env::var_os("NO_DEFENCE").is_some() {
-        return error.to_string();
-    }
     if error.raw_os_error().is_some() {
         return error.to_string();
     }
