@@ -9,6 +9,8 @@
 //! * a gzip bomb (2 MiB → 2 GiB, with a wrong diff_id) and a layer of many
 //!   tiny entries stop at the store's caps, quickly, with bounded memory,
 //!   leaving nothing;
+//! * a GNU long name of 512 MiB is refused at its header, before the tar
+//!   reader would hold it in memory;
 //! * a 1.5 GiB manifest (and a 1.5 GiB docker config) is refused by its
 //!   size, at once, with bounded memory;
 //! * an import error through a hard link to a secret file does not print
@@ -372,14 +374,14 @@ fn a_directory_swapped_for_a_symlink_does_not_pass_its_mtime_to_the_host() {
     );
 }
 
-/// A gzip stream of a tar holding one file of `size` zeros, made of
-/// repeated gzip members (a valid multi-member stream): about 1 KiB of gzip
-/// per MiB of zeros, built in a moment.
-fn gzip_bomb(size: u64) -> Vec<u8> {
+/// A gzip stream of a tar holding one entry of `kind` with `size` zeros,
+/// made of repeated gzip members (a valid multi-member stream): about 1 KiB
+/// of gzip per MiB of zeros, built in a moment.
+fn gzip_bomb(kind: tar::EntryType, size: u64) -> Vec<u8> {
     const CHUNK: u64 = 16 << 20;
-    let mut header = tar::Header::new_ustar();
+    let mut header = tar::Header::new_gnu();
     header.set_path("zeros").expect("name");
-    header.set_entry_type(tar::EntryType::Regular);
+    header.set_entry_type(kind);
     header.set_mode(0o644);
     header.set_uid(0);
     header.set_gid(0);
@@ -413,7 +415,7 @@ fn decompression_bombs_stop_at_the_caps_quickly_and_leave_nothing() {
     let store = Store::new(&root).with_limits(limits);
 
     // 2 MiB of gzip, 2 GiB of zeros, and a diff_id that is not even its own.
-    let bomb = gzip_bomb(2 << 30);
+    let bomb = gzip_bomb(tar::EntryType::Regular, 2 << 30);
     assert!(bomb.len() < 4 << 20, "{} bytes", bomb.len());
     let layout = scratch.0.join("bytes");
     oci_layout(&layout, &bomb, &sha256_hex(b"not this layer"));
@@ -615,4 +617,39 @@ fn an_import_error_through_a_hard_linked_secret_does_not_print_it() {
         }
         assert_store_empty(&root);
     }
+}
+
+#[test]
+fn a_long_name_bomb_is_refused_before_the_tar_reader_holds_it() {
+    if !root_or_skip("a_long_name_bomb_is_refused_before_the_tar_reader_holds_it") {
+        return;
+    }
+    let _serial = serial();
+    let scratch = Scratch::new("longname");
+    // A GNU long name of 512 MiB of zeros in 512 KiB of gzip: the tar crate
+    // reads a long name into memory whole before the entry it names.
+    let bomb = gzip_bomb(tar::EntryType::GNULongName, 512 << 20);
+    let layout = scratch.0.join("in");
+    oci_layout(&layout, &bomb, &sha256_hex(b"not this layer"));
+    let root = scratch.0.join("store");
+    reset_peak_rss();
+    let before = peak_rss_kib(std::process::id()).expect("VmHWM");
+    let started = Instant::now();
+    // The store's default limits.
+    let err = Store::new(&root)
+        .import(&layout, Some("longname:1"))
+        .expect_err("refused");
+    let took = started.elapsed();
+    let grew = peak_rss_kib(std::process::id())
+        .expect("VmHWM")
+        .saturating_sub(before);
+    eprintln!("long name bomb refused after {took:?}, peak RSS +{grew} KiB: {err}");
+    assert!(
+        err.to_string()
+            .contains("in one GNU long name or PAX header"),
+        "{err}"
+    );
+    assert!(grew < 64 << 10, "the import grew by {grew} KiB");
+    assert!(took < Duration::from_secs(30), "took {took:?}");
+    assert_store_empty(&root);
 }

@@ -32,7 +32,8 @@
 //!   the symlink instead;
 //! * a layer may have at most `entries_cap.limit` entries (the store's
 //!   `layer_entries` limit); its uncompressed size is capped by the caller,
-//!   which counts the stream.
+//!   which counts the stream; a GNU long name or PAX header may have at most
+//!   [`MAX_EXTENSION_BYTES`] (the tar crate keeps one whole in memory).
 //!
 //! Whiteouts become what overlayfs understands (OCI `layer.md`, "Whiteouts"):
 //! `.wh.NAME` becomes a character device 0/0 named `NAME`, and `.wh..wh..opq`
@@ -43,6 +44,7 @@
 //! ever used, because the store renames a layer into place only once it has
 //! been extracted completely and its diff_id checked.
 
+use std::cell::Cell;
 use std::ffi::OsStr;
 use std::fs::{self, DirBuilder, File, FileTimes, OpenOptions, Permissions};
 use std::io::{self, Read};
@@ -60,8 +62,11 @@ use xattr::FileExt as _;
 
 use crate::limits::CapExceeded;
 
+mod guard;
 mod meta;
 use meta::Meta;
+
+pub use guard::MAX_EXTENSION_BYTES;
 
 /// The xattr that makes an overlayfs directory opaque.
 pub const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
@@ -191,7 +196,24 @@ pub fn unpack_layer<R: Read>(
     dest: &Path,
     entries_cap: CapExceeded,
 ) -> Result<UnpackStats, ExtractError> {
-    let mut archive = tar::Archive::new(reader);
+    // The guard refuses a long name or PAX header the tar crate would
+    // otherwise read into memory whole, whatever its size (guard.rs).
+    let tripped = Cell::new(false);
+    let mut archive = tar::Archive::new(guard::ExtensionGuard::new(reader, &tripped));
+    unpack_entries(&mut archive, dest, entries_cap).map_err(|e| {
+        if tripped.get() {
+            ExtractError::Cap(guard::extension_cap())
+        } else {
+            e
+        }
+    })
+}
+
+fn unpack_entries<R: Read>(
+    archive: &mut tar::Archive<R>,
+    dest: &Path,
+    entries_cap: CapExceeded,
+) -> Result<UnpackStats, ExtractError> {
     let root_dir = open_dir_nofollow(dest).map_err(|source| ExtractError::Io {
         entry: ".".into(),
         source,
