@@ -2,7 +2,7 @@
 //! metadata written through a swapped symlink, decompression bombs (bytes and
 //! entries), oversized JSON documents, and error messages that would quote a
 //! file's content. The same attacks, at full size and measured (time, memory,
-//! disk, an unprivileged user), are in `runtime-tests/tests/hostile/images.rs`.
+//! disk, an unprivileged user), are in `runtime-tests/tests/hostile/images/`.
 //! Run as root (layers keep their owners).
 
 #![allow(clippy::unwrap_used)] // a test harness: a failure should panic loudly
