@@ -30,8 +30,6 @@ use crate::source::{Source, normalize};
 use crate::staging::{Blob, Staging};
 use crate::store::LayerRecord;
 
-/// The largest index, manifest or config read.
-const JSON_LIMIT: u64 = 16 << 20;
 /// How deep image indexes may nest.
 const MAX_INDEX_DEPTH: usize = 4;
 
@@ -92,10 +90,10 @@ pub(crate) fn read_images(
 }
 
 fn parse_json<T: DeserializeOwned>(bytes: &[u8], location: &str, what: &'static str) -> Result<T> {
-    serde_json::from_slice(bytes).map_err(|source| Error::Json {
+    serde_json::from_slice(bytes).map_err(|e| Error::Json {
         location: location.to_owned(),
         what,
-        source,
+        problem: crate::error::json_problem(&e),
     })
 }
 
@@ -169,12 +167,14 @@ fn stage_descriptor(
 ) -> Result<(Blob, String)> {
     let digest = descriptor_digest(descriptor, referrer)?;
     let member = blob_member(&digest);
+    let json = what != "layer";
     let blob = staging.blob(
         source,
         &member,
         what,
         Some(&digest),
         Some(descriptor.size()),
+        json,
     )?;
     Ok((blob, source.location(&member)))
 }
@@ -192,7 +192,7 @@ fn read_oci_layout(
         }
         let location = source.location("oci-layout");
         let layout: Layout = parse_json(
-            &source.read_small("oci-layout", JSON_LIMIT)?,
+            &source.read_small("oci-layout", staging.limits().json_bytes)?,
             &location,
             "oci-layout file",
         )?;
@@ -208,7 +208,7 @@ fn read_oci_layout(
     }
     let location = source.location("index.json");
     let index: ImageIndex = parse_json(
-        &source.read_small("index.json", JSON_LIMIT)?,
+        &source.read_small("index.json", staging.limits().json_bytes)?,
         &location,
         "image index",
     )?;
@@ -228,7 +228,7 @@ fn read_oci_layout(
             reason: "the index lists no manifest".into(),
         });
     }
-    let repo_tags = docker_repo_tags(source);
+    let repo_tags = docker_repo_tags(source, staging.limits().json_bytes);
 
     let mut images = Vec::new();
     for (name, descriptors) in groups {
@@ -305,7 +305,7 @@ fn choose(
                 }
                 let (blob, nested_location) =
                     stage_descriptor(source, staging, descriptor, "image index", location)?;
-                let bytes = staging.read_blob(&blob, JSON_LIMIT, &nested_location)?;
+                let bytes = staging.read_json_blob(&blob, "image index", &nested_location)?;
                 let nested: ImageIndex = parse_json(&bytes, &nested_location, "image index")?;
                 let inner = choose(
                     source,
@@ -341,7 +341,7 @@ fn stage_manifest(
 ) -> Result<StagedImage> {
     let (manifest_blob, location) =
         stage_descriptor(source, staging, descriptor, "image manifest", referrer)?;
-    let bytes = staging.read_blob(&manifest_blob, JSON_LIMIT, &location)?;
+    let bytes = staging.read_json_blob(&manifest_blob, "image manifest", &location)?;
     let manifest: ImageManifest = parse_json(&bytes, &location, "image manifest")?;
     if let Some(media_type) = manifest.media_type()
         && kind(media_type) != Kind::Manifest
@@ -412,7 +412,7 @@ fn read_config(
     location: &str,
     arch: &str,
 ) -> Result<Vec<Digest>> {
-    let bytes = staging.read_blob(blob, JSON_LIMIT, location)?;
+    let bytes = staging.read_json_blob(blob, "image config", location)?;
     let config: ImageConfiguration = parse_json(&bytes, location, "image config")?;
     let (os, image_arch) = (config.os().to_string(), config.architecture().to_string());
     if os != "linux" || image_arch != arch {
@@ -465,13 +465,13 @@ fn digest_in_member_name(member: &str) -> Option<Digest> {
 }
 
 /// `RepoTags` by config member, from a `manifest.json` beside an OCI layout.
-fn docker_repo_tags(source: &Source) -> HashMap<String, Vec<String>> {
+fn docker_repo_tags(source: &Source, json_bytes: u64) -> HashMap<String, Vec<String>> {
     let mut tags = HashMap::new();
     if !source.exists("manifest.json") {
         return tags;
     }
     let entries = source
-        .read_small("manifest.json", JSON_LIMIT)
+        .read_small("manifest.json", json_bytes)
         .ok()
         .and_then(|bytes| serde_json::from_slice::<Vec<DockerEntry>>(&bytes).ok());
     for entry in entries.unwrap_or_default() {
@@ -489,7 +489,7 @@ fn read_docker_save(
 ) -> Result<Vec<StagedImage>> {
     let location = source.location("manifest.json");
     let entries: Vec<DockerEntry> = parse_json(
-        &source.read_small("manifest.json", JSON_LIMIT)?,
+        &source.read_small("manifest.json", staging.limits().json_bytes)?,
         &location,
         "docker manifest.json",
     )?;
@@ -514,6 +514,7 @@ fn read_docker_save(
             "image config",
             digest_in_member_name(&config_member).as_ref(),
             None,
+            true,
         )?;
         let config_location = source.location(&config_member);
         let diff_ids = read_config(staging, &config_blob, &config_location, arch)?;
@@ -531,7 +532,14 @@ fn read_docker_save(
         for (index, (name, diff_id)) in entry.layers.iter().zip(diff_ids).enumerate() {
             let layer_member = member(name)?;
             let expected = digest_in_member_name(&layer_member);
-            let blob = staging.blob(source, &layer_member, "layer", expected.as_ref(), None)?;
+            let blob = staging.blob(
+                source,
+                &layer_member,
+                "layer",
+                expected.as_ref(),
+                None,
+                false,
+            )?;
             let media_type = match Compression::detect(&staging.blob_head(&blob)?) {
                 Ok(Compression::None) => MediaType::ImageLayer,
                 Ok(Compression::Gzip) => MediaType::ImageLayerGzip,

@@ -67,10 +67,48 @@ pub(crate) fn decompress<'a, R: Read + 'a>(
     let compression = Compression::detect(head).map_err(io::Error::other)?;
     let stream: Box<dyn Read + 'a> = match compression {
         Compression::None => Box::new(reader),
-        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(reader)),
-        Compression::Zstd => Box::new(ZstdFrames::new(reader)),
+        Compression::Gzip => Box::new(Tagged {
+            inner: flate2::bufread::MultiGzDecoder::new(reader),
+            name: "gzip",
+        }),
+        Compression::Zstd => Box::new(Tagged {
+            inner: ZstdFrames::new(reader),
+            name: "zstd",
+        }),
     };
     Ok((compression, stream))
+}
+
+/// A compressed stream the decompressor could not decode, in the
+/// decompressor's own words (fixed messages such as "corrupt deflate
+/// stream", never the data). Error messages may show it as it is
+/// (`crate::error::input_problem`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Corrupt(pub String);
+
+/// Marks the decompressor's own errors as [`Corrupt`], so that they can be
+/// told from a later parser's (which may quote the data).
+struct Tagged<R> {
+    inner: R,
+    name: &'static str,
+}
+
+impl<R: Read> Read for Tagged<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).map_err(|e| {
+            if e.raw_os_error().is_some() || e.get_ref().is_some_and(|i| i.is::<Corrupt>()) {
+                return e;
+            }
+            let message = e.to_string();
+            let message = if message.starts_with(self.name) {
+                message
+            } else {
+                format!("{}: {message}", self.name)
+            };
+            io::Error::new(e.kind(), Corrupt(message))
+        })
+    }
 }
 
 /// Decodes every zstd frame of a stream in turn (ruzstd's `StreamingDecoder`

@@ -1,5 +1,12 @@
 //! The store's errors. Each names what it is about: the file or archive
 //! member (`busybox.tar:blobs/sha256/...`), the digest, the layer entry.
+//!
+//! No message ever quotes the **content** of an input file: a parser's own
+//! message may (serde_json's `invalid type: string "..."`, the tar crate's
+//! `numeric field was not a number: ...`), and an input may be a hard link
+//! to a secret (`layer.tar` linked to `/etc/shadow`). So parser errors are
+//! reduced here to what is wrong and where ([`input_problem`],
+//! [`json_problem`]), and the raw parser error is not kept as a `source`.
 
 use std::io;
 use std::path::PathBuf;
@@ -12,13 +19,13 @@ use crate::name::NameError;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The input could not be read.
-    #[error("{location}: {source}")]
+    #[error("{location}: {}", input_problem(failure))]
     Input {
         /// The file or archive member.
         location: String,
-        /// The failure.
-        #[source]
-        source: io::Error,
+        /// The failure (shown without any bytes of the input; not a
+        /// `source`, so that no error chain prints it either).
+        failure: io::Error,
     },
     /// The input is neither an OCI image layout nor a `docker save` archive.
     #[error("{location}: not an image archive: {reason}")]
@@ -37,15 +44,14 @@ pub enum Error {
         reason: String,
     },
     /// A JSON document (index, manifest, config) does not parse.
-    #[error("{location}: invalid {what}: {source}")]
+    #[error("{location}: invalid {what}: {problem}")]
     Json {
         /// The file or archive member.
         location: String,
         /// `image index`, `image manifest`, `image config`, ...
         what: &'static str,
-        /// The parser's message, with line and column.
-        #[source]
-        source: serde_json::Error,
+        /// What is wrong and where, never the document's text ([`json_problem`]).
+        problem: String,
     },
     /// A blob's content does not have the digest it is referenced by.
     #[error("{location}: {what} has digest {actual}, expected {expected}")]
@@ -183,6 +189,53 @@ impl Error {
     pub(crate) fn store(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
         let path = path.into();
         move |source| Error::Store { path, source }
+    }
+}
+
+/// What is wrong with an input that could not be read, without a byte of
+/// it: an OS error or one of minipod's own (a cap, a decompressor's fixed
+/// message) as it is; a parser's message (which may quote the input) only
+/// as its kind.
+pub fn input_problem(error: &io::Error) -> String {
+    if error.raw_os_error().is_some() {
+        return error.to_string();
+    }
+    if let Some(inner) = error.get_ref() {
+        if let Some(cap) = inner.downcast_ref::<crate::limits::CapExceeded>() {
+            return cap.to_string();
+        }
+        if let Some(corrupt) = inner.downcast_ref::<crate::compression::Corrupt>() {
+            return corrupt.to_string();
+        }
+    }
+    match error.kind() {
+        io::ErrorKind::UnexpectedEof => "the data ends early (truncated)".into(),
+        // The parser's own message may quote the data: only its kind is told.
+        kind => format!(
+            "malformed data ({kind}; the parser's message is withheld, it may quote the data)"
+        ),
+    }
+}
+
+/// What is wrong with a JSON document and where, never its text: serde's
+/// messages quote values (`invalid type: string "..."`), so only those
+/// that name a field of the schema are kept.
+pub fn json_problem(error: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let at = format!("line {} column {}", error.line(), error.column());
+    match error.classify() {
+        Category::Io => "cannot be read".into(),
+        Category::Syntax => format!("not valid JSON (at {at})"),
+        Category::Eof => format!("ends early (at {at})"),
+        Category::Data => {
+            // "missing field `config` at line 1 column 2": the name is the schema's.
+            let message = error.to_string();
+            if message.starts_with("missing field `") || message.starts_with("duplicate field `") {
+                message
+            } else {
+                format!("a field has the wrong type or value (at {at})")
+            }
+        }
     }
 }
 

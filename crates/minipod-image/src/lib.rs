@@ -48,6 +48,7 @@ mod defaults;
 pub mod digest;
 mod error;
 pub mod extract;
+mod limits;
 pub mod name;
 mod source;
 mod staging;
@@ -57,6 +58,7 @@ pub use archive::{host_architecture, runs_here};
 pub use defaults::{ImageDefaults, image_defaults};
 pub use digest::Digest;
 pub use error::{Error, Result};
+pub use limits::{CapExceeded, Limits};
 pub use name::{ImageName, NameError, NameProblem};
 pub use store::{
     DEFAULT_ROOT, ImageRecord, ImportReport, Imported, LayerRecord, Removed, ResolvedImage, Store,

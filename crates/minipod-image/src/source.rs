@@ -17,7 +17,8 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::compression::{Compression, decompress};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, input_problem};
+use crate::limits::{CappedReader, Limits, json_too_big};
 
 /// How many symlinks or hard links a member name may go through.
 const MAX_LINK_HOPS: usize = 40;
@@ -48,12 +49,13 @@ enum Member {
 }
 
 impl Source {
-    /// Opens `path`; a compressed tar is decompressed into `scratch`.
-    pub(crate) fn open(path: &Path, scratch: &Path) -> Result<Source> {
+    /// Opens `path`; a compressed tar is decompressed into `scratch`, up
+    /// to the store's `archive_bytes`.
+    pub(crate) fn open(path: &Path, scratch: &Path, limits: &Limits) -> Result<Source> {
         let shown = path.display().to_string();
-        let input = |source| Error::Input {
+        let input = |failure| Error::Input {
             location: shown.clone(),
-            source,
+            failure,
         };
         let meta = fs::metadata(path).map_err(input)?;
         if meta.is_dir() {
@@ -74,17 +76,22 @@ impl Source {
             path.to_path_buf()
         } else {
             let plain = scratch.join("input.tar");
-            let (_, mut reader) = decompress(File::open(path).map_err(input)?).map_err(input)?;
+            let (_, reader) = decompress(File::open(path).map_err(input)?).map_err(input)?;
+            let exceeded = std::cell::Cell::new(false);
+            let mut reader = CappedReader::new(reader, limits.archive_bytes_cap(), &exceeded);
             let mut out = File::create(&plain).map_err(Error::store(&plain))?;
-            io::copy(&mut reader, &mut out).map_err(|source| Error::Input {
+            io::copy(&mut reader, &mut out).map_err(|failure| Error::Input {
                 location: format!("{shown} ({})", compression.name()),
-                source,
+                failure,
             })?;
             plain
         };
         let members = index_tar(&tar_path).map_err(|e| Error::NotAnImage {
             location: shown.clone(),
-            reason: format!("not a directory nor a readable tar archive ({e})"),
+            reason: format!(
+                "not a directory nor a readable tar archive ({})",
+                input_problem(&e)
+            ),
         })?;
         Ok(Source {
             shown,
@@ -123,9 +130,9 @@ impl Source {
             location: location.clone(),
             reason: "missing from the archive".into(),
         };
-        let input = |source| Error::Input {
+        let input = |failure| Error::Input {
             location: location.clone(),
-            source,
+            failure,
         };
         match &self.kind {
             Kind::Dir(root) => {
@@ -146,22 +153,23 @@ impl Source {
         }
     }
 
-    /// Reads a small member (a JSON document) whole, refusing one over `limit` bytes.
+    /// Reads a small member (a JSON document) whole, refusing one over
+    /// `limit` bytes (the store's `json_bytes`) before reading it.
     pub(crate) fn read_small(&self, member: &str, limit: u64) -> Result<Vec<u8>> {
         let (reader, size) = self.open_member(member)?;
         if size > limit {
             return Err(Error::Invalid {
                 location: self.location(member),
-                reason: format!("{size} bytes; a JSON document here may have at most {limit}"),
+                reason: json_too_big(member, size, limit),
             });
         }
         let mut bytes = Vec::new();
         reader
             .take(limit)
             .read_to_end(&mut bytes)
-            .map_err(|source| Error::Input {
+            .map_err(|failure| Error::Input {
                 location: self.location(member),
-                source,
+                failure,
             })?;
         Ok(bytes)
     }
@@ -320,7 +328,7 @@ mod tests {
             ("evil/layer.tar", Some("../../../etc/passwd"), b""),
         ]);
         let scratch = tempfile::tempdir().unwrap();
-        let source = Source::open(tar.path(), scratch.path()).unwrap();
+        let source = Source::open(tar.path(), scratch.path(), &Limits::default()).unwrap();
         assert_eq!(read(&source, "manifest.json").unwrap(), b"[]");
         assert_eq!(read(&source, "def/layer.tar").unwrap(), b"layer bytes");
         assert!(source.exists("abc/layer.tar"));
@@ -341,7 +349,7 @@ mod tests {
         fs::write(dir.path().join("index.json"), b"{}").unwrap();
         std::os::unix::fs::symlink("/etc/passwd", dir.path().join("escape")).unwrap();
         let scratch = tempfile::tempdir().unwrap();
-        let source = Source::open(dir.path(), scratch.path()).unwrap();
+        let source = Source::open(dir.path(), scratch.path(), &Limits::default()).unwrap();
         assert_eq!(read(&source, "index.json").unwrap(), b"{}");
         for member in ["escape", "../../etc/passwd"] {
             let err = read(&source, member).unwrap_err();
@@ -361,7 +369,7 @@ mod tests {
         let compressed = tempfile::NamedTempFile::new().unwrap();
         fs::write(compressed.path(), gz.finish().unwrap()).unwrap();
         let scratch = tempfile::tempdir().unwrap();
-        let source = Source::open(compressed.path(), scratch.path()).unwrap();
+        let source = Source::open(compressed.path(), scratch.path(), &Limits::default()).unwrap();
         assert_eq!(read(&source, "index.json").unwrap(), b"{\"a\":1}");
     }
 
@@ -370,7 +378,7 @@ mod tests {
         let file = tempfile::NamedTempFile::new().unwrap();
         fs::write(file.path(), b"hello, not a tar").unwrap();
         let scratch = tempfile::tempdir().unwrap();
-        let err = Source::open(file.path(), scratch.path()).unwrap_err();
+        let err = Source::open(file.path(), scratch.path(), &Limits::default()).unwrap_err();
         assert!(matches!(err, Error::NotAnImage { .. }), "{err}");
     }
 }

@@ -7,6 +7,7 @@
 //! import fails, dropping the `Staging` removes the scratch directory and
 //! with it everything the import wrote.
 
+use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
 use std::io::{self, BufReader, Read};
@@ -18,6 +19,7 @@ use crate::compression::decompress;
 use crate::digest::{Digest, HashingReader, HashingWriter};
 use crate::error::{Error, Result};
 use crate::extract::{ExtractError, unpack_layer};
+use crate::limits::{CappedReader, Limits, json_too_big};
 use crate::source::Source;
 use crate::store::Layout;
 
@@ -32,6 +34,7 @@ pub(crate) struct Blob {
 #[derive(Debug)]
 pub(crate) struct Staging<'a> {
     layout: &'a Layout,
+    limits: Limits,
     dir: TempDir,
     /// Every blob this import can use, staged or already stored.
     blobs: HashMap<Digest, PathBuf>,
@@ -44,7 +47,7 @@ pub(crate) struct Staging<'a> {
 
 impl<'a> Staging<'a> {
     /// A fresh scratch directory under the store's `tmp/`.
-    pub(crate) fn new(layout: &'a Layout) -> Result<Staging<'a>> {
+    pub(crate) fn new(layout: &'a Layout, limits: Limits) -> Result<Staging<'a>> {
         let tmp = layout.tmp();
         let dir = tempfile::Builder::new()
             .prefix("import-")
@@ -56,6 +59,7 @@ impl<'a> Staging<'a> {
         }
         Ok(Staging {
             layout,
+            limits,
             dir,
             blobs: HashMap::new(),
             new_blobs: Vec::new(),
@@ -63,6 +67,11 @@ impl<'a> Staging<'a> {
             new_layers: Vec::new(),
             counter: 0,
         })
+    }
+
+    /// The store's caps.
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     /// Where the input may be decompressed.
@@ -73,6 +82,9 @@ impl<'a> Staging<'a> {
     /// Makes the blob at `member` available, verified: its sha256 must be
     /// `expected` (when the reference names one) and its size `size` (when a
     /// descriptor gives one). A blob the store already holds is not copied.
+    /// A JSON document (`json`) may not be over the store's `json_bytes`:
+    /// that is checked against the declared size before a byte is copied,
+    /// and against the bytes themselves while they are.
     pub(crate) fn blob(
         &mut self,
         source: &Source,
@@ -80,8 +92,20 @@ impl<'a> Staging<'a> {
         what: &str,
         expected: Option<&Digest>,
         size: Option<u64>,
+        json: bool,
     ) -> Result<Blob> {
         let location = || source.location(member);
+        let json_bytes = self.limits.json_bytes;
+        let cap = json.then_some(json_bytes);
+        let too_big = |bytes: u64| Error::Invalid {
+            location: location(),
+            reason: json_too_big(what, bytes, json_bytes),
+        };
+        if let (Some(cap), Some(size)) = (cap, size)
+            && size > cap
+        {
+            return Err(too_big(size));
+        }
         if let Some(digest) = expected
             && let Some(path) = self.known_blob(digest)
         {
@@ -99,19 +123,28 @@ impl<'a> Staging<'a> {
                 size: actual,
             });
         }
-        let (reader, _) = source.open_member(member)?;
-        // One byte more than the descriptor allows is enough to know it is too long.
-        let limit = size.map_or(u64::MAX, |s| s.saturating_add(1));
+        let (reader, member_size) = source.open_member(member)?;
+        if let Some(cap) = cap
+            && member_size > cap
+        {
+            return Err(too_big(member_size));
+        }
+        // One byte more than the descriptor (or the cap) allows is enough to know it is too long.
+        let limit = size.or(cap).map_or(u64::MAX, |s| s.saturating_add(1));
         let (digest, actual, staged) = self.copy_in(reader.take(limit)).map_err(|e| match e {
-            CopyError::Read(source) => Error::Input {
+            CopyError::Read(failure) => Error::Input {
                 location: location(),
-                source,
+                failure,
             },
             CopyError::Store(e) => e,
         })?;
         let discard = |staged: &Path| {
             let _ = fs::remove_file(staged);
         };
+        if let Some(cap) = cap.filter(|c| actual > *c) {
+            discard(&staged);
+            return Err(too_big(actual.max(cap)));
+        }
         if let Some(expected_size) = size.filter(|s| *s != actual) {
             discard(&staged);
             return Err(Error::SizeMismatch {
@@ -151,15 +184,18 @@ impl<'a> Staging<'a> {
         Ok(Blob { digest, size })
     }
 
-    /// Reads a verified blob whole, refusing one over `limit` bytes.
-    pub(crate) fn read_blob(&self, blob: &Blob, limit: u64, location: &str) -> Result<Vec<u8>> {
-        if blob.size > limit {
+    /// Reads a verified JSON blob whole, refusing one over the store's
+    /// `json_bytes`.
+    pub(crate) fn read_json_blob(
+        &self,
+        blob: &Blob,
+        what: &str,
+        location: &str,
+    ) -> Result<Vec<u8>> {
+        if blob.size > self.limits.json_bytes {
             return Err(Error::Invalid {
                 location: location.into(),
-                reason: format!(
-                    "{} bytes; a JSON document here may have at most {limit}",
-                    blob.size
-                ),
+                reason: json_too_big(what, blob.size, self.limits.json_bytes),
             });
         }
         let path = self.blob_path(&blob.digest)?;
@@ -201,11 +237,26 @@ impl<'a> Staging<'a> {
         let file = File::open(&blob_path).map_err(Error::store(&blob_path))?;
         let (_, stream) =
             decompress(BufReader::new(file)).map_err(|e| layer_error(ExtractError::Stream(e)))?;
-        let mut hashing = HashingReader::new(stream);
-        unpack_layer(&mut hashing, &partial).map_err(layer_error)?;
+        // The cap counts every uncompressed byte as it is read, the tail
+        // after the tar's end marker too (it is hashed: the diff_id covers
+        // it). A bomb stops at the cap, a few seconds in, its partial
+        // directory removed with the import's scratch directory.
+        let exceeded = Cell::new(false);
+        let bytes_cap = self.limits.layer_bytes_cap();
+        let capped = CappedReader::new(stream, bytes_cap, &exceeded);
+        let mut hashing = HashingReader::new(capped);
+        let over_cap = |e: ExtractError| {
+            if exceeded.get() {
+                ExtractError::Cap(bytes_cap)
+            } else {
+                e
+            }
+        };
+        unpack_layer(&mut hashing, &partial, self.limits.layer_entries_cap())
+            .map_err(|e| layer_error(over_cap(e)))?;
         let (actual, _) = hashing
             .finish()
-            .map_err(|e| layer_error(ExtractError::Stream(e)))?;
+            .map_err(|e| layer_error(over_cap(ExtractError::Stream(e))))?;
         if actual != *diff_id {
             return Err(Error::DiffIdMismatch {
                 layer: blob.digest.clone(),

@@ -14,6 +14,7 @@ use crate::archive::{self, StagedImage};
 use crate::defaults::{ImageDefaults, image_defaults};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
+use crate::limits::Limits;
 use crate::name::ImageName;
 use crate::source::Source;
 use crate::staging::Staging;
@@ -21,8 +22,6 @@ use crate::staging::Staging;
 /// Where the store lives unless told otherwise.
 pub const DEFAULT_ROOT: &str = "/var/lib/minipod/images";
 const RECORDS_VERSION: u32 = 1;
-/// Image configs are small; this only guards against a damaged store.
-const CONFIG_LIMIT: u64 = 16 << 20;
 
 /// The store's paths (see the crate documentation for the layout).
 #[derive(Debug, Clone)]
@@ -45,6 +44,20 @@ impl Layout {
     }
     pub(crate) fn tmp(&self) -> PathBuf {
         self.root.join("tmp")
+    }
+    /// The store's own directories, parents first. All are root-only
+    /// ([`minipod_linux::private_fs::private_dir`]): the layers keep their
+    /// images' setuid binaries and world-writable directories, the blobs
+    /// may be private images.
+    fn private_dirs(&self) -> [PathBuf; 6] {
+        [
+            self.root.clone(),
+            self.root.join("blobs"),
+            self.blobs_dir(),
+            self.root.join("layers"),
+            self.layers_dir(),
+            self.tmp(),
+        ]
     }
     fn records(&self) -> PathBuf {
         self.root.join("images.json")
@@ -145,14 +158,49 @@ pub struct ResolvedImage {
 #[derive(Debug, Clone)]
 pub struct Store {
     layout: Layout,
+    limits: Limits,
 }
 
 impl Store {
-    /// The store at `root` (created by the first import).
+    /// The store at `root` (created by the first import), with the default
+    /// [`Limits`].
     pub fn new(root: impl Into<PathBuf>) -> Store {
         Store {
             layout: Layout { root: root.into() },
+            limits: Limits::default(),
         }
+    }
+
+    /// The same store with other caps on what one import may cost.
+    pub fn with_limits(self, limits: Limits) -> Store {
+        Store { limits, ..self }
+    }
+
+    /// The caps on what one import may cost.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Creates the store's directories root-only (0700, whatever the
+    /// umask), or makes existing ones so: a store made by an older minipod
+    /// (0755) is fixed here. Every change of the store calls it first, and
+    /// every read fixes an existing store's root; a registry pull calls it
+    /// before it downloads into the store.
+    pub fn prepare(&self) -> Result<()> {
+        for dir in self.layout.private_dirs() {
+            minipod_linux::private_fs::private_dir(&dir).map_err(Error::store(&dir))?;
+        }
+        Ok(())
+    }
+
+    /// Makes an existing store root-only (the root is enough to close it;
+    /// the others follow at the next change) without creating it.
+    fn secure_existing(&self) -> Result<()> {
+        let root = &self.layout.root;
+        if root.is_dir() {
+            minipod_linux::private_fs::private_dir(root).map_err(Error::store(root))?;
+        }
+        Ok(())
     }
 
     /// The store's root directory.
@@ -173,11 +221,10 @@ impl Store {
     /// archive gives. All or nothing: on error the store is as it was.
     pub fn import(&self, path: &Path, name: Option<&str>) -> Result<ImportReport> {
         let name = name.map(ImageName::parse).transpose()?;
-        self.create_layout()?;
         let _lock = self.lock(FlockArg::LockExclusive)?;
         self.clear_tmp()?;
-        let mut staging = Staging::new(&self.layout)?;
-        let source = Source::open(path, &staging.scratch())?;
+        let mut staging = Staging::new(&self.layout, self.limits)?;
+        let source = Source::open(path, &staging.scratch(), &self.limits)?;
         let mut images = archive::read_images(&source, &mut staging, archive::host_architecture())?;
         assign_names(&mut images, name, source.shown())?;
 
@@ -247,7 +294,7 @@ impl Store {
             .next()
             .ok_or_else(|| self.not_found(&wanted))?;
         let config_path = self.layout.blob(&record.config);
-        let bytes = read_limited(&config_path, CONFIG_LIMIT)?;
+        let bytes = read_limited(&config_path, self.limits.json_bytes)?;
         if Digest::of(&bytes) != record.config {
             return Err(Error::Damaged {
                 path: config_path,
@@ -318,21 +365,12 @@ impl Store {
         }
     }
 
-    fn create_layout(&self) -> Result<()> {
-        for dir in [
-            self.layout.blobs_dir(),
-            self.layout.layers_dir(),
-            self.layout.tmp(),
-        ] {
-            fs::create_dir_all(&dir).map_err(Error::store(&dir))?;
-        }
-        Ok(())
-    }
-
     /// `flock(2)` on `<root>/lock`: exclusive around every change, shared
     /// around reads, so two minipod processes never see each other half-done.
     /// (Threads of one process lock too: each opens its own descriptor.)
+    /// Every change makes the store root-only first ([`Store::prepare`]).
     fn lock(&self, mode: FlockArg) -> Result<Flock<File>> {
+        self.prepare()?;
         let path = self.layout.lock();
         let file = OpenOptions::new()
             .read(true)
@@ -350,6 +388,7 @@ impl Store {
     /// A shared lock when the store exists (an absent store is just empty,
     /// and reading it must not create it).
     fn lock_shared(&self) -> Result<Option<Flock<File>>> {
+        self.secure_existing()?;
         let path = self.layout.lock();
         let file = match File::open(&path) {
             Ok(file) => file,
@@ -520,7 +559,9 @@ fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>> {
     if len > limit {
         return Err(Error::Damaged {
             path: path.to_path_buf(),
-            reason: format!("{len} bytes, more than an image config may have"),
+            reason: format!(
+                "{len} bytes, more than an image config may have (the store's json_bytes limit is {limit})"
+            ),
         });
     }
     fs::read(path).map_err(Error::store(path))

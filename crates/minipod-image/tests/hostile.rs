@@ -334,7 +334,12 @@ fn later_entries_replace_earlier_ones_without_following_them() {
         Entry::symlink("ln", target.to_str().unwrap()),
         Entry::hard_link("ln2", "ln"),
     ]);
-    let stats = unpack_layer(&stream[..], &dest).unwrap();
+    let stats = unpack_layer(
+        &stream[..],
+        &dest,
+        minipod_image::Limits::default().layer_entries_cap(),
+    )
+    .unwrap();
     assert_eq!(stats.entries, 10);
     assert_eq!(fs::read(&target).unwrap(), b"original");
     assert_eq!(fs::read(dest.join("victim")).unwrap(), b"layer content");

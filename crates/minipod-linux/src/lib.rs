@@ -16,6 +16,8 @@
 //!   [`container::exec`] runs another command inside a running container
 //!   (exec probes and hooks).
 //! * [`reexec`]: how the binary becomes one of those helpers.
+//! * [`private_fs`]: root-only directories, and opening inside a directory
+//!   without following symlinks (the image store, the node's directories).
 //!
 //! `unsafe` is denied here except in the modules that name it in their own
 //! `#![allow(unsafe_code)]`, each block with a `SAFETY:` comment:
@@ -24,7 +26,7 @@
 //! prctl, signal dispositions), `container::exec` (fork in the single-threaded
 //! exec helper, prctl, poll), `container::attach` (the terminal's ioctls),
 //! `fdpass` (descriptors received over a socket), `container` (pidfd signals and waits),
-//! `sandbox` (the loopback ioctls).
+//! `sandbox` (the loopback ioctls), `private_fs` (the descriptor openat2 returns).
 
 #![deny(unsafe_code)]
 
@@ -32,5 +34,6 @@ pub mod cgroup;
 pub mod container;
 pub mod fdpass;
 pub mod mounts;
+pub mod private_fs;
 pub mod reexec;
 pub mod sandbox;

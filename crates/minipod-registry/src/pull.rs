@@ -240,6 +240,11 @@ impl Puller {
         // The layout holds the one manifest chosen for the platform asked
         // for (which need not be the host's: the import would otherwise
         // choose again, for the host).
+        // Downloads land inside the store: make it root-only first.
+        self.store.prepare().map_err(|source| PullError::Store {
+            reference: shown.clone(),
+            source,
+        })?;
         let layout = Layout::create(self.store.root())?;
         layout.write_blob(&manifest_bytes)?;
         let downloads = Downloads::new(self.store.root());

@@ -26,6 +26,7 @@ use minipod_image::Store;
 use minipod_linux::cgroup::{CgroupError, CgroupRoot, ContainerCgroup, PodCgroup};
 use minipod_linux::container::{self, Container, StartError, StartFailure, Stdio};
 use minipod_linux::mounts;
+use minipod_linux::private_fs::private_dir;
 use minipod_linux::sandbox::{Sandbox, SandboxError};
 use minipod_plan::Plan;
 use minipod_plan::launch::{self, ContainerDirs, PodPaths};
@@ -311,13 +312,17 @@ impl PodRuntime {
 
     fn build_pod(&self, running: &mut RunningPod) -> Result<(), PodError> {
         let pod = running.pod.clone();
-        // Step 1: directories (0750: only root looks inside).
-        for dir in [&running.run_dir, &running.state_dir] {
-            fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o750)
-                .create(dir)
-                .map_err(io_error(dir))?;
+        // Step 1: directories, root-only (0700 whatever the umask, and an
+        // existing node directory made so): they hold the containers'
+        // upper directories and root filesystems, where an image's setuid
+        // binaries would otherwise be reachable by any local user.
+        for dir in [
+            &self.node.state_dir,
+            &self.node.run_dir,
+            &running.run_dir,
+            &running.state_dir,
+        ] {
+            private_dir(dir).map_err(io_error(dir))?;
         }
         // Step 2: the pod's /etc files (a node without a resolver file gets
         // an empty base, as the kubelet's `--resolv-conf=""`).

@@ -192,7 +192,8 @@ fn run(args: Args) -> Result<()> {
         );
     }
     let launcher = MonitorLauncher::new(monitor_program, node_flags(&node.config, node.backoff));
-    std::fs::create_dir_all(&node.config.run_dir)
+    // Root-only, as the runtime keeps it: container root filesystems live below.
+    minipod_linux::private_fs::private_dir(&node.config.run_dir)
         .with_context(|| format!("creating {}", node.config.run_dir.display()))?;
     let socket = args
         .socket

@@ -22,7 +22,18 @@
 //! * ownership, mode (setuid, setgid and sticky bits included, set after the
 //!   chown that would clear them), mtimes and the xattrs of PAX `SCHILY.xattr.*`
 //!   records are kept. `trusted.overlay.*`/`user.overlay.*` xattrs are refused:
-//!   they steer overlayfs (redirects, metacopy) and only the store sets them.
+//!   they steer overlayfs (redirects, metacopy) and only the store sets them;
+//! * metadata is set **only through descriptors** opened from the layer root
+//!   with `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)`
+//!   ([`minipod_linux::private_fs::open_beneath`]), never through a path.
+//!   Directory mtimes are set at the end (creating children changes them),
+//!   and by then a later entry may have replaced `a/` with `a -> /host/dir`:
+//!   a path `a/b` would then reach the host; the descriptor walk stops at
+//!   the symlink instead;
+//! * a layer may have at most `entries_cap.limit` entries (the store's
+//!   `layer_entries` limit); its uncompressed size is capped by the caller,
+//!   which counts the stream; a GNU long name or PAX header may have at most
+//!   [`MAX_EXTENSION_BYTES`] (the tar crate keeps one whole in memory).
 //!
 //! Whiteouts become what overlayfs understands (OCI `layer.md`, "Whiteouts"):
 //! `.wh.NAME` becomes a character device 0/0 named `NAME`, and `.wh..wh..opq`
@@ -33,18 +44,29 @@
 //! ever used, because the store renames a layer into place only once it has
 //! been extracted completely and its diff_id checked.
 
-use std::ffi::{OsStr, OsString};
+use std::cell::Cell;
+use std::ffi::OsStr;
 use std::fs::{self, DirBuilder, File, FileTimes, OpenOptions, Permissions};
 use std::io::{self, Read};
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
 
-use nix::fcntl::OFlag;
+use minipod_linux::private_fs::open_beneath;
+use nix::fcntl::{AtFlags, OFlag};
 use nix::sys::stat::{Mode, SFlag, UtimensatFlags, makedev, mknod, utimensat};
 use nix::sys::time::TimeSpec;
+use nix::unistd::{Gid, Uid, fchownat};
 use xattr::FileExt as _;
+
+use crate::limits::CapExceeded;
+
+mod guard;
+mod meta;
+use meta::Meta;
+
+pub use guard::MAX_EXTENSION_BYTES;
 
 /// The xattr that makes an overlayfs directory opaque.
 pub const OPAQUE_XATTR: &str = "trusted.overlay.opaque";
@@ -80,9 +102,13 @@ pub enum ExtractError {
         #[source]
         source: io::Error,
     },
-    /// The stream is not a valid tar (or its compression is broken).
-    #[error("reading the tar stream: {0}")]
-    Stream(#[source] io::Error),
+    /// The stream is not a valid tar (or its compression is broken). The
+    /// message never quotes the stream ([`crate::error::input_problem`]).
+    #[error("reading the tar stream: {}", crate::error::input_problem(.0))]
+    Stream(io::Error),
+    /// The layer is bigger than the store allows (bytes or entries).
+    #[error("refused: {0}")]
+    Cap(CapExceeded),
 }
 
 /// The reasons an entry is refused.
@@ -126,6 +152,9 @@ pub enum Refusal {
     /// An xattr only the store may set.
     #[error("xattr {0:?} is reserved for overlayfs")]
     ReservedXattr(String),
+    /// A numeric header field that is not a number.
+    #[error("the tar header's {0} field is malformed")]
+    MalformedHeader(&'static str),
     /// A uid or gid above 2^32-1.
     #[error("owner id {0} is out of range")]
     OwnerOutOfRange(u64),
@@ -157,20 +186,50 @@ impl From<Refusal> for Fail {
     }
 }
 
-/// Extracts the tar stream `reader` into `dest`, an empty directory.
+/// Extracts the tar stream `reader` into `dest`, an empty directory, and
+/// refuses the layer once it has more than `entries_cap.limit` entries.
 ///
 /// Reads the stream only up to the tar end marker; the caller drains the rest
 /// when it hashes the whole stream (the diff_id covers every byte).
-pub fn unpack_layer<R: Read>(reader: R, dest: &Path) -> Result<UnpackStats, ExtractError> {
-    let mut archive = tar::Archive::new(reader);
+pub fn unpack_layer<R: Read>(
+    reader: R,
+    dest: &Path,
+    entries_cap: CapExceeded,
+) -> Result<UnpackStats, ExtractError> {
+    // The guard refuses a long name or PAX header the tar crate would
+    // otherwise read into memory whole, whatever its size (guard.rs).
+    let tripped = Cell::new(false);
+    let mut archive = tar::Archive::new(guard::ExtensionGuard::new(reader, &tripped));
+    unpack_entries(&mut archive, dest, entries_cap).map_err(|e| {
+        if tripped.get() {
+            ExtractError::Cap(guard::extension_cap())
+        } else {
+            e
+        }
+    })
+}
+
+fn unpack_entries<R: Read>(
+    archive: &mut tar::Archive<R>,
+    dest: &Path,
+    entries_cap: CapExceeded,
+) -> Result<UnpackStats, ExtractError> {
+    let root_dir = open_dir_nofollow(dest).map_err(|source| ExtractError::Io {
+        entry: ".".into(),
+        source,
+    })?;
     let mut unpacker = Unpacker {
         root: dest,
+        root_dir,
         dir_times: Vec::new(),
         root_meta: None,
         stats: UnpackStats::default(),
     };
     for entry in archive.entries().map_err(ExtractError::Stream)? {
         let mut entry = entry.map_err(ExtractError::Stream)?;
+        if unpacker.stats.entries >= entries_cap.limit {
+            return Err(ExtractError::Cap(entries_cap));
+        }
         let raw = entry.path_bytes().into_owned();
         unpacker
             .entry(&mut entry, &raw)
@@ -205,82 +264,12 @@ fn components(raw: &[u8]) -> Result<Vec<&OsStr>, Refusal> {
     Ok(out)
 }
 
-/// Ownership, mode, time and xattrs of one entry.
-struct Meta {
-    uid: u32,
-    gid: u32,
-    mode: u32,
-    mtime: u64,
-    xattrs: Vec<(OsString, Vec<u8>)>,
-}
-
-impl Meta {
-    fn read<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<Meta, Fail> {
-        let header = entry.header();
-        let owner = |id: u64| u32::try_from(id).map_err(|_| Refusal::OwnerOutOfRange(id));
-        let uid = owner(header.uid()?)?;
-        let gid = owner(header.gid()?)?;
-        let mode = header.mode()? & 0o7777;
-        let mtime = header.mtime()?;
-        let mut xattrs = Vec::new();
-        if let Some(extensions) = entry.pax_extensions()? {
-            for extension in extensions {
-                let extension = extension?;
-                let Ok(key) = extension.key() else { continue };
-                let Some(name) = key.strip_prefix("SCHILY.xattr.") else {
-                    continue;
-                };
-                if name.starts_with("trusted.overlay.") || name.starts_with("user.overlay.") {
-                    return Err(Refusal::ReservedXattr(name.to_owned()).into());
-                }
-                let kept = name.starts_with("user.")
-                    || name == "security.capability"
-                    || name == "system.posix_acl_access"
-                    || name == "system.posix_acl_default";
-                if kept {
-                    xattrs.push((OsString::from(name), extension.value_bytes().to_vec()));
-                } else {
-                    tracing::debug!(xattr = name, "layer xattr skipped");
-                }
-            }
-        }
-        Ok(Meta {
-            uid,
-            gid,
-            mode,
-            mtime,
-            xattrs,
-        })
-    }
-
-    fn time(&self) -> SystemTime {
-        SystemTime::UNIX_EPOCH
-            .checked_add(Duration::from_secs(self.mtime))
-            .unwrap_or(SystemTime::UNIX_EPOCH)
-    }
-
-    fn timespec(&self) -> TimeSpec {
-        TimeSpec::new(i64::try_from(self.mtime).unwrap_or(i64::MAX), 0)
-    }
-
-    /// chown, then chmod (a chown clears setuid/setgid), then xattrs, through
-    /// an open descriptor: nothing here follows a path.
-    fn apply_to(&self, file: &File) -> io::Result<()> {
-        std::os::unix::fs::fchown(file, Some(self.uid), Some(self.gid))?;
-        file.set_permissions(Permissions::from_mode(self.mode))?;
-        for (name, value) in &self.xattrs {
-            if let Err(e) = file.set_xattr(name, value) {
-                // Layer xattrs are kept when the store's file system can hold them.
-                tracing::warn!(xattr = ?name, error = %e, "layer xattr not kept");
-            }
-        }
-        Ok(())
-    }
-}
-
 struct Unpacker<'a> {
     root: &'a Path,
-    /// Directory mtimes, set at the end (creating children changes them).
+    /// The layer root, opened once: every descriptor is opened beneath it.
+    root_dir: File,
+    /// Directory mtimes (by path relative to the root), set at the end
+    /// (creating children changes them).
     dir_times: Vec<(PathBuf, TimeSpec)>,
     /// Metadata of a `./` entry, for the layer root itself.
     root_meta: Option<Meta>,
@@ -372,8 +361,9 @@ impl Unpacker<'_> {
 
     fn whiteout(&mut self, parents: &[&OsStr], base: &OsStr, hidden: &[u8]) -> Result<(), Fail> {
         if base.as_bytes() == OPAQUE_WHITEOUT {
-            let dir = self.parent_dir(parents, true)?;
-            xattr::set(&dir, OPAQUE_XATTR, b"y")?;
+            self.parent_dir(parents, true)?;
+            let dir = self.open_beneath(&relative(parents), DIR_FLAGS)?;
+            dir.set_xattr(OPAQUE_XATTR, b"y")?;
             return Ok(());
         }
         if hidden.starts_with(WHITEOUT_PREFIX) {
@@ -397,9 +387,10 @@ impl Unpacker<'_> {
         if !Self::clear(&path, true)? {
             DirBuilder::new().mode(0o700).create(&path)?;
         }
-        let dir = open_dir_nofollow(&path)?;
+        let rel = relative(parents).join(base);
+        let dir = self.open_beneath(&rel, DIR_FLAGS)?;
         meta.apply_to(&dir)?;
-        self.dir_times.push((path, meta.timespec()));
+        self.dir_times.push((rel, meta.timespec()));
         Ok(())
     }
 
@@ -413,12 +404,10 @@ impl Unpacker<'_> {
         let path = self.parent_dir(parents, true)?.join(base);
         Self::clear(&path, false)?;
         // O_EXCL: never reuses (or follows) anything already at `path`.
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(OFlag::O_NOFOLLOW.bits())
-            .open(&path)?;
+        let mut file = self.open_beneath(
+            &relative(parents).join(base),
+            OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL,
+        )?;
         self.stats.bytes += copy_content(content, &mut file)?;
         meta.apply_to(&file)?;
         let time = meta.time();
@@ -436,15 +425,30 @@ impl Unpacker<'_> {
         let path = self.parent_dir(parents, true)?.join(base);
         Self::clear(&path, false)?;
         std::os::unix::fs::symlink(OsStr::from_bytes(target), &path)?;
-        std::os::unix::fs::lchown(&path, Some(meta.uid), Some(meta.gid))?;
+        // A symlink cannot be opened: its owner and time are set relative
+        // to its parent's descriptor, without following it.
+        let parent = self.open_beneath(&relative(parents), DIR_FLAGS)?;
+        fchownat(
+            Some(parent.as_raw_fd()),
+            base,
+            Some(Uid::from_raw(meta.uid)),
+            Some(Gid::from_raw(meta.gid)),
+            AtFlags::AT_SYMLINK_NOFOLLOW,
+        )?;
+        let time = meta.timespec();
+        utimensat(
+            Some(parent.as_raw_fd()),
+            base,
+            &time,
+            &time,
+            UtimensatFlags::NoFollowSymlink,
+        )?;
         for (name, value) in &meta.xattrs {
             // lsetxattr: on the link itself (most file systems refuse user.* there).
             if let Err(e) = xattr::set(&path, name, value) {
                 tracing::warn!(xattr = ?name, error = %e, "layer xattr not kept on a symlink");
             }
         }
-        let time = meta.timespec();
-        utimensat(None, &path, &time, &time, UtimensatFlags::NoFollowSymlink)?;
         Ok(())
     }
 
@@ -491,32 +495,48 @@ impl Unpacker<'_> {
     }
 
     fn finish(&mut self) -> Result<(), Fail> {
-        for (path, time) in self.dir_times.iter().rev() {
-            // The directory may have been replaced by a later entry.
-            match fs::symlink_metadata(path) {
-                Ok(m) if m.file_type().is_dir() => {
-                    utimensat(None, path, time, time, UtimensatFlags::NoFollowSymlink)?;
-                }
-                _ => {}
-            }
+        for (rel, time) in self.dir_times.iter().rev() {
+            // A later entry may have replaced the directory, or one above
+            // it, by a file or a symlink: then there is nothing to set.
+            let dir = match open_beneath(&self.root_dir, rel, DIR_FLAGS) {
+                Ok(dir) => dir,
+                Err(e) if is_replaced(&e) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            nix::sys::stat::futimens(dir.as_raw_fd(), time, time)?;
         }
-        let root = open_dir_nofollow(self.root)?;
+        let root = &self.root_dir;
         match &self.root_meta {
             Some(meta) => {
-                meta.apply_to(&root)?;
+                meta.apply_to(root)?;
                 let time = meta.timespec();
-                utimensat(
-                    None,
-                    self.root,
-                    &time,
-                    &time,
-                    UtimensatFlags::NoFollowSymlink,
-                )?;
+                nix::sys::stat::futimens(root.as_raw_fd(), &time, &time)?;
             }
             None => root.set_permissions(Permissions::from_mode(0o755))?,
         }
         Ok(())
     }
+
+    /// [`open_beneath`] the layer root.
+    fn open_beneath(&self, rel: &Path, flags: OFlag) -> io::Result<File> {
+        open_beneath(&self.root_dir, rel, flags)
+    }
+}
+
+/// How directories are opened to set their metadata.
+const DIR_FLAGS: OFlag = OFlag::O_RDONLY.union(OFlag::O_DIRECTORY);
+
+/// The path of `components` relative to the layer root.
+fn relative(components: &[&OsStr]) -> PathBuf {
+    components.iter().collect()
+}
+
+/// Whether opening a recorded directory failed because a later entry put
+/// something else there: a symlink (`ELOOP`, or `EXDEV` for one that would
+/// leave the layer), a file (`ENOTDIR`), nothing (`ENOENT`).
+fn is_replaced(e: &io::Error) -> bool {
+    use nix::libc::{ELOOP, ENOENT, ENOTDIR, EXDEV};
+    matches!(e.raw_os_error(), Some(ELOOP | EXDEV | ENOTDIR | ENOENT))
 }
 
 /// `io::copy`, telling a failed read (the layer) from a failed write (the disk).
@@ -546,6 +566,11 @@ fn open_dir_nofollow(path: &Path) -> io::Result<File> {
 mod tests {
     use super::*;
 
+    fn caps() -> (CapExceeded, CapExceeded) {
+        let limits = crate::Limits::default();
+        (limits.layer_bytes_cap(), limits.layer_entries_cap())
+    }
+
     fn split(raw: &str) -> Result<Vec<String>, Refusal> {
         components(raw.as_bytes())
             .map(|c| c.iter().map(|s| s.to_string_lossy().into_owned()).collect())
@@ -568,7 +593,7 @@ mod tests {
     #[test]
     fn a_stream_that_is_not_tar_is_a_stream_error() {
         let dest = tempfile::tempdir().unwrap();
-        let err = unpack_layer(&[1u8; 700][..], dest.path()).unwrap_err();
+        let err = unpack_layer(&[1u8; 700][..], dest.path(), caps().1).unwrap_err();
         assert!(matches!(err, ExtractError::Stream(_)), "{err}");
         assert_eq!(fs::read_dir(dest.path()).unwrap().count(), 0);
     }
@@ -576,7 +601,7 @@ mod tests {
     #[test]
     fn an_empty_tar_gives_an_empty_0755_layer() {
         let dest = tempfile::tempdir().unwrap();
-        let stats = unpack_layer(&[0u8; 1024][..], dest.path()).unwrap();
+        let stats = unpack_layer(&[0u8; 1024][..], dest.path(), caps().1).unwrap();
         assert_eq!(stats, UnpackStats::default());
         let mode = fs::metadata(dest.path()).unwrap().permissions().mode();
         assert_eq!(mode & 0o7777, 0o755);
