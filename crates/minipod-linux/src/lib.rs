@@ -26,7 +26,8 @@
 //! prctl, signal dispositions), `container::exec` (fork in the single-threaded
 //! exec helper, prctl, poll), `container::attach` (the terminal's ioctls),
 //! `fdpass` (descriptors received over a socket), `container` (pidfd signals and waits),
-//! `sandbox` (the loopback ioctls), `private_fs` (the descriptor openat2 returns).
+//! `sandbox` (the loopback ioctls), `private_fs` (the descriptor openat2 returns),
+//! `cgroup::device_filter` (bpf(2), the cgroup v2 device filter).
 
 #![deny(unsafe_code)]
 

@@ -10,6 +10,7 @@
 //! * the QoS class ([`qos`]);
 //! * the pod cgroup and each container's cgroup, for cgroup v1 and v2
 //!   ([`cgroup`], with the unit conversions in [`cpu`]);
+//! * which devices a container may open: its device cgroup ([`devices`]);
 //! * each container's `oom_score_adj` ([`oom`]);
 //!
 //! and, beside the plan, whether the pod fits the node at all: the node's
@@ -30,6 +31,7 @@ pub mod admission;
 pub mod capacity;
 pub mod cgroup;
 pub mod cpu;
+pub mod devices;
 pub mod launch;
 pub mod oom;
 pub mod plan;

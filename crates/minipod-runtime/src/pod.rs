@@ -499,8 +499,11 @@ impl PodRuntime {
                 }
             }
         }
+        // Its device rules are in place before any process joins it: the
+        // default list only, every device when privileged.
+        let devices = minipod_plan::devices::container_devices(config.privileged);
         let cgroup = pin_result.and_then(|()| {
-            ContainerCgroup::create(
+            ContainerCgroup::create_with_devices(
                 running
                     .cgroup
                     .as_ref()
@@ -508,6 +511,7 @@ impl PodRuntime {
                 name,
                 &values,
                 self.node.pids_limit,
+                &devices,
             )
             .map_err(|e| create_error(e.to_string()))
         });

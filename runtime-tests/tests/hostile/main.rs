@@ -12,6 +12,7 @@
 
 mod api;
 mod capacity;
+mod devices;
 mod images;
 mod logs;
 mod registry;

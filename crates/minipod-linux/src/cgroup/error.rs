@@ -53,6 +53,17 @@ pub enum CgroupError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    #[error(
+        "cgroup v1 has no devices hierarchy mounted: a container's access to the host's devices cannot be confined"
+    )]
+    NoDevicesController,
+    #[error("cannot {step} for cgroup {path}: {source}")]
+    DeviceFilter {
+        path: PathBuf,
+        step: &'static str,
+        #[source]
+        source: io::Error,
+    },
     #[error("cgroup {path} holds process {pid}, which minipod never kills (itself or init)")]
     WontKill { path: PathBuf, pid: i32 },
     #[error("cannot kill process {pid} of cgroup {path}: {source}")]

@@ -17,7 +17,8 @@
 //! 2. [`PodCgroup::create`] makes the root and QoS tiers if needed (left in
 //!    place afterwards, as the kubelet leaves its tiers), then the pod's
 //!    cgroup with the plan's pod values. It holds no process.
-//! 3. [`ContainerCgroup::create`] makes a container's cgroup with its values.
+//! 3. [`ContainerCgroup::create`] makes a container's cgroup with its values
+//!    and its device rules (`minipod_plan::devices`; see [`devices`]).
 //!    [`ContainerCgroup::open_join`] opens what the child needs to join it
 //!    before exec ([`CgroupJoin`]).
 //! 4. [`ContainerCgroup::read_oom_kills`] tells an OOM kill from other
@@ -30,6 +31,8 @@
 //! `remove` methods remove their own cgroup (never recursively), and
 //! [`CgroupRoot::remove_if_unused`] only empty tiers and an empty root.
 
+mod device_filter;
+mod devices;
 mod error;
 mod hierarchy;
 mod join;
@@ -39,6 +42,7 @@ mod resources;
 
 use std::path::{Path, PathBuf};
 
+pub use devices::attached_device_filters;
 pub use error::CgroupError;
 pub use hierarchy::{CgroupSetup, CgroupVersion, Hierarchy, V2_CONTROLLERS};
 pub use join::{CgroupJoin, JoinFds, MAX_HIERARCHIES};
@@ -48,6 +52,7 @@ pub use remove::EXIT_TIMEOUT;
 use minipod_plan::QosClass;
 use minipod_plan::cgroup::CgroupValues;
 use minipod_plan::cpu::{MIN_SHARES, shares_to_weight};
+use minipod_plan::devices::{DevicePolicy, container_devices};
 
 use resources::Settings;
 
@@ -206,10 +211,23 @@ impl CgroupRoot {
     }
 
     /// Makes the new cgroup `rel` (it must not exist yet) and writes
-    /// `settings` into it; on failure, removes the directories it made.
-    fn create_cgroup(&self, rel: &Path, settings: &Settings<'_>) -> Result<(), CgroupError> {
+    /// `settings` and, for a container, its device rules into it; on
+    /// failure, removes the directories it made (on v2 that also drops an
+    /// attached device filter).
+    fn create_cgroup(
+        &self,
+        rel: &Path,
+        settings: &Settings<'_>,
+        devices: Option<&DevicePolicy>,
+    ) -> Result<(), CgroupError> {
         let made = self.make_level(rel, true)?;
-        let applied = resources::apply(self.version(), &self.hierarchies, rel, settings);
+        let applied =
+            resources::apply(self.version(), &self.hierarchies, rel, settings).and_then(|()| {
+                match devices {
+                    Some(policy) => devices::apply(self.version(), &self.hierarchies, rel, policy),
+                    None => Ok(()),
+                }
+            });
         if applied.is_err() {
             undo(&made);
         }
@@ -254,7 +272,9 @@ impl PodCgroup {
             pids_limit: None,
             oom_group: false,
         };
-        root.create_cgroup(&path, &settings)?;
+        // The pod cgroup keeps every device: its containers' cgroups
+        // confine, as the kubelet leaves a pod cgroup's devices alone.
+        root.create_cgroup(&path, &settings, None)?;
         Ok(PodCgroup {
             root: root.clone(),
             path,
@@ -301,13 +321,29 @@ pub struct ContainerCgroup {
 impl ContainerCgroup {
     /// Makes the container's cgroup under `pod` and writes `values` (the
     /// plan's `containers[].cgroup`) and, if given, `pids.max` into it. On
-    /// v2 it also sets `memory.oom.group`, as the kubelet does there. Fails
+    /// v2 it also sets `memory.oom.group`, as the kubelet does there. Its
+    /// device rules are a non-privileged container's (the default list
+    /// only); [`ContainerCgroup::create_with_devices`] takes others. Fails
     /// if it already exists.
     pub fn create(
         pod: &PodCgroup,
         name: &str,
         values: &CgroupValues,
         pids_limit: Option<i64>,
+    ) -> Result<Self, CgroupError> {
+        let confined = container_devices(false);
+        Self::create_with_devices(pod, name, values, pids_limit, &confined)
+    }
+
+    /// [`ContainerCgroup::create`] with the device rules `devices`
+    /// (`minipod_plan::devices::container_devices`), written before any
+    /// process can join the cgroup.
+    pub fn create_with_devices(
+        pod: &PodCgroup,
+        name: &str,
+        values: &CgroupValues,
+        pids_limit: Option<i64>,
+        devices: &DevicePolicy,
     ) -> Result<Self, CgroupError> {
         layout::check_container_name(name)?;
         let root = &pod.root;
@@ -317,7 +353,7 @@ impl ContainerCgroup {
             pids_limit,
             oom_group: true,
         };
-        root.create_cgroup(&path, &settings)?;
+        root.create_cgroup(&path, &settings, Some(devices))?;
         Ok(ContainerCgroup {
             root: root.clone(),
             path,

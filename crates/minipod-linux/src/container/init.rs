@@ -320,20 +320,14 @@ fn mount_dev(root: &Path) -> Result<(), Failure> {
         MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME,
         Some("mode=755,size=65536k"),
     )?;
-    for (name, major, minor) in [
-        ("null", 1, 3),
-        ("zero", 1, 5),
-        ("full", 1, 7),
-        ("random", 1, 8),
-        ("urandom", 1, 9),
-        ("tty", 5, 0),
-    ] {
+    // The device cgroup allows each of them (`minipod_plan::devices`).
+    for (name, major, minor) in minipod_plan::devices::DEV_NODES {
         let path = dev.join(name);
         mknod(
             &path,
             SFlag::S_IFCHR,
             Mode::from_bits_truncate(0o666),
-            makedev(major, minor),
+            makedev(major.into(), minor.into()),
         )?;
         // mknod honours the umask; the devices must be world read-write.
         fs::set_permissions(&path, fs::Permissions::from_mode(0o666))?;
