@@ -31,7 +31,9 @@ use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use minipod_runtime_tests::{MARKER_VAR, ScratchNode, root_or_skip, serial, text, wait_until};
+use minipod_runtime_tests::{
+    MARKER_VAR, ScratchNode, root_on_the_host_or_skip, serial, text, wait_until,
+};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
@@ -159,7 +161,7 @@ fn read_head(stream: &mut UnixStream) -> String {
 /// as the client likes.
 #[test]
 fn a_slow_body_is_cut_off_and_others_are_served() {
-    if !root_or_skip("a_slow_body_is_cut_off_and_others_are_served") {
+    if !root_on_the_host_or_skip("a_slow_body_is_cut_off_and_others_are_served") {
         return;
     }
     let _serial = serial();
@@ -251,7 +253,7 @@ fn a_slow_body_is_cut_off_and_others_are_served() {
 /// that nothing runs even where it is accepted.
 #[test]
 fn a_json_body_with_a_repeated_key_is_refused() {
-    if !root_or_skip("a_json_body_with_a_repeated_key_is_refused") {
+    if !root_on_the_host_or_skip("a_json_body_with_a_repeated_key_is_refused") {
         return;
     }
     let _serial = serial();
@@ -284,7 +286,7 @@ fn a_json_body_with_a_repeated_key_is_refused() {
 /// the daemon holds at most its connection cap (20 here) of them.
 #[test]
 fn watches_past_the_cap_get_429_and_descriptors_stay_bounded() {
-    if !root_or_skip("watches_past_the_cap_get_429_and_descriptors_stay_bounded") {
+    if !root_on_the_host_or_skip("watches_past_the_cap_get_429_and_descriptors_stay_bounded") {
         return;
     }
     let _serial = serial();
@@ -362,7 +364,7 @@ fn watches_past_the_cap_get_429_and_descriptors_stay_bounded() {
 /// refused before any bind).
 #[test]
 fn listen_beyond_loopback_needs_the_flag() {
-    if !root_or_skip("listen_beyond_loopback_needs_the_flag") {
+    if !root_on_the_host_or_skip("listen_beyond_loopback_needs_the_flag") {
         return;
     }
     let _serial = serial();
@@ -443,7 +445,7 @@ impl Drop for Netns {
 /// the certificate against the kubeconfig's CA, gets `/version`.
 #[test]
 fn listen_beyond_loopback_serves_a_certificate_naming_the_address() {
-    if !root_or_skip("listen_beyond_loopback_serves_a_certificate_naming_the_address") {
+    if !root_on_the_host_or_skip("listen_beyond_loopback_serves_a_certificate_naming_the_address") {
         return;
     }
     let installed = |tool: &str| Command::new(tool).arg("-V").output().is_ok();
@@ -555,7 +557,7 @@ fn plan(dir: &Path, file: &str) -> (bool, String, Duration, Option<u64>) {
 /// refuses it; neither value is printed.
 #[test]
 fn a_repeated_map_key_is_refused_with_its_path_and_line() {
-    if !root_or_skip("a_repeated_map_key_is_refused_with_its_path_and_line") {
+    if !root_on_the_host_or_skip("a_repeated_map_key_is_refused_with_its_path_and_line") {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -577,7 +579,7 @@ fn a_repeated_map_key_is_refused_with_its_path_and_line() {
 /// with a clear error, in well under 100 MB (main took 471 MB and 4 s).
 #[test]
 fn a_block_sequence_bomb_is_refused_in_bounded_memory() {
-    if !root_or_skip("a_block_sequence_bomb_is_refused_in_bounded_memory") {
+    if !root_on_the_host_or_skip("a_block_sequence_bomb_is_refused_in_bounded_memory") {
         return;
     }
     let dir = tempfile::tempdir().expect("tempdir");

@@ -21,7 +21,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use minipod_runtime_tests::{
-    MARKER_VAR, ScratchNode, root_or_skip, serial, tail, text, wait_for_exit, wait_until_or,
+    MARKER_VAR, ScratchNode, root_on_the_host_or_skip, serial, tail, text, wait_for_exit,
+    wait_until_or,
 };
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -67,7 +68,7 @@ fn write_manifest(node: &ScratchNode, pod: &Value) -> PathBuf {
 
 #[test]
 fn minipod_run_rejects_an_8ei_pod_and_starts_nothing() {
-    if !root_or_skip("minipod_run_rejects_an_8ei_pod_and_starts_nothing") {
+    if !root_on_the_host_or_skip("minipod_run_rejects_an_8ei_pod_and_starts_nothing") {
         return;
     }
     let _serial = serial();
@@ -254,7 +255,7 @@ impl Drop for Daemon<'_> {
 
 #[test]
 fn the_daemon_fails_a_pod_that_does_not_fit_next_to_a_running_one() {
-    if !root_or_skip("the_daemon_fails_a_pod_that_does_not_fit_next_to_a_running_one") {
+    if !root_on_the_host_or_skip("the_daemon_fails_a_pod_that_does_not_fit_next_to_a_running_one") {
         return;
     }
     let _serial = serial();

@@ -19,7 +19,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use minipod_runtime::logs::{Follower, MAX_LINE, Stream, Tag, parse_line};
-use minipod_runtime_tests::{MARKER_VAR, ScratchNode, root_or_skip, serial, wait_until_or};
+use minipod_runtime_tests::{
+    MARKER_VAR, ScratchNode, root_on_the_host_or_skip, serial, wait_until_or,
+};
 use serde_json::json;
 
 /// The real `minipod` command line: the monitor of the pod it runs.
@@ -109,7 +111,9 @@ fn log_files(dir: &Path) -> Vec<(PathBuf, u64)> {
 
 #[test]
 fn a_flood_without_newlines_is_rotated_cut_and_costs_the_monitor_little() {
-    if !root_or_skip("a_flood_without_newlines_is_rotated_cut_and_costs_the_monitor_little") {
+    if !root_on_the_host_or_skip(
+        "a_flood_without_newlines_is_rotated_cut_and_costs_the_monitor_little",
+    ) {
         return;
     }
     let _serial = serial();

@@ -15,7 +15,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use minipod_runtime_tests::node::ScratchNode;
-use minipod_runtime_tests::{root_or_skip, serial, wait_until_or};
+use minipod_runtime_tests::{root_on_the_host_or_skip, serial, wait_until_or};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::{Value, json};
@@ -172,7 +172,7 @@ fn manifest(config: (&str, u64), layer: (&str, u64)) -> Vec<u8> {
 
 #[test]
 fn a_huge_manifest_is_refused_without_being_held() {
-    if !root_or_skip("a_huge_manifest_is_refused_without_being_held") {
+    if !root_on_the_host_or_skip("a_huge_manifest_is_refused_without_being_held") {
         return;
     }
     let _serial = serial();
@@ -196,7 +196,7 @@ fn a_huge_manifest_is_refused_without_being_held() {
 
 #[test]
 fn a_huge_token_answer_is_refused_without_being_held() {
-    if !root_or_skip("a_huge_token_answer_is_refused_without_being_held") {
+    if !root_on_the_host_or_skip("a_huge_token_answer_is_refused_without_being_held") {
         return;
     }
     let _serial = serial();
@@ -234,7 +234,7 @@ fn a_huge_token_answer_is_refused_without_being_held() {
 
 #[test]
 fn a_config_declared_huge_is_refused_before_its_download() {
-    if !root_or_skip("a_config_declared_huge_is_refused_before_its_download") {
+    if !root_on_the_host_or_skip("a_config_declared_huge_is_refused_before_its_download") {
         return;
     }
     let _serial = serial();
@@ -275,7 +275,7 @@ fn a_config_declared_huge_is_refused_before_its_download() {
 
 #[test]
 fn a_blob_longer_than_declared_is_cut_at_its_declared_size() {
-    if !root_or_skip("a_blob_longer_than_declared_is_cut_at_its_declared_size") {
+    if !root_on_the_host_or_skip("a_blob_longer_than_declared_is_cut_at_its_declared_size") {
         return;
     }
     let _serial = serial();
@@ -328,7 +328,7 @@ fn trickling_registry() -> HostileRegistry {
 
 #[test]
 fn a_stalled_registry_fails_the_pull_within_the_progress_timeout() {
-    if !root_or_skip("a_stalled_registry_fails_the_pull_within_the_progress_timeout") {
+    if !root_on_the_host_or_skip("a_stalled_registry_fails_the_pull_within_the_progress_timeout") {
         return;
     }
     let _serial = serial();
@@ -358,7 +358,7 @@ fn a_stalled_registry_fails_the_pull_within_the_progress_timeout() {
 
 #[test]
 fn a_registry_trickling_its_headers_stalls_too() {
-    if !root_or_skip("a_registry_trickling_its_headers_stalls_too") {
+    if !root_on_the_host_or_skip("a_registry_trickling_its_headers_stalls_too") {
         return;
     }
     let _serial = serial();
@@ -390,7 +390,7 @@ fn a_registry_trickling_its_headers_stalls_too() {
 
 #[test]
 fn a_pod_on_a_stalled_registry_goes_err_image_pull() {
-    if !root_or_skip("a_pod_on_a_stalled_registry_goes_err_image_pull") {
+    if !root_on_the_host_or_skip("a_pod_on_a_stalled_registry_goes_err_image_pull") {
         return;
     }
     let _serial = serial();
@@ -468,7 +468,7 @@ fn a_pod_on_a_stalled_registry_goes_err_image_pull() {
 
 #[test]
 fn a_plain_http_token_realm_elsewhere_gets_no_credentials() {
-    if !root_or_skip("a_plain_http_token_realm_elsewhere_gets_no_credentials") {
+    if !root_on_the_host_or_skip("a_plain_http_token_realm_elsewhere_gets_no_credentials") {
         return;
     }
     let _serial = serial();

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use minipod_image::{Error, Limits, Store};
 use minipod_linux::container::ExitStatus;
-use minipod_runtime_tests::{TestNode, root_or_skip, serial};
+use minipod_runtime_tests::{TestNode, root_on_the_host_or_skip, serial};
 
 mod build;
 use build::*;
@@ -33,7 +33,7 @@ const INIT: &str = env!("CARGO_BIN_EXE_minipod-test-init");
 
 #[test]
 fn the_store_is_closed_to_local_users_and_open_to_its_containers() {
-    if !root_or_skip("the_store_is_closed_to_local_users_and_open_to_its_containers") {
+    if !root_on_the_host_or_skip("the_store_is_closed_to_local_users_and_open_to_its_containers") {
         return;
     }
     let _serial = serial();
@@ -162,7 +162,9 @@ spec:
 
 #[test]
 fn a_directory_swapped_for_a_symlink_does_not_pass_its_mtime_to_the_host() {
-    if !root_or_skip("a_directory_swapped_for_a_symlink_does_not_pass_its_mtime_to_the_host") {
+    if !root_on_the_host_or_skip(
+        "a_directory_swapped_for_a_symlink_does_not_pass_its_mtime_to_the_host",
+    ) {
         return;
     }
     let _serial = serial();
@@ -205,7 +207,7 @@ fn a_directory_swapped_for_a_symlink_does_not_pass_its_mtime_to_the_host() {
 
 #[test]
 fn decompression_bombs_stop_at_the_caps_quickly_and_leave_nothing() {
-    if !root_or_skip("decompression_bombs_stop_at_the_caps_quickly_and_leave_nothing") {
+    if !root_on_the_host_or_skip("decompression_bombs_stop_at_the_caps_quickly_and_leave_nothing") {
         return;
     }
     let _serial = serial();
@@ -263,7 +265,7 @@ fn decompression_bombs_stop_at_the_caps_quickly_and_leave_nothing() {
 
 #[test]
 fn huge_json_documents_are_refused_by_size_at_once() {
-    if !root_or_skip("huge_json_documents_are_refused_by_size_at_once") {
+    if !root_on_the_host_or_skip("huge_json_documents_are_refused_by_size_at_once") {
         return;
     }
     let _serial = serial();
@@ -317,7 +319,7 @@ fn huge_json_documents_are_refused_by_size_at_once() {
 
 #[test]
 fn an_import_error_through_a_hard_linked_secret_does_not_print_it() {
-    if !root_or_skip("an_import_error_through_a_hard_linked_secret_does_not_print_it") {
+    if !root_on_the_host_or_skip("an_import_error_through_a_hard_linked_secret_does_not_print_it") {
         return;
     }
     let _serial = serial();
@@ -386,7 +388,7 @@ fn an_import_error_through_a_hard_linked_secret_does_not_print_it() {
 
 #[test]
 fn a_long_name_bomb_is_refused_before_the_tar_reader_holds_it() {
-    if !root_or_skip("a_long_name_bomb_is_refused_before_the_tar_reader_holds_it") {
+    if !root_on_the_host_or_skip("a_long_name_bomb_is_refused_before_the_tar_reader_holds_it") {
         return;
     }
     let _serial = serial();
