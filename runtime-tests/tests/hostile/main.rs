@@ -9,3 +9,5 @@
 //! asserts what the attacker would have gained (a host file, a device read,
 //! bytes in memory) did not happen, and bounds time and memory where the
 //! attack is about work.
+
+mod mounts;
