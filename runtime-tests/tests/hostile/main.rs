@@ -10,4 +10,5 @@
 //! bytes in memory) did not happen, and bounds time and memory where the
 //! attack is about work.
 
+mod entry;
 mod mounts;

@@ -87,6 +87,10 @@ impl HostilePod {
         self.dir.join("host")
     }
 
+    pub(crate) fn sandbox(&mut self) -> &mut Sandbox {
+        self.sandbox.as_mut().expect("sandbox")
+    }
+
     /// A layer holding `links` (path in the image, symlink target), put on
     /// top of the busybox layer.
     pub(crate) fn layer(&self, links: &[(&str, &str)]) -> PathBuf {
