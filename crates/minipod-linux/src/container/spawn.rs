@@ -32,7 +32,8 @@
 //! read-only mount that open fails with `EROFS`, whatever the file's
 //! permissions; a container cannot make the mount writable (that needs
 //! `CAP_SYS_ADMIN`, which no unprivileged container has), and it is in no
-//! mount namespace a container can reach. Costs two system calls per start;
+//! mount namespace a container can reach. Costs about 0.1 ms per start
+//! (making the mount, and unmounting it when the parent closes it);
 //! nothing is copied. (runc 1.1 copied the binary into a sealed memfd; runc
 //! 1.2 uses a read-only bind mount of it, as here.) The helpers also make
 //! themselves non-dumpable first thing (`crate::reexec`), so that a process
