@@ -90,16 +90,15 @@ pub fn open_in(
                         if links_followed > MAX_SYMLINKS {
                             return Err(error(
                                 io::ErrorKind::InvalidInput,
-                                &join(&components[..=i]).to_string_lossy(),
+                                &shown(&components[..=i]),
                                 "too many levels of symlinks",
                             ));
                         }
                         components = substitute(&components, i, Path::new(&target));
                         continue 'restart;
                     }
-                    make(current.as_fd(), name, last && create == Create::File).map_err(|e| {
-                        error(e.kind(), &join(&components[..=i]).to_string_lossy(), &e)
-                    })?;
+                    make(current.as_fd(), name, last && create == Create::File)
+                        .map_err(|e| error(e.kind(), &shown(&components[..=i]), &e))?;
                     open_step(dir, current.as_fd(), &components, i, symlinks)
                 }
                 other => other,
@@ -110,11 +109,7 @@ pub fn open_in(
                 } else {
                     e.desc().to_owned()
                 };
-                error(
-                    io::Error::from(e).kind(),
-                    &join(&components[..=i]).to_string_lossy(),
-                    what,
-                )
+                error(io::Error::from(e).kind(), &shown(&components[..=i]), what)
             })?);
         }
         return Ok(current);
@@ -185,6 +180,15 @@ fn join(components: &[OsString]) -> OsString {
         path.push(name);
     }
     path
+}
+
+/// `components` as a path for messages: `etc/hosts`.
+fn shown(components: &[OsString]) -> String {
+    components
+        .iter()
+        .map(|c| c.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 fn how(resolve: ResolveFlag) -> OpenHow {
@@ -294,6 +298,11 @@ mod tests {
             substitute(&path, 0, Path::new("/srv/../host")),
             names(&["srv", "..", "host", "vol", "x"])
         );
+    }
+
+    #[test]
+    fn messages_show_the_path_as_given() {
+        assert_eq!(shown(&names(&["etc", "..", "hosts"])), "etc/../hosts");
     }
 
     #[test]
