@@ -25,7 +25,8 @@
 //! `container::spawn` (clone3 and exec), `container::init` (descriptors,
 //! prctl, signal dispositions), `container::exec` (fork in the single-threaded
 //! exec helper, prctl, poll), `container::attach` (the terminal's ioctls),
-//! `fdpass` (descriptors received over a socket), `container` (pidfd signals and waits),
+//! `fdpass` (descriptors received over a socket), `in_root` and `mounts`
+//! (descriptors from openat2, the new mount API), `container` (pidfd signals and waits),
 //! `sandbox` (the loopback ioctls), `private_fs` (the descriptor openat2 returns),
 //! `cgroup::device_filter` (bpf(2), the cgroup v2 device filter).
 
@@ -34,6 +35,7 @@
 pub mod cgroup;
 pub mod container;
 pub mod fdpass;
+pub mod in_root;
 pub mod mounts;
 pub mod private_fs;
 pub mod reexec;

@@ -17,8 +17,24 @@ pub const EXEC_HELPER: &str = "__minipod-exec";
 
 /// Becomes the requested helper and never returns, or returns at once when
 /// this process is not a helper.
+///
+/// A helper first makes itself non-dumpable (prctl(2), `PR_SET_DUMPABLE`):
+/// it runs minipod's own binary inside, or next to, a container, and a
+/// process there without `CAP_SYS_PTRACE` must not open its
+/// `/proc/<pid>/exe`, `mem` or `environ` (ptrace access mode checks,
+/// proc(5)). The workload's `execve` makes the process dumpable again, as
+/// any exec does. (runc does the same while it is inside the container's
+/// namespaces; the binary itself is protected by `container::spawn`.)
 pub fn run_helper_if_asked() {
-    match std::env::args_os().nth(1).as_ref().and_then(|a| a.to_str()) {
+    let helper = std::env::args_os().nth(1);
+    let helper = helper.as_ref().and_then(|a| a.to_str());
+    if matches!(
+        helper,
+        Some(CONTAINER_INIT | SANDBOX_HELPER | PAUSE_HELPER | EXEC_HELPER)
+    ) {
+        crate::container::spawn::make_undumpable();
+    }
+    match helper {
         Some(CONTAINER_INIT) => crate::container::init::init_main(),
         Some(SANDBOX_HELPER) => crate::sandbox::holder_main(),
         Some(PAUSE_HELPER) => crate::sandbox::pause_main(),

@@ -13,7 +13,9 @@
 mod api;
 mod capacity;
 mod devices;
+mod entry;
 mod images;
 mod logs;
+mod mounts;
 mod registry;
 mod seccomp;

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use minipod_linux::container::ExitStatus;
 use minipod_runtime::pod::{Reason, RunningPod, StartedContainer};
-use minipod_runtime_tests::{TestNode, root_on_the_host_or_skip, serial};
+use minipod_runtime_tests::{TestNode, root_or_skip, serial};
 use nix::sys::signal::Signal;
 
 const INIT: &str = env!("CARGO_BIN_EXE_minipod-test-init");
@@ -73,9 +73,7 @@ const CONFINED: &str =
 
 #[test]
 fn runtime_default_blocks_user_namespaces_and_mounts_and_lets_work_run() {
-    if !root_on_the_host_or_skip(
-        "runtime_default_blocks_user_namespaces_and_mounts_and_lets_work_run",
-    ) {
+    if !root_or_skip("runtime_default_blocks_user_namespaces_and_mounts_and_lets_work_run") {
         return;
     }
     let _serial = serial();
@@ -114,9 +112,7 @@ fn runtime_default_blocks_user_namespaces_and_mounts_and_lets_work_run() {
 
 #[test]
 fn a_localhost_profile_blocks_what_it_names_and_a_missing_one_fails_the_start() {
-    if !root_on_the_host_or_skip(
-        "a_localhost_profile_blocks_what_it_names_and_a_missing_one_fails_the_start",
-    ) {
+    if !root_or_skip("a_localhost_profile_blocks_what_it_names_and_a_missing_one_fails_the_start") {
         return;
     }
     let _serial = serial();
@@ -197,7 +193,7 @@ spec:
 
 #[test]
 fn the_node_default_confines_pods_that_say_nothing() {
-    if !root_on_the_host_or_skip("the_node_default_confines_pods_that_say_nothing") {
+    if !root_or_skip("the_node_default_confines_pods_that_say_nothing") {
         return;
     }
     let _serial = serial();
@@ -225,7 +221,7 @@ fn the_node_default_confines_pods_that_say_nothing() {
 
 #[test]
 fn exec_into_a_runtime_default_container_is_confined_too() {
-    if !root_on_the_host_or_skip("exec_into_a_runtime_default_container_is_confined_too") {
+    if !root_or_skip("exec_into_a_runtime_default_container_is_confined_too") {
         return;
     }
     let _serial = serial();
@@ -267,7 +263,7 @@ spec:
 /// and another with the Localhost profile from that root.
 #[test]
 fn minipod_run_takes_the_seccomp_settings_from_the_node_config() {
-    if !root_on_the_host_or_skip("minipod_run_takes_the_seccomp_settings_from_the_node_config") {
+    if !root_or_skip("minipod_run_takes_the_seccomp_settings_from_the_node_config") {
         return;
     }
     let _serial = serial();

@@ -12,15 +12,19 @@ use std::convert::Infallible;
 use std::ffi::CString;
 use std::fs;
 use std::io::{Read, Write};
-use std::os::fd::{FromRawFd, RawFd};
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt, symlink};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::{CloneFlags, setns};
-use nix::sys::stat::{Mode, SFlag, makedev, mknod};
-use nix::unistd::{Gid, Uid, chdir, pivot_root, setgid, setgroups, setsid, setuid};
+use nix::sys::stat::{FchmodatFlags, Mode, SFlag, fchmodat, fstat, makedev, mknodat};
+use nix::unistd::{
+    Gid, Uid, chdir, fchdir, pivot_root, setgid, setgroups, setsid, setuid, symlinkat,
+};
+
+use crate::in_root::{Create, Symlinks, open_in};
+use crate::mounts::{attach, clone_mount, mount_onto, open_dir, set_mount_attributes};
 
 use super::protocol::{ContainerConfig, StartFailure};
 use super::spawn::{CONFIG_FD, REPORT_FD};
@@ -136,8 +140,12 @@ fn run() -> Result<Infallible, StartFailure> {
             None::<&str>,
         ),
     )?;
-    let root = &config.rootfs.merged;
     step("mount root filesystem", mount_overlay(&config))?;
+    // Every mount below is made on a target resolved inside this root, never
+    // following a symlink out of it (see `in_root`): the image is untrusted,
+    // and until `pivot_root` this process still sees the host's files.
+    let root = step("open root filesystem", open_dir(&config.rootfs.merged))?;
+    let root = root.as_fd();
     step(
         "mount /proc",
         mount_at(
@@ -293,25 +301,32 @@ fn mount_overlay(config: &ContainerConfig) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Mounts a new `fstype` filesystem on `target`, a directory resolved (and
+/// made if missing) inside `root`, and returns a descriptor of the new
+/// mount's root.
+///
+/// That descriptor comes from resolving `target` once more, now through the
+/// new mount: the descriptor the mount was made on still names the
+/// directory beneath it. Nothing can swap the path in between: only this
+/// process is in this mount namespace yet, and no volume is mounted before
+/// `/proc`, `/dev` and `/sys`.
 fn mount_at(
-    root: &Path,
+    root: BorrowedFd<'_>,
     target: &str,
     source: &str,
     fstype: &str,
     flags: MsFlags,
     data: Option<&str>,
-) -> Result<PathBuf, Failure> {
-    let path = root.join(target);
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o755)
-        .create(&path)?;
-    mount(Some(source), &path, Some(fstype), flags, data)?;
-    Ok(path)
+) -> Result<OwnedFd, Failure> {
+    let mount_point = open_in(root, target, Symlinks::InRoot, Create::Directories)?;
+    mount_onto(&mount_point, source, fstype, flags, data)?;
+    Ok(open_in(root, target, Symlinks::InRoot, Create::Nothing)?)
 }
 
-/// A minimal `/dev`, as the OCI runtime spec's default devices.
-fn mount_dev(root: &Path) -> Result<(), Failure> {
+/// A minimal `/dev`, as the OCI runtime spec's default devices. Its entries
+/// are made through the descriptor of the new tmpfs (`mknodat`,
+/// `symlinkat`), never by path.
+fn mount_dev(root: BorrowedFd<'_>) -> Result<(), Failure> {
     let dev = mount_at(
         root,
         "dev",
@@ -322,15 +337,23 @@ fn mount_dev(root: &Path) -> Result<(), Failure> {
     )?;
     // The device cgroup allows each of them (`minipod_plan::devices`).
     for (name, major, minor) in minipod_plan::devices::DEV_NODES {
-        let path = dev.join(name);
-        mknod(
-            &path,
+        let mode = Mode::from_bits_truncate(0o666);
+        mknodat(
+            Some(dev.as_raw_fd()),
+            name,
             SFlag::S_IFCHR,
-            Mode::from_bits_truncate(0o666),
+            mode,
             makedev(major.into(), minor.into()),
         )?;
         // mknod honours the umask; the devices must be world read-write.
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o666))?;
+        // (Following symlinks is harmless: the name was just made, in a
+        // tmpfs only this process sees.)
+        fchmodat(
+            Some(dev.as_raw_fd()),
+            name,
+            mode,
+            FchmodatFlags::FollowSymlink,
+        )?;
     }
     mount_at(
         root,
@@ -340,7 +363,7 @@ fn mount_dev(root: &Path) -> Result<(), Failure> {
         MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
         Some("newinstance,ptmxmode=0666,mode=0620,gid=5"),
     )?;
-    symlink("pts/ptmx", dev.join("ptmx"))?;
+    symlinkat("pts/ptmx", Some(dev.as_raw_fd()), "ptmx")?;
     mount_at(
         root,
         "dev/shm",
@@ -363,39 +386,38 @@ fn mount_dev(root: &Path) -> Result<(), Failure> {
         ("stdout", "/proc/self/fd/1"),
         ("stderr", "/proc/self/fd/2"),
     ] {
-        symlink(target, dev.join(link))?;
+        symlinkat(target, Some(dev.as_raw_fd()), link)?;
     }
     Ok(())
 }
 
-fn bind_mount(root: &Path, source: &Path, target: &str, readonly: bool) -> Result<(), Failure> {
-    let path = root.join(target.trim_start_matches('/'));
-    if fs::metadata(source)?.is_dir() {
-        fs::create_dir_all(&path)?;
+/// Bind-mounts `source` (a host path minipod prepared: a volume, a pod
+/// file, a pinned subPath) on `target` inside `root`, made as a directory
+/// or a file to match the source.
+///
+/// The bind is a detached copy of `source` ([`clone_mount`]), made
+/// read-only before it is attached when asked, and attached onto the
+/// target's descriptor ([`attach`]). Read-only applies to the top mount only,
+/// as the kubelet's `readOnly: true` without `recursiveReadOnly`.
+fn bind_mount(
+    root: BorrowedFd<'_>,
+    source: &Path,
+    target: &str,
+    readonly: bool,
+) -> Result<(), Failure> {
+    let bind = clone_mount(None, source, true)?;
+    let is_dir = SFlag::from_bits_truncate(fstat(bind.as_raw_fd())?.st_mode) & SFlag::S_IFMT
+        == SFlag::S_IFDIR;
+    let create = if is_dir {
+        Create::Directories
     } else {
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent)?;
-        }
-        if fs::symlink_metadata(&path).is_err() {
-            fs::File::create(&path)?;
-        }
-    }
-    mount(
-        Some(source),
-        &path,
-        None::<&str>,
-        MsFlags::MS_BIND | MsFlags::MS_REC,
-        None::<&str>,
-    )?;
+        Create::File
+    };
+    let mount_point = open_in(root, target, Symlinks::InRoot, create)?;
     if readonly {
-        mount(
-            None::<&str>,
-            &path,
-            None::<&str>,
-            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
-            None::<&str>,
-        )?;
+        set_mount_attributes(bind.as_fd(), libc::MOUNT_ATTR_RDONLY, false)?;
     }
+    attach(bind.as_fd(), mount_point.as_fd())?;
     Ok(())
 }
 
@@ -422,69 +444,62 @@ const READ_ONLY: &[&str] = &[
     "proc/sysrq-trigger",
 ];
 
-fn mask_paths(root: &Path) -> Result<(), Failure> {
+/// Hides [`MASKED`] (an empty read-only tmpfs on a directory, `/dev/null`
+/// on a file) and makes [`READ_ONLY`] read-only, each resolved inside
+/// `root`; a path this kernel does not have is skipped.
+fn mask_paths(root: BorrowedFd<'_>) -> Result<(), Failure> {
+    let existing = |path: &str| match open_in(root, path, Symlinks::InRoot, Create::Nothing) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    };
     for path in MASKED {
-        let path = root.join(path);
-        match fs::metadata(&path) {
-            Err(_) => continue, // not on this kernel
-            Ok(meta) if meta.is_dir() => {
-                mount(
-                    Some("tmpfs"),
-                    &path,
-                    Some("tmpfs"),
-                    MsFlags::MS_RDONLY,
-                    Some("size=0"),
-                )?;
-            }
-            Ok(_) => {
-                mount(
-                    Some(&root.join("dev/null")),
-                    &path,
-                    None::<&str>,
-                    MsFlags::MS_BIND,
-                    None::<&str>,
-                )?;
-            }
+        let Some(target) = existing(path)? else {
+            continue; // not on this kernel
+        };
+        let mode = SFlag::from_bits_truncate(fstat(target.as_raw_fd())?.st_mode);
+        if mode & SFlag::S_IFMT == SFlag::S_IFDIR {
+            mount_onto(
+                &target,
+                "tmpfs",
+                "tmpfs",
+                MsFlags::MS_RDONLY,
+                Some("size=0"),
+            )?;
+        } else {
+            let null = open_in(root, "dev/null", Symlinks::InRoot, Create::Nothing)?;
+            let bind = clone_mount(Some(null.as_fd()), Path::new(""), false)?;
+            attach(bind.as_fd(), target.as_fd())?;
         }
     }
     for path in READ_ONLY {
-        let path = root.join(path);
-        if fs::symlink_metadata(&path).is_err() {
+        let Some(target) = existing(path)? else {
             continue;
-        }
-        mount(
-            Some(&path),
-            &path,
-            None::<&str>,
-            MsFlags::MS_BIND | MsFlags::MS_REC,
-            None::<&str>,
+        };
+        let bind = clone_mount(Some(target.as_fd()), Path::new(""), true)?;
+        set_mount_attributes(
+            bind.as_fd(),
+            libc::MOUNT_ATTR_RDONLY
+                | libc::MOUNT_ATTR_NOSUID
+                | libc::MOUNT_ATTR_NODEV
+                | libc::MOUNT_ATTR_NOEXEC,
+            false,
         )?;
-        mount(
-            None::<&str>,
-            &path,
-            None::<&str>,
-            MsFlags::MS_BIND
-                | MsFlags::MS_REMOUNT
-                | MsFlags::MS_RDONLY
-                | MsFlags::MS_NOSUID
-                | MsFlags::MS_NODEV
-                | MsFlags::MS_NOEXEC,
-            None::<&str>,
-        )?;
+        attach(bind.as_fd(), target.as_fd())?;
     }
     Ok(())
 }
 
 /// `pivot_root(".", ".")` then detach the old root: the idiom runc uses, with
-/// no directory needed for the old root (pivot_root(2) NOTES).
-fn enter_root(root: &Path) -> Result<(), Failure> {
-    chdir(root)?;
+/// no directory needed for the old root (pivot_root(2) NOTES). The root is
+/// entered through its descriptor.
+fn enter_root(root: BorrowedFd<'_>) -> Result<(), Failure> {
+    fchdir(root.as_raw_fd())?;
     pivot_root(".", ".")?;
     umount2(".", MntFlags::MNT_DETACH)?;
     chdir("/")?;
     Ok(())
 }
-
 fn ensure_dir(path: &str) -> Result<(), Failure> {
     match fs::metadata(path) {
         Ok(meta) if meta.is_dir() => Ok(()),
