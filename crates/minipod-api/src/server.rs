@@ -144,7 +144,7 @@ fn invalid_input(why: impl Into<String>) -> io::Error {
 /// says so, and every "any address" (`0.0.0.0`, `::`), which no certificate
 /// can name. The kubelet's own API is reachable on the node's addresses, but
 /// it checks client certificates; this API's single bearer token is meant
-/// for one host (see docs/security-notes/api.md).
+/// for one host (see docs/security/api.md).
 pub fn check_listen_address(ip: IpAddr, beyond_loopback: bool) -> io::Result<()> {
     if ip.is_unspecified() {
         return Err(invalid_input(format!(

@@ -1,4 +1,4 @@
-//! Attacks on the API server and on manifest input (docs/security-notes/api.md).
+//! Attacks on the API server and on manifest input (docs/security/api.md).
 //!
 //! * `a_slow_body_is_cut_off_and_others_are_served`: a client sends its body
 //!   one byte at a time; the daemon answers 408 and closes the connection

@@ -134,6 +134,7 @@ impl HostilePod {
             capabilities: DEFAULT_CAPABILITIES.iter().map(|s| s.to_string()).collect(),
             no_new_privileges: false,
             privileged: false,
+            seccomp: None,
         }
     }
 

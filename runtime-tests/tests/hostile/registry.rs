@@ -5,7 +5,7 @@
 //! bounds what the attack is about: the pulling process's peak memory, the
 //! bytes the registry got to send, the time the pull takes, where the
 //! credentials went. The defences are `minipod_registry::limits` and
-//! `minipod_registry::challenge` (docs/security-notes/registry.md).
+//! `minipod_registry::challenge` (docs/security/registry.md).
 
 mod server;
 

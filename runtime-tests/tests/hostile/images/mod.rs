@@ -1,5 +1,5 @@
 //! The image store against a hostile image or a local user (issue 11, the
-//! image store's part; `docs/security-notes/images.md`):
+//! image store's part; `docs/security/images.md`):
 //! * the store's directories are root-only: a local user can neither run a
 //!   layer's setuid-root binary, nor list the layers, nor read a blob, nor
 //!   write to a layer's 1777 `tmp/`; an old 0755 store is closed when it is
