@@ -12,6 +12,25 @@ fn parse(names: &[String]) -> Result<HashSet<Capability>, String> {
         .collect()
 }
 
+/// The capabilities of `wanted` that this process itself holds in its
+/// bounding set: what a privileged container gets. containerd gives a
+/// privileged container every capability the runtime holds (`cap.Current()`
+/// in its `WithPrivileged`), not every one Linux defines: a runtime that
+/// lacks one (root in a container, or a node without `CAP_SYS_RESOURCE`)
+/// could not hand it on, and asking for it would fail the start.
+pub fn held_by_this_process(wanted: &[String]) -> Vec<String> {
+    wanted
+        .iter()
+        .filter(|name| {
+            Capability::from_str(name)
+                .ok()
+                .and_then(|cap| caps::has_cap(None, CapSet::Bounding, cap).ok())
+                .unwrap_or(false)
+        })
+        .cloned()
+        .collect()
+}
+
 /// Drops every capability not kept from the bounding set: no process of the
 /// container can ever regain it. Needs CAP_SETPCAP, so it runs before the
 /// user switch.

@@ -126,7 +126,12 @@ impl ExecConfig {
             env: config.env.clone(),
             cwd: config.cwd.clone(),
             user: config.user.clone(),
-            capabilities: config.capabilities.clone(),
+            // As the container's init does (`caps::held_by_this_process`).
+            capabilities: if config.privileged {
+                super::caps::held_by_this_process(&config.capabilities)
+            } else {
+                config.capabilities.clone()
+            },
             no_new_privileges: config.no_new_privileges,
             seccomp: config.seccomp.clone(),
         }

@@ -201,13 +201,18 @@ fn run() -> Result<Infallible, StartFailure> {
         });
     }
     step("create workingDir", ensure_dir(&config.cwd))?;
+    let capabilities = if config.privileged {
+        super::caps::held_by_this_process(&config.capabilities)
+    } else {
+        config.capabilities.clone()
+    };
     step(
         "set capabilities",
-        super::caps::limit_bounding(&config.capabilities),
+        super::caps::limit_bounding(&capabilities),
     )?;
     super::seccomp::install_before_user_switch(&seccomp, config.no_new_privileges)?;
     step("switch user", switch_user(uid, gid, &groups))?;
-    step("set capabilities", super::caps::apply(&config.capabilities))?;
+    step("set capabilities", super::caps::apply(&capabilities))?;
     if config.no_new_privileges {
         // SAFETY: prctl(PR_SET_NO_NEW_PRIVS) takes plain integers.
         let rc = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
