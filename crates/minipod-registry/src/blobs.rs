@@ -43,16 +43,7 @@ impl Downloads {
     /// Waits until no other pull downloads `hex`, and takes its slot.
     /// Blocking: from async code, call it through `spawn_blocking`.
     pub fn slot(&self, hex: &str) -> Result<Slot, PullError> {
-        fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
-        let lock_path = self.dir.join(format!("{hex}.lock"));
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io(&lock_path))?;
-        let lock = Flock::lock(file, FlockArg::LockExclusive)
-            .map_err(|(_, errno)| io(&lock_path)(errno.into()))?;
+        let lock = self.lock(hex)?;
         let partial = self.dir.join(format!("{hex}.partial"));
         // Whoever wrote a `.partial` no longer holds the lock: a pull that
         // was interrupted (killed) mid-download. Its bytes go.
@@ -68,8 +59,41 @@ impl Downloads {
         })
     }
 
-    /// Forgets a finished download (the store has the blob now).
+    /// Takes `<hex>.lock`. A lock file is removed by [`Downloads::forget`]
+    /// while held, so a pull that was waiting on it wakes up holding a lock
+    /// on a file no longer in the directory, while a newcomer may lock a
+    /// new file of that name: the lock held must be the file that is
+    /// there now (same inode), or it is taken again.
+    fn lock(&self, hex: &str) -> Result<Flock<File>, PullError> {
+        use std::os::unix::fs::MetadataExt;
+        fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
+        let lock_path = self.dir.join(format!("{hex}.lock"));
+        loop {
+            let file = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&lock_path)
+                .map_err(io(&lock_path))?;
+            let lock = Flock::lock(file, FlockArg::LockExclusive)
+                .map_err(|(_, errno)| io(&lock_path)(errno.into()))?;
+            let held = lock.metadata().map_err(io(&lock_path))?.ino();
+            match fs::metadata(&lock_path) {
+                Ok(now) if now.ino() == held => return Ok(lock),
+                Ok(_) => continue,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io(&lock_path)(e)),
+            }
+        }
+    }
+
+    /// Forgets a finished download (the store has the blob now). It takes
+    /// the blob's lock first: another pull holding it may be linking the
+    /// finished file at this moment, and must not find it gone between
+    /// seeing it and linking it. The lock file goes while held (see
+    /// [`Downloads::lock`]).
     pub fn forget(&self, hex: &str) {
+        let Ok(_lock) = self.lock(hex) else { return };
         for name in [hex.to_owned(), format!("{hex}.lock")] {
             let _ = fs::remove_file(self.dir.join(name));
         }
@@ -106,6 +130,37 @@ mod tests {
         assert!(found, "the second pull finds the first one's file");
         downloads.forget("ab");
         assert!(!dir.path().join("downloads/ab").exists());
+    }
+
+    #[test]
+    fn a_pull_woken_on_a_removed_lock_file_waits_for_the_current_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let downloads = Downloads::new(dir.path());
+        let first = downloads.slot("ab").unwrap();
+        let (d, woke) = (
+            downloads.clone(),
+            Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        );
+        let flag = Arc::clone(&woke);
+        let waiter = std::thread::spawn(move || {
+            let slot = d.slot("ab").unwrap();
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            drop(slot);
+        });
+        // Let the waiter open the lock file and block on it, then remove
+        // the file as `forget` does: a newcomer locks a new file at once.
+        std::thread::sleep(Duration::from_millis(200));
+        fs::remove_file(dir.path().join("downloads/ab.lock")).unwrap();
+        let newcomer = downloads.slot("ab").unwrap();
+        drop(first);
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(
+            !woke.load(std::sync::atomic::Ordering::SeqCst),
+            "the waiter took a lock the newcomer also holds"
+        );
+        drop(newcomer);
+        waiter.join().unwrap();
+        assert!(woke.load(std::sync::atomic::Ordering::SeqCst));
     }
 
     #[test]
