@@ -413,8 +413,11 @@ fn check_pod_security_context(security: &PodSecurityContext, report: &mut Suppor
 }
 
 /// Seccomp: every type is implemented (`RuntimeDefault`, `Localhost`,
-/// `Unconfined`; see `minipod_plan::seccomp`). AppArmor: only `Unconfined`
-/// is honoured; a profile that promises confinement would be a lie.
+/// `Unconfined`; see `minipod_plan::seccomp`). AppArmor: `Unconfined`, and
+/// `Localhost` (applied on a host with AppArmor, refused at the runtime's
+/// admission on a host without it, as the kubelet does:
+/// `minipod_runtime::apparmor`). `RuntimeDefault` needs a default profile
+/// minipod does not ship yet; accepting it unapplied would be a lie.
 fn check_profiles(
     path: &str,
     _seccomp: &Option<SecurityProfile>,
@@ -423,12 +426,13 @@ fn check_profiles(
 ) {
     if let Some(profile) = app_armor
         && profile.profile_type != ProfileType::Unconfined
+        && profile.profile_type != ProfileType::Localhost
     {
         report.reject(format!("{path}.appArmorProfile"), APPARMOR);
     }
 }
 
-const APPARMOR: &str = "AppArmor profiles are not implemented (only Unconfined)";
+const APPARMOR: &str = "AppArmor RuntimeDefault is not implemented (minipod has no default profile yet): use Localhost or Unconfined";
 
 /// The deprecated confinement annotations, as Kubernetes treats them
 /// today (1.32):
@@ -438,7 +442,7 @@ const APPARMOR: &str = "AppArmor profiles are not implemented (only Unconfined)"
 /// * AppArmor: still honoured: the API server copies the annotation to the
 ///   `appArmorProfile` field when it creates the pod
 ///   (`applyAppArmorVersionSkew` in `pkg/registry/core/pod/strategy.go`),
-///   so a confining value is refused like the field.
+///   so it is checked like the field.
 ///
 /// Their values and their agreement with the fields are validated in
 /// `validate::annotations`.
@@ -465,7 +469,10 @@ fn check_confinement_annotations(pod: &Pod, report: &mut SupportReport) {
         }
     }
     for (key, value) in annotations {
-        if key.starts_with(APPARMOR_CONTAINER_PREFIX) && value != "unconfined" {
+        if key.starts_with(APPARMOR_CONTAINER_PREFIX)
+            && value != "unconfined"
+            && !value.starts_with("localhost/")
+        {
             report.reject(field(key), APPARMOR);
         }
     }
@@ -827,21 +834,21 @@ mod tests {
     }
 
     #[test]
-    fn apparmor_confinement_is_rejected_but_unconfined_is_fine() {
+    fn apparmor_runtime_default_is_rejected_but_unconfined_and_localhost_are_fine() {
         let (_, errors) = messages(&report(
-            "  securityContext: {appArmorProfile: {type: Unconfined}}\n  containers:\n  - name: app\n    image: busybox\n    securityContext: {appArmorProfile: {type: RuntimeDefault}}\n",
+            "  securityContext: {appArmorProfile: {type: Unconfined}}\n  containers:\n  - name: app\n    image: busybox\n    securityContext: {appArmorProfile: {type: RuntimeDefault}}\n  - name: side\n    image: busybox\n    securityContext: {appArmorProfile: {type: Localhost, localhostProfile: mine}}\n",
         ));
         assert_eq!(
             errors,
             [
-                "spec.containers[0].securityContext.appArmorProfile: Forbidden: not supported by minipod: AppArmor profiles are not implemented (only Unconfined)"
+                "spec.containers[0].securityContext.appArmorProfile: Forbidden: not supported by minipod: AppArmor RuntimeDefault is not implemented (minipod has no default profile yet): use Localhost or Unconfined"
             ]
         );
     }
 
     #[test]
     fn deprecated_annotations_warn_as_the_api_server_or_are_refused_as_their_field() {
-        let manifest = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  annotations:\n    seccomp.security.alpha.kubernetes.io/pod: runtime/default\n    container.seccomp.security.alpha.kubernetes.io/app: runtime/default\n    container.seccomp.security.alpha.kubernetes.io/side: runtime/default\n    container.apparmor.security.beta.kubernetes.io/app: runtime/default\n    container.apparmor.security.beta.kubernetes.io/side: unconfined\nspec:\n  containers:\n  - name: app\n    image: busybox\n  - name: side\n    image: busybox\n    securityContext: {seccompProfile: {type: RuntimeDefault}}\n";
+        let manifest = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  annotations:\n    seccomp.security.alpha.kubernetes.io/pod: runtime/default\n    container.seccomp.security.alpha.kubernetes.io/app: runtime/default\n    container.seccomp.security.alpha.kubernetes.io/side: runtime/default\n    container.apparmor.security.beta.kubernetes.io/app: runtime/default\n    container.apparmor.security.beta.kubernetes.io/side: unconfined\n    container.apparmor.security.beta.kubernetes.io/third: localhost/mine\nspec:\n  containers:\n  - name: app\n    image: busybox\n  - name: side\n    image: busybox\n    securityContext: {seccompProfile: {type: RuntimeDefault}}\n  - name: third\n    image: busybox\n";
         let pod: Pod = yaml_serde::from_str(manifest).unwrap();
         let (warnings, errors) = messages(&check_support(&pod));
         assert_eq!(
@@ -854,7 +861,7 @@ mod tests {
         assert_eq!(
             errors,
             [
-                "metadata.annotations[container.apparmor.security.beta.kubernetes.io/app]: Forbidden: not supported by minipod: AppArmor profiles are not implemented (only Unconfined)"
+                "metadata.annotations[container.apparmor.security.beta.kubernetes.io/app]: Forbidden: not supported by minipod: AppArmor RuntimeDefault is not implemented (minipod has no default profile yet): use Localhost or Unconfined"
             ]
         );
     }
