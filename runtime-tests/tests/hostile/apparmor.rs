@@ -50,8 +50,13 @@ struct LoadedProfile {
 
 impl LoadedProfile {
     /// Everything allowed, except reading `/etc/hostname` and writing under
-    /// `/tmp`. `attach_disconnected`: a container's files live under a
-    /// root that is not the host's (containerd's template sets it too).
+    /// `/tmp`. AppArmor names a file by its path from the mount namespace's
+    /// root: the container's root after `pivot_root` on a booted host, but
+    /// in the VM the tests run under `chroot`, where `pivot_root` does not
+    /// move the namespace's root and the same file is
+    /// `<rootfs>/etc/hostname`; hence each rule twice.
+    /// `attach_disconnected`: a file reached outside that root is still
+    /// named (containerd's template sets it too).
     fn deny_hostname_and_tmp_writes() -> LoadedProfile {
         let name = format!("minipod-test-deny-{}", std::process::id());
         let dir = tempfile::tempdir().expect("profile dir");
@@ -70,7 +75,9 @@ impl LoadedProfile {
   umount,
   pivot_root,
   deny /etc/hostname r,
+  deny /**/etc/hostname r,
   deny /tmp/** w,
+  deny /**/tmp/** w,
 }}
 "
             ),
@@ -119,7 +126,7 @@ fn finish(started: StartedContainer) -> (ExitStatus, String, String) {
 }
 
 /// What the probe prints: the process's AppArmor label, then each attempt.
-const PROBE: &str = r#"cat /proc/self/attr/current; echo
+const PROBE: &str = r#"cat /proc/self/attr/current
 cat /etc/hostname >/dev/null 2>&1; echo "read /etc/hostname: $?"
 echo x 2>/dev/null >/tmp/f; echo "write /tmp/f: $?"
 grep -c localhost /etc/hosts >/dev/null; echo "read /etc/hosts: $?"
