@@ -18,6 +18,51 @@ use minipod_spec::model::{Container, SecurityProfile};
 /// The deprecated per-container annotation's prefix.
 pub const ANNOTATION_PREFIX: &str = "container.apparmor.security.beta.kubernetes.io/";
 
+/// The name of minipod's own profile for `RuntimeDefault` (containerd's is
+/// `cri-containerd.apparmor.d`).
+pub const DEFAULT_PROFILE: &str = "minipod-default";
+
+/// minipod's default profile, in the AppArmor policy language
+/// (`apparmor.d(5)`), written for minipod from the rules containerd's
+/// default template expresses: ordinary work allowed (files, network,
+/// capabilities the container holds), no new mounts, no writes to the
+/// kernel's knobs in `/proc` and `/sys` beyond `/proc/sys/kernel/shm*` and
+/// the cgroup tree, nothing of firmware, power capping or securityfs, and
+/// signals and ptrace only among the container's own processes (and
+/// signals from the node's unconfined processes: the kubelet's stop).
+/// Loaded by `minipod_runtime::apparmor` the first time a container needs it.
+pub fn default_profile() -> String {
+    let name = DEFAULT_PROFILE;
+    format!(
+        "# {name}: the AppArmor profile minipod applies for RuntimeDefault.
+profile {name} flags=(attach_disconnected,mediate_deleted) {{
+  file,
+  network,
+  capability,
+  unix,
+  umount,
+  signal (receive) peer=unconfined,
+  signal (send,receive) peer={name},
+  ptrace (trace,read,tracedby,readby) peer={name},
+  deny mount,
+  deny /proc/* w,
+  deny /proc/sys/[^k]** w,
+  deny /proc/sys/kernel/{{?,??,[^s][^h][^m]**}} w,
+  deny /proc/sysrq-trigger rwklx,
+  deny /proc/kcore rwklx,
+  deny /sys/[^f]*/** wklx,
+  deny /sys/f[^s]*/** wklx,
+  deny /sys/fs/[^c]*/** wklx,
+  deny /sys/fs/c[^g]*/** wklx,
+  deny /sys/fs/cg[^r]*/** wklx,
+  deny /sys/firmware/** rwklx,
+  deny /sys/devices/virtual/powercap/** rwklx,
+  deny /sys/kernel/security/** rwklx,
+}}
+"
+    )
+}
+
 /// What a container asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AppArmorChoice {
@@ -115,6 +160,23 @@ mod tests {
                 AppArmorChoice::Unconfined,
             ]
         );
+    }
+
+    #[test]
+    fn the_default_profile_is_named_and_denies_mounts_and_kernel_knobs() {
+        let text = default_profile();
+        assert!(
+            text.contains("profile minipod-default flags=(attach_disconnected,mediate_deleted) {")
+        );
+        for rule in [
+            "deny mount,",
+            "deny /proc/sysrq-trigger rwklx,",
+            "deny /sys/kernel/security/** rwklx,",
+        ] {
+            assert!(text.contains(rule), "{rule}");
+        }
+        assert!(text.contains("/proc/sys/kernel/{?,??,[^s][^h][^m]**} w,"));
+        assert_eq!(text.matches('{').count(), text.matches('}').count());
     }
 
     #[test]

@@ -9,9 +9,12 @@
 //!   profile not found", `generateApparmorSpecOpts` in
 //!   `internal/cri/server/container_create_linux.go`); privileged or not,
 //!   a `Localhost` profile is applied. minipod: [`container_profile`].
-//! * `RuntimeDefault` is refused at admission (`minipod_spec::support`):
-//!   minipod has no default profile yet. A container that says nothing
-//!   runs unconfined (containerd would apply its default profile).
+//! * `RuntimeDefault`: minipod's own profile
+//!   (`minipod_plan::apparmor::default_profile`), loaded with
+//!   `apparmor_parser` the first time a container needs it; a privileged
+//!   container stays unconfined, as with containerd. A container that says
+//!   nothing runs unconfined (containerd would apply its default profile to
+//!   a non-privileged one).
 
 use minipod_plan::apparmor::{self, AppArmorChoice};
 use minipod_spec::AdmittedPod;
@@ -24,6 +27,7 @@ pub const NOT_ENABLED: &str = "Cannot enforce AppArmor: AppArmor is not enabled 
 pub trait AppArmorHost {
     fn is_enabled(&self) -> bool;
     fn is_loaded(&self, profile: &str) -> std::io::Result<bool>;
+    fn load(&self, text: &str) -> std::io::Result<()>;
 }
 
 /// This machine's kernel.
@@ -36,6 +40,9 @@ impl AppArmorHost for Host {
     }
     fn is_loaded(&self, profile: &str) -> std::io::Result<bool> {
         minipod_linux::container::apparmor::is_loaded(profile)
+    }
+    fn load(&self, text: &str) -> std::io::Result<()> {
+        minipod_linux::container::apparmor::load(text)
     }
 }
 
@@ -68,10 +75,28 @@ pub fn container_profile(
     };
     match apparmor::choose(pod.pod(), container) {
         AppArmorChoice::NotSet | AppArmorChoice::Unconfined => Ok(None),
-        AppArmorChoice::RuntimeDefault => Err(
-            "AppArmor RuntimeDefault is not implemented (minipod has no default profile yet)"
-                .into(),
-        ),
+        AppArmorChoice::RuntimeDefault => {
+            let privileged = container
+                .security_context
+                .as_ref()
+                .and_then(|s| s.privileged)
+                == Some(true);
+            if !host.is_enabled() {
+                return Err(NOT_ENABLED.to_string());
+            }
+            if privileged {
+                return Ok(None);
+            }
+            let name = apparmor::DEFAULT_PROFILE;
+            let loaded = host
+                .is_loaded(name)
+                .map_err(|e| failed(name, format!("reading the loaded profiles: {e}")))?;
+            if !loaded {
+                host.load(&apparmor::default_profile())
+                    .map_err(|e| failed(name, format!("loading it: {e}")))?;
+            }
+            Ok(Some(name.to_string()))
+        }
         AppArmorChoice::Localhost(profile) => {
             if !host.is_enabled() {
                 return Err(NOT_ENABLED.to_string());
@@ -98,6 +123,7 @@ mod tests {
     struct Fake {
         enabled: bool,
         loaded: &'static [&'static str],
+        loads: std::cell::Cell<usize>,
     }
 
     impl AppArmorHost for Fake {
@@ -107,16 +133,27 @@ mod tests {
         fn is_loaded(&self, profile: &str) -> std::io::Result<bool> {
             Ok(self.loaded.contains(&profile))
         }
+        fn load(&self, text: &str) -> std::io::Result<()> {
+            assert!(text.contains("profile minipod-default "));
+            self.loads.set(self.loads.get() + 1);
+            Ok(())
+        }
     }
 
-    const WITH: Fake = Fake {
-        enabled: true,
-        loaded: &["mine"],
-    };
-    const WITHOUT: Fake = Fake {
-        enabled: false,
-        loaded: &[],
-    };
+    fn with() -> Fake {
+        Fake {
+            enabled: true,
+            loaded: &["mine"],
+            loads: std::cell::Cell::new(0),
+        }
+    }
+    fn without() -> Fake {
+        Fake {
+            enabled: false,
+            loaded: &[],
+            loads: std::cell::Cell::new(0),
+        }
+    }
 
     fn pod(security: &str) -> AdmittedPod {
         let yaml = format!(
@@ -141,11 +178,11 @@ mod tests {
     #[test]
     fn a_host_without_apparmor_refuses_a_pod_that_needs_it_in_the_kubelets_words() {
         let localhost = "{appArmorProfile: {type: Localhost, localhostProfile: mine}}";
-        assert_eq!(admit(&pod(localhost), &WITHOUT), Err(NOT_ENABLED.into()));
-        assert_eq!(admit(&pod(localhost), &WITH), Ok(()));
+        assert_eq!(admit(&pod(localhost), &without()), Err(NOT_ENABLED.into()));
+        assert_eq!(admit(&pod(localhost), &with()), Ok(()));
         let unconfined = "{appArmorProfile: {type: Unconfined}}";
-        assert_eq!(admit(&pod(unconfined), &WITHOUT), Ok(()));
-        assert_eq!(admit(&pod("{}"), &WITHOUT), Ok(()));
+        assert_eq!(admit(&pod(unconfined), &without()), Ok(()));
+        assert_eq!(admit(&pod("{}"), &without()), Ok(()));
     }
 
     #[test]
@@ -155,14 +192,14 @@ mod tests {
             "{privileged: true, appArmorProfile: {type: Localhost, localhostProfile: mine}}",
         ] {
             assert_eq!(
-                profile(security, &WITH),
+                profile(security, &with()),
                 Ok(Some("mine".into())),
                 "{security}"
             );
         }
-        assert_eq!(profile("{}", &WITH), Ok(None));
+        assert_eq!(profile("{}", &with()), Ok(None));
         assert_eq!(
-            profile("{appArmorProfile: {type: Unconfined}}", &WITH),
+            profile("{appArmorProfile: {type: Unconfined}}", &with()),
             Ok(None)
         );
     }
@@ -171,7 +208,7 @@ mod tests {
     fn a_profile_not_loaded_fails_the_start_naming_it() {
         let got = profile(
             "{appArmorProfile: {type: Localhost, localhostProfile: absent}}",
-            &WITH,
+            &with(),
         );
         assert_eq!(
             got,
@@ -179,8 +216,35 @@ mod tests {
         );
         let got = profile(
             "{appArmorProfile: {type: Localhost, localhostProfile: mine}}",
-            &WITHOUT,
+            &without(),
         );
         assert_eq!(got, Err(NOT_ENABLED.into()));
+    }
+
+    #[test]
+    fn runtime_default_loads_minipods_profile_once_and_spares_privileged_containers() {
+        let runtime_default = "{appArmorProfile: {type: RuntimeDefault}}";
+        let host = with();
+        assert_eq!(
+            profile(runtime_default, &host),
+            Ok(Some("minipod-default".into()))
+        );
+        assert_eq!(host.loads.get(), 1, "loaded when first needed");
+        let loaded = Fake {
+            enabled: true,
+            loaded: &["minipod-default"],
+            loads: std::cell::Cell::new(0),
+        };
+        assert_eq!(
+            profile(runtime_default, &loaded),
+            Ok(Some("minipod-default".into()))
+        );
+        assert_eq!(loaded.loads.get(), 0, "already loaded");
+        let privileged = "{privileged: true, appArmorProfile: {type: RuntimeDefault}}";
+        assert_eq!(profile(privileged, &with()), Ok(None));
+        assert_eq!(
+            profile(runtime_default, &without()),
+            Err(NOT_ENABLED.into())
+        );
     }
 }

@@ -144,8 +144,8 @@ fn pod_yaml(security: &str, command: &str) -> String {
 }
 
 #[test]
-fn a_host_without_apparmor_refuses_a_localhost_profile_in_the_kubelets_words() {
-    let test = "a_host_without_apparmor_refuses_a_localhost_profile_in_the_kubelets_words";
+fn a_host_without_apparmor_refuses_a_pod_needing_it_in_the_kubelets_words() {
+    let test = "a_host_without_apparmor_refuses_a_pod_needing_it_in_the_kubelets_words";
     if !root_or_skip(test) {
         return;
     }
@@ -163,7 +163,8 @@ fn a_host_without_apparmor_refuses_a_localhost_profile_in_the_kubelets_words() {
         "metadata: {name: armored}",
         "metadata:\n  name: armored\n  annotations: {container.apparmor.security.beta.kubernetes.io/app: localhost/minipod-test-anything}",
     );
-    for yaml in [field, annotation] {
+    let runtime_default = pod_yaml("{appArmorProfile: {type: RuntimeDefault}}", "true");
+    for yaml in [field, annotation, runtime_default] {
         match node.create(&yaml) {
             Err(PodError::AppArmor(message)) => assert_eq!(
                 message,
@@ -254,4 +255,55 @@ fn a_profile_that_is_not_loaded_fails_the_start_naming_it() {
     );
     node.runtime.remove_pod(pod).expect("remove the pod");
     node.finish();
+}
+
+#[test]
+fn runtime_default_loads_minipods_profile_which_refuses_mounts() {
+    if !apparmor_host_or_skip("runtime_default_loads_minipods_profile_which_refuses_mounts") {
+        return;
+    }
+    let _serial = serial();
+    let name = minipod_plan::apparmor::DEFAULT_PROFILE;
+    let loaded_before = apparmor::is_loaded(name).expect("read the loaded profiles");
+    let node = TestNode::new(INIT);
+    // CAP_SYS_ADMIN and no seccomp filter: only AppArmor stands between
+    // the container and a new mount.
+    let probe = r#"cat /proc/self/attr/current
+mkdir -p /m
+if mount -t tmpfs none /m 2>/dev/null; then echo mounted; else echo refused; fi"#;
+    let admin = "capabilities: {add: [SYS_ADMIN]}";
+    let yaml = pod_yaml(
+        &format!("{{{admin}, appArmorProfile: {{type: RuntimeDefault}}}}"),
+        probe,
+    );
+    let script = serde_json::to_string(probe).expect("json");
+    let yaml = format!(
+        "{yaml}  - name: privileged\n    image: busybox\n    imagePullPolicy: Never\n    command: [sh, -c, {script}]\n    securityContext: {{privileged: true, appArmorProfile: {{type: RuntimeDefault}}}}\n  - name: unconfined\n    image: busybox\n    imagePullPolicy: Never\n    command: [sh, -c, {script}]\n    securityContext: {{{admin}, appArmorProfile: {{type: Unconfined}}}}\n"
+    );
+    let mut pod = node.create(&yaml).expect("create the pod");
+    let mut outputs = Vec::new();
+    for container in ["app", "privileged", "unconfined"] {
+        let (status, out, err) = finish(node.start(&mut pod, container));
+        assert_eq!(status, ExitStatus::Exited(0), "{container}: {out}{err}");
+        outputs.push(out);
+    }
+    assert_eq!(
+        outputs,
+        [
+            format!("{name} (enforce)\nrefused\n"),
+            // containerd leaves a privileged container unconfined.
+            "unconfined\nmounted\n".to_string(),
+            "unconfined\nmounted\n".to_string(),
+        ]
+    );
+    node.runtime.remove_pod(pod).expect("remove the pod");
+    node.finish();
+    if !loaded_before {
+        // The node keeps its default loaded, as containerd does; the test
+        // leaves the kernel as it found it.
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("minipod-default");
+        fs::write(&file, minipod_plan::apparmor::default_profile()).expect("write");
+        parser(&["-R", "-K"], &file);
+    }
 }

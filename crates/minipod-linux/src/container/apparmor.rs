@@ -37,6 +37,35 @@ fn loaded_names(list: &str) -> impl Iterator<Item = &str> {
         .map(|line| line.rsplit_once(" (").map_or(line, |(name, _)| name))
 }
 
+/// Loads (or replaces) the profile `text` into the kernel with
+/// `apparmor_parser -K -r` (no cache), as containerd loads its default.
+/// The parser's own error output names what is wrong with the policy; the
+/// policy text is ours, not the user's.
+pub fn load(text: &str) -> io::Result<()> {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("apparmor_parser")
+        .args(["-K", "-r"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| io::Error::new(e.kind(), format!("running apparmor_parser: {e}")))?;
+    let written = child
+        .stdin
+        .take()
+        .map(|mut stdin| stdin.write_all(text.as_bytes()));
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        return Err(io::Error::other(format!(
+            "apparmor_parser failed ({}): {}",
+            out.status,
+            stderr.trim()
+        )));
+    }
+    written.unwrap_or(Ok(()))
+}
+
 /// The caller's next `execve` runs under `profile`. One `write(2)` of
 /// `exec <profile>`: the kernel parses the whole command from one write.
 pub fn confine_next_exec(profile: &str) -> io::Result<()> {
