@@ -15,9 +15,11 @@ set -euo pipefail
 #    images to it), apache2-utils (htpasswd with bcrypt, for the registry's basic auth).
 packages=(ca-certificates gcc libc6-dev pkg-config busybox-static curl docker-registry skopeo apache2-utils)
 # scripts/vm-test (the runtime tests on cgroup v2 in a VM): qemu-system-x86
-# (the VM) and xz-utils (to unpack the kernel package).
+# (the VM), xz-utils (to unpack the kernel package) and apparmor (its
+# apparmor_parser loads the AppArmor tests' profiles in the VM, whose kernel has
+# AppArmor; it loads nothing on the host by itself).
 if [ "${1:-}" = "--vm" ]; then
-  packages+=(qemu-system-x86 xz-utils)
+  packages+=(qemu-system-x86 xz-utils apparmor)
 fi
 
 as_root() {

@@ -101,6 +101,7 @@ impl TestPod {
             no_new_privileges: false,
             privileged: false,
             seccomp: None,
+            apparmor_profile: None,
         }
     }
 

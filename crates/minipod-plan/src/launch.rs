@@ -40,6 +40,12 @@ pub struct ContainerConfig {
     /// is a file on the node.
     #[serde(default)]
     pub seccomp: Option<crate::seccomp::SeccompProfile>,
+    /// The AppArmor profile (loaded in the kernel) the workload's `execve`
+    /// enters (none: unconfined). The runtime decides it
+    /// ([`crate::apparmor`]) after checking the host enforces AppArmor and
+    /// has the profile loaded.
+    #[serde(default)]
+    pub apparmor_profile: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -268,6 +274,7 @@ pub fn launch_spec(
         no_new_privileges: security.and_then(|s| s.allow_privilege_escalation) == Some(false),
         privileged: is_privileged(security),
         seccomp: None,
+        apparmor_profile: None,
     };
     Ok(LaunchSpec { config, sub_paths })
 }

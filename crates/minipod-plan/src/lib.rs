@@ -28,6 +28,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admission;
+pub mod apparmor;
 pub mod capacity;
 pub mod cgroup;
 pub mod cpu;

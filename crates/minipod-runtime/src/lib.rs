@@ -21,6 +21,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod apparmor;
 pub mod exec;
 pub mod exit;
 pub mod image;

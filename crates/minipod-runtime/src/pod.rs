@@ -131,6 +131,9 @@ pub enum PodError {
     /// An update that is not the same pod with other images.
     #[error("pod update refused: {0}")]
     Update(String),
+    /// The kubelet's AppArmor admission refused the pod.
+    #[error("{0}")]
+    AppArmor(String),
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> PodError + '_ {
@@ -277,6 +280,8 @@ impl PodRuntime {
         let uid = pod.uid();
         // The uid names directories and a cgroup: it must be a plain name.
         minipod_linux::cgroup::layout::check_uid(uid)?;
+        // Refused before anything is made, as the kubelet's admission does.
+        crate::apparmor::admit(pod, &crate::apparmor::Host).map_err(PodError::AppArmor)?;
         let run_dir = self.node.run_dir.join("pods").join(uid);
         let state_dir = self.node.state_dir.join("pods").join(uid);
         if run_dir.exists() || state_dir.exists() {
@@ -472,6 +477,9 @@ impl PodRuntime {
             self.node.seccomp_default,
         )
         .map_err(create_error)?;
+        config.apparmor_profile =
+            crate::apparmor::container_profile(&pod, container, &crate::apparmor::Host)
+                .map_err(create_error)?;
         let _ = fs::remove_dir_all(&dir);
         for d in [&dirs.upper, &dirs.work, &dirs.rootfs] {
             fs::create_dir_all(d).map_err(|e| create_error(format!("{}: {e}", d.display())))?;

@@ -18,15 +18,13 @@
 
 use std::fmt;
 
-use crate::enums::{MountPropagation, ProfileType, StorageMedium, UriScheme};
+use crate::enums::{MountPropagation, StorageMedium, UriScheme};
 use crate::model::{
     Container, HttpGetAction, LifecycleHandler, ObjectMeta, Pod, PodSecurityContext, PodSpec,
-    Probe, SecurityContext, SecurityProfile, Volume,
+    Probe, SecurityContext, Volume,
 };
 use crate::validate::FieldError;
-use crate::validate::annotations::{
-    APPARMOR_CONTAINER_PREFIX, SECCOMP_CONTAINER_PREFIX, SECCOMP_POD,
-};
+use crate::validate::annotations::{SECCOMP_CONTAINER_PREFIX, SECCOMP_POD};
 
 /// A field minipod accepts but does not act on, e.g.
 /// `spec.nodeSelector: ignored: only a scheduler reads it, and a minipod host is the only node`.
@@ -404,31 +402,7 @@ fn check_pod_security_context(security: &PodSecurityContext, report: &mut Suppor
             "only Merge is implemented",
         );
     }
-    check_profiles(
-        PATH,
-        &security.seccomp_profile,
-        &security.app_armor_profile,
-        report,
-    );
 }
-
-/// Seccomp: every type is implemented (`RuntimeDefault`, `Localhost`,
-/// `Unconfined`; see `minipod_plan::seccomp`). AppArmor: only `Unconfined`
-/// is honoured; a profile that promises confinement would be a lie.
-fn check_profiles(
-    path: &str,
-    _seccomp: &Option<SecurityProfile>,
-    app_armor: &Option<SecurityProfile>,
-    report: &mut SupportReport,
-) {
-    if let Some(profile) = app_armor
-        && profile.profile_type != ProfileType::Unconfined
-    {
-        report.reject(format!("{path}.appArmorProfile"), APPARMOR);
-    }
-}
-
-const APPARMOR: &str = "AppArmor profiles are not implemented (only Unconfined)";
 
 /// The deprecated confinement annotations, as Kubernetes treats them
 /// today (1.32):
@@ -438,7 +412,7 @@ const APPARMOR: &str = "AppArmor profiles are not implemented (only Unconfined)"
 /// * AppArmor: still honoured: the API server copies the annotation to the
 ///   `appArmorProfile` field when it creates the pod
 ///   (`applyAppArmorVersionSkew` in `pkg/registry/core/pod/strategy.go`),
-///   so a confining value is refused like the field.
+///   and minipod reads it as the field (`minipod_plan::apparmor::choose`).
 ///
 /// Their values and their agreement with the fields are validated in
 /// `validate::annotations`.
@@ -462,11 +436,6 @@ fn check_confinement_annotations(pod: &Pod, report: &mut SupportReport) {
         let key = format!("{SECCOMP_CONTAINER_PREFIX}{}", container.name);
         if !container_seccomp && annotations.contains_key(&key) {
             report.warn(field(&key), non_functional);
-        }
-    }
-    for (key, value) in annotations {
-        if key.starts_with(APPARMOR_CONTAINER_PREFIX) && value != "unconfined" {
-            report.reject(field(key), APPARMOR);
         }
     }
 }
@@ -713,12 +682,6 @@ fn check_container_security_context(
             "only the Default (masked) /proc is implemented",
         );
     }
-    check_profiles(
-        path,
-        &security.seccomp_profile,
-        &security.app_armor_profile,
-        report,
-    );
 }
 
 fn check_volume(path: &str, volume: &Volume, report: &mut SupportReport) {
@@ -827,21 +790,17 @@ mod tests {
     }
 
     #[test]
-    fn apparmor_confinement_is_rejected_but_unconfined_is_fine() {
-        let (_, errors) = messages(&report(
-            "  securityContext: {appArmorProfile: {type: Unconfined}}\n  containers:\n  - name: app\n    image: busybox\n    securityContext: {appArmorProfile: {type: RuntimeDefault}}\n",
+    fn every_apparmor_profile_is_supported() {
+        let (warnings, errors) = messages(&report(
+            "  securityContext: {appArmorProfile: {type: Unconfined}}\n  containers:\n  - name: app\n    image: busybox\n    securityContext: {appArmorProfile: {type: RuntimeDefault}}\n  - name: side\n    image: busybox\n    securityContext: {appArmorProfile: {type: Localhost, localhostProfile: mine}}\n",
         ));
-        assert_eq!(
-            errors,
-            [
-                "spec.containers[0].securityContext.appArmorProfile: Forbidden: not supported by minipod: AppArmor profiles are not implemented (only Unconfined)"
-            ]
-        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(warnings.is_empty(), "{warnings:?}");
     }
 
     #[test]
-    fn deprecated_annotations_warn_as_the_api_server_or_are_refused_as_their_field() {
-        let manifest = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  annotations:\n    seccomp.security.alpha.kubernetes.io/pod: runtime/default\n    container.seccomp.security.alpha.kubernetes.io/app: runtime/default\n    container.seccomp.security.alpha.kubernetes.io/side: runtime/default\n    container.apparmor.security.beta.kubernetes.io/app: runtime/default\n    container.apparmor.security.beta.kubernetes.io/side: unconfined\nspec:\n  containers:\n  - name: app\n    image: busybox\n  - name: side\n    image: busybox\n    securityContext: {seccompProfile: {type: RuntimeDefault}}\n";
+    fn deprecated_seccomp_annotations_warn_as_the_api_server_and_apparmor_ones_are_honoured() {
+        let manifest = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  annotations:\n    seccomp.security.alpha.kubernetes.io/pod: runtime/default\n    container.seccomp.security.alpha.kubernetes.io/app: runtime/default\n    container.seccomp.security.alpha.kubernetes.io/side: runtime/default\n    container.apparmor.security.beta.kubernetes.io/app: runtime/default\n    container.apparmor.security.beta.kubernetes.io/side: unconfined\n    container.apparmor.security.beta.kubernetes.io/third: localhost/mine\nspec:\n  containers:\n  - name: app\n    image: busybox\n  - name: side\n    image: busybox\n    securityContext: {seccompProfile: {type: RuntimeDefault}}\n  - name: third\n    image: busybox\n";
         let pod: Pod = yaml_serde::from_str(manifest).unwrap();
         let (warnings, errors) = messages(&check_support(&pod));
         assert_eq!(
@@ -851,12 +810,7 @@ mod tests {
                 r#"metadata.annotations[container.seccomp.security.alpha.kubernetes.io/app]: non-functional in v1.27+; use the "seccompProfile" field instead"#,
             ]
         );
-        assert_eq!(
-            errors,
-            [
-                "metadata.annotations[container.apparmor.security.beta.kubernetes.io/app]: Forbidden: not supported by minipod: AppArmor profiles are not implemented (only Unconfined)"
-            ]
-        );
+        assert!(errors.is_empty(), "{errors:?}");
     }
 
     #[test]

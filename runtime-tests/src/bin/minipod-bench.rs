@@ -213,6 +213,7 @@ fn config(sandbox: &Sandbox, layer: &Path, dir: &Path) -> ContainerConfig {
         no_new_privileges: false,
         privileged: false,
         seccomp: None,
+        apparmor_profile: None,
     }
 }
 

@@ -11,6 +11,7 @@
 //! attack is about work.
 
 mod api;
+mod apparmor;
 mod capacity;
 mod devices;
 mod entry;

@@ -135,6 +135,7 @@ impl HostilePod {
             no_new_privileges: false,
             privileged: false,
             seccomp: None,
+            apparmor_profile: None,
         }
     }
 

@@ -115,6 +115,9 @@ pub struct ExecConfig {
     /// the container is (runc applies it to `runc exec` too).
     #[serde(default)]
     pub seccomp: Option<minipod_plan::seccomp::SeccompProfile>,
+    /// The container's AppArmor profile: runc confines `runc exec` too.
+    #[serde(default)]
+    pub apparmor_profile: Option<String>,
 }
 
 impl ExecConfig {
@@ -134,6 +137,7 @@ impl ExecConfig {
             },
             no_new_privileges: config.no_new_privileges,
             seccomp: config.seccomp.clone(),
+            apparmor_profile: config.apparmor_profile.clone(),
         }
     }
 }
@@ -644,6 +648,14 @@ fn become_command(config: &ExecConfig, helper: BorrowedFd<'_>) -> Result<Infalli
         "set capabilities",
         super::caps::limit_bounding(&config.capabilities),
     )?;
+    if let Some(profile) = &config.apparmor_profile {
+        // Before the user switch and seccomp, as runc does: the write needs
+        // no capability, but a Localhost seccomp profile may deny it.
+        step(
+            "apply AppArmor profile",
+            super::apparmor::confine_next_exec(profile),
+        )?;
+    }
     super::seccomp::install_before_user_switch(&seccomp, config.no_new_privileges)?;
     step("switch user", switch_user(uid, gid, &groups))?;
     step("set capabilities", super::caps::apply(&config.capabilities))?;
@@ -711,6 +723,7 @@ mod tests {
             no_new_privileges: true,
             privileged: false,
             seccomp: None,
+            apparmor_profile: None,
         };
         let exec = ExecConfig::for_container(&config, &["cat".into(), "/x".into()]);
         assert_eq!(exec.argv, ["cat", "/x"]);

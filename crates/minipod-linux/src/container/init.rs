@@ -210,6 +210,14 @@ fn run() -> Result<Infallible, StartFailure> {
         "set capabilities",
         super::caps::limit_bounding(&capabilities),
     )?;
+    if let Some(profile) = &config.apparmor_profile {
+        // Before the user switch and seccomp, as runc does: the write needs
+        // no capability, but a Localhost seccomp profile may deny it.
+        step(
+            "apply AppArmor profile",
+            super::apparmor::confine_next_exec(profile),
+        )?;
+    }
     super::seccomp::install_before_user_switch(&seccomp, config.no_new_privileges)?;
     step("switch user", switch_user(uid, gid, &groups))?;
     step("set capabilities", super::caps::apply(&capabilities))?;

@@ -13,6 +13,7 @@
 
 #![allow(unsafe_code)] // pidfd_send_signal and waitid(P_PIDFD): each block says why
 
+pub mod apparmor;
 pub mod attach;
 pub mod caps;
 pub mod exec;
