@@ -23,9 +23,9 @@ use minipod_spec::model::Container;
 use nix::sys::signal::Signal;
 
 use crate::convert::{self, timestamp};
-use crate::handlers::{self, Handler, PodAccess};
+use crate::handlers::{self, ExecError, Handler, HandlerError, PodAccess, ResolveError};
 use crate::pull::{self, PullContext};
-use crate::{Controller, Message, Observer};
+use crate::{Controller, Message, Observer, error_chain};
 
 /// How long a postStart hook may run: the kubelet sets no limit of its own
 /// (the hook ends when it ends, or with the container).
@@ -34,12 +34,21 @@ const POST_START_LIMIT: Duration = Duration::from_secs(24 * 3600);
 /// Why the monitor could not run the pod.
 #[derive(Debug, thiserror::Error)]
 pub enum MonitorError {
-    #[error("setting up the node: {0}")]
+    #[error("setting up the node")]
     Node(#[source] PodError),
-    #[error("creating the pod: {0}")]
+    #[error("creating the pod")]
     Create(#[source] PodError),
-    #[error("removing the pod: {0}")]
+    #[error("removing the pod")]
     Remove(#[source] PodError),
+}
+
+/// Why the monitor could not take an update of its pod.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateError {
+    #[error("the pod is being removed")]
+    PodRemoved,
+    #[error(transparent)]
+    Runtime(#[from] PodError),
 }
 
 /// How the pod ended.
@@ -175,7 +184,7 @@ struct Driver<'a> {
     wake: Option<Timestamp>,
     finished: Option<PodPhase>,
     /// The caller of an update, answered once its actions are carried out.
-    update_reply: Option<mpsc::Sender<Result<(), String>>>,
+    update_reply: Option<mpsc::Sender<Result<(), UpdateError>>>,
 }
 
 fn now() -> Timestamp {
@@ -282,11 +291,11 @@ impl Driver<'_> {
 
     /// Takes an update of the pod: the runtime starts containers from the
     /// new spec from now on, and the machine decides what to restart.
-    fn update(&mut self, pod: AdmittedPod) -> Result<Input, String> {
+    fn update(&mut self, pod: AdmittedPod) -> Result<Input, UpdateError> {
         {
             let mut guard = self.access.pod.write().unwrap_or_else(|p| p.into_inner());
-            let running = guard.as_mut().ok_or("the pod is being removed")?;
-            running.update(pod.clone()).map_err(|e| e.to_string())?;
+            let running = guard.as_mut().ok_or(UpdateError::PodRemoved)?;
+            running.update(pod.clone())?;
         }
         let spec = pod.pod().spec.clone();
         self.pod = pod;
@@ -300,10 +309,10 @@ impl Driver<'_> {
         name: &str,
         command: Vec<String>,
         timeout: Duration,
-        reply: mpsc::Sender<Result<crate::ExecResult, String>>,
+        reply: mpsc::Sender<Result<crate::ExecResult, ExecError>>,
     ) {
         let Some(process) = self.live.get(name).map(|l| Arc::clone(&l.process)) else {
-            let _ = reply.send(Err(format!("container {name:?} is not running")));
+            let _ = reply.send(Err(ExecError::NotRunning(name.to_owned())));
             return;
         };
         let access = self.access.clone();
@@ -327,10 +336,10 @@ impl Driver<'_> {
         name: &str,
         command: Vec<String>,
         options: crate::AttachOptions,
-        reply: mpsc::Sender<Result<crate::Attached, String>>,
+        reply: mpsc::Sender<Result<crate::Attached, ExecError>>,
     ) {
         let Some(process) = self.live.get(name).map(|l| Arc::clone(&l.process)) else {
-            let _ = reply.send(Err(format!("container {name:?} is not running")));
+            let _ = reply.send(Err(ExecError::NotRunning(name.to_owned())));
             return;
         };
         let access = self.access.clone();
@@ -404,7 +413,9 @@ impl Driver<'_> {
                         probe,
                         outcome: match result {
                             Ok(()) => ProbeOutcome::Success,
-                            Err(why) => ProbeOutcome::Failure(why),
+                            // The event's text: the boundary where the
+                            // error becomes a string.
+                            Err(why) => ProbeOutcome::Failure(error_chain(&why)),
                         },
                     }
                 });
@@ -422,14 +433,15 @@ impl Driver<'_> {
                 let timeout = timeout.unwrap_or(POST_START_LIMIT);
                 let name = container.clone();
                 self.spawn_handler(&name, attempt, handler, timeout, move |result| {
-                    if let Err(why) = &result {
+                    let error = result.err().map(|why| error_chain(&why));
+                    if let Some(why) = &error {
                         tracing::warn!(%container, ?hook, "hook failed: {why}");
                     }
                     Input::HookDone {
                         container,
                         attempt,
                         hook,
-                        error: result.err(),
+                        error,
                     }
                 });
             }
@@ -610,9 +622,9 @@ impl Driver<'_> {
         &self,
         name: &str,
         attempt: u32,
-        handler: Option<Result<Handler, String>>,
+        handler: Option<Result<Handler, ResolveError>>,
         timeout: Duration,
-        done: impl FnOnce(Result<(), String>) -> Input + Send + 'static,
+        done: impl FnOnce(Result<(), HandlerError>) -> Input + Send + 'static,
     ) {
         let process = self
             .live
@@ -620,9 +632,11 @@ impl Driver<'_> {
             .filter(|l| l.attempt == attempt)
             .map(|l| Arc::clone(&l.process));
         let (Some(process), Some(handler)) = (process, handler) else {
-            let _ = self.sender.send(Message::Input(done(Err(format!(
-                "container {name:?} has no such handler or no process"
-            )))));
+            let _ = self
+                .sender
+                .send(Message::Input(done(Err(HandlerError::NoProcess(
+                    name.to_owned(),
+                )))));
             return;
         };
         let access = self.access.clone();
@@ -631,8 +645,9 @@ impl Driver<'_> {
         let spawned = std::thread::Builder::new()
             .name(format!("handler-{name}"))
             .spawn(move || {
-                let result =
-                    handler.and_then(|h| handlers::run(&access, &name, &process, &h, timeout));
+                let result = handler
+                    .map_err(HandlerError::from)
+                    .and_then(|h| handlers::run(&access, &name, &process, &h, timeout));
                 let _ = sender.send(Message::Input(done(result)));
             });
         if let Err(e) = spawned {

@@ -30,6 +30,7 @@
 //! detached from it (`minipod monitor --record DIR`), and what happens when
 //! a monitor dies (`docs/daemon.md`).
 
+mod chain;
 mod console;
 mod convert;
 mod driver;
@@ -40,7 +41,9 @@ pub mod records;
 use std::sync::mpsc;
 use std::time::SystemTime;
 
-pub use driver::{Monitor, MonitorError, Outcome};
+pub use chain::error_chain;
+pub use driver::{Monitor, MonitorError, Outcome, UpdateError};
+pub use handlers::ExecError;
 use minipod_lifecycle::machine::Input;
 pub use minipod_lifecycle::machine::PodEvent;
 pub use minipod_runtime::exec::{AttachOptions, Attached, Streams, WindowSize};
@@ -98,7 +101,7 @@ pub(crate) enum Message {
         container: String,
         command: Vec<String>,
         timeout: std::time::Duration,
-        reply: mpsc::Sender<Result<ExecResult, String>>,
+        reply: mpsc::Sender<Result<ExecResult, ExecError>>,
     },
     /// Start a command in a container with its streams attached
     /// (`kubectl exec -i/-t`), answering with them on `reply`.
@@ -106,7 +109,7 @@ pub(crate) enum Message {
         container: String,
         command: Vec<String>,
         options: AttachOptions,
-        reply: mpsc::Sender<Result<Attached, String>>,
+        reply: mpsc::Sender<Result<Attached, ExecError>>,
     },
     /// The pull before the start of instance `attempt` of `container`
     /// ended (see `pull.rs`).
@@ -120,7 +123,7 @@ pub(crate) enum Message {
     /// on, answering on `reply` once the new pod is reported.
     Update {
         pod: Box<minipod_spec::AdmittedPod>,
-        reply: mpsc::Sender<Result<(), String>>,
+        reply: mpsc::Sender<Result<(), UpdateError>>,
     },
 }
 
@@ -133,6 +136,20 @@ pub struct ExecResult {
     pub output: Vec<u8>,
     /// It ran out of time and was killed.
     pub timed_out: bool,
+}
+
+/// Why a request through a [`Controller`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ControllerError {
+    #[error("the pod is done; the monitor is exiting")]
+    Exiting,
+    /// The loop ended before it answered (`what`: the exec, the update).
+    #[error("the monitor dropped the {what}")]
+    Dropped { what: &'static str },
+    #[error(transparent)]
+    Exec(#[from] ExecError),
+    #[error(transparent)]
+    Update(#[from] UpdateError),
 }
 
 /// Asks a running monitor to stop its pod; cheap to clone and usable from
@@ -165,7 +182,7 @@ impl Controller {
         container: &str,
         command: Vec<String>,
         timeout: std::time::Duration,
-    ) -> Result<ExecResult, String> {
+    ) -> Result<ExecResult, ControllerError> {
         let (reply, answer) = mpsc::channel();
         self.sender
             .send(Message::Exec {
@@ -174,10 +191,10 @@ impl Controller {
                 timeout,
                 reply,
             })
-            .map_err(|_| "the pod is done; the monitor is exiting".to_owned())?;
-        answer
+            .map_err(|_| ControllerError::Exiting)?;
+        Ok(answer
             .recv()
-            .map_err(|_| "the monitor dropped the exec".to_owned())?
+            .map_err(|_| ControllerError::Dropped { what: "exec" })??)
     }
 
     /// Starts `command` in `container`'s current instance with its streams
@@ -189,7 +206,7 @@ impl Controller {
         container: &str,
         command: Vec<String>,
         options: AttachOptions,
-    ) -> Result<Attached, String> {
+    ) -> Result<Attached, ControllerError> {
         let (reply, answer) = mpsc::channel();
         self.sender
             .send(Message::ExecAttached {
@@ -198,10 +215,10 @@ impl Controller {
                 options,
                 reply,
             })
-            .map_err(|_| "the pod is done; the monitor is exiting".to_owned())?;
-        answer
+            .map_err(|_| ControllerError::Exiting)?;
+        Ok(answer
             .recv()
-            .map_err(|_| "the monitor dropped the exec".to_owned())?
+            .map_err(|_| ControllerError::Dropped { what: "exec" })??)
     }
 
     /// Runs `pod`, an update of the monitored pod (same uid and containers;
@@ -209,16 +226,16 @@ impl Controller {
     /// running container whose image changed is restarted, the others are
     /// left alone. Returns once the updated pod has been reported to the
     /// observer. Blocking.
-    pub fn update(&self, pod: minipod_spec::AdmittedPod) -> Result<(), String> {
+    pub fn update(&self, pod: minipod_spec::AdmittedPod) -> Result<(), ControllerError> {
         let (reply, answer) = mpsc::channel();
         self.sender
             .send(Message::Update {
                 pod: Box::new(pod),
                 reply,
             })
-            .map_err(|_| "the pod is done; the monitor is exiting".to_owned())?;
-        answer
+            .map_err(|_| ControllerError::Exiting)?;
+        Ok(answer
             .recv()
-            .map_err(|_| "the monitor dropped the update".to_owned())?
+            .map_err(|_| ControllerError::Dropped { what: "update" })??)
     }
 }

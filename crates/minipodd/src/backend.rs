@@ -31,6 +31,7 @@ use minipod_api::backend::{
     WatchEvent, WatchStream,
 };
 use minipod_lifecycle::status::PodPhase;
+use minipod_monitor::error_chain;
 use minipod_monitor::records::{
     Checked, MonitorLauncher, PULL_SECRETS_FILE, PullSecrets, Record, Records,
 };
@@ -300,7 +301,7 @@ impl Daemon {
         let records = match self.records.list() {
             Ok(records) => records,
             Err(e) => {
-                tracing::warn!("listing pod records: {e}");
+                tracing::warn!("listing pod records: {}", error_chain(&e));
                 return;
             }
         };
@@ -344,7 +345,7 @@ impl Daemon {
                 // Created, but the daemon stopped before its monitor started.
                 let _ = record.mark_failed(
                     "FailedCreatePodSandBox",
-                    &format!("starting the pod's monitor: {e}"),
+                    &format!("starting the pod's monitor: {}", error_chain(&e)),
                     &self.node.node_name,
                 );
             }
@@ -467,7 +468,7 @@ impl Daemon {
             let namespace = entry.namespace.clone();
             drop(state);
             if let Err(e) = entry.record.remove() {
-                tracing::warn!(%uid, "removing the record of a deleted pod: {e}");
+                tracing::warn!(%uid, "removing the record of a deleted pod: {}", error_chain(&e));
             }
             // As the kubelet does, a deleted pod's logs go with it.
             let logs = minipod_runtime::logs::PodLogs {
@@ -627,7 +628,7 @@ impl Backend for Daemon {
         let created = tokio::task::spawn_blocking(move || -> Result<Record, String> {
             let record = records
                 .create(&admitted, SystemTime::now())
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| error_chain(&e))?;
             if let Admission::Reject(rejection) = verdict {
                 // As the kubelet's `rejectPod`: Failed, a Warning event, no
                 // container. A record left Pending would get a monitor when
@@ -642,7 +643,7 @@ impl Backend for Daemon {
                     Ok(_) => Ok(record),
                     Err(e) => {
                         let _ = record.remove();
-                        Err(format!("recording the rejection: {e}"))
+                        Err(format!("recording the rejection: {}", error_chain(&e)))
                     }
                 };
             }
@@ -654,7 +655,7 @@ impl Backend for Daemon {
             if let Err(e) = started {
                 let _ = record.mark_failed(
                     "FailedCreatePodSandBox",
-                    &format!("starting the pod's monitor: {e}"),
+                    &format!("starting the pod's monitor: {}", error_chain(&e)),
                     "",
                 );
             }
@@ -730,7 +731,12 @@ impl Backend for Daemon {
         tokio::task::spawn_blocking(move || updating.update(&admitted))
             .await
             .map_err(internal)?
-            .map_err(|e| ApiError::Conflict(format!("pod {name:?} could not be updated: {e}")))?;
+            .map_err(|e| {
+                ApiError::Conflict(format!(
+                    "pod {name:?} could not be updated: {}",
+                    error_chain(&e)
+                ))
+            })?;
         self.refreshed(record, name)
     }
 
@@ -760,7 +766,7 @@ impl Backend for Daemon {
                 .await
                 .map_err(internal)?;
             if let Err(e) = stopped {
-                tracing::warn!(%name, "asking the monitor to stop the pod: {e}");
+                tracing::warn!(%name, "asking the monitor to stop the pod: {}", error_chain(&e));
             }
         }
         let mut object = object;

@@ -16,7 +16,7 @@ use std::time::Duration;
 use minipod_api::ApiError;
 use minipod_api::backend::{ByteStream, ExecSession, TerminalSize};
 use minipod_monitor::records::{AttachedExec, ExecExit, Record};
-use minipod_monitor::{AttachOptions, Streams, WindowSize};
+use minipod_monitor::{AttachOptions, Streams, WindowSize, error_chain};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::unix::pipe;
 use tokio::sync::{mpsc, oneshot};
@@ -49,7 +49,7 @@ pub(crate) async fn with_pipes(
         tokio::task::spawn_blocking(move || record.exec_attached(&container, command, options))
             .await
             .map_err(internal)?
-            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+            .map_err(|e| ApiError::BadRequest(error_chain(&e)))?;
     let AttachedExec { streams, exit } = attached;
     let Streams::Pipes {
         stdin,
@@ -108,7 +108,7 @@ pub(crate) fn with_terminal(
                 .await;
         let attached = match started {
             Ok(Ok(attached)) => attached,
-            Ok(Err(e)) => return drop(done.send(Err(e.to_string()))),
+            Ok(Err(e)) => return drop(done.send(Err(error_chain(&e)))),
             Err(e) => return drop(done.send(Err(e.to_string()))),
         };
         let AttachedExec { streams, exit } = attached;
@@ -212,7 +212,7 @@ async fn wait_exit(exit: ExecExit) -> Result<i32, String> {
     tokio::task::spawn_blocking(move || exit.wait())
         .await
         .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())
+        .map_err(|e| error_chain(&e))
 }
 
 fn internal(error: impl std::fmt::Display) -> ApiError {

@@ -13,7 +13,7 @@ use minipod_linux::fdpass;
 use nix::sys::signal::Signal;
 use serde_json::{Value, json};
 
-use super::socket::{Command, connect};
+use super::socket::{Command, connect, write_line};
 use super::{Record, RecordError, SOCKET_FILE};
 use crate::{AttachOptions, Attached, Controller, Streams};
 
@@ -36,7 +36,13 @@ pub(super) fn serve(
     let Attached { streams, process } = match controller.exec_attached(container, command, options)
     {
         Ok(attached) => attached,
-        Err(error) => return write_line(stream, &json!({"ok": false, "error": error})),
+        // The answer's `error`: where the error becomes text for the caller.
+        Err(error) => {
+            return write_line(
+                stream,
+                &json!({"ok": false, "error": crate::error_chain(&error)}),
+            );
+        }
     };
     let (tty, has_stdin, fds): (bool, bool, Vec<OwnedFd>) = match streams {
         Streams::Pipes {
@@ -93,12 +99,6 @@ pub(super) fn serve(
     let _ = stream.shutdown(std::net::Shutdown::Both);
     let _ = watcher.join();
     written
-}
-
-fn write_line(stream: &UnixStream, value: &Value) -> std::io::Result<()> {
-    let mut text = value.to_string();
-    text.push('\n');
-    (&*stream).write_all(text.as_bytes())
 }
 
 /// A command running in a container with its streams attached, seen from

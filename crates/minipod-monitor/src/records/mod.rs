@@ -78,14 +78,35 @@ pub const CONTAINERS_DIR: &str = "containers";
 /// Why a record could not be read, written or acted on.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: PathBuf,
         #[source]
         source: io::Error,
     },
+    /// Not the JSON the file should hold.
+    #[error("{path}")]
+    Json {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
+    /// A pod uid that cannot name a record (nor a cgroup).
+    #[error("{path}")]
+    Uid {
+        path: PathBuf,
+        #[source]
+        source: minipod_linux::cgroup::CgroupError,
+    },
+    /// `pod.json` does not admit again.
+    #[error("{path}")]
+    Admit {
+        path: PathBuf,
+        #[source]
+        source: Box<minipod_spec::validate::InvalidPod>,
+    },
     #[error("pod {uid} already has a record")]
     Exists { uid: String },
     #[error("no record of pod {uid}")]
@@ -98,7 +119,7 @@ pub enum RecordError {
     Spawn { uid: String, message: String },
     #[error("the monitor of pod {uid} answered: {message}")]
     Refused { uid: String, message: String },
-    #[error("removing what is left of pod {uid}: {source}")]
+    #[error("removing what is left of pod {uid}")]
     Cleanup {
         uid: String,
         #[source]
@@ -108,6 +129,13 @@ pub enum RecordError {
 
 fn io_error(path: &Path) -> impl FnOnce(io::Error) -> RecordError + '_ {
     move |source| RecordError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+fn json_error(path: &Path) -> impl FnOnce(serde_json::Error) -> RecordError + '_ {
+    move |source| RecordError::Json {
         path: path.to_owned(),
         source,
     }
@@ -137,9 +165,9 @@ impl Records {
     /// already has one.
     pub fn create(&self, pod: &AdmittedPod, created: SystemTime) -> Result<Record, RecordError> {
         let uid = pod.uid();
-        minipod_linux::cgroup::layout::check_uid(uid).map_err(|e| RecordError::Invalid {
+        minipod_linux::cgroup::layout::check_uid(uid).map_err(|source| RecordError::Uid {
             path: self.dir.clone(),
-            message: e.to_string(),
+            source,
         })?;
         fs::DirBuilder::new()
             .recursive(true)
@@ -244,10 +272,7 @@ fn pod_file_json(pod: &AdmittedPod, created: Timestamp) -> Value {
 /// in the same directory and a rename: a reader sees the old file or the
 /// new one, never half of one.
 pub fn write_json_atomically(path: &Path, value: &Value) -> Result<(), RecordError> {
-    let mut text = serde_json::to_vec_pretty(value).map_err(|e| RecordError::Invalid {
-        path: path.to_owned(),
-        message: e.to_string(),
-    })?;
+    let mut text = serde_json::to_vec_pretty(value).map_err(json_error(path))?;
     text.push(b'\n');
     let name = path
         .file_name()
@@ -273,20 +298,14 @@ pub fn write_json_atomically(path: &Path, value: &Value) -> Result<(), RecordErr
 
 fn read_json(path: &Path) -> Result<Value, RecordError> {
     let text = fs::read(path).map_err(io_error(path))?;
-    serde_json::from_slice(&text).map_err(|e| RecordError::Invalid {
-        path: path.to_owned(),
-        message: e.to_string(),
-    })
+    serde_json::from_slice(&text).map_err(json_error(path))
 }
 
 fn read_optional<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>, RecordError> {
     match fs::read(path) {
         Ok(text) => serde_json::from_slice(&text)
             .map(Some)
-            .map_err(|e| RecordError::Invalid {
-                path: path.to_owned(),
-                message: e.to_string(),
-            }),
+            .map_err(json_error(path)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(RecordError::Io {
             path: path.to_owned(),
@@ -452,12 +471,15 @@ impl Record {
             message,
         };
         let pod: minipod_spec::model::Pod =
-            serde_json::from_value(value).map_err(|e| invalid(e.to_string()))?;
+            serde_json::from_value(value).map_err(json_error(&path))?;
         let assigned = ServerAssigned {
             uid: self.uid.clone(),
             name_suffix: String::new(),
         };
-        let admitted = admit(pod, &assigned).map_err(|e| invalid(e.to_string()))?;
+        let admitted = admit(pod, &assigned).map_err(|source| RecordError::Admit {
+            path: path.clone(),
+            source: Box::new(source),
+        })?;
         if admitted.uid() != self.uid {
             return Err(invalid(format!("its uid is not {}", self.uid)));
         }
@@ -469,10 +491,7 @@ impl Record {
     /// before its monitor starts.
     pub fn write_pull_secrets(&self, secrets: &PullSecrets) -> Result<(), RecordError> {
         let path = self.path(PULL_SECRETS_FILE);
-        let value = serde_json::to_value(secrets).map_err(|e| RecordError::Invalid {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
+        let value = serde_json::to_value(secrets).map_err(json_error(&path))?;
         write_json_atomically(&path, &value)?;
         fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).map_err(io_error(&path))
     }
@@ -483,10 +502,7 @@ impl Record {
         if !path.exists() {
             return Ok(PullSecrets::default());
         }
-        serde_json::from_value(read_json(&path)?).map_err(|e| RecordError::Invalid {
-            path,
-            message: e.to_string(),
-        })
+        serde_json::from_value(read_json(&path)?).map_err(json_error(&path))
     }
 
     pub fn status_json(&self) -> Result<Value, RecordError> {
@@ -497,12 +513,8 @@ impl Record {
     pub fn status(&self) -> Result<PodStatus, RecordError> {
         let path = self.path(STATUS_FILE);
         let value = read_json(&path)?;
-        serde_json::from_value(value.get("status").cloned().unwrap_or(json!({}))).map_err(|e| {
-            RecordError::Invalid {
-                path,
-                message: e.to_string(),
-            }
-        })
+        serde_json::from_value(value.get("status").cloned().unwrap_or(json!({})))
+            .map_err(json_error(&path))
     }
 
     /// `status.phase` of `status.json`.
@@ -529,10 +541,7 @@ impl Record {
     /// Appends one event line to `events.jsonl`.
     pub fn append_event(&self, event: &Value) -> Result<(), RecordError> {
         let path = self.path(EVENTS_FILE);
-        let mut line = serde_json::to_vec(event).map_err(|e| RecordError::Invalid {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
+        let mut line = serde_json::to_vec(event).map_err(json_error(&path))?;
         line.push(b'\n');
         // One write(2) with O_APPEND: lines never interleave.
         fs::OpenOptions::new()
@@ -797,7 +806,11 @@ impl Record {
                 ", so what was left of the pod was killed and removed ({} processes killed)",
                 r.killed.len()
             ),
-            Err(e) => format!("; removing what was left of the pod failed: {e}"),
+            // The status message: where the error becomes text.
+            Err(e) => format!(
+                "; removing what was left of the pod failed: {}",
+                crate::error_chain(e)
+            ),
         };
         let message = format!(
             "The pod monitor (pid {}) died while the pod was running; nobody could observe or \

@@ -50,7 +50,7 @@ impl RecordObserver {
 
     fn warn(&self, what: &str, result: Result<(), RecordError>) {
         if let Err(e) = result {
-            tracing::warn!(uid = %self.record.uid(), "{what}: {e}");
+            tracing::warn!(uid = %self.record.uid(), "{what}: {}", crate::error_chain(&e));
         }
     }
 }
@@ -211,9 +211,10 @@ impl RecordedMonitor {
                     MonitorError::Node(_) | MonitorError::Create(_) => "FailedCreatePodSandBox",
                     MonitorError::Remove(_) => "FailedKillPod",
                 };
-                let message = format!("the pod monitor failed: {error}");
+                // The status message: where the error becomes text.
+                let message = format!("the pod monitor failed: {}", crate::error_chain(&error));
                 if let Err(e) = self.record.mark_failed(reason, &message, &self.node_name) {
-                    tracing::warn!("cannot record the failure: {e}");
+                    tracing::warn!("cannot record the failure: {}", crate::error_chain(&e));
                 }
                 Err(error.into())
             }

@@ -52,7 +52,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::{Record, RecordError, SOCKET_FILE};
-use crate::{AttachOptions, Controller, WindowSize};
+use crate::{AttachOptions, Controller, WindowSize, error_chain};
 
 /// The longest line either side reads.
 const MAX_LINE: u64 = 64 * 1024;
@@ -62,6 +62,25 @@ const MAX_REPLY: u64 = 256 * 1024;
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// The longest an exec through the socket may run.
 pub const EXEC_TIMEOUT_SECONDS: u64 = 3600;
+
+/// Why a line on `monitor.sock` is not a command (the answer's `error`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    #[error("a command is a JSON object")]
+    NotAnObject,
+    #[error("a command has exactly one key: stop, kill, update or exec")]
+    NotOneKey,
+    #[error("stop.gracePeriodSeconds must be a non-negative integer or null")]
+    BadGracePeriod,
+    #[error("exec.container must be a string")]
+    BadContainer,
+    #[error("exec.command must be a non-empty list")]
+    EmptyCommand,
+    #[error("exec.command holds strings")]
+    CommandNotStrings,
+    #[error("unknown command (stop, kill, update or exec)")]
+    Unknown,
+}
 
 /// A command to a monitor.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,10 +141,10 @@ impl Command {
         }
     }
 
-    pub fn from_json(value: &Value) -> Result<Command, String> {
-        let object = value.as_object().ok_or("a command is a JSON object")?;
+    pub fn from_json(value: &Value) -> Result<Command, CommandError> {
+        let object = value.as_object().ok_or(CommandError::NotAnObject)?;
         if object.len() != 1 {
-            return Err("a command has exactly one key: stop, kill, update or exec".into());
+            return Err(CommandError::NotOneKey);
         }
         if let Some(stop) = object.get("stop") {
             let grace = match stop.get("gracePeriodSeconds") {
@@ -133,7 +152,7 @@ impl Command {
                 Some(n) => Some(
                     n.as_i64()
                         .filter(|n| *n >= 0)
-                        .ok_or("stop.gracePeriodSeconds must be a non-negative integer or null")?,
+                        .ok_or(CommandError::BadGracePeriod)?,
                 ),
             };
             return Ok(Command::Stop { grace });
@@ -147,17 +166,17 @@ impl Command {
         if let Some(exec) = object.get("exec") {
             let container = exec["container"]
                 .as_str()
-                .ok_or("exec.container must be a string")?
+                .ok_or(CommandError::BadContainer)?
                 .to_owned();
             let command: Vec<String> = exec["command"]
                 .as_array()
                 .filter(|a| !a.is_empty())
-                .ok_or("exec.command must be a non-empty list")?
+                .ok_or(CommandError::EmptyCommand)?
                 .iter()
                 .map(|c| {
                     c.as_str()
                         .map(String::from)
-                        .ok_or("exec.command holds strings")
+                        .ok_or(CommandError::CommandNotStrings)
                 })
                 .collect::<Result<_, _>>()?;
             if exec["attach"] == json!(true) {
@@ -186,7 +205,7 @@ impl Command {
                 timeout_seconds: timeout_seconds.clamp(1, EXEC_TIMEOUT_SECONDS),
             });
         }
-        Err("unknown command (stop, kill, update or exec)".into())
+        Err(CommandError::Unknown)
     }
 }
 
@@ -254,10 +273,16 @@ fn answer(stream: UnixStream, controller: &Controller, record: &Record) -> std::
     stream.set_write_timeout(Some(TIMEOUT))?;
     let mut line = String::new();
     BufReader::new((&stream).take(MAX_LINE)).read_line(&mut line)?;
-    let reply = match serde_json::from_str::<Value>(&line)
-        .map_err(|e| format!("not JSON: {e}"))
-        .and_then(|v| Command::from_json(&v))
-    {
+    // The answer's `error` is where an error becomes text for the caller.
+    let refusal = |error: &(dyn std::error::Error + 'static)| json!({"ok": false, "error": error_chain(error)});
+    let command = match serde_json::from_str::<Value>(&line) {
+        Ok(value) => Command::from_json(&value),
+        Err(e) => {
+            let reply = json!({"ok": false, "error": format!("not JSON: {e}")});
+            return write_line(&stream, &reply);
+        }
+    };
+    let reply = match command {
         Ok(Command::Attach {
             container,
             command,
@@ -274,15 +299,14 @@ fn answer(stream: UnixStream, controller: &Controller, record: &Record) -> std::
                 "output": String::from_utf8_lossy(&result.output),
                 "timedOut": result.timed_out,
             }),
-            Err(error) => json!({"ok": false, "error": error}),
+            Err(error) => refusal(&error),
         },
-        Ok(Command::Update) => match record
-            .admitted()
-            .map_err(|e| e.to_string())
-            .and_then(|pod| controller.update(pod))
-        {
-            Ok(()) => json!({"ok": true}),
-            Err(error) => json!({"ok": false, "error": error}),
+        Ok(Command::Update) => match record.admitted() {
+            Ok(pod) => match controller.update(pod) {
+                Ok(()) => json!({"ok": true}),
+                Err(error) => refusal(&error),
+            },
+            Err(error) => refusal(&error),
         },
         Ok(command) => {
             let taken = match command {
@@ -296,11 +320,16 @@ fn answer(stream: UnixStream, controller: &Controller, record: &Record) -> std::
                 json!({"ok": false, "error": "the pod is done; the monitor is exiting"})
             }
         }
-        Err(error) => json!({"ok": false, "error": error}),
+        Err(error) => refusal(&error),
     };
-    let mut text = reply.to_string();
+    write_line(&stream, &reply)
+}
+
+/// Writes `value` as one line.
+pub(super) fn write_line(stream: &UnixStream, value: &Value) -> std::io::Result<()> {
+    let mut text = value.to_string();
     text.push('\n');
-    (&stream).write_all(text.as_bytes())
+    (&*stream).write_all(text.as_bytes())
 }
 
 /// Connects to the record's monitor socket.
