@@ -1,6 +1,6 @@
 //! The attached exec over `monitor.sock` (protocol: see `socket`): the
-//! monitor's side ([`serve`]) and the caller's ([`call`], returning an
-//! [`AttachedExec`]).
+//! monitor's side ([`serve`], for `server`) and the caller's
+//! ([`Record::exec_attached`], returning an [`AttachedExec`]).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -13,8 +13,11 @@ use minipod_linux::fdpass;
 use nix::sys::signal::Signal;
 use serde_json::{Value, json};
 
-use super::socket::{Command, connect, write_line};
-use super::{Record, RecordError, SOCKET_FILE};
+use super::client::connect;
+use super::error::RecordError;
+use super::layout::SOCKET_FILE;
+use super::record::{MonitorState, Record};
+use super::socket::{Command, write_line};
 use crate::{AttachOptions, Attached, Controller, Streams};
 
 /// How long the caller waits for the command to start (a busy, emulated
@@ -179,8 +182,27 @@ impl ExecExit {
     }
 }
 
+impl Record {
+    /// Starts `command` in `container` through the monitor with its streams
+    /// attached (`kubectl exec -i/-t`): returns them once the command runs;
+    /// [`AttachedExec::wait`] gives its exit code. No timeout. Blocking.
+    pub fn exec_attached(
+        &self,
+        container: &str,
+        command: Vec<String>,
+        options: crate::AttachOptions,
+    ) -> Result<AttachedExec, RecordError> {
+        if !matches!(self.monitor_state()?, MonitorState::Running(_)) {
+            return Err(RecordError::MonitorGone {
+                uid: self.uid.clone(),
+            });
+        }
+        call(self, container, command, options)
+    }
+}
+
 /// The caller's side: sends the command, receives the streams.
-pub(super) fn call(
+fn call(
     record: &Record,
     container: &str,
     command: Vec<String>,

@@ -11,12 +11,13 @@ use minipod_plan::NodeFacts;
 use minipod_runtime::pod::{NodeConfig, RunningPod};
 use serde_json::Value;
 
+use super::error::RecordError;
 use super::event::{EventFacts, EventSource, event_json};
+use super::json_file::write_json_atomically;
+use super::layout::{CONTAINERS_DIR, MONITOR_FILE, PAUSE_FILE, SOCKET_FILE, STATUS_FILE};
 use super::process::{ProcessId, children_running};
-use super::{
-    CONTAINERS_DIR, ContainerInstance, MONITOR_FILE, PAUSE_FILE, Record, RecordError, SOCKET_FILE,
-    STATUS_FILE, socket, spawn, write_json_atomically,
-};
+use super::record::{ContainerInstance, Record};
+use super::{server, spawn};
 use crate::convert::timestamp;
 use crate::{ContainerStarted, Controller, Monitor, MonitorError, Observer, Outcome, PodEvent};
 
@@ -187,12 +188,12 @@ impl RecordedMonitor {
     /// it. If the pod cannot be created, the record says `Failed` with
     /// reason `FailedCreatePodSandBox` and a Warning event, never nothing.
     pub fn run(self, ready_fd: Option<i32>) -> Result<Outcome, ServeError> {
-        let listener = socket::bind(&self.record)?;
+        let listener = server::bind(&self.record)?;
         let controller = self.monitor.controller();
         let record = self.record.clone();
         std::thread::Builder::new()
             .name("monitor-socket".into())
-            .spawn(move || socket::serve(listener, controller, record))
+            .spawn(move || server::serve(listener, controller, record))
             .map_err(|source| RecordError::Io {
                 path: self.record.path(SOCKET_FILE),
                 source,
