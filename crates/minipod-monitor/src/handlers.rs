@@ -10,6 +10,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use minipod_linux::container::Container as Process;
+use minipod_runtime::exec::{AttachOptions, Attached};
 use minipod_runtime::pod::{PodRuntime, RunningPod};
 use minipod_runtime::probe::{self, HttpGetRequest};
 use minipod_spec::enums::UriScheme;
@@ -64,6 +65,17 @@ pub enum ExecError {
     PodRemoved,
     #[error(transparent)]
     Runtime(#[from] minipod_runtime::exec::ExecError),
+}
+
+/// How an exec through the monitor ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecResult {
+    /// The command's exit code (128 + signal when killed).
+    pub exit_code: i32,
+    /// Its stdout and stderr together (at most 10 KiB).
+    pub output: Vec<u8>,
+    /// It ran out of time and was killed.
+    pub timed_out: bool,
 }
 
 /// What to run, resolved against the container (named ports looked up).
@@ -224,13 +236,13 @@ pub(crate) fn exec(
     process: &Process,
     argv: &[String],
     timeout: Duration,
-) -> Result<crate::ExecResult, ExecError> {
+) -> Result<ExecResult, ExecError> {
     let guard = access.pod.read().unwrap_or_else(|p| p.into_inner());
     let pod = guard.as_ref().ok_or(ExecError::PodRemoved)?;
     let outcome = access
         .runtime
         .exec_in_container(pod, container, process, argv, timeout)?;
-    Ok(crate::ExecResult {
+    Ok(ExecResult {
         exit_code: outcome.exit_code,
         output: outcome.output,
         timed_out: outcome.timed_out,
@@ -244,8 +256,8 @@ pub(crate) fn exec_attached(
     container: &str,
     process: &Process,
     argv: &[String],
-    options: crate::AttachOptions,
-) -> Result<crate::Attached, ExecError> {
+    options: AttachOptions,
+) -> Result<Attached, ExecError> {
     let guard = access.pod.read().unwrap_or_else(|p| p.into_inner());
     let pod = guard.as_ref().ok_or(ExecError::PodRemoved)?;
     Ok(access

@@ -18,7 +18,10 @@ use super::error::RecordError;
 use super::layout::SOCKET_FILE;
 use super::record::{MonitorState, Record};
 use super::socket::{Command, write_line};
-use crate::{AttachOptions, Attached, Controller, Streams};
+use minipod_runtime::exec::{AttachOptions, Attached, Streams};
+
+use crate::chain::error_chain;
+use crate::controller::Controller;
 
 /// How long the caller waits for the command to start (a busy, emulated
 /// VM can take seconds to clone and exec the helper).
@@ -41,10 +44,7 @@ pub(super) fn serve(
         Ok(attached) => attached,
         // The answer's `error`: where the error becomes text for the caller.
         Err(error) => {
-            return write_line(
-                stream,
-                &json!({"ok": false, "error": crate::error_chain(&error)}),
-            );
+            return write_line(stream, &json!({"ok": false, "error": error_chain(&error)}));
         }
     };
     let (tty, has_stdin, fds): (bool, bool, Vec<OwnedFd>) = match streams {
@@ -190,7 +190,7 @@ impl Record {
         &self,
         container: &str,
         command: Vec<String>,
-        options: crate::AttachOptions,
+        options: AttachOptions,
     ) -> Result<AttachedExec, RecordError> {
         if !matches!(self.monitor_state()?, MonitorState::Running(_)) {
             return Err(RecordError::MonitorGone {

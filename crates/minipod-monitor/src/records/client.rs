@@ -14,6 +14,7 @@ use super::json_file::write_json_atomically;
 use super::layout::{POD_FILE, SOCKET_FILE, STATUS_FILE};
 use super::record::{MonitorState, Record, pod_file_json};
 use super::socket::{Command, EXEC_TIMEOUT_SECONDS, MAX_REPLY, TIMEOUT, short_path};
+use crate::handlers::ExecResult;
 
 impl Record {
     /// Asks the monitor to stop the pod gracefully (`kubectl delete`):
@@ -67,7 +68,7 @@ impl Record {
         container: &str,
         command: Vec<String>,
         timeout_seconds: u64,
-    ) -> Result<crate::ExecResult, RecordError> {
+    ) -> Result<ExecResult, RecordError> {
         if !matches!(self.monitor_state()?, MonitorState::Running(_)) {
             return Err(RecordError::MonitorGone {
                 uid: self.uid.clone(),
@@ -83,7 +84,7 @@ impl Record {
             },
             Duration::from_secs(timeout_seconds + 10),
         )?;
-        Ok(crate::ExecResult {
+        Ok(ExecResult {
             exit_code: reply["exitCode"]
                 .as_i64()
                 .and_then(|c| i32::try_from(c).ok())

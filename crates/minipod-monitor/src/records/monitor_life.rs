@@ -149,7 +149,7 @@ impl Record {
             // The status message: where the error becomes text.
             Err(e) => format!(
                 "; removing what was left of the pod failed: {}",
-                crate::error_chain(e)
+                crate::chain::error_chain(e)
             ),
         };
         let message = format!(

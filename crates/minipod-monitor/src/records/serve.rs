@@ -19,7 +19,14 @@ use super::process::{ProcessId, children_running};
 use super::record::{ContainerInstance, Record};
 use super::{server, spawn};
 use crate::convert::timestamp;
-use crate::{ContainerStarted, Controller, Monitor, MonitorError, Observer, Outcome, PodEvent};
+use minipod_lifecycle::machine::PodEvent;
+use minipod_runtime::logs::Stream;
+
+use crate::chain::error_chain;
+use crate::controller::Controller;
+use crate::driver::{Monitor, MonitorError, Outcome};
+use crate::observer::{ContainerStarted, Observer};
+use crate::pull::PullContext;
 
 /// Why a recorded monitor could not run its pod.
 #[derive(Debug, thiserror::Error)]
@@ -51,7 +58,7 @@ impl RecordObserver {
 
     fn warn(&self, what: &str, result: Result<(), RecordError>) {
         if let Err(e) = result {
-            tracing::warn!(uid = %self.record.uid(), "{what}: {}", crate::error_chain(&e));
+            tracing::warn!(uid = %self.record.uid(), "{what}: {}", error_chain(&e));
         }
     }
 }
@@ -68,7 +75,7 @@ impl Observer for RecordObserver {
         self.warn("appending an event", self.record.append_event(&value));
     }
 
-    fn output(&self, _container: &str, _stream: crate::Stream, _line: &[u8]) {}
+    fn output(&self, _container: &str, _stream: Stream, _line: &[u8]) {}
 
     fn pod_changed(&self, pod: &Value) {
         let mut pod = pod.clone();
@@ -165,12 +172,11 @@ impl RecordedMonitor {
         let node_name = node.node_name.clone();
         let observer = Arc::new(RecordObserver::new(record.clone(), source, created));
         let secrets = record.pull_secrets()?;
-        let monitor = Monitor::new(pod, plan, node, machine, observer).with_pull_context(
-            crate::PullContext {
+        let monitor =
+            Monitor::new(pod, plan, node, machine, observer).with_pull_context(PullContext {
                 secrets: secrets.secrets,
                 missing: secrets.missing,
-            },
-        );
+            });
         Ok(RecordedMonitor {
             record,
             monitor,
@@ -213,9 +219,9 @@ impl RecordedMonitor {
                     MonitorError::Remove(_) => "FailedKillPod",
                 };
                 // The status message: where the error becomes text.
-                let message = format!("the pod monitor failed: {}", crate::error_chain(&error));
+                let message = format!("the pod monitor failed: {}", error_chain(&error));
                 if let Err(e) = self.record.mark_failed(reason, &message, &self.node_name) {
-                    tracing::warn!("cannot record the failure: {}", crate::error_chain(&e));
+                    tracing::warn!("cannot record the failure: {}", error_chain(&e));
                 }
                 Err(error.into())
             }

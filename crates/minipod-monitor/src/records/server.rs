@@ -14,7 +14,8 @@ use super::error::RecordError;
 use super::layout::SOCKET_FILE;
 use super::record::Record;
 use super::socket::{Command, MAX_LINE, TIMEOUT, short_path, write_line};
-use crate::{Controller, error_chain};
+use crate::chain::error_chain;
+use crate::controller::Controller;
 
 /// Binds the record's socket (replacing a stale one), mode 0600.
 pub(super) fn bind(record: &Record) -> Result<UnixListener, RecordError> {

@@ -51,7 +51,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::layout::SOCKET_FILE;
-use crate::{AttachOptions, WindowSize};
+use minipod_runtime::exec::{AttachOptions, WindowSize};
 
 /// The longest line either side reads.
 pub(super) const MAX_LINE: u64 = 64 * 1024;
