@@ -33,7 +33,7 @@ use minipod_api::backend::{
 use minipod_lifecycle::status::PodPhase;
 use minipod_monitor::error_chain;
 use minipod_monitor::records::{
-    Checked, MonitorLauncher, PULL_SECRETS_FILE, PullSecrets, Record, Records,
+    Checked, MonitorLauncher, PULL_SECRETS_FILE, PodRecord, PullSecrets, Records,
 };
 use minipod_plan::admission::{self, Admission};
 use minipod_plan::capacity::CpuAndMemory;
@@ -60,7 +60,7 @@ struct Change {
 /// What the daemon knows of one pod.
 #[derive(Debug)]
 struct Entry {
-    record: Record,
+    record: PodRecord,
     namespace: String,
     name: String,
     /// The object as last served (with its resourceVersion).
@@ -312,7 +312,7 @@ impl Daemon {
 
     /// The pod of `record` as the API shows it, read from the record now
     /// (a create or an update answers with what it made).
-    fn refreshed(&self, record: Record, name: &str) -> Result<Value, ApiError> {
+    fn refreshed(&self, record: PodRecord, name: &str) -> Result<Value, ApiError> {
         let uid = record.uid().to_owned();
         self.refresh_record(record, false);
         self.lock()
@@ -322,7 +322,7 @@ impl Daemon {
             .ok_or_else(|| ApiError::pod_not_found(name))
     }
 
-    fn refresh_record(&self, record: Record, startup: bool) {
+    fn refresh_record(&self, record: PodRecord, startup: bool) {
         let uid = record.uid().to_owned();
         // Whether the pod's monitor is done with it (ended, or died and its
         // pod was cleaned up and marked). Once it is, it is never checked
@@ -502,7 +502,7 @@ impl Daemon {
     /// secrets its pod names: they are resolved now, before its monitor starts.
     fn write_missing_pull_secrets(
         &self,
-        record: &Record,
+        record: &PodRecord,
     ) -> Result<(), minipod_monitor::records::RecordError> {
         if record.path(PULL_SECRETS_FILE).exists() {
             return Ok(());
@@ -625,7 +625,7 @@ impl Backend for Daemon {
         let records = self.records.clone();
         let launcher = self.launcher.clone();
         let node_name = self.node.node_name.clone();
-        let created = tokio::task::spawn_blocking(move || -> Result<Record, String> {
+        let created = tokio::task::spawn_blocking(move || -> Result<PodRecord, String> {
             let record = records
                 .create(&admitted, SystemTime::now())
                 .map_err(|e| error_chain(&e))?;

@@ -1,6 +1,6 @@
 //! The attached exec over `monitor.sock` (protocol: see `socket`): the
 //! monitor's side ([`serve`], for `server`) and the caller's
-//! ([`Record::exec_attached`], returning an [`AttachedExec`]).
+//! ([`PodRecord::exec_attached`], returning an [`AttachedExec`]).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use super::client::connect;
 use super::error::RecordError;
 use super::layout::SOCKET_FILE;
-use super::record::{MonitorState, Record};
+use super::record::{MonitorState, PodRecord};
 use super::socket::{Command, write_line};
 use minipod_runtime::exec::{AttachOptions, Attached, Streams};
 
@@ -182,7 +182,7 @@ impl ExecExit {
     }
 }
 
-impl Record {
+impl PodRecord {
     /// Starts `command` in `container` through the monitor with its streams
     /// attached (`kubectl exec -i/-t`): returns them once the command runs;
     /// [`AttachedExec::wait`] gives its exit code. No timeout. Blocking.
@@ -203,7 +203,7 @@ impl Record {
 
 /// The caller's side: sends the command, receives the streams.
 fn call(
-    record: &Record,
+    record: &PodRecord,
     container: &str,
     command: Vec<String>,
     options: AttachOptions,

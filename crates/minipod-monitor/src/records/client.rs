@@ -12,11 +12,11 @@ use serde_json::{Value, json};
 use super::error::RecordError;
 use super::json_file::write_json_atomically;
 use super::layout::{POD_FILE, SOCKET_FILE, STATUS_FILE};
-use super::record::{MonitorState, Record, pod_file_json};
+use super::record::{MonitorState, PodRecord, pod_file_json};
 use super::socket::{Command, EXEC_TIMEOUT_SECONDS, MAX_REPLY, TIMEOUT, short_path};
 use crate::handlers::ExecResult;
 
-impl Record {
+impl PodRecord {
     /// Asks the monitor to stop the pod gracefully (`kubectl delete`):
     /// `grace` seconds instead of `terminationGracePeriodSeconds` if given.
     /// Returns once the monitor took the request.
@@ -106,7 +106,7 @@ impl Record {
 }
 
 /// Connects to the record's monitor socket.
-pub(super) fn connect(record: &Record) -> Result<UnixStream, RecordError> {
+pub(super) fn connect(record: &PodRecord) -> Result<UnixStream, RecordError> {
     let path = record.path(SOCKET_FILE);
     let io = |source| RecordError::Io {
         path: path.clone(),
@@ -130,13 +130,13 @@ pub(super) fn connect(record: &Record) -> Result<UnixStream, RecordError> {
 }
 
 /// Sends `command` and reads the answer.
-fn send(record: &Record, command: &Command) -> Result<(), RecordError> {
+fn send(record: &PodRecord, command: &Command) -> Result<(), RecordError> {
     call(record, command, TIMEOUT).map(drop)
 }
 
 /// Sends `command`, waits up to `wait` for the answer, and returns it
 /// (an `{"ok": false}` answer is an error).
-fn call(record: &Record, command: &Command, wait: Duration) -> Result<Value, RecordError> {
+fn call(record: &PodRecord, command: &Command, wait: Duration) -> Result<Value, RecordError> {
     let path = record.path(SOCKET_FILE);
     let io = |source| RecordError::Io {
         path: path.clone(),

@@ -15,18 +15,18 @@
 //! ```
 //!
 //! The daemon side: [`Records`] creates ([`Records::create`]) and lists
-//! records; a [`Record`] reads them, spawns the pod's monitor detached
-//! ([`Record::spawn_monitor`]), tells whether it is alive
-//! ([`Record::monitor_state`]), sends it stop and kill ([`Record::stop`],
-//! [`Record::kill`]), and when the monitor died while the pod ran, cleans
-//! up and says so ([`Record::check_monitor`]). The monitor side
+//! records; a [`PodRecord`] reads them, spawns the pod's monitor detached
+//! ([`PodRecord::spawn_monitor`]), tells whether it is alive
+//! ([`PodRecord::monitor_state`]), sends it stop and kill ([`PodRecord::stop`],
+//! [`PodRecord::kill`]), and when the monitor died while the pod ran, cleans
+//! up and says so ([`PodRecord::check_monitor`]). The monitor side
 //! (`minipod monitor --record DIR`) is [`run_monitor`].
 //!
 //! | module | what |
 //! |---|---|
 //! | `layout`, `json_file`, `error` | the file names, atomic JSON files, [`RecordError`] |
 //! | `store` | [`Records`]: the node's record directory |
-//! | `record` | [`Record`]: one pod's directory and what its files say |
+//! | `record` | [`PodRecord`]: one pod's directory and what its files say |
 //! | `socket` | `monitor.sock`'s protocol: [`Command`], its lines and path |
 //! | `client`, `attach` | the daemon's side of the socket (attach: both sides of an attached exec) |
 //! | `server`, `serve` | the monitor's side: the socket, and the monitor run from its record |
@@ -62,7 +62,10 @@ pub use layout::*;
 pub use minipod_runtime::image::PullSecret;
 pub use monitor_life::Checked;
 pub use process::ProcessId;
-pub use record::{ContainerInstance, MonitorState, PullSecrets, Record};
+pub use record::{ContainerInstance, MonitorState, PodRecord, PullSecrets};
+// The name `spawn.rs` still uses (it is being moved to minipod-linux
+// elsewhere); to go once it names `PodRecord`.
+use record::PodRecord as Record;
 pub use serve::{RecordObserver, RecordedMonitor, ServeError, run_monitor};
 pub use socket::{Command, CommandError};
 pub use spawn::{READY_FD, announce_ready};

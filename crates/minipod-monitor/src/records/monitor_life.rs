@@ -15,12 +15,12 @@ use super::json_file::{read_json, read_optional, write_json_atomically};
 use super::launcher::MonitorLauncher;
 use super::layout::{PAUSE_FILE, STATUS_FILE};
 use super::process::ProcessId;
-use super::record::{MonitorState, Record};
+use super::record::{MonitorState, PodRecord};
 use super::spawn;
 use super::terminate::{MONITOR_LOST, terminate_lost};
 use crate::convert::timestamp;
 
-/// What [`Record::check_monitor`] found.
+/// What [`PodRecord::check_monitor`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Checked {
     /// No monitor was started yet: nothing was done.
@@ -39,7 +39,7 @@ pub enum Checked {
     },
 }
 
-impl Record {
+impl PodRecord {
     /// Starts the pod's monitor, detached (see [`spawn`](self) and
     /// `docs/daemon.md`): it outlives the caller, whatever happens to it.
     /// Returns once the monitor has written `monitor.json` and listens on
@@ -69,7 +69,7 @@ impl Record {
         self.mark_failed_with_event(reason, message, message, node_name)
     }
 
-    /// [`Record::mark_failed`] with an event message of its own: the
+    /// [`PodRecord::mark_failed`] with an event message of its own: the
     /// kubelet's `rejectPod` prefixes only the status's message
     /// (`Pod was rejected: ...`), not the event's.
     pub fn mark_failed_with_event(
@@ -119,7 +119,7 @@ impl Record {
     ///   is removed ([`PodRuntime::remove_orphaned`]: container processes
     ///   SIGKILLed through their cgroups, mounts, directories, cgroups), and
     ///   the status says `Failed` with reason [`MONITOR_LOST`]
-    ///   ([`Record::mark_failed`]), with a Warning event.
+    ///   ([`PodRecord::mark_failed`]), with a Warning event.
     ///
     /// `node` must be the node the monitor ran on (the same directories and
     /// cgroup root).

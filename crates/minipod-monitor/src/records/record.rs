@@ -84,16 +84,18 @@ pub enum MonitorState {
     Gone(ProcessId),
 }
 
-/// One pod's record.
+/// One pod's record: its directory on disk, which outlives the daemon,
+/// the monitor and the pod. (Not the lifecycle machine's per-container
+/// `Record`, which lives in memory.)
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Record {
+pub struct PodRecord {
     pub(super) dir: PathBuf,
     pub(super) uid: String,
 }
 
-impl Record {
+impl PodRecord {
     /// The record in `dir` (the monitor's `--record DIR`).
-    pub fn at(dir: &Path) -> Result<Record, RecordError> {
+    pub fn at(dir: &Path) -> Result<PodRecord, RecordError> {
         let uid = dir
             .file_name()
             .and_then(|n| n.to_str())
@@ -106,7 +108,7 @@ impl Record {
         if !dir.join(POD_FILE).is_file() {
             return Err(RecordError::NotFound { uid });
         }
-        Ok(Record {
+        Ok(PodRecord {
             dir: dir.to_owned(),
             uid,
         })
@@ -286,7 +288,7 @@ impl Record {
 
     /// Removes the record (the pod's history). Refused while its monitor
     /// runs; the pod's runtime state is not touched (call
-    /// [`Record::check_monitor`] first).
+    /// [`PodRecord::check_monitor`] first).
     pub fn remove(self) -> Result<(), RecordError> {
         if let MonitorState::Running(p) = self.monitor_state()? {
             return Err(RecordError::MonitorRunning {

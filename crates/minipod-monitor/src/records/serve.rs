@@ -16,7 +16,7 @@ use super::event::{EventFacts, EventSource, event_json};
 use super::json_file::write_json_atomically;
 use super::layout::{CONTAINERS_DIR, MONITOR_FILE, PAUSE_FILE, SOCKET_FILE, STATUS_FILE};
 use super::process::{ProcessId, children_running};
-use super::record::{ContainerInstance, Record};
+use super::record::{ContainerInstance, PodRecord};
 use super::{server, spawn};
 use crate::convert::timestamp;
 use minipod_lifecycle::machine::PodEvent;
@@ -32,7 +32,7 @@ use crate::pull::PullContext;
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error(transparent)]
-    Record(#[from] RecordError),
+    PodRecord(#[from] RecordError),
     #[error(transparent)]
     Monitor(#[from] MonitorError),
 }
@@ -42,13 +42,13 @@ pub enum ServeError {
 /// is not written here: it is in the CRI log files already.
 #[derive(Debug)]
 pub struct RecordObserver {
-    record: Record,
+    record: PodRecord,
     source: EventSource,
     created: Timestamp,
 }
 
 impl RecordObserver {
-    pub fn new(record: Record, source: EventSource, created: Timestamp) -> RecordObserver {
+    pub fn new(record: PodRecord, source: EventSource, created: Timestamp) -> RecordObserver {
         RecordObserver {
             record,
             source,
@@ -138,7 +138,7 @@ impl Observer for RecordObserver {
 /// A pod's monitor working from its record.
 #[derive(Debug)]
 pub struct RecordedMonitor {
-    record: Record,
+    record: PodRecord,
     monitor: Monitor,
     node_name: String,
 }
@@ -147,7 +147,7 @@ impl RecordedMonitor {
     /// Writes `monitor.json` (this process), reads and plans the pod of
     /// `record`, and makes its monitor for `node`.
     pub fn new(
-        record: Record,
+        record: PodRecord,
         node: NodeConfig,
         machine: MachineConfig,
         facts: &NodeFacts,
@@ -190,7 +190,7 @@ impl RecordedMonitor {
     }
 
     /// Listens on `monitor.sock`, says ready on `ready_fd` (see
-    /// `Record::spawn_monitor`), runs the pod until it is done and removes
+    /// `PodRecord::spawn_monitor`), runs the pod until it is done and removes
     /// it. If the pod cannot be created, the record says `Failed` with
     /// reason `FailedCreatePodSandBox` and a Warning event, never nothing.
     pub fn run(self, ready_fd: Option<i32>) -> Result<Outcome, ServeError> {
@@ -232,7 +232,7 @@ impl RecordedMonitor {
 /// `RecordedMonitor::new(...)?.run(ready_fd)`, for callers that need no
 /// controller.
 pub fn run_monitor(
-    record: Record,
+    record: PodRecord,
     node: NodeConfig,
     machine: MachineConfig,
     facts: &NodeFacts,

@@ -12,13 +12,13 @@ use serde_json::{Value, json};
 use super::attach;
 use super::error::RecordError;
 use super::layout::SOCKET_FILE;
-use super::record::Record;
+use super::record::PodRecord;
 use super::socket::{Command, MAX_LINE, TIMEOUT, short_path, write_line};
 use crate::chain::error_chain;
 use crate::controller::Controller;
 
 /// Binds the record's socket (replacing a stale one), mode 0600.
-pub(super) fn bind(record: &Record) -> Result<UnixListener, RecordError> {
+pub(super) fn bind(record: &PodRecord) -> Result<UnixListener, RecordError> {
     let path = record.path(SOCKET_FILE);
     let io = |source| RecordError::Io {
         path: path.clone(),
@@ -36,7 +36,7 @@ pub(super) fn bind(record: &Record) -> Result<UnixListener, RecordError> {
 }
 
 /// Serves commands until the listener fails (the process exits with it).
-pub(super) fn serve(listener: UnixListener, controller: Controller, record: Record) {
+pub(super) fn serve(listener: UnixListener, controller: Controller, record: PodRecord) {
     for stream in listener.incoming() {
         match stream {
             Ok(stream) => {
@@ -63,7 +63,7 @@ pub(super) fn serve(listener: UnixListener, controller: Controller, record: Reco
     }
 }
 
-fn answer(stream: UnixStream, controller: &Controller, record: &Record) -> std::io::Result<()> {
+fn answer(stream: UnixStream, controller: &Controller, record: &PodRecord) -> std::io::Result<()> {
     stream.set_read_timeout(Some(TIMEOUT))?;
     stream.set_write_timeout(Some(TIMEOUT))?;
     let mut line = String::new();

@@ -12,7 +12,7 @@ use serde_json::json;
 use super::error::{RecordError, io_error};
 use super::json_file::write_json_atomically;
 use super::layout::{CONTAINERS_DIR, POD_FILE, RECORDS_DIR, STATUS_FILE};
-use super::record::{Record, pod_file_json};
+use super::record::{PodRecord, pod_file_json};
 use crate::convert::timestamp;
 
 /// The record directory of a node: `<state>/records`.
@@ -37,7 +37,7 @@ impl Records {
     /// `pod.json` (with `metadata.creationTimestamp`) and a first
     /// `status.json` (`Pending`, with the QoS class). Fails if the pod
     /// already has one.
-    pub fn create(&self, pod: &AdmittedPod, created: SystemTime) -> Result<Record, RecordError> {
+    pub fn create(&self, pod: &AdmittedPod, created: SystemTime) -> Result<PodRecord, RecordError> {
         let uid = pod.uid();
         minipod_linux::cgroup::layout::check_uid(uid).map_err(|source| RecordError::Uid {
             path: self.dir.clone(),
@@ -56,7 +56,7 @@ impl Records {
             }
             Err(source) => return Err(RecordError::Io { path: dir, source }),
         }
-        let record = Record {
+        let record = PodRecord {
             dir,
             uid: uid.to_owned(),
         };
@@ -82,7 +82,7 @@ impl Records {
     }
 
     /// The record of pod `uid`.
-    pub fn open(&self, uid: &str) -> Result<Record, RecordError> {
+    pub fn open(&self, uid: &str) -> Result<PodRecord, RecordError> {
         if minipod_linux::cgroup::layout::check_uid(uid).is_err() {
             return Err(RecordError::NotFound { uid: uid.into() });
         }
@@ -90,7 +90,7 @@ impl Records {
         if !dir.join(POD_FILE).is_file() {
             return Err(RecordError::NotFound { uid: uid.into() });
         }
-        Ok(Record {
+        Ok(PodRecord {
             dir,
             uid: uid.to_owned(),
         })
@@ -98,7 +98,7 @@ impl Records {
 
     /// Every record (a directory with a `pod.json`), by uid. A directory
     /// left half-made by a crash during [`Records::create`] is skipped.
-    pub fn list(&self) -> Result<Vec<Record>, RecordError> {
+    pub fn list(&self) -> Result<Vec<PodRecord>, RecordError> {
         let entries = match fs::read_dir(&self.dir) {
             Ok(entries) => entries,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -109,7 +109,7 @@ impl Records {
                 });
             }
         };
-        let mut records: Vec<Record> = entries
+        let mut records: Vec<PodRecord> = entries
             .flatten()
             .filter_map(|e| e.file_name().into_string().ok())
             .filter_map(|uid| self.open(&uid).ok())

@@ -39,7 +39,7 @@ fn created() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_700_000_000)
 }
 
-fn new_record() -> (tempfile::TempDir, Records, Record) {
+fn new_record() -> (tempfile::TempDir, Records, PodRecord) {
     let dir = tempfile::tempdir().unwrap();
     let records = Records::new(dir.path());
     let record = records.create(&admitted(), created()).unwrap();
