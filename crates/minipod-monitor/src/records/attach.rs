@@ -159,7 +159,10 @@ impl ExecExit {
         };
         self.connection
             .set_read_timeout(None)
-            .map_err(|e| refused(e.to_string()))?;
+            .map_err(|source| RecordError::Connection {
+                uid: self.uid.clone(),
+                source,
+            })?;
         let mut reader = BufReader::new(
             self.pending
                 .as_slice()
@@ -169,7 +172,10 @@ impl ExecExit {
         let mut line = String::new();
         reader
             .read_line(&mut line)
-            .map_err(|e| refused(e.to_string()))?;
+            .map_err(|source| RecordError::Connection {
+                uid: self.uid.clone(),
+                source,
+            })?;
         let reply: Value = serde_json::from_str(&line).map_err(|_| {
             refused(format!(
                 "the monitor ended the exec without a status: {line:?}"
@@ -251,8 +257,12 @@ fn call(
         fds.extend(more);
     };
     let pending = received.split_off(newline + 1);
-    let reply: Value = serde_json::from_slice(&received)
-        .map_err(|e| refused(format!("an unreadable answer ({e})")))?;
+    let reply: Value =
+        serde_json::from_slice(&received).map_err(|source| RecordError::Unreadable {
+            uid: record.uid().to_owned(),
+            answer: String::from_utf8_lossy(&received).into_owned(),
+            source,
+        })?;
     if reply["ok"] != json!(true) {
         return Err(refused(
             reply["error"]

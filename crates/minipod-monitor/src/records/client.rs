@@ -152,9 +152,10 @@ fn call(record: &PodRecord, command: &Command, wait: Duration) -> Result<Value, 
     BufReader::new((&stream).take(MAX_REPLY))
         .read_line(&mut reply)
         .map_err(io)?;
-    let reply: Value = serde_json::from_str(&reply).map_err(|e| RecordError::Refused {
+    let reply: Value = serde_json::from_str(&reply).map_err(|source| RecordError::Unreadable {
         uid: record.uid().to_owned(),
-        message: format!("an unreadable answer ({e}): {reply:?}"),
+        answer: reply.clone(),
+        source,
     })?;
     if reply["ok"] == json!(true) {
         Ok(reply)

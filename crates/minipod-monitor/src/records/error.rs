@@ -49,6 +49,21 @@ pub enum RecordError {
     Spawn { uid: String, message: String },
     #[error("the monitor of pod {uid} answered: {message}")]
     Refused { uid: String, message: String },
+    /// The monitor's answer is not the protocol's JSON.
+    #[error("the monitor of pod {uid} answered unreadably: {answer:?}")]
+    Unreadable {
+        uid: String,
+        answer: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The connection to the monitor failed while an attached exec ran.
+    #[error("the connection to the monitor of pod {uid}")]
+    Connection {
+        uid: String,
+        #[source]
+        source: io::Error,
+    },
     #[error("removing what is left of pod {uid}")]
     Cleanup {
         uid: String,
