@@ -3,7 +3,7 @@
 //! A start whose image must be pulled first (by its `imagePullPolicy`, see
 //! `minipod_runtime::image`) is split in two: the pull runs on a thread of
 //! its own, so that stops, probes and other containers go on meanwhile,
-//! and reports [`Message::Pulled`]; the start proper follows, or the pull's
+//! and reports its end (the loop's `Message::Pulled`); the start proper follows, or the pull's
 //! error goes to the machine as `ErrImagePull` (then `ImagePullBackOff`).
 //! The events are the kubelet's (`pkg/kubelet/images/image_manager.go`):
 //!
@@ -13,7 +13,6 @@
 //! Warning  Failed   Failed to pull image "nope:1": ...
 //! ```
 
-use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
 use minipod_lifecycle::machine::{PodEvent, go_duration};
@@ -21,7 +20,7 @@ use minipod_runtime::image::PullSecret;
 use minipod_spec::AdmittedPod;
 
 use crate::handlers::PodAccess;
-use crate::{Message, Observer};
+use crate::observer::Observer;
 
 /// What a pull needs besides the runtime: the pod's secrets.
 #[derive(Debug, Clone, Default)]
@@ -31,7 +30,7 @@ pub struct PullContext {
     pub missing: Vec<String>,
 }
 
-/// How a pull went, for [`Message::Pulled`].
+/// How a pull went (the loop's `Message::Pulled`).
 #[derive(Debug)]
 pub struct PullDone {
     /// The image's size in the store (config and layer blobs).
@@ -70,18 +69,16 @@ fn event(
     }
 }
 
-/// Tells of the pull and starts it on a thread; its end comes back as
-/// [`Message::Pulled`].
-#[allow(clippy::too_many_arguments)]
+/// Tells of the pull of `image` for `container` and starts it on a
+/// thread; `done` gets its end (and sends it to the loop).
 pub(crate) fn spawn(
     pod: &AdmittedPod,
     context: &PullContext,
     access: &PodAccess,
     observer: &dyn Observer,
-    sender: &mpsc::Sender<Message>,
     container: &str,
-    attempt: u32,
     image: String,
+    done: impl FnOnce(String, Result<PullDone, String>) + Send + 'static,
 ) {
     let requested = Instant::now();
     if !context.missing.is_empty() {
@@ -109,7 +106,7 @@ pub(crate) fn spawn(
             format!("Pulling image {image:?}"),
         ),
     );
-    let (access, sender, secrets) = (access.clone(), sender.clone(), context.secrets.clone());
+    let (access, secrets) = (access.clone(), context.secrets.clone());
     let name = container.to_owned();
     let spawned = std::thread::Builder::new()
         .name(format!("pull-{name}"))
@@ -122,12 +119,7 @@ pub(crate) fn spawn(
                     took: pulled.elapsed,
                     waited: requested.elapsed(),
                 });
-            let _ = sender.send(Message::Pulled {
-                container: name,
-                attempt,
-                image,
-                result,
-            });
+            done(image, result);
         });
     if let Err(e) = spawned {
         tracing::error!("cannot start a thread for a pull: {e}");

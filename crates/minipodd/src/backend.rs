@@ -31,8 +31,9 @@ use minipod_api::backend::{
     WatchEvent, WatchStream,
 };
 use minipod_lifecycle::status::PodPhase;
+use minipod_monitor::error_chain;
 use minipod_monitor::records::{
-    Checked, MonitorLauncher, PULL_SECRETS_FILE, PullSecrets, Record, Records,
+    Checked, MonitorLauncher, PULL_SECRETS_FILE, PodRecord, PullSecrets, Records,
 };
 use minipod_plan::admission::{self, Admission};
 use minipod_plan::capacity::CpuAndMemory;
@@ -59,7 +60,7 @@ struct Change {
 /// What the daemon knows of one pod.
 #[derive(Debug)]
 struct Entry {
-    record: Record,
+    record: PodRecord,
     namespace: String,
     name: String,
     /// The object as last served (with its resourceVersion).
@@ -300,7 +301,7 @@ impl Daemon {
         let records = match self.records.list() {
             Ok(records) => records,
             Err(e) => {
-                tracing::warn!("listing pod records: {e}");
+                tracing::warn!("listing pod records: {}", error_chain(&e));
                 return;
             }
         };
@@ -311,7 +312,7 @@ impl Daemon {
 
     /// The pod of `record` as the API shows it, read from the record now
     /// (a create or an update answers with what it made).
-    fn refreshed(&self, record: Record, name: &str) -> Result<Value, ApiError> {
+    fn refreshed(&self, record: PodRecord, name: &str) -> Result<Value, ApiError> {
         let uid = record.uid().to_owned();
         self.refresh_record(record, false);
         self.lock()
@@ -321,7 +322,7 @@ impl Daemon {
             .ok_or_else(|| ApiError::pod_not_found(name))
     }
 
-    fn refresh_record(&self, record: Record, startup: bool) {
+    fn refresh_record(&self, record: PodRecord, startup: bool) {
         let uid = record.uid().to_owned();
         // Whether the pod's monitor is done with it (ended, or died and its
         // pod was cleaned up and marked). Once it is, it is never checked
@@ -344,7 +345,7 @@ impl Daemon {
                 // Created, but the daemon stopped before its monitor started.
                 let _ = record.mark_failed(
                     "FailedCreatePodSandBox",
-                    &format!("starting the pod's monitor: {e}"),
+                    &format!("starting the pod's monitor: {}", error_chain(&e)),
                     &self.node.node_name,
                 );
             }
@@ -467,7 +468,7 @@ impl Daemon {
             let namespace = entry.namespace.clone();
             drop(state);
             if let Err(e) = entry.record.remove() {
-                tracing::warn!(%uid, "removing the record of a deleted pod: {e}");
+                tracing::warn!(%uid, "removing the record of a deleted pod: {}", error_chain(&e));
             }
             // As the kubelet does, a deleted pod's logs go with it.
             let logs = minipod_runtime::logs::PodLogs {
@@ -501,7 +502,7 @@ impl Daemon {
     /// secrets its pod names: they are resolved now, before its monitor starts.
     fn write_missing_pull_secrets(
         &self,
-        record: &Record,
+        record: &PodRecord,
     ) -> Result<(), minipod_monitor::records::RecordError> {
         if record.path(PULL_SECRETS_FILE).exists() {
             return Ok(());
@@ -624,10 +625,10 @@ impl Backend for Daemon {
         let records = self.records.clone();
         let launcher = self.launcher.clone();
         let node_name = self.node.node_name.clone();
-        let created = tokio::task::spawn_blocking(move || -> Result<Record, String> {
+        let created = tokio::task::spawn_blocking(move || -> Result<PodRecord, String> {
             let record = records
                 .create(&admitted, SystemTime::now())
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| error_chain(&e))?;
             if let Admission::Reject(rejection) = verdict {
                 // As the kubelet's `rejectPod`: Failed, a Warning event, no
                 // container. A record left Pending would get a monitor when
@@ -642,7 +643,7 @@ impl Backend for Daemon {
                     Ok(_) => Ok(record),
                     Err(e) => {
                         let _ = record.remove();
-                        Err(format!("recording the rejection: {e}"))
+                        Err(format!("recording the rejection: {}", error_chain(&e)))
                     }
                 };
             }
@@ -654,7 +655,7 @@ impl Backend for Daemon {
             if let Err(e) = started {
                 let _ = record.mark_failed(
                     "FailedCreatePodSandBox",
-                    &format!("starting the pod's monitor: {e}"),
+                    &format!("starting the pod's monitor: {}", error_chain(&e)),
                     "",
                 );
             }
@@ -730,7 +731,12 @@ impl Backend for Daemon {
         tokio::task::spawn_blocking(move || updating.update(&admitted))
             .await
             .map_err(internal)?
-            .map_err(|e| ApiError::Conflict(format!("pod {name:?} could not be updated: {e}")))?;
+            .map_err(|e| {
+                ApiError::Conflict(format!(
+                    "pod {name:?} could not be updated: {}",
+                    error_chain(&e)
+                ))
+            })?;
         self.refreshed(record, name)
     }
 
@@ -760,7 +766,7 @@ impl Backend for Daemon {
                 .await
                 .map_err(internal)?;
             if let Err(e) = stopped {
-                tracing::warn!(%name, "asking the monitor to stop the pod: {e}");
+                tracing::warn!(%name, "asking the monitor to stop the pod: {}", error_chain(&e));
             }
         }
         let mut object = object;

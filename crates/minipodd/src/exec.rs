@@ -2,7 +2,7 @@
 //! the API's [`ExecSession`].
 //!
 //! The monitor hands over the command's streams as descriptors (see
-//! `minipod_monitor::records::Record::exec_attached`): pipes, or the master
+//! `minipod_monitor::records::PodRecord::exec_attached`): pipes, or the master
 //! of a terminal allocated inside the container. They become tokio pipes
 //! here (`O_NONBLOCK`, registered with the reactor; a pty master polls like
 //! a pipe), so output is streamed as it comes, with no size limit, and
@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use minipod_api::ApiError;
 use minipod_api::backend::{ByteStream, ExecSession, TerminalSize};
-use minipod_monitor::records::{AttachedExec, ExecExit, Record};
-use minipod_monitor::{AttachOptions, Streams, WindowSize};
+use minipod_monitor::records::{AttachedExec, ExecExit, PodRecord};
+use minipod_monitor::{AttachOptions, Streams, WindowSize, error_chain};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::unix::pipe;
 use tokio::sync::{mpsc, oneshot};
@@ -35,7 +35,7 @@ const EOF_CHARACTER: u8 = 0x04;
 /// streams. A failure to start (a missing binary) is a 400, as before the
 /// upgrade.
 pub(crate) async fn with_pipes(
-    record: Record,
+    record: PodRecord,
     container: String,
     command: Vec<String>,
     stdin: bool,
@@ -49,7 +49,7 @@ pub(crate) async fn with_pipes(
         tokio::task::spawn_blocking(move || record.exec_attached(&container, command, options))
             .await
             .map_err(internal)?
-            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+            .map_err(|e| ApiError::BadRequest(error_chain(&e)))?;
     let AttachedExec { streams, exit } = attached;
     let Streams::Pipes {
         stdin,
@@ -84,7 +84,7 @@ pub(crate) async fn with_pipes(
 /// [`FIRST_SIZE_WAIT`]). A failure to start ends the session with its
 /// message.
 pub(crate) fn with_terminal(
-    record: Record,
+    record: PodRecord,
     container: String,
     command: Vec<String>,
     stdin: bool,
@@ -108,7 +108,7 @@ pub(crate) fn with_terminal(
                 .await;
         let attached = match started {
             Ok(Ok(attached)) => attached,
-            Ok(Err(e)) => return drop(done.send(Err(e.to_string()))),
+            Ok(Err(e)) => return drop(done.send(Err(error_chain(&e)))),
             Err(e) => return drop(done.send(Err(e.to_string()))),
         };
         let AttachedExec { streams, exit } = attached;
@@ -212,7 +212,7 @@ async fn wait_exit(exit: ExecExit) -> Result<i32, String> {
     tokio::task::spawn_blocking(move || exit.wait())
         .await
         .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())
+        .map_err(|e| error_chain(&e))
 }
 
 fn internal(error: impl std::fmt::Display) -> ApiError {

@@ -73,7 +73,7 @@ impl SecretStore {
         minipod_monitor::records::write_json_atomically(&path, secret).map_err(|e| {
             StoreError::Invalid {
                 path: path.clone(),
-                message: e.to_string(),
+                message: minipod_monitor::error_chain(&e),
             }
         })
     }

@@ -2,7 +2,7 @@
 //! of the daemon, working from the pod's record (see
 //! `minipod_monitor::records` and `docs/daemon.md`).
 //!
-//! The daemon starts it through `Record::spawn_monitor`, never by hand: in a
+//! The daemon starts it through `PodRecord::spawn_monitor`, never by hand: in a
 //! session of its own, with `/dev/null` in and `DIR/monitor.log` out. It
 //! writes `monitor.json`, listens on `monitor.sock`, runs the pod until it
 //! is done (keeping `status.json`, `events.jsonl` and `containers/` up to
@@ -19,7 +19,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use minipod_lifecycle::machine::MachineConfig;
 use minipod_lifecycle::status::PodPhase;
-use minipod_monitor::records::{Record, RecordedMonitor};
+use minipod_monitor::records::{PodRecord, RecordedMonitor};
 use minipod_plan::NodeFacts;
 use nix::sys::signal::{SigSet, Signal};
 
@@ -49,7 +49,7 @@ pub fn run(args: &MonitorArgs) -> Result<u8> {
     }
     signals.thread_block().context("blocking signals")?;
 
-    let record = Record::at(&args.record)?;
+    let record = PodRecord::at(&args.record)?;
     let program = std::env::current_exe().context("finding this program's path")?;
     let node = args.node.resolve(&program)?;
     let facts = NodeFacts {

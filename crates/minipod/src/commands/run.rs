@@ -204,7 +204,11 @@ impl Observer for Console {
         if let Some(path) = &self.status_file
             && let Err(e) = minipod_monitor::records::write_json_atomically(path, pod)
         {
-            tracing::warn!("cannot write {}: {e}", path.display());
+            tracing::warn!(
+                "cannot write {}: {}",
+                path.display(),
+                minipod_monitor::error_chain(&e)
+            );
         }
     }
 }
