@@ -3,8 +3,10 @@
 //! This crate serves what `kubectl` needs to manage pods on one host:
 //! discovery, pods (create, get, list, watch, delete, patch/update of
 //! images), `pods/log`, `pods/exec` (websocket), events, Secrets (for
-//! `imagePullSecrets`; [`secrets`]), and server-side Table printing. It does not run pods: it asks a [`Backend`] (the daemon's
-//! pod manager, or [`testing::FakeBackend`] in tests).
+//! `imagePullSecrets`; [`secrets`]), and server-side Table printing. It does
+//! not run pods: it asks a [`Backend`] (the daemon's pod manager, or
+//! `testing::FakeBackend` in tests: only built with the `testing` feature,
+//! which test code enables from its `[dev-dependencies]`).
 //!
 //! ## How a request flows
 //!
@@ -67,6 +69,7 @@ pub mod secrets;
 pub mod selector;
 pub mod server;
 pub mod table;
+#[cfg(feature = "testing")]
 pub mod testing;
 pub mod tls;
 
