@@ -18,7 +18,8 @@
 //!    cap on watches and followed logs (429 past it).
 //! 2. **Authentication** ([`handlers::App::handle`]): on TCP, the request
 //!    must carry `Authorization: Bearer <token>`; otherwise a 401 `Status`.
-//! 3. **Routing**: the path is split into segments and matched
+//! 3. **Routing** ([`handlers`], a module per resource): the path is split
+//!    into segments and matched
 //!    (`/api/v1/namespaces/{ns}/pods/{name}/log`, ...). The method must fit
 //!    the path (405 otherwise); the `Accept` header picks plain JSON or a
 //!    `meta.k8s.io/v1 Table` ([`table`]); a request body is read with a
