@@ -75,10 +75,10 @@ pub mod testing;
 pub mod tls;
 
 pub use backend::{
-    Backend, ByteStream, EventType, ExecExit, ExecOptions, ExecSession, LogOptions, ObjectList,
-    Resource, TerminalSize, WatchEvent, WatchStream,
+    Backend, ByteStream, EventType, ExecExit, ExecFailure, ExecOptions, ExecSession, LogOptions,
+    ObjectList, Resource, TerminalSize, WatchEvent, WatchStream,
 };
 pub use error::{ApiError, Cause};
-pub use limits::ServerLimits;
+pub use limits::{ServerLimits, ZeroLimit};
 pub use server::{RunningServer, ServerOptions, start};
 pub use tls::{Credentials, kubeconfig};
