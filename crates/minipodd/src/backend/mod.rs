@@ -69,9 +69,9 @@ impl std::fmt::Debug for Daemon {
     }
 }
 
-/// A failure of the daemon itself: a 500 with its message.
-fn internal(error: impl std::fmt::Display) -> ApiError {
-    ApiError::Internal(error.to_string())
+/// A failure of the daemon itself: a 500, its chain as the message.
+fn internal(error: impl std::error::Error + 'static) -> ApiError {
+    ApiError::internal(&error)
 }
 
 impl Daemon {

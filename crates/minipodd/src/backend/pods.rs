@@ -4,14 +4,26 @@
 use std::time::SystemTime;
 
 use minipod_api::ApiError;
+use minipod_api::error::chain;
 use minipod_api::handlers::now;
 use minipod_lifecycle::status::PodPhase;
-use minipod_monitor::records::Record;
+use minipod_monitor::records::{Record, RecordError};
 use minipod_plan::admission::{self, Admission};
 use minipod_spec::{Pod, ServerAssigned, admit};
 use serde_json::Value;
 
 use super::{Daemon, internal, refresh};
+
+/// Why a pod admitted by the API could not be made a record.
+#[derive(Debug, thiserror::Error)]
+enum CreateError {
+    /// Its record could not be written (the record's error says which step).
+    #[error(transparent)]
+    Record(RecordError),
+    /// A pod the kubelet's admission rejected could not be marked `Failed`.
+    #[error("recording the rejection")]
+    Rejection(#[source] RecordError),
+}
 
 /// The API server's words for a body the strict Pod model refuses: an
 /// unknown field is named by its path (`spec.containers[0].imagePullPolicyy`),
@@ -78,10 +90,10 @@ pub(super) async fn create(
     let records = daemon.records.clone();
     let launcher = daemon.launcher.clone();
     let node_name = daemon.node.node_name.clone();
-    let created = tokio::task::spawn_blocking(move || -> Result<Record, String> {
+    let created = tokio::task::spawn_blocking(move || -> Result<Record, CreateError> {
         let record = records
             .create(&admitted, SystemTime::now())
-            .map_err(|e| e.to_string())?;
+            .map_err(CreateError::Record)?;
         if let Admission::Reject(rejection) = verdict {
             // As the kubelet's `rejectPod`: Failed, a Warning event, no
             // container. A record left Pending would get a monitor when
@@ -96,7 +108,7 @@ pub(super) async fn create(
                 Ok(_) => Ok(record),
                 Err(e) => {
                     let _ = record.remove();
-                    Err(format!("recording the rejection: {e}"))
+                    Err(CreateError::Rejection(e))
                 }
             };
         }
@@ -108,7 +120,7 @@ pub(super) async fn create(
         if let Err(e) = started {
             let _ = record.mark_failed(
                 "FailedCreatePodSandBox",
-                &format!("starting the pod's monitor: {e}"),
+                &format!("starting the pod's monitor: {}", chain(&e)),
                 "",
             );
         }
@@ -116,7 +128,7 @@ pub(super) async fn create(
     })
     .await
     .map_err(internal)
-    .and_then(|created| created.map_err(ApiError::Internal));
+    .and_then(|created| created.map_err(internal));
     let answer = created.and_then(|record| refresh::refreshed(daemon, record, &name));
     // A record now (counted through its entry), or nothing at all.
     daemon.lock().admitting.remove(&uid);
@@ -185,7 +197,9 @@ pub(super) async fn update(
     tokio::task::spawn_blocking(move || updating.update(&admitted))
         .await
         .map_err(internal)?
-        .map_err(|e| ApiError::Conflict(format!("pod {name:?} could not be updated: {e}")))?;
+        .map_err(|e| {
+            ApiError::Conflict(format!("pod {name:?} could not be updated: {}", chain(&e)))
+        })?;
     refresh::refreshed(daemon, record, name)
 }
 

@@ -6,6 +6,7 @@
 
 use minipod_api::ApiError;
 use minipod_api::backend::{EventType, Resource, WatchEvent};
+use minipod_api::error::chain;
 use minipod_lifecycle::status::PodPhase;
 use minipod_monitor::records::{Checked, PULL_SECRETS_FILE, Record};
 use minipod_plan::admission;
@@ -68,7 +69,7 @@ fn refresh_record(daemon: &Daemon, record: Record, startup: bool) {
             // Created, but the daemon stopped before its monitor started.
             let _ = record.mark_failed(
                 "FailedCreatePodSandBox",
-                &format!("starting the pod's monitor: {e}"),
+                &format!("starting the pod's monitor: {}", chain(&e)),
                 &daemon.node.node_name,
             );
         }
