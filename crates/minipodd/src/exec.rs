@@ -10,7 +10,7 @@
 //! for the command. With a terminal, closing stdin types `^D` instead (the
 //! terminal's end-of-file), and resizes become `TIOCSWINSZ` on the master.
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::time::Duration;
 
 use minipod_api::ApiError;
@@ -150,10 +150,7 @@ fn bridge_terminal(
     mut output: tokio::io::DuplexStream,
     mut resizes: mpsc::Receiver<TerminalSize>,
 ) -> std::io::Result<()> {
-    nix::fcntl::fcntl(
-        master.as_raw_fd(),
-        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
-    )?;
+    minipod_linux::fd_flags::set_nonblocking(master.as_fd())?;
     let resizer = master.try_clone()?;
     let mut writer = pipe::Sender::from_owned_fd_unchecked(master.try_clone()?)?;
     let mut reader = pipe::Receiver::from_owned_fd_unchecked(master)?;
