@@ -113,9 +113,8 @@ pub(super) fn logs(
 }
 
 /// Runs the command through the pod's monitor, which owns the
-/// container's process (as for an exec probe): stdin and a terminal are
-/// not supported yet, and the output (stdout and stderr together, at
-/// most 10 KiB) comes when the command has ended.
+/// container's process, attached: its streams come back as they are
+/// written, with stdin and a terminal when asked for ([`crate::exec`]).
 pub(super) async fn exec(
     daemon: &Daemon,
     namespace: &str,
