@@ -157,8 +157,8 @@ impl ApiError {
 
     /// A 500 for a failure of the backend itself; the client gets its
     /// whole chain ([`chain`]) as the message.
-    pub fn internal(error: &(dyn std::error::Error + 'static)) -> Self {
-        ApiError::Internal(chain(error))
+    pub fn internal(error: impl std::error::Error + 'static) -> Self {
+        ApiError::Internal(chain(&error))
     }
 
     /// `secrets "name" not found`.
@@ -332,7 +332,7 @@ mod tests {
         let error = Outer(std::io::Error::other("no such file"));
         assert_eq!(chain(&error), "starting the command: no such file");
         assert_eq!(
-            ApiError::internal(&error).message(),
+            ApiError::internal(error).message(),
             "starting the command: no such file"
         );
     }

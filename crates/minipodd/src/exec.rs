@@ -60,7 +60,7 @@ pub(crate) async fn with_pipes(
     let attached =
         tokio::task::spawn_blocking(move || record.exec_attached(&container, command, options))
             .await
-            .map_err(internal)?
+            .map_err(ApiError::internal)?
             .map_err(|e| ApiError::BadRequest(chain(&e)))?;
     let AttachedExec { streams, exit } = attached;
     let Streams::Pipes {
@@ -69,15 +69,17 @@ pub(crate) async fn with_pipes(
         stderr,
     } = streams
     else {
-        return Err(internal(BridgeError::UnexpectedTerminal));
+        return Err(ApiError::internal(BridgeError::UnexpectedTerminal));
     };
     let stdin = match stdin {
-        Some(fd) => Some(Box::pin(pipe::Sender::from_owned_fd(fd).map_err(internal)?) as _),
+        Some(fd) => {
+            Some(Box::pin(pipe::Sender::from_owned_fd(fd).map_err(ApiError::internal)?) as _)
+        }
         None => None,
     };
     let reader = |fd: OwnedFd| -> Result<ByteStream, ApiError> {
         Ok(Box::pin(
-            pipe::Receiver::from_owned_fd(fd).map_err(internal)?,
+            pipe::Receiver::from_owned_fd(fd).map_err(ApiError::internal)?,
         ))
     };
     Ok(ExecSession {
@@ -217,9 +219,4 @@ async fn report_exit(exit: ExecExit, mut done: oneshot::Sender<Result<i32, ExecF
 
 async fn wait_exit(exit: ExecExit) -> Result<i32, ExecFailure> {
     Ok(tokio::task::spawn_blocking(move || exit.wait()).await??)
-}
-
-/// A failure of the bridge itself: a 500, its chain as the message.
-fn internal(error: impl std::error::Error + 'static) -> ApiError {
-    ApiError::internal(&error)
 }

@@ -69,11 +69,6 @@ impl std::fmt::Debug for Daemon {
     }
 }
 
-/// A failure of the daemon itself: a 500, its chain as the message.
-fn internal(error: impl std::error::Error + 'static) -> ApiError {
-    ApiError::internal(&error)
-}
-
 impl Daemon {
     /// The daemon for `node`, with the pods its records hold. Monitors that
     /// died while the daemon was away are found out here.

@@ -12,7 +12,7 @@ use minipod_plan::admission::{self, Admission};
 use minipod_spec::{Pod, ServerAssigned, admit};
 use serde_json::Value;
 
-use super::{Daemon, internal, refresh};
+use super::{Daemon, refresh};
 
 /// Why a pod admitted by the API could not be made a record.
 #[derive(Debug, thiserror::Error)]
@@ -70,7 +70,7 @@ pub(super) async fn create(
     let admitted = admit(typed, &assigned).map_err(|e| ApiError::from_invalid_pod(&e))?;
     let name = admitted.name().to_owned();
     if dry_run {
-        return serde_json::to_value(admitted.pod()).map_err(internal);
+        return serde_json::to_value(admitted.pod()).map_err(ApiError::internal);
     }
     // The kubelet's admission, under the lock: a concurrent create
     // counts this pod from now on (`admitting`) until it is a record.
@@ -127,8 +127,8 @@ pub(super) async fn create(
         Ok(record)
     })
     .await
-    .map_err(internal)
-    .and_then(|created| created.map_err(internal));
+    .map_err(ApiError::internal)
+    .and_then(|created| created.map_err(ApiError::internal));
     let answer = created.and_then(|record| refresh::refreshed(daemon, record, &name));
     // A record now (counted through its entry), or nothing at all.
     daemon.lock().admitting.remove(&uid);
@@ -196,7 +196,7 @@ pub(super) async fn update(
     let updating = record.clone();
     tokio::task::spawn_blocking(move || updating.update(&admitted))
         .await
-        .map_err(internal)?
+        .map_err(ApiError::internal)?
         .map_err(|e| {
             ApiError::Conflict(format!("pod {name:?} could not be updated: {}", chain(&e)))
         })?;
@@ -227,7 +227,7 @@ pub(super) async fn delete(
         let to_stop = record.clone();
         let stopped = tokio::task::spawn_blocking(move || to_stop.stop(grace_period_seconds))
             .await
-            .map_err(internal)?;
+            .map_err(ApiError::internal)?;
         if let Err(e) = stopped {
             tracing::warn!(%name, "asking the monitor to stop the pod: {e}");
         }

@@ -7,7 +7,7 @@ use minipod_api::handlers::now;
 use serde_json::Value;
 
 use super::state::{Change, State, with_version};
-use super::{Daemon, internal, list_watch};
+use super::{Daemon, list_watch};
 
 /// Stamps `secret` with the next version, keeps it and tells the watchers.
 fn publish(daemon: &Daemon, state: &mut State, event_type: EventType, secret: Value) -> Value {
@@ -74,7 +74,7 @@ pub(super) fn create(
     daemon
         .secrets
         .write(namespace, &name, &secret)
-        .map_err(internal)?;
+        .map_err(ApiError::internal)?;
     Ok(publish(daemon, &mut state, EventType::Added, secret))
 }
 
@@ -112,7 +112,7 @@ pub(super) fn update(
     daemon
         .secrets
         .write(namespace, name, &secret)
-        .map_err(internal)?;
+        .map_err(ApiError::internal)?;
     Ok(publish(daemon, &mut state, EventType::Modified, secret))
 }
 
@@ -123,6 +123,9 @@ pub(super) fn delete(daemon: &Daemon, namespace: &str, name: &str) -> Result<Val
         .get(&(namespace.to_owned(), name.to_owned()))
         .cloned()
         .ok_or_else(|| ApiError::secret_not_found(name))?;
-    daemon.secrets.remove(namespace, name).map_err(internal)?;
+    daemon
+        .secrets
+        .remove(namespace, name)
+        .map_err(ApiError::internal)?;
     Ok(publish(daemon, &mut state, EventType::Deleted, secret))
 }
