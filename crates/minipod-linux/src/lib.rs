@@ -34,9 +34,11 @@
 
 pub mod cgroup;
 pub mod container;
+pub mod fd_flags;
 pub mod fdpass;
 pub mod in_root;
 pub mod mounts;
 pub mod private_fs;
 pub mod reexec;
 pub mod sandbox;
+pub mod stop_signals;
