@@ -30,8 +30,6 @@ pub mod status;
 pub mod termination;
 pub mod time;
 
-mod roles;
-
 pub use conditions::pod_conditions;
 pub use phase::{PhaseContext, pod_phase};
 pub use printer::{KubectlColumns, kubectl_columns};

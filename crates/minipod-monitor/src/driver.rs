@@ -132,8 +132,8 @@ impl Monitor {
             runtime: Arc::clone(&runtime),
             pod: Arc::new(RwLock::new(Some(running))),
         };
-        let mut machine = PodMachine::new(&self.pod, self.machine, timestamp(created));
-        machine.set_node_fields(self.plan.qos_class.as_str(), "127.0.0.1", "127.0.0.1");
+        let mut machine = PodMachine::new(&self.pod, &self.plan, self.machine, timestamp(created));
+        machine.set_node_fields("127.0.0.1", "127.0.0.1");
         let mut driver = Driver {
             pod: self.pod.clone(),
             node: &self.node,

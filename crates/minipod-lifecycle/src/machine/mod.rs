@@ -26,6 +26,7 @@ mod tests;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use minipod_plan::{Plan, Role};
 use minipod_spec::AdmittedPod;
 use minipod_spec::enums::RestartPolicy;
 use minipod_spec::model::{Container, LifecycleHandler, PodSpec};
@@ -40,7 +41,7 @@ use crate::termination::{KillCause, TerminationOrder, grace_period};
 use crate::time::Timestamp;
 use kill::{Kill, KillStage};
 use probe::ProbeWorker;
-use record::{Record, Role, State};
+use record::{Record, State};
 
 /// The two lifecycle hooks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -233,24 +234,26 @@ pub struct PodMachine {
 }
 
 impl PodMachine {
-    /// The machine of `pod`, created at `now` (its `status.startTime`).
-    pub fn new(pod: &AdmittedPod, config: MachineConfig, now: Timestamp) -> Self {
+    /// The machine of `pod` as `plan` plans it (the plan of that pod),
+    /// created at `now` (its `status.startTime`). Each container's role and
+    /// the pod's QoS class are the plan's.
+    pub fn new(pod: &AdmittedPod, plan: &Plan, config: MachineConfig, now: Timestamp) -> Self {
         let spec = pod.pod().spec.clone();
-        let records = spec
-            .init_containers
+        // The plan lists the containers in start order: `initContainers`,
+        // then `containers`, as the spec does.
+        let records = plan
+            .containers
             .iter()
-            .map(|c| {
-                let role = if c.is_restartable_init() {
-                    Role::Sidecar
-                } else {
-                    Role::Init
-                };
-                Record::new(c, role)
+            .zip(spec.init_containers.iter().chain(&spec.containers))
+            .map(|(planned, container)| {
+                debug_assert_eq!(planned.name, container.name, "the plan of another pod");
+                Record::new(container, planned.role)
             })
-            .chain(spec.containers.iter().map(|c| Record::new(c, Role::App)))
             .collect();
         let status = PodStatus {
             start_time: Some(now),
+            // The status is where the class becomes the API's string.
+            qos_class: Some(plan.qos_class.as_str().to_owned()),
             ..PodStatus::default()
         };
         let mut machine = Self {
@@ -1128,11 +1131,9 @@ impl PodMachine {
         changed
     }
 
-    /// Sets the node-given status fields (`qosClass`, `hostIP(s)`,
-    /// `podIP(s)`).
-    pub fn set_node_fields(&mut self, qos_class: &str, host_ip: &str, pod_ip: &str) {
+    /// Sets the node-given status fields (`hostIP(s)`, `podIP(s)`).
+    pub fn set_node_fields(&mut self, host_ip: &str, pod_ip: &str) {
         let ip = |ip: &str| crate::status::PodIp { ip: ip.to_owned() };
-        self.status.qos_class = Some(qos_class.to_owned());
         self.status.host_ip = Some(host_ip.to_owned());
         self.status.host_ips = vec![ip(host_ip)];
         self.status.pod_ip = Some(pod_ip.to_owned());
@@ -1155,12 +1156,8 @@ impl PodMachine {
     }
 
     fn field_path(&self, i: usize) -> String {
-        let inits = self.spec.init_containers.len();
-        if i < inits {
-            format!("spec.initContainers{{{}}}", self.records[i].name)
-        } else {
-            format!("spec.containers{{{}}}", self.records[i].name)
-        }
+        let rec = &self.records[i];
+        rec.role.field_path(&rec.name)
     }
 
     fn event(

@@ -1,6 +1,7 @@
 //! What the machine knows about one container: its current instance, its
 //! last termination, and how that shows in its `ContainerStatus` (§4.8).
 
+use minipod_plan::Role;
 use minipod_spec::model::Container;
 
 use super::kill::Kill;
@@ -9,16 +10,6 @@ use crate::status::{
     ContainerState, ContainerStateTerminated, ContainerStateWaiting, ContainerStatus,
 };
 use crate::time::Timestamp;
-
-/// The three kinds of container in a pod (§1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Role {
-    /// A regular init container: runs once, to success, before the rest.
-    Init,
-    /// A native sidecar (`initContainers[]` with `restartPolicy: Always`).
-    Sidecar,
-    App,
-}
 
 /// The current instance of a container.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +42,7 @@ pub(crate) struct Run {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Record {
     pub name: String,
+    /// Its role, as the plan decided it.
     pub role: Role,
     /// The image of the current (or last) instance, as its status shows
     /// it; the spec's image before the first start.

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use minipod_plan::{NodeFacts, plan};
 use minipod_spec::{AdmittedPod, ServerAssigned, admit, load};
 
 use super::*;
@@ -41,7 +42,11 @@ impl Sim {
             backoff: BackoffConfig::default(),
         };
         let now = Timestamp::from_unix_seconds(T0);
-        let machine = PodMachine::new(&pod(spec_yaml), config, now);
+        let pod = pod(spec_yaml);
+        let node = NodeFacts {
+            memory_capacity_bytes: 8 << 30,
+        };
+        let machine = PodMachine::new(&pod, &plan(&pod, &node), config, now);
         let mut sim = Sim {
             machine,
             now,
