@@ -10,6 +10,8 @@
 //!   `PodScheduled` (kubelet `pkg/kubelet/status/generate.go`).
 //! * [`printer`]: kubectl's READY / STATUS / RESTARTS / AGE columns
 //!   (`printPod`), with [`duration::human_duration`] for the ages.
+//! * [`go_duration`]: durations as Go prints them, for the kubelet's
+//!   messages.
 //! * [`backoff`]: CrashLoopBackOff (client-go's `Backoff` as the kubelet
 //!   uses it: first restart immediate, then 10 s doubling to 300 s).
 //! * [`termination`]: who waits for whom when a pod stops (sidecars after
@@ -23,6 +25,7 @@
 pub mod backoff;
 pub mod conditions;
 pub mod duration;
+pub mod go_duration;
 pub mod machine;
 pub mod phase;
 pub mod printer;

@@ -252,10 +252,15 @@ impl Driver<'_> {
                 image,
                 result,
             } => match result {
-                Ok(done) => {
-                    let event = pull::pulled_event(&self.pod, &container, &image, &done);
-                    self.observer.event(SystemTime::now(), &event);
-                    self.start_now(&container, attempt, true);
+                Ok(pull) => {
+                    // The machine hears of the pull before the start's outcome.
+                    self.queue.push_back(Input::ImagePulled {
+                        container: container.clone(),
+                        attempt,
+                        image,
+                        pull,
+                    });
+                    self.start_now(&container, attempt);
                     None
                 }
                 Err(message) => Some(Input::StartFailed {
@@ -472,7 +477,7 @@ impl Driver<'_> {
             self.access.runtime.image_need(running, name)
         };
         match need {
-            ImageNeed::Ready => self.start_now(name, attempt, false),
+            ImageNeed::Ready => self.start_now(name, attempt),
             ImageNeed::Pull(image) => pull::spawn(
                 &self.pod,
                 self.pulls,
@@ -488,8 +493,8 @@ impl Driver<'_> {
 
     /// Starts instance `attempt` of `name` now: the runtime makes it, a
     /// thread copies its output to its log (and the observer), another
-    /// waits for its exit. `image_pulled`: its image was pulled for it.
-    fn start_now(&mut self, name: &str, attempt: u32, image_pulled: bool) {
+    /// waits for its exit.
+    fn start_now(&mut self, name: &str, attempt: u32) {
         let result = {
             let mut guard = self.access.pod.write().unwrap_or_else(|p| p.into_inner());
             let Some(running) = guard.as_mut() else {
@@ -585,7 +590,6 @@ impl Driver<'_> {
             attempt,
             container_id,
             image_id: started.image_id,
-            image_pulled,
         });
     }
 

@@ -114,7 +114,7 @@ pub(crate) enum Message {
         container: String,
         attempt: u32,
         image: String,
-        result: Result<pull::PullDone, String>,
+        result: Result<minipod_lifecycle::machine::PullDone, String>,
     },
     /// The pod was updated (a new container image): run this spec from now
     /// on, answering on `reply` once the new pod is reported.

@@ -35,6 +35,7 @@ pub use probe::{ProbeKind, ProbeOutcome, ProbeResult, ProbeSettings};
 
 use crate::backoff::{BackoffConfig, CrashLoop};
 use crate::conditions::pod_conditions;
+use crate::go_duration::{go_duration, go_millis};
 use crate::phase::{PhaseContext, keep_terminal, pod_phase};
 use crate::status::{ContainerStateTerminated, PodPhase, PodStatus};
 use crate::termination::{KillCause, TerminationOrder, grace_period};
@@ -82,9 +83,15 @@ pub enum Input {
         attempt: u32,
         container_id: String,
         image_id: String,
-        /// Its image was pulled for it (the monitor told of the pull);
-        /// otherwise the image was already present, which the machine tells.
-        image_pulled: bool,
+    },
+    /// The image of instance `attempt` of `container` was pulled for its
+    /// start, which follows (with [`Input::Started`] or
+    /// [`Input::StartFailed`]). A start without it found the image present.
+    ImagePulled {
+        container: String,
+        attempt: u32,
+        image: String,
+        pull: PullDone,
     },
     /// Instance `attempt` of `container` did not start.
     StartFailed {
@@ -121,6 +128,17 @@ pub enum Input {
     /// differ, container images above all; a running container whose
     /// definition changed is killed and started again (§4.1 step 3, §4.2).
     SpecUpdated(Box<PodSpec>),
+}
+
+/// How a pull went, as the monitor measured it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PullDone {
+    /// The image's size in the store (config and layer blobs).
+    pub size: u64,
+    /// The pull itself.
+    pub took: Duration,
+    /// From the start's request to the pull's end.
+    pub waited: Duration,
 }
 
 /// Why a start failed, as the kubelet reports it.
@@ -352,7 +370,6 @@ impl PodMachine {
                 attempt,
                 container_id,
                 image_id,
-                image_pulled,
             } => {
                 let Some(i) = self.index(&container) else {
                     return;
@@ -361,6 +378,7 @@ impl PodMachine {
                 if !matches!(rec.state, State::Starting) || rec.attempt() != attempt {
                     return;
                 }
+                let image_pulled = rec.image_pulled;
                 rec.started(now, container_id, image_id);
                 let c = self.container(i).clone();
                 let image = c.image.clone().unwrap_or_default();
@@ -417,6 +435,30 @@ impl PodMachine {
                     run.started = true;
                     run.ready = c.readiness_probe.is_none();
                 }
+            }
+            Input::ImagePulled {
+                container,
+                attempt,
+                image,
+                pull,
+            } => {
+                let Some(i) = self.index(&container) else {
+                    return;
+                };
+                let rec = &mut self.records[i];
+                if !matches!(rec.state, State::Starting) || rec.attempt() != attempt {
+                    return;
+                }
+                rec.image_pulled = true;
+                // The image manager's event (`EnsureImageExists`).
+                let message = format!(
+                    "Successfully pulled image {image:?} in {} ({} including waiting). \
+                     Image size: {} bytes.",
+                    go_millis(pull.took),
+                    go_millis(pull.waited),
+                    pull.size
+                );
+                out.push(self.event(i, "Normal", "Pulled", message));
             }
             Input::StartFailed {
                 container,
@@ -1179,22 +1221,4 @@ impl PodMachine {
 
 fn at_earliest(wake: &mut Option<Timestamp>, at: Timestamp) {
     *wake = Some(wake.map_or(at, |w| w.min(at)));
-}
-
-/// A whole-second duration as Go's `time.Duration.String` writes it
-/// (`10s`, `1m20s`, `5m0s`), for the kubelet's back-off messages.
-pub fn go_duration(duration: Duration) -> String {
-    let total = duration.as_secs();
-    let (h, m, s) = (total / 3600, (total / 60) % 60, total % 60);
-    let sub = duration.subsec_millis();
-    let secs = if sub == 0 {
-        format!("{s}s")
-    } else {
-        format!("{s}.{}s", format!("{sub:03}").trim_end_matches('0'))
-    };
-    match (h, m) {
-        (0, 0) => secs,
-        (0, m) => format!("{m}m{secs}"),
-        (h, m) => format!("{h}h{m}m{secs}"),
-    }
 }

@@ -55,6 +55,8 @@ pub(crate) struct Record {
     /// started with (so results of an earlier instance are told apart).
     attempt: u32,
     pub state: State,
+    /// The instance being started had its image pulled for it.
+    pub image_pulled: bool,
     /// What `state` was before [`State::Starting`], shown while starting.
     pub state_before_start: Option<Box<State>>,
     /// The termination before the current instance (`lastState`).
@@ -81,6 +83,7 @@ impl Record {
             runs: 0,
             attempt: 0,
             state: State::NotCreated,
+            image_pulled: false,
             state_before_start: None,
             previous: None,
             waiting: None,
@@ -123,6 +126,7 @@ impl Record {
         )));
         self.restart_after_kill = false;
         self.restart_for_change = false;
+        self.image_pulled = false;
         self.image = self.spec_image.clone();
         self.attempt = self.runs;
         self.attempt

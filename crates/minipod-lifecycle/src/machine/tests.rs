@@ -81,7 +81,6 @@ impl Sim {
             attempt,
             container_id: format!("minipod://{name}-{attempt}"),
             image_id: "sha256:0".into(),
-            image_pulled: false,
         })
     }
 
@@ -690,17 +689,30 @@ fn an_image_that_cannot_be_pulled_waits_and_is_retried_with_back_off() {
     sim.feed(Input::Tick);
     assert_eq!(sim.starts().len(), 3, "{}", sim.dump());
     let attempt = sim.attempt("a");
+    sim.feed(Input::ImagePulled {
+        container: "a".into(),
+        attempt,
+        image: "b:1".into(),
+        pull: PullDone {
+            size: 1065542,
+            took: Duration::from_micros(1_234_567),
+            waited: Duration::from_millis(1500),
+        },
+    });
     sim.feed(Input::Started {
         container: "a".into(),
         attempt,
         container_id: "minipod://a-0".into(),
         image_id: "sha256:0".into(),
-        image_pulled: true,
     });
     assert_eq!(sim.columns().1, "Running");
-    assert!(
-        sim.events("Pulled").is_empty(),
-        "the monitor told of the pull"
+    assert_eq!(
+        sim.events("Pulled"),
+        [
+            "Successfully pulled image \"b:1\" in 1.234s (1.5s including waiting). \
+          Image size: 1065542 bytes."
+        ],
+        "one Pulled event: the pull's, not `already present`"
     );
 }
 
@@ -1044,12 +1056,4 @@ fn events_tell_the_story_in_kubernetes_words() {
     assert_eq!(sim.events("Started"), ["Started container a"]);
     sim.feed(Input::Stop { grace: None });
     assert_eq!(sim.events("Killing"), ["Stopping container a"]);
-}
-
-#[test]
-fn go_durations_read_as_the_kubelet_writes_them() {
-    assert_eq!(go_duration(Duration::from_secs(10)), "10s");
-    assert_eq!(go_duration(Duration::from_secs(80)), "1m20s");
-    assert_eq!(go_duration(Duration::from_secs(300)), "5m0s");
-    assert_eq!(go_duration(Duration::from_millis(1500)), "1.5s");
 }
