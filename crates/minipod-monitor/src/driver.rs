@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use minipod_lifecycle::Timestamp;
 use minipod_lifecycle::machine::{
-    Action, Input, MachineConfig, PodMachine, ProbeOutcome, StartFailure, StopSignal,
+    Action, Input, MachineConfig, PodMachine, ProbeOutcome, StartFailureStatus, StopSignal,
 };
 use minipod_lifecycle::status::{ContainerStateTerminated, PodPhase, PodStatus};
 use minipod_linux::cgroup::ContainerCgroup;
@@ -266,7 +266,7 @@ impl Driver<'_> {
                 Err(message) => Some(Input::StartFailed {
                     container,
                     attempt,
-                    failure: StartFailure::Waiting {
+                    failure: StartFailureStatus::Waiting {
                         reason: "ErrImagePull".into(),
                         message,
                     },
@@ -509,14 +509,16 @@ impl Driver<'_> {
             Ok(ok) => ok,
             Err(error) => {
                 let failure = match error.reason {
-                    pod::Reason::StartError => StartFailure::Terminated(ContainerStateTerminated {
-                        exit_code: 128,
-                        reason: Some("StartError".into()),
-                        message: Some(error.message.clone()),
-                        finished_at: Some(now()),
-                        ..ContainerStateTerminated::default()
-                    }),
-                    reason => StartFailure::Waiting {
+                    pod::Reason::StartError => {
+                        StartFailureStatus::Terminated(ContainerStateTerminated {
+                            exit_code: 128,
+                            reason: Some("StartError".into()),
+                            message: Some(error.message.clone()),
+                            finished_at: Some(now()),
+                            ..ContainerStateTerminated::default()
+                        })
+                    }
+                    reason => StartFailureStatus::Waiting {
                         reason: reason.to_string(),
                         message: error.message.clone(),
                     },

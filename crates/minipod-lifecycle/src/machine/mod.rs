@@ -97,7 +97,7 @@ pub enum Input {
     StartFailed {
         container: String,
         attempt: u32,
-        failure: StartFailure,
+        failure: StartFailureStatus,
     },
     /// The current instance of `container` exited.
     Exited {
@@ -141,9 +141,16 @@ pub struct PullDone {
     pub waited: Duration,
 }
 
-/// Why a start failed, as the kubelet reports it.
+/// A failed start as the container's status shows it, the machine's input
+/// ([`Input::StartFailed`]), as the kubelet reports it.
+///
+/// Not to be confused with the container init's wire report of a failed
+/// start (`minipod_linux::container`: which step, which errno): the runtime
+/// turns that into a `StartError` message, and the monitor maps the
+/// runtime's reason to this (`StartError` → [`Self::Terminated`], exit code
+/// 128; any other reason → [`Self::Waiting`]).
 #[derive(Debug, Clone, PartialEq)]
-pub enum StartFailure {
+pub enum StartFailureStatus {
     /// No container was made (`ErrImagePull`, `CreateContainerConfigError`,
     /// ...): the container waits with this reason and is retried with
     /// back-off.
@@ -476,7 +483,9 @@ impl PodMachine {
                 // The kubelet's events: for an image, what went wrong and
                 // then `Error: <reason>`; otherwise `Error: <message>`.
                 match &failure {
-                    StartFailure::Waiting { reason, message } if reason.starts_with("ErrImage") => {
+                    StartFailureStatus::Waiting { reason, message }
+                        if reason.starts_with("ErrImage") =>
+                    {
                         let first = if reason == "ErrImageNeverPull" {
                             "ErrImageNeverPull"
                         } else {
@@ -485,21 +494,21 @@ impl PodMachine {
                         out.push(self.event(i, "Warning", first, message.clone()));
                         out.push(self.event(i, "Warning", "Failed", format!("Error: {reason}")));
                     }
-                    StartFailure::Waiting { message, .. } => {
+                    StartFailureStatus::Waiting { message, .. } => {
                         out.push(self.event(i, "Warning", "Failed", format!("Error: {message}")));
                     }
-                    StartFailure::Terminated(t) => {
+                    StartFailureStatus::Terminated(t) => {
                         let message = t.message.clone().unwrap_or_default();
                         out.push(self.event(i, "Warning", "Failed", format!("Error: {message}")));
                     }
                 }
                 let key = self.records[i].name.clone();
                 match failure {
-                    StartFailure::Waiting { reason, message } => {
+                    StartFailureStatus::Waiting { reason, message } => {
                         self.records[i].start_failed(reason, message);
                         self.crash_loop.record_exit(&key, now);
                     }
-                    StartFailure::Terminated(t) => {
+                    StartFailureStatus::Terminated(t) => {
                         let finished = t.finished_at.unwrap_or(now);
                         self.records[i].exited_at_start(t);
                         self.crash_loop.record_exit(&key, finished);

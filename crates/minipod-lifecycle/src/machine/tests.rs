@@ -650,7 +650,7 @@ fn an_image_that_cannot_be_pulled_waits_and_is_retried_with_back_off() {
     sim.feed(Input::StartFailed {
         container: "a".into(),
         attempt,
-        failure: StartFailure::Waiting {
+        failure: StartFailureStatus::Waiting {
             reason: "ErrImagePull".into(),
             message: "no registry".into(),
         },
@@ -661,7 +661,7 @@ fn an_image_that_cannot_be_pulled_waits_and_is_retried_with_back_off() {
     sim.feed(Input::StartFailed {
         container: "a".into(),
         attempt,
-        failure: StartFailure::Waiting {
+        failure: StartFailureStatus::Waiting {
             reason: "ErrImagePull".into(),
             message: "no registry".into(),
         },
