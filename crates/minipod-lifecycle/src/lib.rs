@@ -1,7 +1,11 @@
 //! # minipod-lifecycle: what the kubelet decides about a pod, without doing it
 //!
 //! The lifecycle's rules as pure functions (no clock, no I/O: every time is
-//! an input). The state machine that drives them comes next.
+//! an input), and the state machine that applies them to one pod.
+//!
+//! * [`machine`]: [`machine::PodMachine`], the supervisor's decisions,
+//!   `handle(now, input) -> actions`; built from the pod and its plan
+//!   (`minipod_plan`), driven by `minipod-monitor`.
 //!
 //! * [`time`]: [`Timestamp`], RFC 3339 in and out, written by hand.
 //! * [`status`]: the Kubernetes `PodStatus` (core/v1) as serde types.

@@ -28,6 +28,7 @@ use std::time::Duration;
 
 use minipod_plan::{Plan, Role};
 use minipod_spec::AdmittedPod;
+use minipod_spec::defaults::DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS;
 use minipod_spec::enums::RestartPolicy;
 use minipod_spec::model::{Container, LifecycleHandler, PodSpec};
 
@@ -331,7 +332,7 @@ impl PodMachine {
             let grace = t
                 .grace
                 .or(self.spec.termination_grace_period_seconds)
-                .unwrap_or(crate::termination::DEFAULT_GRACE_SECONDS);
+                .unwrap_or(DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS);
             (t.since, grace)
         })
     }
