@@ -21,17 +21,17 @@ pub enum StopSignal {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     /// Start instance `attempt` (its restart count) of `container`; answer
-    /// with [`Input::Started`] or [`Input::StartFailed`].
+    /// with [`Input::Started`](super::Input::Started) or [`Input::StartFailed`](super::Input::StartFailed).
     StartContainer { container: String, attempt: u32 },
     /// Run a hook of instance `attempt` (within `timeout` if given); answer
-    /// with [`Input::HookDone`].
+    /// with [`Input::HookDone`](super::Input::HookDone).
     RunHook {
         container: String,
         attempt: u32,
         hook: HookKind,
         timeout: Option<Duration>,
     },
-    /// Run a probe of instance `attempt`; answer with [`Input::ProbeDone`].
+    /// Run a probe of instance `attempt`; answer with [`Input::ProbeDone`](super::Input::ProbeDone).
     RunProbe {
         container: String,
         attempt: u32,
@@ -45,9 +45,9 @@ pub enum Action {
     },
     /// Something worth telling (a Kubernetes Event).
     Event(PodEvent),
-    /// Feed me [`Input::Tick`] at this time (replaces any earlier wake-up).
+    /// Feed me [`Input::Tick`](super::Input::Tick) at this time (replaces any earlier wake-up).
     WakeAt(Timestamp),
-    /// [`PodMachine::status`] changed.
+    /// [`PodMachine::status`](super::PodMachine::status) changed.
     StatusChanged,
     /// The pod is done: every container stopped and none will start again.
     /// The sandbox can go.

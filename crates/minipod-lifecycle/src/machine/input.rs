@@ -28,7 +28,7 @@ impl HookKind {
 /// Something that happened, for the machine to take into account.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
-    /// Time passed (a [`Action::WakeAt`] came due): re-check deadlines.
+    /// Time passed (a [`Action::WakeAt`](super::Action::WakeAt) came due): re-check deadlines.
     Tick,
     /// Instance `attempt` of `container` runs (its workload was exec'd).
     Started {

@@ -11,7 +11,7 @@
 //! every rule is a table test with a fake clock (`tests/`).
 //!
 //! Each [`PodMachine::handle`] records the input, then re-derives the
-//! actions from the whole state ([`PodMachine::sync`]), as the kubelet's
+//! actions from the whole state (`PodMachine::sync`), as the kubelet's
 //! level-triggered sync does: the same state always gives the same actions,
 //! whatever order the events came in.
 //!

@@ -28,7 +28,7 @@ pub struct ContainerConfig {
     pub privileged: bool,
     /// The seccomp profile the init installs before the workload's
     /// `execve` (none: unconfined). The runtime decides it
-    /// ([`crate::seccomp`]) after [`launch_spec`], as a `Localhost` profile
+    /// ([`crate::seccomp`]) after [`launch_spec`](super::launch_spec), as a `Localhost` profile
     /// is a file on the node.
     #[serde(default)]
     pub seccomp: Option<crate::seccomp::SeccompProfile>,
