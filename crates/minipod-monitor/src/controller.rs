@@ -10,7 +10,7 @@ use minipod_runtime::exec::{AttachOptions, Attached};
 use minipod_runtime::pod::PodError;
 
 use crate::handlers::{ExecError, ExecResult};
-use crate::pull::PullDone;
+use minipod_lifecycle::machine::PullDone;
 
 /// Messages into the monitor's loop.
 #[derive(Debug)]

@@ -11,7 +11,7 @@ use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
 use minipod_lifecycle::Timestamp;
-use minipod_lifecycle::machine::{Input, MachineConfig, PodMachine, StartFailure};
+use minipod_lifecycle::machine::{Input, MachineConfig, PodMachine, StartFailureStatus};
 use minipod_lifecycle::status::{PodPhase, PodStatus};
 use minipod_linux::cgroup::ContainerCgroup;
 use minipod_linux::container::Container as Process;
@@ -24,7 +24,7 @@ use crate::controller::{Controller, Message, UpdateError};
 use crate::convert::{self, timestamp};
 use crate::handlers::PodAccess;
 use crate::observer::Observer;
-use crate::pull::{self, PullContext};
+use crate::pull::PullContext;
 
 /// Why the monitor could not run the pod.
 #[derive(Debug, thiserror::Error)]
@@ -127,8 +127,8 @@ impl Monitor {
             runtime: Arc::clone(&runtime),
             pod: Arc::new(RwLock::new(Some(running))),
         };
-        let mut machine = PodMachine::new(&self.pod, self.machine, timestamp(created));
-        machine.set_node_fields(self.plan.qos_class.as_str(), "127.0.0.1", "127.0.0.1");
+        let mut machine = PodMachine::new(&self.pod, &self.plan, self.machine, timestamp(created));
+        machine.set_node_fields("127.0.0.1", "127.0.0.1");
         let mut driver = Driver {
             pod: self.pod.clone(),
             node: &self.node,
@@ -247,16 +247,21 @@ impl Driver<'_> {
                 image,
                 result,
             } => match result {
-                Ok(done) => {
-                    let event = pull::pulled_event(&self.pod, &container, &image, &done);
-                    self.observer.event(SystemTime::now(), &event);
-                    self.start_now(&container, attempt, true);
+                Ok(pull) => {
+                    // The machine hears of the pull before the start's outcome.
+                    self.queue.push_back(Input::ImagePulled {
+                        container: container.clone(),
+                        attempt,
+                        image,
+                        pull,
+                    });
+                    self.start_now(&container, attempt);
                     None
                 }
                 Err(message) => Some(Input::StartFailed {
                     container,
                     attempt,
-                    failure: StartFailure::Waiting {
+                    failure: StartFailureStatus::Waiting {
                         reason: "ErrImagePull".into(),
                         message,
                     },

@@ -3,7 +3,8 @@
 //! A start whose image must be pulled first (by its `imagePullPolicy`, see
 //! `minipod_runtime::image`) is split in two: the pull runs on a thread of
 //! its own, so that stops, probes and other containers go on meanwhile,
-//! and reports its end (the loop's `Message::Pulled`); the start proper follows, or the pull's
+//! and reports its end (through the loop's `Message::Pulled`); the machine is told of
+//! the pull (it emits the `Pulled` event) and the start proper follows, or the pull's
 //! error goes to the machine as `ErrImagePull` (then `ImagePullBackOff`).
 //! The events are the kubelet's (`pkg/kubelet/images/image_manager.go`):
 //!
@@ -13,9 +14,10 @@
 //! Warning  Failed   Failed to pull image "nope:1": ...
 //! ```
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
-use minipod_lifecycle::machine::{PodEvent, go_duration};
+use minipod_lifecycle::machine::{PodEvent, PullDone};
+use minipod_plan::roles::role_of;
 use minipod_runtime::image::PullSecret;
 use minipod_spec::AdmittedPod;
 
@@ -30,29 +32,6 @@ pub struct PullContext {
     pub missing: Vec<String>,
 }
 
-/// How a pull went (the loop's `Message::Pulled`).
-#[derive(Debug)]
-pub struct PullDone {
-    /// The image's size in the store (config and layer blobs).
-    pub size: u64,
-    /// The pull itself.
-    pub took: Duration,
-    /// From the start's request to the pull's end.
-    pub waited: Duration,
-}
-
-/// `spec.containers{name}` or `spec.initContainers{name}`.
-pub(crate) fn field_path(pod: &AdmittedPod, name: &str) -> Option<String> {
-    let spec = &pod.pod().spec;
-    if spec.init_containers.iter().any(|c| c.name == name) {
-        Some(format!("spec.initContainers{{{name}}}"))
-    } else if spec.containers.iter().any(|c| c.name == name) {
-        Some(format!("spec.containers{{{name}}}"))
-    } else {
-        None
-    }
-}
-
 fn event(
     pod: &AdmittedPod,
     container: Option<&str>,
@@ -65,7 +44,8 @@ fn event(
         reason,
         message,
         container: container.map(str::to_owned),
-        field_path: container.and_then(|c| field_path(pod, c)),
+        field_path: container
+            .and_then(|c| role_of(&pod.pod().spec, c).map(|role| role.field_path(c))),
     }
 }
 
@@ -123,50 +103,5 @@ pub(crate) fn spawn(
         });
     if let Err(e) = spawned {
         tracing::error!("cannot start a thread for a pull: {e}");
-    }
-}
-
-/// The `Pulled` event of a pull that went well.
-pub(crate) fn pulled_event(
-    pod: &AdmittedPod,
-    container: &str,
-    image: &str,
-    done: &PullDone,
-) -> PodEvent {
-    event(
-        pod,
-        Some(container),
-        "Normal",
-        "Pulled",
-        format!(
-            "Successfully pulled image {image:?} in {} ({} including waiting). Image size: {} bytes.",
-            go_millis(done.took),
-            go_millis(done.waited),
-            done.size
-        ),
-    )
-}
-
-/// A duration as Go prints one truncated to milliseconds (`567ms`,
-/// `1.234s`, `1m2.5s`).
-fn go_millis(duration: Duration) -> String {
-    let truncated = Duration::from_millis(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX));
-    if truncated < Duration::from_secs(1) {
-        format!("{}ms", truncated.as_millis())
-    } else {
-        go_duration(truncated)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_as_go_prints_them() {
-        assert_eq!(go_millis(Duration::from_micros(567_890)), "567ms");
-        assert_eq!(go_millis(Duration::from_micros(1_234_567)), "1.234s");
-        assert_eq!(go_millis(Duration::from_millis(62_500)), "1m2.5s");
-        assert_eq!(go_millis(Duration::ZERO), "0ms");
     }
 }

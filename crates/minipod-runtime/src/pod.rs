@@ -451,7 +451,8 @@ impl PodRuntime {
         let process =
             process::resolve_process(&pod, container, &image.defaults, &self.node.node_name)
                 .map_err(|e| config_error(e.to_string()))?;
-        launch::verify_run_as_non_root(&pod, name, &process).map_err(config_error)?;
+        launch::verify_run_as_non_root(&pod, name, &process)
+            .map_err(|e| config_error(e.to_string()))?;
 
         if let Some(previous) = running.containers.remove(name) {
             previous.remove().map_err(|e| create_error(e.to_string()))?;

@@ -5,7 +5,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use minipod_lifecycle::machine::{Input, StartFailure};
+use minipod_lifecycle::machine::{Input, StartFailureStatus};
 use minipod_lifecycle::status::ContainerStateTerminated;
 use minipod_runtime::image::ImageNeed;
 use minipod_runtime::logs;
@@ -29,7 +29,7 @@ impl Driver<'_> {
             self.access.runtime.image_need(running, name)
         };
         match need {
-            ImageNeed::Ready => self.start_now(name, attempt, false),
+            ImageNeed::Ready => self.start_now(name, attempt),
             ImageNeed::Pull(image) => {
                 let (sender, container) = (self.sender.clone(), name.to_owned());
                 pull::spawn(
@@ -54,8 +54,8 @@ impl Driver<'_> {
 
     /// Starts instance `attempt` of `name` now: the runtime makes it, a
     /// thread copies its output to its log (and the observer), another
-    /// waits for its exit. `image_pulled`: its image was pulled for it.
-    pub(super) fn start_now(&mut self, name: &str, attempt: u32, image_pulled: bool) {
+    /// waits for its exit.
+    pub(super) fn start_now(&mut self, name: &str, attempt: u32) {
         let result = {
             let mut guard = self.access.pod.write().unwrap_or_else(|p| p.into_inner());
             let Some(running) = guard.as_mut() else {
@@ -70,14 +70,16 @@ impl Driver<'_> {
             Ok(ok) => ok,
             Err(error) => {
                 let failure = match error.reason {
-                    pod::Reason::StartError => StartFailure::Terminated(ContainerStateTerminated {
-                        exit_code: 128,
-                        reason: Some("StartError".into()),
-                        message: Some(error.message.clone()),
-                        finished_at: Some(now()),
-                        ..ContainerStateTerminated::default()
-                    }),
-                    reason => StartFailure::Waiting {
+                    pod::Reason::StartError => {
+                        StartFailureStatus::Terminated(ContainerStateTerminated {
+                            exit_code: 128,
+                            reason: Some("StartError".into()),
+                            message: Some(error.message.clone()),
+                            finished_at: Some(now()),
+                            ..ContainerStateTerminated::default()
+                        })
+                    }
+                    reason => StartFailureStatus::Waiting {
                         reason: reason.to_string(),
                         message: error.message.clone(),
                     },
@@ -151,7 +153,6 @@ impl Driver<'_> {
             attempt,
             container_id,
             image_id: started.image_id,
-            image_pulled,
         });
     }
 }
