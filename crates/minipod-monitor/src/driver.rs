@@ -504,13 +504,15 @@ impl Driver<'_> {
             Ok(ok) => ok,
             Err(error) => {
                 let failure = match error.reason {
-                    pod::Reason::StartError => StartFailure::Terminated(ContainerStateTerminated {
-                        exit_code: 128,
-                        reason: Some("StartError".into()),
-                        message: Some(error.message.clone()),
-                        finished_at: Some(now()),
-                        ..ContainerStateTerminated::default()
-                    }),
+                    pod::NotStartedReason::StartError => {
+                        StartFailure::Terminated(ContainerStateTerminated {
+                            exit_code: 128,
+                            reason: Some("StartError".into()),
+                            message: Some(error.message.clone()),
+                            finished_at: Some(now()),
+                            ..ContainerStateTerminated::default()
+                        })
+                    }
                     reason => StartFailure::Waiting {
                         reason: reason.to_string(),
                         message: error.message.clone(),

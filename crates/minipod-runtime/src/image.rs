@@ -15,7 +15,7 @@ use minipod_registry::{AuthConfig, DockerConfig, Progress, Pulled};
 use minipod_spec::enums::PullPolicy;
 use minipod_spec::model::Container;
 
-use crate::pod::{ContainerError, PodRuntime, Reason, RunningPod};
+use crate::pod::{ContainerError, NotStartedReason, PodRuntime, RunningPod};
 
 /// What a container needs before it can start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,22 +105,22 @@ impl PodRuntime {
                 if policy(container) == PullPolicy::Never =>
             {
                 Err(ContainerError::new(
-                    Reason::ErrImageNeverPull,
+                    NotStartedReason::ErrImageNeverPull,
                     format!("Container image {name:?} is not present with pull policy of Never"),
                 ))
             }
             Err(minipod_image::Error::NotFound { .. }) => Err(ContainerError::new(
-                Reason::ErrImagePull,
+                NotStartedReason::ErrImagePull,
                 format!(
                     "Failed to pull image {name:?}: the image is not in the store after its pull"
                 ),
             )),
             Err(minipod_image::Error::Name(e)) => Err(ContainerError::new(
-                Reason::InvalidImageName,
+                NotStartedReason::InvalidImageName,
                 format!("Failed to apply default image tag {name:?}: {e}"),
             )),
             Err(e) => Err(ContainerError::new(
-                Reason::ErrImagePull,
+                NotStartedReason::ErrImagePull,
                 format!("Failed to pull image {name:?}: {e}"),
             )),
         }

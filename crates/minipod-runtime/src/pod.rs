@@ -148,15 +148,18 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> PodError + '_ {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{reason}: {message}")]
 pub struct ContainerError {
-    pub reason: Reason,
+    pub reason: NotStartedReason,
     pub message: String,
     /// For `StartError`: the init step that failed, and its errno.
     pub failure: Option<StartFailure>,
 }
 
-/// Kubernetes' reasons for a container that did not start.
+/// Kubernetes' reasons for a container that did not start: the
+/// `state.waiting.reason` of a start that failed before a process ran, or
+/// `StartError` (shown as `state.terminated`). How a container that did
+/// run ended is [`crate::exit::TerminatedReason`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reason {
+pub enum NotStartedReason {
     /// The image is not present and the policy forbids pulling.
     ErrImageNeverPull,
     /// The image could not be pulled.
@@ -171,14 +174,14 @@ pub enum Reason {
     StartError,
 }
 
-impl std::fmt::Display for Reason {
+impl std::fmt::Display for NotStartedReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         std::fmt::Debug::fmt(self, f)
     }
 }
 
 impl ContainerError {
-    pub(crate) fn new(reason: Reason, message: impl Into<String>) -> Self {
+    pub(crate) fn new(reason: NotStartedReason, message: impl Into<String>) -> Self {
         ContainerError {
             reason,
             message: message.into(),
@@ -429,8 +432,10 @@ impl PodRuntime {
         name: &str,
         restart_count: u32,
     ) -> Result<StartedContainer, ContainerError> {
-        let config_error = |m: String| ContainerError::new(Reason::CreateContainerConfigError, m);
-        let create_error = |m: String| ContainerError::new(Reason::CreateContainerError, m);
+        let config_error =
+            |m: String| ContainerError::new(NotStartedReason::CreateContainerConfigError, m);
+        let create_error =
+            |m: String| ContainerError::new(NotStartedReason::CreateContainerError, m);
         let pod = running.pod.clone();
         let container = pod
             .pod()
@@ -573,7 +578,8 @@ impl PodRuntime {
         config: &launch::ContainerConfig,
         pod_pid_namespace: Option<std::os::fd::BorrowedFd<'_>>,
     ) -> Result<(Container, OwnedFd, OwnedFd), ContainerError> {
-        let create_error = |m: String| ContainerError::new(Reason::CreateContainerError, m);
+        let create_error =
+            |m: String| ContainerError::new(NotStartedReason::CreateContainerError, m);
         let join = run
             .cgroup
             .open_join()
@@ -599,7 +605,7 @@ impl PodRuntime {
             Ok(started) => Ok((started, out_r, err_r)),
             Err(StartError::Spawn(e)) => Err(create_error(format!("starting the container: {e}"))),
             Err(StartError::Failed(failure)) => Err(ContainerError {
-                reason: Reason::StartError,
+                reason: NotStartedReason::StartError,
                 message: start_message(&failure),
                 failure: Some(failure),
             }),
