@@ -161,7 +161,9 @@ pub(crate) fn run(
                 Err(response.failure_message())
             }
         }
-        Handler::Tcp { host, port } => probe::tcp_check(pod, host.as_deref(), *port, timeout),
+        Handler::Tcp { host, port } => {
+            probe::tcp_check(pod, host.as_deref(), *port, timeout).map_err(String::from)
+        }
     }
 }
 

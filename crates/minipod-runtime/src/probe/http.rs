@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use minipod_spec::enums::UriScheme;
 
 use super::dial::{DEFAULT_HOST, connect, remaining, resolve};
+use super::error::ProbeError;
 use super::network::in_pod_network;
 use super::response::{parse_response, response_complete};
 use crate::pod::RunningPod;
@@ -17,9 +18,6 @@ use crate::pod::RunningPod;
 pub const USER_AGENT: &str = "kube-probe/1.33";
 /// Redirects followed before giving up (Go's client default, the kubelet's).
 pub const MAX_REDIRECTS: usize = 10;
-
-/// The error for an `HTTPS` probe or hook.
-pub const HTTPS_UNSUPPORTED: &str = "HTTPS probes are not supported by minipod";
 
 /// An `httpGet` action, its port resolved to a number.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,9 +64,9 @@ pub fn http_get(
     running: &RunningPod,
     request: &HttpGetRequest,
     timeout: Duration,
-) -> Result<HttpOutcome, String> {
+) -> Result<HttpOutcome, ProbeError> {
     if request.scheme != UriScheme::Http {
-        return Err(HTTPS_UNSUPPORTED.into());
+        return Err(ProbeError::HttpsUnsupported);
     }
     let deadline = Instant::now() + timeout;
     let host = request
@@ -109,12 +107,12 @@ pub fn http_get(
             Redirect::SameHost(next) => {
                 redirects += 1;
                 if redirects > MAX_REDIRECTS {
-                    return Err(format!("stopped after {MAX_REDIRECTS} redirects"));
+                    return Err(ProbeError::TooManyRedirects(MAX_REDIRECTS));
                 }
                 addrs = resolve(&next.host, next.port)?;
                 target = next;
             }
-            Redirect::Https => return Err(HTTPS_UNSUPPORTED.into()),
+            Redirect::Https => return Err(ProbeError::HttpsUnsupported),
             Redirect::OtherHost => {
                 return Ok(HttpOutcome {
                     status: response.status,
@@ -128,17 +126,16 @@ pub fn http_get(
 
 /// Sends `request` and reads the response until the server closes, the
 /// body is complete, or enough was read.
-fn exchange(addrs: &[SocketAddr], request: &str, deadline: Instant) -> Result<Vec<u8>, String> {
+fn exchange(addrs: &[SocketAddr], request: &str, deadline: Instant) -> Result<Vec<u8>, ProbeError> {
     let mut stream = connect(addrs, deadline)?;
     let io = |e: std::io::Error| {
         if matches!(
             e.kind(),
             std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
         ) {
-            "timeout: the deadline was exceeded (Client.Timeout exceeded while awaiting headers)"
-                .to_owned()
+            ProbeError::AwaitingHeaders
         } else {
-            e.to_string()
+            ProbeError::Exchange(e)
         }
     };
     stream

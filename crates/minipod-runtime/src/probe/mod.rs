@@ -21,18 +21,19 @@
 //! One module per part: `network` (a thread in the pod's network
 //! namespace), `dial` (names, deadlines, connections, in Go's words),
 //! `tcp` (the `tcpSocket` check), `http` (the `httpGet` check: request and
-//! redirects) and `response` (an HTTP/1.1 response read and parsed). A new
+//! redirects), `response` (an HTTP/1.1 response read and parsed) and
+//! `error` (why a check got no answer, in the kubelet's words). A new
 //! probe kind is a new module beside `tcp` and `http`.
 
 mod dial;
+mod error;
 mod http;
 mod network;
 mod response;
 mod tcp;
 
 pub use dial::DEFAULT_HOST;
-pub use http::{
-    HTTPS_UNSUPPORTED, HttpGetRequest, HttpOutcome, MAX_REDIRECTS, USER_AGENT, http_get,
-};
-pub use response::{MAX_BODY, MAX_HEADERS, Response, parse_response};
+pub use error::{DialError, HTTPS_UNSUPPORTED, ProbeError};
+pub use http::{HttpGetRequest, HttpOutcome, MAX_REDIRECTS, USER_AGENT, http_get};
+pub use response::{MAX_BODY, MAX_HEADERS, Response, ResponseError, parse_response};
 pub use tcp::tcp_check;

@@ -6,16 +6,17 @@ use std::path::Path;
 
 use nix::sched::{CloneFlags, setns};
 
+use super::error::ProbeError;
 use crate::pod::RunningPod;
 
 /// Runs `f` on a new thread inside the pod's network namespace.
 pub(super) fn in_pod_network<T: Send>(
     running: &RunningPod,
-    f: impl FnOnce() -> Result<T, String> + Send,
-) -> Result<T, String> {
+    f: impl FnOnce() -> Result<T, ProbeError> + Send,
+) -> Result<T, ProbeError> {
     let path = running
         .network_namespace_path()
-        .ok_or("the pod has no network namespace")?;
+        .ok_or(ProbeError::NoNetworkNamespace)?;
     let namespace = open_namespace(path)?;
     std::thread::scope(|scope| {
         std::thread::Builder::new()
@@ -23,16 +24,19 @@ pub(super) fn in_pod_network<T: Send>(
             .spawn_scoped(scope, move || {
                 // This thread only: it ends with the check.
                 setns(&namespace, CloneFlags::CLONE_NEWNET)
-                    .map_err(|e| format!("entering the pod's network namespace: {e}"))?;
+                    .map_err(|errno| ProbeError::EnterNamespace(errno.into()))?;
                 drop(namespace);
                 f()
             })
-            .map_err(|e| format!("starting a probe thread: {e}"))?
+            .map_err(ProbeError::SpawnThread)?
             .join()
-            .unwrap_or_else(|_| Err("the probe thread panicked".into()))
+            .unwrap_or(Err(ProbeError::ThreadPanicked))
     })
 }
 
-fn open_namespace(path: &Path) -> Result<File, String> {
-    File::open(path).map_err(|e| format!("{}: {e}", path.display()))
+fn open_namespace(path: &Path) -> Result<File, ProbeError> {
+    File::open(path).map_err(|source| ProbeError::OpenNamespace {
+        path: path.to_owned(),
+        source,
+    })
 }

@@ -6,6 +6,24 @@ pub const MAX_BODY: usize = 10 * 1024;
 /// The largest status line and header block accepted.
 pub const MAX_HEADERS: usize = 64 * 1024;
 
+/// Why the bytes read are not an HTTP/1.1 response, in the words of Go's
+/// `net/http`, which the kubelet's probe messages carry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResponseError {
+    #[error("EOF: the server closed the connection without a response")]
+    Empty,
+    #[error("unexpected EOF in the response headers")]
+    EndInHeaders,
+    #[error("the response headers exceed {MAX_HEADERS} bytes")]
+    HeadersTooLarge,
+    #[error("malformed HTTP response {0:?}")]
+    Malformed(String),
+    #[error("malformed HTTP status code in {0:?}")]
+    MalformedStatus(String),
+    #[error("malformed MIME header line: {0}")]
+    MalformedHeader(String),
+}
+
 /// A parsed response: status, headers, and the first [`MAX_BODY`] bytes of
 /// the (de-chunked) body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,10 +51,10 @@ fn header_end(raw: &[u8]) -> Option<usize> {
 /// True once enough of a response was read: the body is complete by its
 /// `Content-Length` or its last chunk, or [`MAX_BODY`] bytes of it are
 /// there. An error when the headers grow past [`MAX_HEADERS`].
-pub(super) fn response_complete(raw: &[u8]) -> Result<bool, String> {
+pub(super) fn response_complete(raw: &[u8]) -> Result<bool, ResponseError> {
     let Some(end) = header_end(raw) else {
         return if raw.len() > MAX_HEADERS {
-            Err(format!("the response headers exceed {MAX_HEADERS} bytes"))
+            Err(ResponseError::HeadersTooLarge)
         } else {
             Ok(false)
         };
@@ -63,26 +81,26 @@ struct Head {
     headers: Vec<(String, String)>,
 }
 
-fn parse_head(head: &[u8]) -> Result<Head, String> {
+fn parse_head(head: &[u8]) -> Result<Head, ResponseError> {
     let text = String::from_utf8_lossy(head);
     let mut lines = text.split("\r\n");
     let status_line = lines.next().unwrap_or_default();
     let mut parts = status_line.splitn(3, ' ');
     let version = parts.next().unwrap_or_default();
     if !version.starts_with("HTTP/1.") {
-        return Err(format!("malformed HTTP response {status_line:?}"));
+        return Err(ResponseError::Malformed(status_line.to_owned()));
     }
     let status = parts
         .next()
         .filter(|code| code.len() == 3)
         .and_then(|code| code.parse::<u16>().ok())
         .filter(|code| (100..1000).contains(code))
-        .ok_or_else(|| format!("malformed HTTP status code in {status_line:?}"))?;
+        .ok_or_else(|| ResponseError::MalformedStatus(status_line.to_owned()))?;
     let mut headers = Vec::new();
     for line in lines.filter(|l| !l.is_empty()) {
         let (name, value) = line
             .split_once(':')
-            .ok_or_else(|| format!("malformed MIME header line: {line}"))?;
+            .ok_or_else(|| ResponseError::MalformedHeader(line.to_owned()))?;
         headers.push((name.trim().to_owned(), value.trim().to_owned()));
     }
     Ok(Head { status, headers })
@@ -103,16 +121,14 @@ fn content_length(headers: &[(String, String)]) -> Option<usize> {
 
 /// Parses the bytes of a response as read from the connection (possibly
 /// cut after [`MAX_BODY`] bytes of body).
-pub fn parse_response(raw: &[u8]) -> Result<Response, String> {
+pub fn parse_response(raw: &[u8]) -> Result<Response, ResponseError> {
     if raw.is_empty() {
-        return Err("EOF: the server closed the connection without a response".into());
+        return Err(ResponseError::Empty);
     }
-    let end = header_end(raw).ok_or_else(|| {
-        if raw.len() > MAX_HEADERS {
-            format!("the response headers exceed {MAX_HEADERS} bytes")
-        } else {
-            "unexpected EOF in the response headers".to_owned()
-        }
+    let end = header_end(raw).ok_or(if raw.len() > MAX_HEADERS {
+        ResponseError::HeadersTooLarge
+    } else {
+        ResponseError::EndInHeaders
     })?;
     let head = parse_head(&raw[..end])?;
     let raw_body = &raw[end..];
@@ -199,7 +215,7 @@ mod tests {
 
     #[test]
     fn malformed_responses_are_errors() {
-        assert!(parse_response(b"").unwrap_err().contains("EOF"));
+        assert!(parse_response(b"").unwrap_err().to_string().contains("EOF"));
         assert!(parse_response(b"SSH-2.0-OpenSSH\r\n\r\n").is_err());
         assert!(parse_response(b"HTTP/1.1 abc OK\r\n\r\n").is_err());
         assert!(parse_response(b"HTTP/1.1 200 OK\r\nno colon\r\n\r\n").is_err());

@@ -3,6 +3,7 @@
 use std::time::{Duration, Instant};
 
 use super::dial::{DEFAULT_HOST, connect, resolve};
+use super::error::ProbeError;
 use super::network::in_pod_network;
 use crate::pod::RunningPod;
 
@@ -14,7 +15,7 @@ pub fn tcp_check(
     host: Option<&str>,
     port: u16,
     timeout: Duration,
-) -> Result<(), String> {
+) -> Result<(), ProbeError> {
     let deadline = Instant::now() + timeout;
     let host = host.filter(|h| !h.is_empty()).unwrap_or(DEFAULT_HOST);
     let addrs = resolve(host, port)?;
