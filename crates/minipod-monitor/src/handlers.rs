@@ -180,7 +180,7 @@ pub(crate) fn exec(
     let outcome = access
         .runtime
         .exec_in_container(pod, container, process, argv, timeout)
-        .map_err(|e| e.to_string())?;
+        .map_err(String::from)?;
     Ok(crate::ExecResult {
         exit_code: outcome.exit_code,
         output: outcome.output,
@@ -202,7 +202,7 @@ pub(crate) fn exec_attached(
     access
         .runtime
         .exec_attached(pod, container, process, argv, options)
-        .map_err(|e| e.to_string())
+        .map_err(String::from)
 }
 
 #[cfg(test)]

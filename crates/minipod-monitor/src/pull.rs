@@ -121,7 +121,8 @@ pub(crate) fn spawn(
                     size: pulled.size,
                     took: pulled.elapsed,
                     waited: requested.elapsed(),
-                });
+                })
+                .map_err(String::from);
             let _ = sender.send(Message::Pulled {
                 container: name,
                 attempt,

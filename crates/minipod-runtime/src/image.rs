@@ -15,7 +15,26 @@ use minipod_registry::{AuthConfig, DockerConfig, Progress, Pulled};
 use minipod_spec::enums::PullPolicy;
 use minipod_spec::model::Container;
 
+use crate::error_text::chain;
 use crate::pod::{ContainerError, NotStartedReason, PodRuntime, RunningPod};
+
+/// A pull that failed: the kubelet's `ErrImagePull` message, the
+/// registry's error as its cause. The monitor turns it into the event's
+/// text with `String::from`, which prints the chain.
+#[derive(Debug, thiserror::Error)]
+#[error("Failed to pull image {image:?}")]
+pub struct PullError {
+    pub image: String,
+    #[source]
+    pub source: Box<minipod_registry::PullError>,
+}
+
+/// The event text: `Failed to pull image "x": <the registry's error>`.
+impl From<PullError> for String {
+    fn from(error: PullError) -> String {
+        chain(&error)
+    }
+}
 
 /// What a container needs before it can start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +89,7 @@ impl PodRuntime {
         image: &str,
         secrets: &[PullSecret],
         progress: &(dyn Fn(&Progress) + Send + Sync),
-    ) -> Result<Pulled, String> {
+    ) -> Result<Pulled, PullError> {
         let mut auth = AuthConfig::default();
         for secret in secrets {
             let bytes = secret.docker_config.to_string();
@@ -89,7 +108,10 @@ impl PodRuntime {
         }
         self.puller
             .pull(image, &auth, progress)
-            .map_err(|e| format!("Failed to pull image {image:?}: {e}"))
+            .map_err(|source| PullError {
+                image: image.to_owned(),
+                source: Box::new(source),
+            })
     }
 
     /// The stored image of `container` for its start (pulled before if its
@@ -117,11 +139,11 @@ impl PodRuntime {
             )),
             Err(minipod_image::Error::Name(e)) => Err(ContainerError::new(
                 NotStartedReason::InvalidImageName,
-                format!("Failed to apply default image tag {name:?}: {e}"),
+                format!("Failed to apply default image tag {name:?}: {}", chain(&e)),
             )),
             Err(e) => Err(ContainerError::new(
                 NotStartedReason::ErrImagePull,
-                format!("Failed to pull image {name:?}: {e}"),
+                format!("Failed to pull image {name:?}: {}", chain(&e)),
             )),
         }
     }

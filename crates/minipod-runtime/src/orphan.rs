@@ -98,7 +98,10 @@ impl PodRuntime {
         let mut first: Option<PodError> = None;
         let mut keep = |result: Result<(), PodError>| {
             if let Err(e) = result {
-                tracing::warn!("removing orphaned pod {uid}: {e}");
+                tracing::warn!(
+                    "removing orphaned pod {uid}: {}",
+                    crate::error_text::chain(&e)
+                );
                 first.get_or_insert(e);
             }
         };

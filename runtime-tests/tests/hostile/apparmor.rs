@@ -166,8 +166,8 @@ fn a_host_without_apparmor_refuses_a_pod_needing_it_in_the_kubelets_words() {
     let runtime_default = pod_yaml("{appArmorProfile: {type: RuntimeDefault}}", "true");
     for yaml in [field, annotation, runtime_default] {
         match node.create(&yaml) {
-            Err(PodError::AppArmor(message)) => assert_eq!(
-                message,
+            Err(PodError::AppArmor(error)) => assert_eq!(
+                error.to_string(),
                 "Cannot enforce AppArmor: AppArmor is not enabled on the host"
             ),
             Err(other) => panic!("refused for another reason: {other}"),

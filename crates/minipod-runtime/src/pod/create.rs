@@ -31,7 +31,7 @@ impl PodRuntime {
         // The uid names directories and a cgroup: it must be a plain name.
         minipod_linux::cgroup::layout::check_uid(uid)?;
         // Refused before anything is made, as the kubelet's admission does.
-        crate::apparmor::admit(pod, &crate::apparmor::Host).map_err(PodError::AppArmor)?;
+        crate::apparmor::admit(pod, &crate::apparmor::Host)?;
         let run_dir = self.node.run_dir.join("pods").join(uid);
         let state_dir = self.node.state_dir.join("pods").join(uid);
         if run_dir.exists() || state_dir.exists() {
@@ -58,7 +58,10 @@ impl PodRuntime {
             Ok(()) => Ok(running),
             Err(e) => {
                 if let Err(undo) = running.teardown() {
-                    tracing::warn!("undoing a failed pod create: {undo}");
+                    tracing::warn!(
+                        "undoing a failed pod create: {}",
+                        crate::error_text::chain(&undo)
+                    );
                 }
                 Err(e)
             }

@@ -7,32 +7,61 @@ use minipod_linux::cgroup::CgroupError;
 use minipod_linux::container::StartFailure;
 use minipod_linux::sandbox::SandboxError;
 
+use crate::apparmor::AppArmorError;
+
 /// Why a pod could not be created or removed.
 #[derive(Debug, thiserror::Error)]
 pub enum PodError {
     #[error("pod {uid} already exists on this node")]
     Exists { uid: String },
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    #[error("pod sandbox: {0}")]
+    #[error("pod sandbox")]
     Sandbox(#[from] SandboxError),
-    #[error("cgroup: {0}")]
+    #[error("cgroup")]
     Cgroup(#[from] CgroupError),
-    /// The kubelet's event text for a volume that cannot be set up.
-    #[error("MountVolume.SetUp failed for volume {volume:?} : {message}")]
-    Volume { volume: String, message: String },
+    /// The kubelet's event text for a volume that cannot be set up: one
+    /// line, its reason after " : " (so `reason` is part of the text, not
+    /// a `source`).
+    #[error("MountVolume.SetUp failed for volume {volume:?} : {reason}")]
+    Volume { volume: String, reason: VolumeError },
     #[error("no container {0:?} in the pod")]
     NoSuchContainer(String),
     /// An update that is not the same pod with other images.
-    #[error("pod update refused: {0}")]
-    Update(String),
+    #[error("pod update refused: uid {given} is not the pod's ({pod})")]
+    UpdateOtherPod { given: String, pod: String },
+    /// An update that adds, removes or reorders containers.
+    #[error("pod update refused: containers may not be added, removed or reordered")]
+    UpdateContainers,
     /// The kubelet's AppArmor admission refused the pod.
-    #[error("{0}")]
-    AppArmor(String),
+    #[error(transparent)]
+    AppArmor(#[from] AppArmorError),
+}
+
+/// Why a volume cannot be set up, in the kubelet's words (the text after
+/// "MountVolume.SetUp failed for volume ... : "). The kubelet's event is
+/// one line, so an OS error is part of the text here, not a `source`.
+#[derive(Debug, thiserror::Error)]
+pub enum VolumeError {
+    #[error("mount tmpfs on {dir}: {cause}")]
+    Tmpfs { dir: PathBuf, cause: std::io::Error },
+    /// Creating a hostPath's missing directory or file.
+    #[error("{path}: {cause}")]
+    Create {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    /// The kubelet's `checkTypeInternal`: the path is not of the `type`.
+    #[error("hostPath type check failed: {path} is not a {kind}")]
+    HostPathType { path: PathBuf, kind: &'static str },
+    #[error("{0} is an invalid volume type")]
+    InvalidType(String),
+    #[error("unsupported volume source")]
+    Unsupported,
 }
 
 pub(super) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> PodError + '_ {

@@ -32,7 +32,7 @@ mod start;
 mod volume;
 
 pub use create::SHM_SIZE;
-pub use error::{ContainerError, NotStartedReason, PodError};
+pub use error::{ContainerError, NotStartedReason, PodError, VolumeError};
 pub use node::NodeConfig;
 pub use running::RunningPod;
 pub use runtime::PodRuntime;

@@ -42,11 +42,10 @@ impl RunningPod {
     /// cgroups stay as they are: nothing they are made from may change.
     pub fn update(&mut self, updated: AdmittedPod) -> Result<(), PodError> {
         if updated.uid() != self.pod.uid() {
-            return Err(PodError::Update(format!(
-                "uid {} is not the pod's ({})",
-                updated.uid(),
-                self.pod.uid()
-            )));
+            return Err(PodError::UpdateOtherPod {
+                given: updated.uid().to_owned(),
+                pod: self.pod.uid().to_owned(),
+            });
         }
         let names = |pod: &AdmittedPod| -> Vec<String> {
             pod.pod()
@@ -56,9 +55,7 @@ impl RunningPod {
                 .collect()
         };
         if names(&updated) != names(&self.pod) {
-            return Err(PodError::Update(
-                "containers may not be added, removed or reordered".into(),
-            ));
+            return Err(PodError::UpdateContainers);
         }
         self.pod = updated;
         Ok(())
@@ -132,7 +129,7 @@ impl RunningPod {
         let mut first: Option<PodError> = None;
         let mut keep = |result: Result<(), PodError>| {
             if let Err(e) = result {
-                tracing::warn!("removing a pod: {e}");
+                tracing::warn!("removing a pod: {}", crate::error_text::chain(&e));
                 first.get_or_insert(e);
             }
         };
@@ -181,7 +178,11 @@ impl RunningPod {
 impl Drop for RunningPod {
     fn drop(&mut self) {
         if let Err(e) = self.teardown() {
-            tracing::warn!("dropping pod {}: {e}", self.pod.uid());
+            tracing::warn!(
+                "dropping pod {}: {}",
+                self.pod.uid(),
+                crate::error_text::chain(&e)
+            );
         }
     }
 }

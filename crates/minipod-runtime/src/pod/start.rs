@@ -12,6 +12,8 @@ use minipod_plan::process;
 use nix::fcntl::OFlag;
 use nix::unistd::pipe2;
 
+use crate::error_text::chain;
+
 use super::container_run::{ContainerRun, unmount_all};
 use super::error::{ContainerError, NotStartedReason};
 use super::running::RunningPod;
@@ -70,11 +72,11 @@ impl PodRuntime {
 
         let process =
             process::resolve_process(&pod, container, &image.defaults, &self.node.node_name)
-                .map_err(|e| config_error(e.to_string()))?;
+                .map_err(|e| config_error(chain(&e)))?;
         launch::verify_run_as_non_root(&pod, name, &process).map_err(config_error)?;
 
         if let Some(previous) = running.containers.remove(name) {
-            previous.remove().map_err(|e| create_error(e.to_string()))?;
+            previous.remove().map_err(|e| create_error(chain(&e)))?;
         }
         let dir = running
             .state_dir
@@ -87,7 +89,7 @@ impl PodRuntime {
             rootfs: dir.join("rootfs"),
         };
         let spec = launch::launch_spec(&pod, name, &process, &image.layers, &running.paths, &dirs)
-            .map_err(|e| config_error(e.to_string()))?;
+            .map_err(|e| config_error(chain(&e)))?;
         let mut config = spec.config;
         config.seccomp = crate::seccomp::container_profile(
             &pod,
@@ -96,10 +98,10 @@ impl PodRuntime {
             &self.node.seccomp_profile_root,
             self.node.seccomp_default,
         )
-        .map_err(create_error)?;
+        .map_err(|e| create_error(chain(&e)))?;
         config.apparmor_profile =
             crate::apparmor::container_profile(&pod, container, &crate::apparmor::Host)
-                .map_err(create_error)?;
+                .map_err(|e| create_error(chain(&e)))?;
         let _ = fs::remove_dir_all(&dir);
         for d in [&dirs.upper, &dirs.work, &dirs.rootfs] {
             fs::create_dir_all(d).map_err(|e| create_error(format!("{}: {e}", d.display())))?;
@@ -141,7 +143,7 @@ impl PodRuntime {
                 self.node.pids_limit,
                 &devices,
             )
-            .map_err(|e| create_error(e.to_string()))
+            .map_err(|e| create_error(chain(&e)))
         });
         let cgroup = match cgroup {
             Ok(cgroup) => cgroup,
@@ -180,7 +182,10 @@ impl PodRuntime {
             }
             Err(e) => {
                 if let Err(undo) = run.remove() {
-                    tracing::warn!("cleaning up after a failed start of {name}: {undo}");
+                    tracing::warn!(
+                        "cleaning up after a failed start of {name}: {}",
+                        chain(&undo)
+                    );
                 }
                 Err(e)
             }
@@ -198,7 +203,7 @@ impl PodRuntime {
         let join = run
             .cgroup
             .open_join()
-            .map_err(|e| create_error(e.to_string()))?;
+            .map_err(|e| create_error(chain(&e)))?;
         let pipe = || pipe2(OFlag::O_CLOEXEC).map_err(|e| create_error(format!("pipe: {e}")));
         let (out_r, out_w) = pipe()?;
         let (err_r, err_w) = pipe()?;

@@ -9,7 +9,7 @@ use minipod_linux::mounts;
 use minipod_spec::enums::{HostPathType, StorageMedium};
 use minipod_spec::model::Volume;
 
-use super::error::{PodError, io_error};
+use super::error::{PodError, VolumeError, io_error};
 use super::running::RunningPod;
 use super::runtime::PodRuntime;
 
@@ -23,9 +23,9 @@ impl PodRuntime {
         running: &mut RunningPod,
         volume: &Volume,
     ) -> Result<PathBuf, PodError> {
-        let failed = |message: String| PodError::Volume {
+        let failed = |reason: VolumeError| PodError::Volume {
             volume: volume.name.clone(),
-            message,
+            reason,
         };
         if let Some(empty_dir) = &volume.empty_dir {
             let dir = running
@@ -41,8 +41,12 @@ impl PodRuntime {
                     .and_then(|q| q.checked_value())
                     .and_then(|v| u64::try_from(v).ok())
                     .filter(|v| *v > 0);
-                mounts::mount_tmpfs(&dir, size, 0o777, false)
-                    .map_err(|e| failed(format!("mount tmpfs on {}: {e}", dir.display())))?;
+                mounts::mount_tmpfs(&dir, size, 0o777, false).map_err(|cause| {
+                    failed(VolumeError::Tmpfs {
+                        dir: dir.clone(),
+                        cause,
+                    })
+                })?;
                 running.tmpfs.push(dir.clone());
             }
             // The kubelet makes an emptyDir world-writable (0777), so any
@@ -60,70 +64,63 @@ impl PodRuntime {
             return Ok(path);
         }
         // Admission refuses every other volume source.
-        Err(failed("unsupported volume source".into()))
+        Err(failed(VolumeError::Unsupported))
     }
 }
 
 /// The kubelet's hostPath `type` checks (`pkg/volume/hostpath`
 /// `checkTypeInternal`), with its messages. With no type, a missing path is
 /// created as a directory, as containerd does for a bind mount's source.
-fn check_host_path(path: &Path, kind: HostPathType) -> Result<(), String> {
+fn check_host_path(path: &Path, kind: HostPathType) -> Result<(), VolumeError> {
     let meta = fs::metadata(path).ok();
     let file_type = meta.as_ref().map(|m| m.file_type());
-    let shown = path.display();
-    let make_dir = || {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o755)
-            .create(path)
-            .map_err(|e| format!("{shown}: {e}"))
+    let created = |result: std::io::Result<()>| {
+        result.map_err(|cause| VolumeError::Create {
+            path: path.to_owned(),
+            cause,
+        })
     };
+    let make_dir = || {
+        created(
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o755)
+                .create(path),
+        )
+    };
+    let must_be = |ok: bool, kind: &'static str| {
+        if ok {
+            Ok(())
+        } else {
+            Err(VolumeError::HostPathType {
+                path: path.to_owned(),
+                kind,
+            })
+        }
+    };
+    let is = |test: fn(&fs::FileType) -> bool| file_type.as_ref().is_some_and(test);
     match kind {
         HostPathType::Unset if meta.is_none() => make_dir(),
         HostPathType::Unset => Ok(()),
         HostPathType::DirectoryOrCreate if meta.is_none() => make_dir(),
         HostPathType::DirectoryOrCreate | HostPathType::Directory => {
-            if file_type.is_some_and(|t| t.is_dir()) {
-                Ok(())
-            } else {
-                Err(format!(
-                    "hostPath type check failed: {shown} is not a directory"
-                ))
-            }
+            must_be(is(fs::FileType::is_dir), "directory")
         }
-        HostPathType::FileOrCreate if meta.is_none() => fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(path)
-            .map(drop)
-            .map_err(|e| format!("{shown}: {e}")),
+        HostPathType::FileOrCreate if meta.is_none() => created(
+            fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(path)
+                .map(drop),
+        ),
         HostPathType::FileOrCreate | HostPathType::File => {
-            if file_type.is_some_and(|t| t.is_file()) {
-                Ok(())
-            } else {
-                Err(format!("hostPath type check failed: {shown} is not a file"))
-            }
+            must_be(is(fs::FileType::is_file), "file")
         }
-        HostPathType::Socket => match file_type {
-            Some(t) if t.is_socket() => Ok(()),
-            _ => Err(format!(
-                "hostPath type check failed: {shown} is not a socket file"
-            )),
-        },
-        HostPathType::CharDevice => match file_type {
-            Some(t) if t.is_char_device() => Ok(()),
-            _ => Err(format!(
-                "hostPath type check failed: {shown} is not a character device"
-            )),
-        },
-        HostPathType::BlockDevice => match file_type {
-            Some(t) if t.is_block_device() => Ok(()),
-            _ => Err(format!(
-                "hostPath type check failed: {shown} is not a block device"
-            )),
-        },
+        HostPathType::Socket => must_be(is(FileTypeExt::is_socket), "socket file"),
+        HostPathType::CharDevice => must_be(is(FileTypeExt::is_char_device), "character device"),
+        HostPathType::BlockDevice => must_be(is(FileTypeExt::is_block_device), "block device"),
         // Validation admits only the known types.
-        HostPathType::Unknown(other) => Err(format!("{other} is an invalid volume type")),
+        HostPathType::Unknown(other) => Err(VolumeError::InvalidType(other.to_string())),
     }
 }
