@@ -70,11 +70,11 @@ pub fn container_profile(
     Ok(Some(profile))
 }
 
-/// The running kernel's (major, minor), for Docker's `minKernel`.
+/// The running kernel's (major, minor), for Docker's `minKernel`: its
+/// release, as uname(2) gives it, from `/proc/sys/kernel/osrelease`
+/// (proc_sys_kernel(5)).
 fn kernel_version() -> (u32, u32) {
-    let release = nix::sys::utsname::uname()
-        .map(|u| u.release().to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     let mut parts = release
         .split(|c: char| !c.is_ascii_digit())
         .map(|p| p.parse::<u32>().unwrap_or(0));

@@ -29,6 +29,17 @@ pub enum PodError {
     /// a `source`).
     #[error("MountVolume.SetUp failed for volume {volume:?} : {reason}")]
     Volume { volume: String, reason: VolumeError },
+    /// A process of a left-behind pod's cgroup that must not be killed
+    /// (init, ourselves, or one of another pid namespace, listed as 0).
+    #[error("{cgroup}: refusing to kill process {pid}")]
+    RefuseKill { cgroup: PathBuf, pid: i32 },
+    #[error("{cgroup}: kill {pid}")]
+    Kill {
+        cgroup: PathBuf,
+        pid: i32,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("no container {0:?} in the pod")]
     NoSuchContainer(String),
     /// An update that is not the same pod with other images.

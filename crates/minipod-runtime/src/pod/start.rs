@@ -9,8 +9,6 @@ use minipod_linux::container::{self, Container, StartError, StartFailure, Stdio}
 use minipod_linux::mounts;
 use minipod_plan::launch::{self, ContainerDirs};
 use minipod_plan::process;
-use nix::fcntl::OFlag;
-use nix::unistd::pipe2;
 
 use crate::error_text::chain;
 
@@ -204,7 +202,12 @@ impl PodRuntime {
             .cgroup
             .open_join()
             .map_err(|e| create_error(chain(&e)))?;
-        let pipe = || pipe2(OFlag::O_CLOEXEC).map_err(|e| create_error(format!("pipe: {e}")));
+        // std's pipes are close-on-exec (pipe2(O_CLOEXEC)).
+        let pipe = || {
+            std::io::pipe()
+                .map(|(r, w)| (OwnedFd::from(r), OwnedFd::from(w)))
+                .map_err(|e| create_error(format!("pipe: {e}")))
+        };
         let (out_r, out_w) = pipe()?;
         let (err_r, err_w) = pipe()?;
         let stdin = fs::File::open("/dev/null")

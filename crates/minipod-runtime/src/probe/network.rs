@@ -4,8 +4,6 @@
 use std::fs::File;
 use std::path::Path;
 
-use nix::sched::{CloneFlags, setns};
-
 use super::error::ProbeError;
 use crate::pod::RunningPod;
 
@@ -23,8 +21,8 @@ pub(super) fn in_pod_network<T: Send>(
             .name("minipod-probe".into())
             .spawn_scoped(scope, move || {
                 // This thread only: it ends with the check.
-                setns(&namespace, CloneFlags::CLONE_NEWNET)
-                    .map_err(|errno| ProbeError::EnterNamespace(errno.into()))?;
+                minipod_linux::net_namespace::enter_on_this_thread(&namespace)
+                    .map_err(ProbeError::EnterNamespace)?;
                 drop(namespace);
                 f()
             })
