@@ -20,11 +20,13 @@
 //! `runtime` (the runtime and the removals), `create` (a pod),
 //! `volume` (its volumes), `start` (a container's run), `running`
 //! (a pod on the node and its teardown), `container_run` (a run as the
-//! pod keeps it), `error` (what goes wrong, in Kubernetes' words).
+//! pod keeps it), `image_policy` (a container's image: pull or not, and
+//! the one a start uses), `error` (what goes wrong, in Kubernetes' words).
 
 mod container_run;
 mod create;
 mod error;
+mod image_policy;
 mod node;
 mod running;
 mod runtime;

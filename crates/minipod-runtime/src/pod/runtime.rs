@@ -12,8 +12,8 @@ use super::running::RunningPod;
 pub struct PodRuntime {
     pub(super) node: NodeConfig,
     pub(super) cgroups: CgroupRoot,
-    pub(crate) images: Store,
-    pub(crate) puller: minipod_registry::Puller,
+    pub(super) images: Store,
+    pub(super) puller: minipod_registry::Puller,
 }
 
 impl PodRuntime {
