@@ -14,7 +14,7 @@ use minipod_spec::AdmittedPod;
 use super::container_run::ContainerRun;
 use super::error::PodError;
 
-/// A pod that exists on the node. Remove it with [`PodRuntime::remove_pod`];
+/// A pod that exists on the node. Remove it with [`PodRuntime::remove_pod`](crate::pod::PodRuntime::remove_pod);
 /// dropping it also tears it down (best effort, errors only logged).
 #[derive(Debug)]
 pub struct RunningPod {

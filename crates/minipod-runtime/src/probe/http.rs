@@ -37,7 +37,7 @@ pub struct HttpGetRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpOutcome {
     pub status: u16,
-    /// The first [`MAX_BODY`] bytes of the body.
+    /// The first [`MAX_BODY`](crate::probe::MAX_BODY) bytes of the body.
     pub body: Vec<u8>,
     /// A redirect to another host that was not followed: its `Location`.
     /// The kubelet calls this a warning and counts it as success.
