@@ -602,7 +602,8 @@ fn tcp_and_http_checks_run_inside_the_pods_network_namespace() {
     // The servers listen on the pod's loopback, not the host's.
     assert!(std::net::TcpStream::connect(("127.0.0.1", 18471)).is_err());
     // A closed port in the pod.
-    let refused = probe::tcp_check(&pod, None, 18473, timeout).expect_err("closed port");
+    let refused =
+        String::from(probe::tcp_check(&pod, None, 18473, timeout).expect_err("closed port"));
     assert!(refused.contains("refused"), "{refused}");
 
     let ok = probe::http_get(&pod, &get("/index.html", 18471), timeout).expect("GET");
@@ -619,7 +620,8 @@ fn tcp_and_http_checks_run_inside_the_pods_network_namespace() {
     assert_eq!(redirected.body, b"in a directory\n");
     assert_eq!(redirected.redirect_not_followed, None);
     // Nothing listens: an error, not a status.
-    let error = probe::http_get(&pod, &get("/", 18473), timeout).expect_err("closed port");
+    let error =
+        String::from(probe::http_get(&pod, &get("/", 18473), timeout).expect_err("closed port"));
     assert!(error.contains("refused"), "{error}");
     // HTTPS is refused with a clear message.
     let https = HttpGetRequest {
@@ -627,7 +629,7 @@ fn tcp_and_http_checks_run_inside_the_pods_network_namespace() {
         ..get("/", 18471)
     };
     assert_eq!(
-        probe::http_get(&pod, &https, timeout).expect_err("https"),
+        String::from(probe::http_get(&pod, &https, timeout).expect_err("https")),
         probe::HTTPS_UNSUPPORTED
     );
 

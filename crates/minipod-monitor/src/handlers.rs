@@ -50,9 +50,13 @@ pub(crate) enum HandlerError {
     CommandFailed { output: String },
     #[error(transparent)]
     Exec(#[from] ExecError),
-    /// An `httpGet` or `tcpSocket` check failed, in the runtime's words.
+    /// An `httpGet` or `tcpSocket` check got no response.
+    #[error(transparent)]
+    Network(#[from] minipod_runtime::probe::ProbeError),
+    /// An `httpGet` check got a response that counts as a failure, in the
+    /// kubelet's words.
     #[error("{0}")]
-    Network(String),
+    BadResponse(String),
 }
 
 /// Why an exec in a container (`kubectl exec`, an exec probe or hook)
@@ -220,7 +224,7 @@ pub(crate) fn run(
             if response.is_success() {
                 Ok(())
             } else {
-                Err(HandlerError::Network(response.failure_message()))
+                Err(HandlerError::BadResponse(response.failure_message()))
             }
         }
         Handler::Tcp { host, port } => {

@@ -98,7 +98,8 @@ pub(crate) fn spawn(
                     size: pulled.size,
                     took: pulled.elapsed,
                     waited: requested.elapsed(),
-                });
+                })
+                .map_err(String::from);
             done(image, result);
         });
     if let Err(e) = spawned {

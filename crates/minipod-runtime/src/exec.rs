@@ -27,16 +27,23 @@ pub enum ExecError {
     #[error("container {0:?} has no running process in the pod")]
     NoSuchContainer(String),
     /// The container's cgroup could not be opened to join it.
-    #[error("cgroup: {0}")]
+    #[error("cgroup")]
     Cgroup(#[from] CgroupError),
     /// The exec helper could not be started.
-    #[error("starting the exec helper: {0}")]
+    #[error("starting the exec helper")]
     Spawn(#[source] std::io::Error),
     /// A step before the command's `execve` failed: with a missing binary,
     /// step `find executable` and the message
     /// `exec: "x": executable file not found in $PATH`.
     #[error("failed to exec in container: {}", exec_message(.0))]
     Failed(StartFailure),
+}
+
+/// The text `kubectl exec` shows: the error and its causes.
+impl From<ExecError> for String {
+    fn from(error: ExecError) -> String {
+        crate::error_text::chain(&error)
+    }
 }
 
 fn exec_message(failure: &StartFailure) -> String {

@@ -70,7 +70,7 @@ impl Driver<'_> {
             Ok(ok) => ok,
             Err(error) => {
                 let failure = match error.reason {
-                    pod::Reason::StartError => {
+                    pod::NotStartedReason::StartError => {
                         StartFailureStatus::Terminated(ContainerStateTerminated {
                             exit_code: 128,
                             reason: Some("StartError".into()),

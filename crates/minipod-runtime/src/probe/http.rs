@@ -1,49 +1,23 @@
-//! `tcpSocket` and `httpGet` checks, made from inside the pod's network
-//! namespace: for probes and `httpGet` hooks.
-//!
-//! A minipod pod has loopback networking only, so the kubelet's default
-//! host (the pod IP) becomes `127.0.0.1`, which is only reachable from
-//! inside the pod. Each check runs on a short-lived thread of its own that
-//! first `setns(CLONE_NEWNET)`s into the pod's pinned network namespace:
-//! that changes the namespace of this one thread only (setns(2)), and every
-//! socket it creates stays in the pod's namespace. The thread ends with the
-//! check, so no other thread of the monitor is ever moved.
-//!
-//! `httpGet` follows the kubelet (`pkg/probe/http`): a `GET` with
-//! `User-Agent: kube-probe/<version>` and `Accept: */*` unless the probe's
-//! headers set them (an empty `Accept` removes it), success for
-//! 200 ≤ status < 400, redirects followed on the same host (at most 10), a
-//! redirect to another host not followed (the kubelet's "warning" result,
-//! counted as success), at most 10 KiB of the body read. The HTTP/1.1
-//! client is written here (docs/decisions/0004-probe-http-client.md); there
-//! is no TLS, so `HTTPS` is refused.
+//! The `httpGet` check: a GET from inside the pod, redirects on the same
+//! host followed (`pkg/probe/http` of the kubelet).
 
-use std::fs::File;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
-use std::path::Path;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use minipod_spec::enums::UriScheme;
-use nix::sched::{CloneFlags, setns};
 
+use super::dial::{DEFAULT_HOST, connect, remaining, resolve};
+use super::error::ProbeError;
+use super::network::in_pod_network;
+use super::response::{parse_response, response_complete};
 use crate::pod::RunningPod;
 
 /// The kubelet's user agent for probes: `kube-probe/<major>.<minor>` of the
 /// Kubernetes version whose semantics minipod follows.
 pub const USER_AGENT: &str = "kube-probe/1.33";
-/// How much of a response body is read (the kubelet's `maxRespBodyLength`).
-pub const MAX_BODY: usize = 10 * 1024;
-/// The largest status line and header block accepted.
-pub const MAX_HEADERS: usize = 64 * 1024;
 /// Redirects followed before giving up (Go's client default, the kubelet's).
 pub const MAX_REDIRECTS: usize = 10;
-/// The host when a probe names none: the pod's loopback (minipod pods have
-/// no other address).
-pub const DEFAULT_HOST: &str = "127.0.0.1";
-
-/// The error for an `HTTPS` probe or hook.
-pub const HTTPS_UNSUPPORTED: &str = "HTTPS probes are not supported by minipod";
 
 /// An `httpGet` action, its port resolved to a number.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +37,7 @@ pub struct HttpGetRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpOutcome {
     pub status: u16,
-    /// The first [`MAX_BODY`] bytes of the body.
+    /// The first [`MAX_BODY`](crate::probe::MAX_BODY) bytes of the body.
     pub body: Vec<u8>,
     /// A redirect to another host that was not followed: its `Location`.
     /// The kubelet calls this a warning and counts it as success.
@@ -82,21 +56,6 @@ impl HttpOutcome {
     }
 }
 
-/// `tcpSocket`: succeeds when a TCP connection to `host:port` (default
-/// host [`DEFAULT_HOST`]) opens within `timeout`, from inside the pod's
-/// network namespace. The connection is closed at once.
-pub fn tcp_check(
-    running: &RunningPod,
-    host: Option<&str>,
-    port: u16,
-    timeout: Duration,
-) -> Result<(), String> {
-    let deadline = Instant::now() + timeout;
-    let host = host.filter(|h| !h.is_empty()).unwrap_or(DEFAULT_HOST);
-    let addrs = resolve(host, port)?;
-    in_pod_network(running, move || connect(&addrs, deadline).map(drop))
-}
-
 /// `httpGet`: a GET to `request` from inside the pod's network namespace,
 /// redirects on the same host followed, all within `timeout`. Returns the
 /// final response whatever its status (see [`HttpOutcome::is_success`]);
@@ -105,9 +64,9 @@ pub fn http_get(
     running: &RunningPod,
     request: &HttpGetRequest,
     timeout: Duration,
-) -> Result<HttpOutcome, String> {
+) -> Result<HttpOutcome, ProbeError> {
     if request.scheme != UriScheme::Http {
-        return Err(HTTPS_UNSUPPORTED.into());
+        return Err(ProbeError::HttpsUnsupported);
     }
     let deadline = Instant::now() + timeout;
     let host = request
@@ -148,12 +107,12 @@ pub fn http_get(
             Redirect::SameHost(next) => {
                 redirects += 1;
                 if redirects > MAX_REDIRECTS {
-                    return Err(format!("stopped after {MAX_REDIRECTS} redirects"));
+                    return Err(ProbeError::TooManyRedirects(MAX_REDIRECTS));
                 }
                 addrs = resolve(&next.host, next.port)?;
                 target = next;
             }
-            Redirect::Https => return Err(HTTPS_UNSUPPORTED.into()),
+            Redirect::Https => return Err(ProbeError::HttpsUnsupported),
             Redirect::OtherHost => {
                 return Ok(HttpOutcome {
                     status: response.status,
@@ -165,99 +124,18 @@ pub fn http_get(
     }
 }
 
-/// Runs `f` on a new thread inside the pod's network namespace.
-fn in_pod_network<T: Send>(
-    running: &RunningPod,
-    f: impl FnOnce() -> Result<T, String> + Send,
-) -> Result<T, String> {
-    let path = running
-        .network_namespace_path()
-        .ok_or("the pod has no network namespace")?;
-    let namespace = open_namespace(path)?;
-    std::thread::scope(|scope| {
-        std::thread::Builder::new()
-            .name("minipod-probe".into())
-            .spawn_scoped(scope, move || {
-                // This thread only: it ends with the check.
-                setns(&namespace, CloneFlags::CLONE_NEWNET)
-                    .map_err(|e| format!("entering the pod's network namespace: {e}"))?;
-                drop(namespace);
-                f()
-            })
-            .map_err(|e| format!("starting a probe thread: {e}"))?
-            .join()
-            .unwrap_or_else(|_| Err("the probe thread panicked".into()))
-    })
-}
-
-fn open_namespace(path: &Path) -> Result<File, String> {
-    File::open(path).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
-    // An IPv6 literal may come bracketed, as in a URL.
-    let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let addrs: Vec<SocketAddr> = (bare, port)
-        .to_socket_addrs()
-        .map_err(|e| format!("dial tcp: lookup {host}: {e}"))?
-        .collect();
-    if addrs.is_empty() {
-        return Err(format!("dial tcp: lookup {host}: no such host"));
-    }
-    Ok(addrs)
-}
-
-fn remaining(deadline: Instant) -> Result<Duration, String> {
-    let left = deadline.saturating_duration_since(Instant::now());
-    if left.is_zero() {
-        Err("timeout: the deadline was exceeded".into())
-    } else {
-        Ok(left)
-    }
-}
-
-/// The first address that accepts, as Go's dialer tries them.
-fn connect(addrs: &[SocketAddr], deadline: Instant) -> Result<TcpStream, String> {
-    let mut last = String::from("no address");
-    for addr in addrs {
-        match TcpStream::connect_timeout(addr, remaining(deadline)?) {
-            Ok(stream) => return Ok(stream),
-            Err(e) => last = format!("dial tcp {addr}: {}", go_dial_error(&e)),
-        }
-    }
-    Err(last)
-}
-
-/// A connect error in the words of Go's net package, which the kubelet's
-/// probe messages carry (`dial tcp 127.0.0.1:8080: connect: connection
-/// refused`).
-fn go_dial_error(error: &std::io::Error) -> String {
-    match error.kind() {
-        std::io::ErrorKind::ConnectionRefused => "connect: connection refused".into(),
-        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => "i/o timeout".into(),
-        _ => match error.raw_os_error() {
-            Some(errno) => format!(
-                "connect: {}",
-                nix::errno::Errno::from_raw(errno).desc().to_lowercase()
-            ),
-            None => error.to_string(),
-        },
-    }
-}
-
 /// Sends `request` and reads the response until the server closes, the
 /// body is complete, or enough was read.
-fn exchange(addrs: &[SocketAddr], request: &str, deadline: Instant) -> Result<Vec<u8>, String> {
+fn exchange(addrs: &[SocketAddr], request: &str, deadline: Instant) -> Result<Vec<u8>, ProbeError> {
     let mut stream = connect(addrs, deadline)?;
     let io = |e: std::io::Error| {
         if matches!(
             e.kind(),
             std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
         ) {
-            "timeout: the deadline was exceeded (Client.Timeout exceeded while awaiting headers)"
-                .to_owned()
+            ProbeError::AwaitingHeaders
         } else {
-            e.to_string()
+            ProbeError::Exchange(e)
         }
     };
     stream
@@ -418,178 +296,9 @@ fn split_host_port(authority: &str) -> (&str, Option<u16>) {
     }
 }
 
-/// A parsed response: status, headers, and the first [`MAX_BODY`] bytes of
-/// the (de-chunked) body.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Response {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Response {
-    /// The first value of header `name` (any case).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// Where the header block ends (the index just past its blank line).
-fn header_end(raw: &[u8]) -> Option<usize> {
-    raw.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
-}
-
-/// True once enough of a response was read: the body is complete by its
-/// `Content-Length` or its last chunk, or [`MAX_BODY`] bytes of it are
-/// there. An error when the headers grow past [`MAX_HEADERS`].
-fn response_complete(raw: &[u8]) -> Result<bool, String> {
-    let Some(end) = header_end(raw) else {
-        return if raw.len() > MAX_HEADERS {
-            Err(format!("the response headers exceed {MAX_HEADERS} bytes"))
-        } else {
-            Ok(false)
-        };
-    };
-    let body = &raw[end..];
-    if body.len() >= MAX_BODY + 512 {
-        return Ok(true);
-    }
-    let head = parse_head(&raw[..end])?;
-    if head.status == 204 || head.status == 304 || (100..200).contains(&head.status) {
-        return Ok(true);
-    }
-    if is_chunked(&head.headers) {
-        return Ok(body.windows(5).any(|w| w == b"0\r\n\r\n"));
-    }
-    match content_length(&head.headers) {
-        Some(length) => Ok(body.len() >= length),
-        None => Ok(false), // until the server closes
-    }
-}
-
-struct Head {
-    status: u16,
-    headers: Vec<(String, String)>,
-}
-
-fn parse_head(head: &[u8]) -> Result<Head, String> {
-    let text = String::from_utf8_lossy(head);
-    let mut lines = text.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let mut parts = status_line.splitn(3, ' ');
-    let version = parts.next().unwrap_or_default();
-    if !version.starts_with("HTTP/1.") {
-        return Err(format!("malformed HTTP response {status_line:?}"));
-    }
-    let status = parts
-        .next()
-        .filter(|code| code.len() == 3)
-        .and_then(|code| code.parse::<u16>().ok())
-        .filter(|code| (100..1000).contains(code))
-        .ok_or_else(|| format!("malformed HTTP status code in {status_line:?}"))?;
-    let mut headers = Vec::new();
-    for line in lines.filter(|l| !l.is_empty()) {
-        let (name, value) = line
-            .split_once(':')
-            .ok_or_else(|| format!("malformed MIME header line: {line}"))?;
-        headers.push((name.trim().to_owned(), value.trim().to_owned()));
-    }
-    Ok(Head { status, headers })
-}
-
-fn is_chunked(headers: &[(String, String)]) -> bool {
-    headers.iter().any(|(n, v)| {
-        n.eq_ignore_ascii_case("transfer-encoding") && v.to_ascii_lowercase().contains("chunked")
-    })
-}
-
-fn content_length(headers: &[(String, String)]) -> Option<usize> {
-    headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.parse().ok())
-}
-
-/// Parses the bytes of a response as read from the connection (possibly
-/// cut after [`MAX_BODY`] bytes of body).
-pub fn parse_response(raw: &[u8]) -> Result<Response, String> {
-    if raw.is_empty() {
-        return Err("EOF: the server closed the connection without a response".into());
-    }
-    let end = header_end(raw).ok_or_else(|| {
-        if raw.len() > MAX_HEADERS {
-            format!("the response headers exceed {MAX_HEADERS} bytes")
-        } else {
-            "unexpected EOF in the response headers".to_owned()
-        }
-    })?;
-    let head = parse_head(&raw[..end])?;
-    let raw_body = &raw[end..];
-    let mut body = if is_chunked(&head.headers) {
-        dechunk(raw_body)
-    } else {
-        match content_length(&head.headers) {
-            Some(length) => raw_body[..length.min(raw_body.len())].to_vec(),
-            None => raw_body.to_vec(),
-        }
-    };
-    body.truncate(MAX_BODY);
-    Ok(Response {
-        status: head.status,
-        headers: head.headers,
-        body,
-    })
-}
-
-/// The data of a chunked body, as far as it goes.
-fn dechunk(mut raw: &[u8]) -> Vec<u8> {
-    let mut body = Vec::new();
-    loop {
-        let Some(eol) = raw.windows(2).position(|w| w == b"\r\n") else {
-            return body;
-        };
-        let size_text = String::from_utf8_lossy(&raw[..eol]);
-        let size_text = size_text.split(';').next().unwrap_or_default().trim();
-        let Ok(size) = usize::from_str_radix(size_text, 16) else {
-            return body;
-        };
-        if size == 0 {
-            return body;
-        }
-        let data = &raw[eol + 2..];
-        let take = size.min(data.len());
-        body.extend_from_slice(&data[..take]);
-        if take < size || data.len() < size + 2 {
-            return body;
-        }
-        raw = &data[size + 2..];
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_response_with_a_content_length_gives_its_status_headers_and_body() {
-        let raw = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 5\r\n\r\nhello";
-        assert!(response_complete(raw).unwrap());
-        let response = parse_response(raw).unwrap();
-        assert_eq!(response.status, 200);
-        assert_eq!(response.header("content-type"), Some("text/html"));
-        assert_eq!(response.body, b"hello");
-    }
-
-    #[test]
-    fn a_response_is_incomplete_until_its_content_length_or_the_close() {
-        assert!(!response_complete(b"HTTP/1.1 200 OK\r\nContent-Le").unwrap());
-        assert!(!response_complete(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel").unwrap());
-        assert!(!response_complete(b"HTTP/1.0 200 OK\r\n\r\nno length").unwrap());
-        assert!(response_complete(b"HTTP/1.1 204 No Content\r\n\r\n").unwrap());
-    }
 
     #[test]
     fn a_body_without_a_length_runs_to_the_close_and_an_http_1_0_status_parses() {
@@ -606,35 +315,6 @@ mod tests {
             outcome.failure_message(),
             "HTTP probe failed with statuscode: 404"
         );
-    }
-
-    #[test]
-    fn a_chunked_body_is_decoded_and_complete_at_its_last_chunk() {
-        let raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n7;x=y\r\n, world\r\n0\r\n\r\n";
-        assert!(response_complete(raw).unwrap());
-        assert_eq!(parse_response(raw).unwrap().body, b"hello, world");
-        let cut = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel";
-        assert!(!response_complete(cut).unwrap());
-        assert_eq!(parse_response(cut).unwrap().body, b"hel");
-    }
-
-    #[test]
-    fn a_body_is_cut_at_ten_kib_and_reading_stops_there() {
-        let mut raw = b"HTTP/1.1 200 OK\r\n\r\n".to_vec();
-        raw.extend(std::iter::repeat_n(b'x', MAX_BODY + 600));
-        assert!(response_complete(&raw).unwrap());
-        assert_eq!(parse_response(&raw).unwrap().body.len(), MAX_BODY);
-    }
-
-    #[test]
-    fn malformed_responses_are_errors() {
-        assert!(parse_response(b"").unwrap_err().contains("EOF"));
-        assert!(parse_response(b"SSH-2.0-OpenSSH\r\n\r\n").is_err());
-        assert!(parse_response(b"HTTP/1.1 abc OK\r\n\r\n").is_err());
-        assert!(parse_response(b"HTTP/1.1 200 OK\r\nno colon\r\n\r\n").is_err());
-        assert!(parse_response(b"HTTP/1.1 200 OK\r\n").is_err());
-        let huge = vec![b'a'; MAX_HEADERS + 1];
-        assert!(response_complete(&huge).is_err());
     }
 
     #[test]
