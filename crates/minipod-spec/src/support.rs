@@ -19,11 +19,11 @@
 use std::fmt;
 
 use crate::enums::{MountPropagation, StorageMedium, UriScheme};
+use crate::field_error::FieldError;
 use crate::model::{
     Container, HttpGetAction, LifecycleHandler, ObjectMeta, Pod, PodSecurityContext, PodSpec,
     Probe, SecurityContext, Volume,
 };
-use crate::validate::FieldError;
 use crate::validate::annotations::{SECCOMP_CONTAINER_PREFIX, SECCOMP_POD};
 
 /// A field minipod accepts but does not act on, e.g.

@@ -9,7 +9,7 @@
 //! `fileKeyRef` are not modelled; they count as sources only.
 
 use super::names::{invalid_each, is_qualified_name, is_relaxed_env_var_name};
-use super::{FieldError, quote};
+use crate::field_error::{FieldError, quote};
 use crate::model::{EnvVar, ObjectFieldSelector};
 
 /// `validEnvDownwardAPIFieldPathExpressions`, sorted as the message lists them.
