@@ -91,7 +91,7 @@ impl fmt::Display for Position {
 /// Why a manifest could not be read or parsed.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("{file}: cannot read: {source}")]
+    #[error("{file}: cannot read")]
     Read {
         file: String,
         #[source]
@@ -159,6 +159,8 @@ pub enum LoadError {
 #[derive(Debug)]
 pub struct LoadErrors(pub Vec<LoadError>);
 
+/// One error a line, each with its causes (`step: cause`), since a list is
+/// not a chain that `{:#}` could walk.
 impl fmt::Display for LoadErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, error) in self.0.iter().enumerate() {
@@ -166,6 +168,11 @@ impl fmt::Display for LoadErrors {
                 writeln!(f)?;
             }
             write!(f, "{error}")?;
+            let mut cause = std::error::Error::source(error);
+            while let Some(inner) = cause {
+                write!(f, ": {inner}")?;
+                cause = inner.source();
+            }
         }
         Ok(())
     }
@@ -933,11 +940,14 @@ mod tests {
         );
         let missing = Path::new("/nonexistent/pod.yaml");
         let error = read_manifest_file(missing).unwrap_err();
+        // The step names itself; the cause follows once, from the chain.
+        assert_eq!(error.to_string(), "/nonexistent/pod.yaml: cannot read");
+        let errors = LoadErrors::from(error);
         assert!(
-            error
+            errors
                 .to_string()
                 .starts_with("/nonexistent/pod.yaml: cannot read: No such file"),
-            "{error}"
+            "{errors}"
         );
     }
 
