@@ -26,9 +26,9 @@ use crate::compression::Compression;
 use crate::digest::Digest;
 use crate::error::{Error, Result};
 use crate::name::ImageName;
+use crate::record::LayerRecord;
 use crate::source::{Source, normalize};
 use crate::staging::{Blob, Staging};
-use crate::store::LayerRecord;
 
 /// How deep image indexes may nest.
 const MAX_INDEX_DEPTH: usize = 4;
@@ -93,7 +93,7 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8], location: &str, what: &'static 
     serde_json::from_slice(bytes).map_err(|e| Error::Json {
         location: location.to_owned(),
         what,
-        problem: crate::error::json_problem(&e),
+        problem: crate::problem::json_problem(&e),
     })
 }
 

@@ -14,88 +14,16 @@ use crate::archive::{self, StagedImage};
 use crate::defaults::{ImageDefaults, image_defaults};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
+use crate::layout::Layout;
 use crate::limits::Limits;
 use crate::name::ImageName;
+use crate::record::ImageRecord;
 use crate::source::Source;
 use crate::staging::Staging;
 
 /// Where the store lives unless told otherwise.
 pub const DEFAULT_ROOT: &str = "/var/lib/minipod/images";
 const RECORDS_VERSION: u32 = 1;
-
-/// The store's paths (see the crate documentation for the layout).
-#[derive(Debug, Clone)]
-pub(crate) struct Layout {
-    root: PathBuf,
-}
-
-impl Layout {
-    pub(crate) fn blobs_dir(&self) -> PathBuf {
-        self.root.join("blobs/sha256")
-    }
-    pub(crate) fn blob(&self, digest: &Digest) -> PathBuf {
-        self.blobs_dir().join(digest.hex())
-    }
-    pub(crate) fn layers_dir(&self) -> PathBuf {
-        self.root.join("layers/sha256")
-    }
-    pub(crate) fn layer(&self, diff_id: &Digest) -> PathBuf {
-        self.layers_dir().join(diff_id.hex())
-    }
-    pub(crate) fn tmp(&self) -> PathBuf {
-        self.root.join("tmp")
-    }
-    /// The store's own directories, parents first. All are root-only
-    /// ([`minipod_linux::private_fs::private_dir`]): the layers keep their
-    /// images' setuid binaries and world-writable directories, the blobs
-    /// may be private images.
-    fn private_dirs(&self) -> [PathBuf; 6] {
-        [
-            self.root.clone(),
-            self.root.join("blobs"),
-            self.blobs_dir(),
-            self.root.join("layers"),
-            self.layers_dir(),
-            self.tmp(),
-        ]
-    }
-    fn records(&self) -> PathBuf {
-        self.root.join("images.json")
-    }
-    fn lock(&self) -> PathBuf {
-        self.root.join("lock")
-    }
-}
-
-/// One layer of an image, as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LayerRecord {
-    /// The layer blob as imported (compressed or not): `blobs/sha256/<hex>`.
-    pub blob: Digest,
-    /// The digest of the uncompressed tar: `layers/sha256/<hex>`.
-    pub diff_id: Digest,
-    /// The blob's media type (minipod's choice for `docker save` layers).
-    pub media_type: String,
-    /// The blob's size in bytes.
-    pub size: u64,
-}
-
-/// An image name and what it stands for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImageRecord {
-    /// The normalised name, e.g. `docker.io/library/busybox:1.36`.
-    pub name: String,
-    /// The manifest blob (for `docker save` archives, the one minipod wrote).
-    pub manifest: Digest,
-    /// The config blob; its digest is the image ID.
-    pub config: Digest,
-    /// The layers, lowest first.
-    pub layers: Vec<LayerRecord>,
-    /// Config plus layer blobs, in bytes (what `crictl images` shows as SIZE).
-    pub size: u64,
-    /// When the name was imported, in seconds since the epoch.
-    pub imported: u64,
-}
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Records {

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use nix::sys::time::TimeSpec;
 use xattr::FileExt as _;
 
-use super::{Fail, Refusal};
+use super::error::{Fail, Refusal};
 
 /// Ownership, mode, time and xattrs of one entry.
 pub(super) struct Meta {
