@@ -18,7 +18,7 @@ use crate::auth::Credentials;
 use crate::challenge::{self, Challenge};
 use crate::error::{PullError, io};
 use crate::limits::{ERROR_BODY_LIMIT, ProgressWindow, TOKEN_LIMIT};
-use crate::pull::PullOptions;
+use crate::options::PullOptions;
 use crate::target::Target;
 
 /// How many redirects a request may follow (reqwest's default too).

@@ -46,9 +46,11 @@ pub mod challenge;
 mod error;
 mod http;
 pub mod limits;
+mod options;
 mod pull;
 pub mod target;
 
 pub use auth::{AuthConfig, Credentials, DockerConfig};
 pub use error::PullError;
-pub use pull::{Progress, PullOptions, Pulled, Puller};
+pub use options::PullOptions;
+pub use pull::{Progress, Pulled, Puller};
