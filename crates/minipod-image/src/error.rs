@@ -93,7 +93,7 @@ pub enum Error {
         actual: Digest,
     },
     /// A layer could not be extracted: a hostile or broken entry, or the disk.
-    #[error("layer {layer}: {source}")]
+    #[error("layer {layer}")]
     Layer {
         /// The (compressed) layer blob.
         layer: Digest,
@@ -157,7 +157,7 @@ pub enum Error {
         root: PathBuf,
     },
     /// The store could not be read or written.
-    #[error("image store: {path}: {source}")]
+    #[error("image store: {path}")]
     Store {
         /// The file or directory in the store.
         path: PathBuf,
@@ -191,6 +191,20 @@ impl Error {
         let path = path.into();
         move |source| Error::Store { path, source }
     }
+}
+
+/// An error and its causes on one line (`step: cause: cause`), for where an
+/// error becomes a string (a Kubernetes status message, a list of errors).
+/// Each message names its own step only, so the chain is how the cause shows.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
 }
 
 /// The store's result type.

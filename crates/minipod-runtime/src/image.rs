@@ -87,9 +87,10 @@ impl PodRuntime {
                 Err(e) => tracing::warn!("the node's auth file is ignored: {e}"),
             }
         }
-        self.puller
-            .pull(image, &auth, progress)
-            .map_err(|e| format!("Failed to pull image {image:?}: {e}"))
+        self.puller.pull(image, &auth, progress).map_err(|e| {
+            let cause = minipod_image::error_chain(&e);
+            format!("Failed to pull image {image:?}: {cause}")
+        })
     }
 
     /// The stored image of `container` for its start (pulled before if its
@@ -121,7 +122,10 @@ impl PodRuntime {
             )),
             Err(e) => Err(ContainerError::new(
                 Reason::ErrImagePull,
-                format!("Failed to pull image {name:?}: {e}"),
+                format!(
+                    "Failed to pull image {name:?}: {}",
+                    minipod_image::error_chain(&e)
+                ),
             )),
         }
     }

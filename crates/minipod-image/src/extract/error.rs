@@ -18,7 +18,7 @@ pub enum ExtractError {
         refusal: Refusal,
     },
     /// Writing the entry failed.
-    #[error("entry {entry:?}: {source}")]
+    #[error("entry {entry:?}")]
     Io {
         /// The entry's name as written in the tar.
         entry: String,
