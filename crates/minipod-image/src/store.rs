@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use nix::fcntl::{Flock, FlockArg};
+use minipod_linux::file_lock::{FileLock, LockMode};
 use serde::{Deserialize, Serialize};
 
 use crate::archive::{self, StagedImage};
@@ -149,7 +149,7 @@ impl Store {
     /// archive gives. All or nothing: on error the store is as it was.
     pub fn import(&self, path: &Path, name: Option<&str>) -> Result<ImportReport> {
         let name = name.map(ImageName::parse).transpose()?;
-        let _lock = self.lock(FlockArg::LockExclusive)?;
+        let _lock = self.lock(LockMode::Exclusive)?;
         self.clear_tmp()?;
         let mut staging = Staging::new(&self.layout, self.limits)?;
         let source = Source::open(path, &staging.scratch(), &self.limits)?;
@@ -260,7 +260,7 @@ impl Store {
         if !self.layout.root.is_dir() {
             return Err(self.not_found(&wanted));
         }
-        let _lock = self.lock(FlockArg::LockExclusive)?;
+        let _lock = self.lock(LockMode::Exclusive)?;
         let mut records = self.read_records()?;
         let names: Vec<String> = find(&records.images, &wanted)
             .map(|r| r.name.clone())
@@ -281,7 +281,7 @@ impl Store {
         if !self.layout.root.is_dir() {
             return Ok(Removed::default());
         }
-        let _lock = self.lock(FlockArg::LockExclusive)?;
+        let _lock = self.lock(LockMode::Exclusive)?;
         let records = self.read_records()?;
         self.collect_garbage(&records)
     }
@@ -297,7 +297,7 @@ impl Store {
     /// around reads, so two minipod processes never see each other half-done.
     /// (Threads of one process lock too: each opens its own descriptor.)
     /// Every change makes the store root-only first ([`Store::prepare`]).
-    fn lock(&self, mode: FlockArg) -> Result<Flock<File>> {
+    fn lock(&self, mode: LockMode) -> Result<FileLock> {
         self.prepare()?;
         let path = self.layout.lock();
         let file = OpenOptions::new()
@@ -307,15 +307,12 @@ impl Store {
             .truncate(false)
             .open(&path)
             .map_err(Error::store(&path))?;
-        Flock::lock(file, mode).map_err(|(_, errno)| Error::Store {
-            path,
-            source: errno.into(),
-        })
+        FileLock::lock(file, mode).map_err(Error::store(path))
     }
 
     /// A shared lock when the store exists (an absent store is just empty,
     /// and reading it must not create it).
-    fn lock_shared(&self) -> Result<Option<Flock<File>>> {
+    fn lock_shared(&self) -> Result<Option<FileLock>> {
         self.secure_existing()?;
         let path = self.layout.lock();
         let file = match File::open(&path) {
@@ -324,16 +321,13 @@ impl Store {
                 if !self.layout.root.is_dir() {
                     return Ok(None);
                 }
-                return self.lock(FlockArg::LockShared).map(Some);
+                return self.lock(LockMode::Shared).map(Some);
             }
             Err(e) => return Err(Error::store(path)(e)),
         };
-        Flock::lock(file, FlockArg::LockShared)
+        FileLock::lock(file, LockMode::Shared)
             .map(Some)
-            .map_err(|(_, errno)| Error::Store {
-                path,
-                source: errno.into(),
-            })
+            .map_err(Error::store(path))
     }
 
     fn read_records(&self) -> Result<Records> {

@@ -35,6 +35,8 @@
 pub mod cgroup;
 pub mod container;
 pub mod fdpass;
+pub mod file_lock;
+pub mod file_meta;
 pub mod in_root;
 pub mod mounts;
 pub mod private_fs;

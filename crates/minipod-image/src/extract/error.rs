@@ -98,12 +98,6 @@ impl From<io::Error> for Fail {
     }
 }
 
-impl From<nix::errno::Errno> for Fail {
-    fn from(e: nix::errno::Errno) -> Fail {
-        Fail::Io(e.into())
-    }
-}
-
 impl From<Refusal> for Fail {
     fn from(r: Refusal) -> Fail {
         Fail::Refused(r)

@@ -48,16 +48,15 @@ use std::cell::Cell;
 use std::ffi::OsStr;
 use std::fs::{self, DirBuilder, File, FileTimes, OpenOptions, Permissions};
 use std::io::{self, Read};
-use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use minipod_linux::file_meta::{
+    chown_nofollow_at, make_whiteout, set_times, set_times_nofollow_at,
+};
 use minipod_linux::private_fs::open_beneath;
-use nix::fcntl::{AtFlags, OFlag};
-use nix::sys::stat::{Mode, SFlag, UtimensatFlags, makedev, mknod, utimensat};
-use nix::sys::time::TimeSpec;
-use nix::unistd::{Gid, Uid, fchownat};
+use nix::fcntl::OFlag;
 use xattr::FileExt as _;
 
 use crate::limits::CapExceeded;
@@ -169,7 +168,8 @@ struct Unpacker<'a> {
     root_dir: File,
     /// Directory mtimes (by path relative to the root), set at the end
     /// (creating children changes them).
-    dir_times: Vec<(PathBuf, TimeSpec)>,
+    /// Each directory and its mtime, in seconds since the epoch.
+    dir_times: Vec<(PathBuf, i64)>,
     /// Metadata of a `./` entry, for the layer root itself.
     root_meta: Option<Meta>,
     stats: UnpackStats,
@@ -277,7 +277,7 @@ impl Unpacker<'_> {
             .join(OsStr::from_bytes(hidden));
         Self::clear(&path, false)?;
         // overlayfs's whiteout: a character device with device number 0/0.
-        mknod(&path, SFlag::S_IFCHR, Mode::empty(), makedev(0, 0))?;
+        make_whiteout(&path)?;
         Ok(())
     }
 
@@ -289,7 +289,7 @@ impl Unpacker<'_> {
         let rel = relative(parents).join(base);
         let dir = self.open_beneath(&rel, DIR_FLAGS)?;
         meta.apply_to(&dir)?;
-        self.dir_times.push((rel, meta.timespec()));
+        self.dir_times.push((rel, meta.seconds()));
         Ok(())
     }
 
@@ -327,21 +327,8 @@ impl Unpacker<'_> {
         // A symlink cannot be opened: its owner and time are set relative
         // to its parent's descriptor, without following it.
         let parent = self.open_beneath(&relative(parents), DIR_FLAGS)?;
-        fchownat(
-            Some(parent.as_raw_fd()),
-            base,
-            Some(Uid::from_raw(meta.uid)),
-            Some(Gid::from_raw(meta.gid)),
-            AtFlags::AT_SYMLINK_NOFOLLOW,
-        )?;
-        let time = meta.timespec();
-        utimensat(
-            Some(parent.as_raw_fd()),
-            base,
-            &time,
-            &time,
-            UtimensatFlags::NoFollowSymlink,
-        )?;
+        chown_nofollow_at(&parent, base, meta.uid, meta.gid)?;
+        set_times_nofollow_at(&parent, base, meta.seconds())?;
         for (name, value) in &meta.xattrs {
             // lsetxattr: on the link itself (most file systems refuse user.* there).
             if let Err(e) = xattr::set(&path, name, value) {
@@ -402,14 +389,13 @@ impl Unpacker<'_> {
                 Err(e) if is_replaced(&e) => continue,
                 Err(e) => return Err(e.into()),
             };
-            nix::sys::stat::futimens(dir.as_raw_fd(), time, time)?;
+            set_times(&dir, *time)?;
         }
         let root = &self.root_dir;
         match &self.root_meta {
             Some(meta) => {
                 meta.apply_to(root)?;
-                let time = meta.timespec();
-                nix::sys::stat::futimens(root.as_raw_fd(), &time, &time)?;
+                set_times(root, meta.seconds())?;
             }
             None => root.set_permissions(Permissions::from_mode(0o755))?,
         }
