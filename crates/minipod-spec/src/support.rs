@@ -14,7 +14,9 @@
 //!   profile, `activeDeadlineSeconds`, ...). The pod is refused with a
 //!   `Forbidden` error naming the field, together with any validation errors.
 //!
-//! The table of decisions is in `docs/manifests.md`; each rule below says why.
+//! The table of decisions is in `docs/manifests.md`; each rule says why, in
+//! `support/pod.rs` (pod-level fields) and `support/container.rs` (each
+//! container's).
 
 use crate::model::Pod;
 
