@@ -36,6 +36,8 @@ pub mod cgroup;
 pub mod container;
 pub mod fd_flags;
 pub mod fdpass;
+pub mod file_lock;
+pub mod file_meta;
 pub mod in_root;
 pub mod kill;
 pub mod mounts;

@@ -27,6 +27,7 @@
 pub mod defaults;
 pub mod duplicates;
 pub mod enums;
+pub mod field_error;
 pub mod load;
 pub mod model;
 pub mod nesting;
@@ -37,7 +38,8 @@ pub mod validate;
 
 mod admit;
 
-pub use admit::{AdmittedPod, ServerAssigned, admit};
+pub use admit::{AdmittedPod, admit};
+pub use defaults::ServerAssigned;
 pub use model::Pod;
 pub use quantity::Quantity;
 pub use secret::Secret;

@@ -53,14 +53,14 @@ impl PodRuntime {
             match DockerConfig::parse(bytes.as_bytes(), &format!("secret {}", secret.name)) {
                 Ok(config) => auth.sources.push(config),
                 // The kubelet leaves out a secret it cannot read, and pulls.
-                Err(e) => tracing::warn!("pull secret ignored: {e}"),
+                Err(e) => tracing::warn!("pull secret ignored: {}", chain(&e)),
             }
         }
         if let Some(path) = &self.node().registry_auth_file {
             match DockerConfig::load(path) {
                 Ok(Some(config)) => auth.sources.push(config),
                 Ok(None) => {}
-                Err(e) => tracing::warn!("the node's auth file is ignored: {e}"),
+                Err(e) => tracing::warn!("the node's auth file is ignored: {}", chain(&e)),
             }
         }
         self.puller

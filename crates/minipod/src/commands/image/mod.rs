@@ -74,8 +74,9 @@ pub fn run(args: &ImageArgs) -> Result<u8> {
     Ok(match result {
         Ok(()) => exit::OK,
         Err(error) => {
-            // The store's errors already name the file, digest or entry.
-            eprintln!("error: {error}");
+            // The store's errors name the file, digest or entry; the
+            // chain adds each cause once.
+            eprintln!("error: {}", minipod_image::error_chain(&error));
             if error.is_invalid_input() {
                 exit::INVALID_INPUT
             } else {
