@@ -40,3 +40,4 @@ pub mod mounts;
 pub mod private_fs;
 pub mod reexec;
 pub mod sandbox;
+pub mod uts;

@@ -3,8 +3,9 @@
 
 use std::path::Path;
 
+use minipod_node::assigned::server_assigned;
 use minipod_spec::secret::admit_secret;
-use minipod_spec::{AdmittedPod, Secret, ServerAssigned, admit, load};
+use minipod_spec::{AdmittedPod, Secret, admit, load};
 
 /// The pods of a manifest file, admitted, or the message to show and exit
 /// with. Its Secrets are checked too, and left out.
@@ -42,21 +43,5 @@ pub fn admitted_objects(path: &Path) -> Result<(Vec<AdmittedPod>, Vec<Secret>), 
 pub fn print_warnings(pod: &AdmittedPod) {
     for warning in pod.warnings() {
         eprintln!("Warning: pod {:?}: {warning}", pod.name());
-    }
-}
-
-/// A fresh uid, and a name suffix for `generateName`, as the API server makes them.
-pub fn server_assigned() -> ServerAssigned {
-    let uid = uuid::Uuid::new_v4();
-    // The API server's alphabet for generated names: no vowels (no words), no
-    // look-alike characters.
-    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-    let name_suffix = uid.as_bytes()[..5]
-        .iter()
-        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
-        .collect();
-    ServerAssigned {
-        uid: uid.to_string(),
-        name_suffix,
     }
 }

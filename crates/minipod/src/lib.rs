@@ -11,10 +11,7 @@ use clap::{Parser, Subcommand};
 
 mod client;
 mod commands;
-pub mod host;
-pub mod input;
-pub mod node;
-pub mod pull_secrets;
+mod input;
 mod table;
 mod terminal;
 mod websocket;

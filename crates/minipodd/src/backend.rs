@@ -151,7 +151,7 @@ impl State {
             .filter_map(|r| self.secrets.get(&(namespace.to_owned(), r.name.clone())))
             .filter_map(|v| serde_json::from_value(strip_system(v)).ok())
             .collect();
-        minipod::pull_secrets::for_pod(pod, &secrets)
+        minipod_node::pull_secrets::for_pod(pod, &secrets)
     }
 }
 
@@ -600,7 +600,7 @@ impl Backend for Daemon {
         if !name.is_empty() && self.lock().find(namespace, &name).is_some() {
             return Err(ApiError::pod_exists(&name));
         }
-        let assigned = minipod::input::server_assigned();
+        let assigned = minipod_node::assigned::server_assigned();
         let admitted = admit(typed, &assigned).map_err(|e| ApiError::from_invalid_pod(&e))?;
         let name = admitted.name().to_owned();
         if dry_run {
@@ -804,7 +804,7 @@ impl Backend for Daemon {
             return Err(ApiError::secret_exists(&name));
         }
         secret["metadata"]["namespace"] = namespace.into();
-        secret["metadata"]["uid"] = minipod::input::server_assigned().uid.into();
+        secret["metadata"]["uid"] = minipod_node::assigned::server_assigned().uid.into();
         secret["metadata"]["creationTimestamp"] = now().to_string().into();
         if dry_run {
             return Ok(secret);

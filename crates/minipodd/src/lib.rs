@@ -24,9 +24,10 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use minipod::node::{NodeArgs, parse_duration};
 use minipod_api::{ServerLimits, ServerOptions, start};
 use minipod_monitor::records::MonitorLauncher;
+use minipod_node::config::NodeArgs;
+use minipod_node::duration::parse_duration;
 use minipod_runtime::pod::NodeConfig;
 use nix::sys::signal::{SigSet, Signal};
 
@@ -204,8 +205,10 @@ fn run(args: Args) -> Result<()> {
     let run_dir = node.config.run_dir.clone();
     // The node's allocatable, as the kubelet computes it: what admission
     // lets the pods request in all.
-    let allocatable =
-        minipod_plan::capacity::allocatable(minipod::host::node_capacity()?, &node.reservations);
+    let allocatable = minipod_plan::capacity::allocatable(
+        minipod_node::host::node_capacity()?,
+        &node.reservations,
+    );
     tracing::info!(
         cpu_millis = allocatable.cpu_millis,
         memory_bytes = allocatable.memory_bytes,

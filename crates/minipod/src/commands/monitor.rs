@@ -20,11 +20,12 @@ use clap::Args;
 use minipod_lifecycle::machine::MachineConfig;
 use minipod_lifecycle::status::PodPhase;
 use minipod_monitor::records::{Record, RecordedMonitor};
+use minipod_node::config::NodeArgs;
+use minipod_node::host;
 use minipod_plan::NodeFacts;
 use nix::sys::signal::{SigSet, Signal};
 
-use crate::node::NodeArgs;
-use crate::{exit, host};
+use crate::exit;
 
 #[derive(Debug, Args)]
 pub struct MonitorArgs {

@@ -10,8 +10,9 @@ use minipod_plan::capacity::{self, CpuAndMemory, Reservations};
 use minipod_plan::{NodeFacts, Plan, plan, render_text};
 use minipod_spec::Quantity;
 
-use crate::exit;
-use crate::{host, input};
+use minipod_node::host;
+
+use crate::{exit, input};
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {

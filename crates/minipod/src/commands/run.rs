@@ -25,13 +25,14 @@ use clap::Args;
 use minipod_lifecycle::machine::MachineConfig;
 use minipod_lifecycle::status::PodPhase;
 use minipod_monitor::{Monitor, Observer, PodEvent, Stream};
+use minipod_node::config::NodeArgs;
+use minipod_node::host;
 use minipod_plan::admission::{self, Admission, Rejection};
 use minipod_plan::capacity;
 use minipod_plan::{NodeFacts, QosClass, plan};
 use nix::sys::signal::{SigSet, Signal};
 
-use crate::node::NodeArgs;
-use crate::{exit, host, input};
+use crate::{exit, input};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -81,7 +82,7 @@ pub fn run(args: &RunArgs) -> Result<u8> {
     };
     input::print_warnings(&pod);
     // The file's Secrets are the pod's namespace's: the same rule as the daemon's.
-    let pull_secrets = crate::pull_secrets::for_pod(pod.pod(), &secrets);
+    let pull_secrets = minipod_node::pull_secrets::for_pod(pod.pod(), &secrets);
 
     let program = std::env::current_exe().context("finding this program's path")?;
     let node = args.node.resolve(&program)?;
