@@ -40,4 +40,5 @@ pub mod mounts;
 pub mod private_fs;
 pub mod reexec;
 pub mod sandbox;
+pub mod signals;
 pub mod uts;

@@ -19,11 +19,12 @@ use anyhow::{Context, Result};
 use clap::Args;
 use minipod_lifecycle::machine::MachineConfig;
 use minipod_lifecycle::status::PodPhase;
+use minipod_linux::signals;
 use minipod_monitor::records::{Record, RecordedMonitor};
 use minipod_node::config::NodeArgs;
 use minipod_node::host;
 use minipod_plan::NodeFacts;
-use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signal::Signal;
 
 use crate::exit;
 
@@ -44,11 +45,8 @@ pub struct MonitorArgs {
 pub fn run(args: &MonitorArgs) -> Result<u8> {
     // Taken by a thread of ours (below), before any thread exists, so
     // every thread inherits the mask. Containers get a clean mask.
-    let mut signals = SigSet::empty();
-    for signal in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
-        signals.add(signal);
-    }
-    signals.thread_block().context("blocking signals")?;
+    let signals = signals::block(&[Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP])
+        .context("blocking signals")?;
 
     let record = Record::at(&args.record)?;
     let program = std::env::current_exe().context("finding this program's path")?;

@@ -24,13 +24,14 @@ use anyhow::{Context, Result};
 use clap::Args;
 use minipod_lifecycle::machine::MachineConfig;
 use minipod_lifecycle::status::PodPhase;
+use minipod_linux::signals;
 use minipod_monitor::{Monitor, Observer, PodEvent, Stream};
 use minipod_node::config::NodeArgs;
 use minipod_node::host;
 use minipod_plan::admission::{self, Admission, Rejection};
 use minipod_plan::capacity;
 use minipod_plan::{NodeFacts, QosClass, plan};
-use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signal::Signal;
 
 use crate::{exit, input};
 
@@ -55,11 +56,7 @@ pub fn run(args: &RunArgs) -> Result<u8> {
     // default action: block them now, before any thread exists, so every
     // thread inherits the mask. (Containers get a clean mask: their init
     // resets it before the exec.)
-    let mut stop_signals = SigSet::empty();
-    stop_signals.add(Signal::SIGINT);
-    stop_signals.add(Signal::SIGTERM);
-    stop_signals
-        .thread_block()
+    let stop_signals = signals::block(&[Signal::SIGINT, Signal::SIGTERM])
         .context("blocking SIGINT and SIGTERM")?;
 
     let (pods, secrets) = match input::admitted_objects(&args.file) {
