@@ -18,7 +18,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use serde_json::Value;
 use tungstenite::{Message, WebSocket};
 
-use super::client_cmds::{Target, encode};
+use super::target::{Target, encode};
 use crate::exit;
 use crate::terminal::{self, RawMode, Winch};
 use crate::websocket::{self, Outcome, STATUS, STDERR, STDIN, STDOUT, Session};
