@@ -61,8 +61,8 @@ pub fn run(args: &RunArgs) -> Result<u8> {
 
     let (pods, secrets) = match input::admitted_objects(&args.file) {
         Ok(objects) => objects,
-        Err(message) => {
-            eprintln!("{message}");
+        Err(invalid) => {
+            eprintln!("{invalid}");
             return Ok(exit::INVALID_INPUT);
         }
     };
