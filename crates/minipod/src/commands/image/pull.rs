@@ -11,7 +11,7 @@ use clap::Args;
 use minipod_image::Store;
 use minipod_registry::{AuthConfig, DockerConfig, Progress, PullError, PullOptions, Puller};
 
-use super::human_size;
+use super::size::human_size;
 use crate::exit;
 
 /// Where the node's registry logins are, unless told otherwise: beside the
