@@ -38,6 +38,7 @@ pub mod fdpass;
 pub mod in_root;
 pub mod mounts;
 pub mod private_fs;
+pub mod readiness;
 pub mod reexec;
 pub mod sandbox;
 pub mod signals;
