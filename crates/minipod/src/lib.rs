@@ -2,8 +2,9 @@
 //!
 //! The CLI is thin: it parses the command line, calls the library crates
 //! (`minipod-spec` to read and admit manifests, `minipod-plan` to plan them,
-//! `minipod-monitor` to run them) and turns their results into output and an
-//! exit code.
+//! `minipod-node` for the node's settings and capacity, `minipod-monitor` to
+//! run them, the daemon's API for the client commands) and turns their
+//! results into output and an exit code.
 
 use std::process::ExitCode;
 
