@@ -8,3 +8,11 @@ pub fn host_name() -> Option<String> {
         .ok()
         .and_then(|name| name.into_string().ok())
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn this_host_has_a_name() {
+        assert!(super::host_name().is_some_and(|name| !name.is_empty()));
+    }
+}
