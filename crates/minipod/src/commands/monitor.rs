@@ -19,12 +19,14 @@ use anyhow::{Context, Result};
 use clap::Args;
 use minipod_lifecycle::machine::MachineConfig;
 use minipod_lifecycle::status::PodPhase;
+use minipod_linux::signals;
 use minipod_monitor::records::{PodRecord, RecordedMonitor};
+use minipod_node::config::NodeArgs;
+use minipod_node::host;
 use minipod_plan::NodeFacts;
-use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signal::Signal;
 
-use crate::node::NodeArgs;
-use crate::{exit, host};
+use crate::exit;
 
 #[derive(Debug, Args)]
 pub struct MonitorArgs {
@@ -43,11 +45,8 @@ pub struct MonitorArgs {
 pub fn run(args: &MonitorArgs) -> Result<u8> {
     // Taken by a thread of ours (below), before any thread exists, so
     // every thread inherits the mask. Containers get a clean mask.
-    let mut signals = SigSet::empty();
-    for signal in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
-        signals.add(signal);
-    }
-    signals.thread_block().context("blocking signals")?;
+    let signals = signals::block(&[Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP])
+        .context("blocking signals")?;
 
     let record = PodRecord::at(&args.record)?;
     let program = std::env::current_exe().context("finding this program's path")?;

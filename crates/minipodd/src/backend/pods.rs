@@ -66,7 +66,7 @@ pub(super) async fn create(
     if !name.is_empty() && daemon.lock().find(namespace, &name).is_some() {
         return Err(ApiError::pod_exists(&name));
     }
-    let assigned = minipod::input::server_assigned();
+    let assigned = minipod_node::assigned::server_assigned();
     let admitted = admit(typed, &assigned).map_err(|e| ApiError::from_invalid_pod(&e))?;
     let name = admitted.name().to_owned();
     if dry_run {

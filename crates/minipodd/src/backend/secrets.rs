@@ -66,7 +66,7 @@ pub(super) fn create(
         return Err(ApiError::secret_exists(&name));
     }
     secret["metadata"]["namespace"] = namespace.into();
-    secret["metadata"]["uid"] = minipod::input::server_assigned().uid.into();
+    secret["metadata"]["uid"] = minipod_node::assigned::server_assigned().uid.into();
     secret["metadata"]["creationTimestamp"] = now().to_string().into();
     if dry_run {
         return Ok(secret);

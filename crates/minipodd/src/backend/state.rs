@@ -118,7 +118,7 @@ impl State {
             .filter_map(|r| self.secrets.get(&(namespace.to_owned(), r.name.clone())))
             .filter_map(|v| serde_json::from_value(strip_system(v)).ok())
             .collect();
-        minipod::pull_secrets::for_pod(pod, &secrets)
+        minipod_node::pull_secrets::for_pod(pod, &secrets)
     }
 }
 

@@ -7,14 +7,16 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
 use clap::Args;
 use minipod_lifecycle::backoff::BackoffConfig;
-use minipod_plan::capacity::{self, MemoryThreshold, Reservations};
-use minipod_runtime::logs::Rotation;
+use minipod_plan::capacity::{self, MemoryThreshold, Reservations, SettingError};
+use minipod_runtime::logs::{Rotation, RotationError};
 use minipod_runtime::pod::NodeConfig;
 use minipod_spec::Quantity;
+use minipod_spec::quantity::QuantityError;
 use serde::Deserialize;
+
+use crate::duration::{InvalidDuration, parse_duration};
 
 /// Flags shared by every command that runs pods.
 #[derive(Debug, Clone, Default, Args)]
@@ -37,7 +39,7 @@ pub struct NodeArgs {
     /// Container logs, in the kubelet's layout [default: /var/log/pods].
     #[arg(long, value_name = "DIR", env = "MINIPOD_LOGS_DIR")]
     pub logs_dir: Option<PathBuf>,
-    /// The image store [default: /var/lib/minipod/images].
+    /// The image store [default: <state-dir>/images].
     #[arg(long, value_name = "DIR", env = "MINIPOD_IMAGE_ROOT")]
     pub image_root: Option<PathBuf>,
     /// The cgroup under which pods go, by QoS class [default: minipod].
@@ -123,6 +125,47 @@ struct ConfigFile {
     container_log_max_files: Option<usize>,
 }
 
+/// A node setting that cannot be used; the message names the setting or
+/// the file.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeConfigError {
+    #[error("reading {}", path.display())]
+    ReadFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: not a minipod node configuration", path.display())]
+    ParseFile {
+        path: PathBuf,
+        #[source]
+        source: yaml_serde::Error,
+    },
+    /// A duration of the config file, named by its key.
+    #[error("{key}")]
+    Duration {
+        key: &'static str,
+        #[source]
+        source: InvalidDuration,
+    },
+    /// A reservation or eviction threshold (the error names its flag or key).
+    #[error(transparent)]
+    Reservation(#[from] SettingError),
+    #[error("containerLogMaxSize: {text:?} is not a quantity")]
+    LogMaxSizeNotAQuantity {
+        text: String,
+        #[source]
+        source: QuantityError,
+    },
+    #[error("containerLogMaxSize: {text:?} must not be negative")]
+    LogMaxSizeNegative { text: String },
+    /// The log rotation's own checks (the error names its key).
+    #[error(transparent)]
+    LogRotation(#[from] RotationError),
+    #[error("the initial back-off ({initial:?}) is longer than the maximum ({max:?})")]
+    BackoffOrder { initial: Duration, max: Duration },
+}
+
 /// The node, resolved.
 #[derive(Debug, Clone)]
 pub struct Node {
@@ -136,30 +179,37 @@ pub struct Node {
 impl NodeArgs {
     /// Flags over the config file over the defaults; `init_program` is the
     /// binary containers' init is re-executed from.
-    pub fn resolve(&self, init_program: &Path) -> Result<Node> {
+    pub fn resolve(&self, init_program: &Path) -> Result<Node, NodeConfigError> {
         let file = match &self.config {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("reading {}", path.display()))?;
-                yaml_serde::from_str::<ConfigFile>(&text).with_context(|| {
-                    format!("{}: not a minipod node configuration", path.display())
+                let text =
+                    std::fs::read_to_string(path).map_err(|source| NodeConfigError::ReadFile {
+                        path: path.clone(),
+                        source,
+                    })?;
+                yaml_serde::from_str::<ConfigFile>(&text).map_err(|source| {
+                    NodeConfigError::ParseFile {
+                        path: path.clone(),
+                        source,
+                    }
                 })?
             }
             None => ConfigFile::default(),
         };
         let reservations = reservations(self, &file)?;
-        let file_duration = |value: &Option<String>, key: &str| -> Result<Option<Duration>> {
+        let file_duration = |value: &Option<String>, key: &'static str| {
             value
                 .as_deref()
                 .map(parse_duration)
                 .transpose()
-                .map_err(|e| anyhow::anyhow!("{key}: {e}"))
+                .map_err(|source| NodeConfigError::Duration { key, source })
         };
         let node_name = self
             .node_name
             .clone()
             .or(file.node_name)
-            .unwrap_or_else(host_name);
+            .or_else(minipod_linux::uts::host_name)
+            .unwrap_or_else(|| "localhost".into());
         let mut config = NodeConfig::new(init_program, &node_name);
         if let Some(dir) = self.state_dir.clone().or(file.state_dir) {
             config.image_root = dir.join("images");
@@ -219,11 +269,10 @@ impl NodeArgs {
                 .unwrap_or(defaults.max),
         };
         if backoff.initial > backoff.max {
-            bail!(
-                "the initial back-off ({:?}) is longer than the maximum ({:?})",
-                backoff.initial,
-                backoff.max
-            );
+            return Err(NodeConfigError::BackoffOrder {
+                initial: backoff.initial,
+                max: backoff.max,
+            });
         }
         Ok(Node {
             config,
@@ -234,7 +283,7 @@ impl NodeArgs {
 }
 
 /// The reservations: each flag over its config key over the kubelet's default.
-fn reservations(args: &NodeArgs, file: &ConfigFile) -> Result<Reservations> {
+fn reservations(args: &NodeArgs, file: &ConfigFile) -> Result<Reservations, SettingError> {
     let reserved = |flag: &Option<String>,
                     flag_name: &str,
                     key: &Option<BTreeMap<String, String>>,
@@ -269,16 +318,22 @@ fn reservations(args: &NodeArgs, file: &ConfigFile) -> Result<Reservations> {
 
 /// The node's log rotation from `containerLogMaxSize` (a quantity) and
 /// `containerLogMaxFiles`, each defaulting as the kubelet's.
-fn log_rotation(max_size: Option<&str>, max_files: Option<usize>) -> Result<Rotation> {
+fn log_rotation(
+    max_size: Option<&str>,
+    max_files: Option<usize>,
+) -> Result<Rotation, NodeConfigError> {
     let defaults = Rotation::default();
     let max_size = match max_size {
         None => defaults.max_size(),
         Some(text) => {
-            let quantity = Quantity::parse(text).map_err(|e| {
-                anyhow::anyhow!("containerLogMaxSize: {text:?} is not a quantity: {e}")
+            let quantity = Quantity::parse(text).map_err(|source| {
+                NodeConfigError::LogMaxSizeNotAQuantity {
+                    text: text.to_owned(),
+                    source,
+                }
             })?;
-            u64::try_from(quantity.value()).map_err(|_| {
-                anyhow::anyhow!("containerLogMaxSize: {text:?} must not be negative")
+            u64::try_from(quantity.value()).map_err(|_| NodeConfigError::LogMaxSizeNegative {
+                text: text.to_owned(),
             })?
         }
     };
@@ -288,58 +343,13 @@ fn log_rotation(max_size: Option<&str>, max_files: Option<usize>) -> Result<Rota
     )?)
 }
 
-fn host_name() -> String {
-    nix::unistd::gethostname()
-        .ok()
-        .and_then(|h| h.into_string().ok())
-        .unwrap_or_else(|| "localhost".into())
-}
-
-/// A duration as Go writes them: a sequence of numbers with units `ms`,
-/// `s`, `m`, `h` (`1m30s`, `500ms`, `10s`).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let bad = || format!("invalid duration {text:?} (use e.g. 10s, 500ms, 1m30s)");
-    let mut total = Duration::ZERO;
-    let mut rest = text.trim();
-    if rest.is_empty() {
-        return Err(bad());
-    }
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-        if digits == 0 {
-            return Err(bad());
-        }
-        let number: u64 = rest[..digits].parse().map_err(|_| bad())?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let part = match &rest[..unit_len] {
-            "ms" => Duration::from_millis(number),
-            "s" => Duration::from_secs(number),
-            "m" => Duration::from_secs(number.saturating_mul(60)),
-            "h" => Duration::from_secs(number.saturating_mul(3600)),
-            _ => return Err(bad()),
-        };
-        total = total.saturating_add(part);
-        rest = &rest[unit_len..];
-    }
-    Ok(total)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn durations_read_as_go_writes_them() {
-        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
-        for bad in ["", "10", "s", "1.5s", "10x", "-1s"] {
-            assert!(parse_duration(bad).is_err(), "{bad:?}");
-        }
+    /// The error as the binaries print it: the chain, with anyhow's `{:#}`.
+    fn chain(error: NodeConfigError) -> String {
+        format!("{:#}", anyhow::Error::new(error))
     }
 
     #[test]
@@ -474,7 +484,7 @@ mod tests {
             kube_reserved: Some("cpu=x".into()),
             ..NodeArgs::default()
         };
-        let error = format!("{:#}", args.resolve(Path::new("/x")).unwrap_err());
+        let error = chain(args.resolve(Path::new("/x")).unwrap_err());
         assert!(error.starts_with("--kube-reserved: cpu: \"x\""), "{error}");
     }
 
@@ -525,7 +535,7 @@ mod tests {
                 container_log_max_files: files,
                 ..NodeArgs::default()
             };
-            let error = format!("{:#}", args.resolve(Path::new("/x")).unwrap_err());
+            let error = chain(args.resolve(Path::new("/x")).unwrap_err());
             assert!(error.contains(expected), "{error}");
         }
     }
@@ -539,7 +549,7 @@ mod tests {
             config: Some(file),
             ..NodeArgs::default()
         };
-        let error = format!("{:#}", args.resolve(Path::new("/x")).unwrap_err());
+        let error = chain(args.resolve(Path::new("/x")).unwrap_err());
         assert!(error.contains("stateDri"), "{error}");
     }
 }
