@@ -40,7 +40,7 @@
 //! Names are normalised as Docker and the kubelet do ([`ImageName`]):
 //! `busybox` is `docker.io/library/busybox:latest`.
 
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 mod archive;
 pub mod compression;

@@ -16,6 +16,12 @@
 //!   [`container::exec`] runs another command inside a running container
 //!   (exec probes and hooks).
 //! * [`reexec`]: how the binary becomes one of those helpers.
+//! * [`pidfd`]: processes as pidfds, signalled and waited for without pid
+//!   reuse races; [`poll`] waits on them and on pipes.
+//! * [`detached`]: a process started in its own session, reparented away
+//!   from its starter (the daemon's pod monitors).
+//! * [`terminal`]: the user's terminal for `minipod exec -t` (raw mode,
+//!   size, SIGWINCH).
 //! * [`private_fs`]: root-only directories, and opening inside a directory
 //!   without following symlinks (the image store, the node's directories).
 //!
@@ -26,7 +32,9 @@
 //! prctl, signal dispositions), `container::exec` (fork in the single-threaded
 //! exec helper, prctl, poll), `container::attach` (the terminal's ioctls),
 //! `fdpass` (descriptors received over a socket), `in_root` and `mounts`
-//! (descriptors from openat2, the new mount API), `container` (pidfd signals and waits),
+//! (descriptors from openat2, the new mount API), `pidfd`
+//! (pidfd_open, pidfd_send_signal, waitid), `poll` (poll(2)), `detached` (fork
+//! and _exit of the double fork), `terminal` (TIOCGWINSZ),
 //! `sandbox` (the loopback ioctls), `private_fs` (the descriptor openat2 returns),
 //! `cgroup::device_filter` (bpf(2), the cgroup v2 device filter).
 
@@ -34,9 +42,13 @@
 
 pub mod cgroup;
 pub mod container;
+pub mod detached;
 pub mod fdpass;
 pub mod in_root;
 pub mod mounts;
+pub mod pidfd;
+pub mod poll;
 pub mod private_fs;
 pub mod reexec;
 pub mod sandbox;
+pub mod terminal;

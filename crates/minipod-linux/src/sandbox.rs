@@ -22,6 +22,7 @@ use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::unistd::pipe2;
 
 use crate::container::spawn::{CgroupEntry, ChildFds, spawn_init};
+use crate::pidfd::PidFd;
 use crate::reexec::SANDBOX_HELPER;
 
 pub const KINDS: [&str; 3] = ["net", "ipc", "uts"];
@@ -40,7 +41,7 @@ pub struct Sandbox {
 /// does.
 #[derive(Debug)]
 struct Pause {
-    pidfd: OwnedFd,
+    pidfd: PidFd,
     pid_namespace: OwnedFd,
 }
 
@@ -272,26 +273,9 @@ pub fn holder_main() -> ! {
 }
 
 /// SIGKILLs a pause process through its pidfd and reaps it.
-fn stop_pause(pidfd: &OwnedFd) {
-    use std::os::fd::AsRawFd;
-    // SAFETY: pidfd_send_signal and waitid(P_PIDFD) on a pidfd we own, with
-    // a zeroed siginfo_t (plain old data) for waitid to fill.
-    unsafe {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            pidfd.as_raw_fd(),
-            libc::SIGKILL,
-            std::ptr::null::<libc::siginfo_t>(),
-            0u32,
-        );
-        let mut info: libc::siginfo_t = std::mem::zeroed();
-        libc::waitid(
-            libc::P_PIDFD,
-            pidfd.as_raw_fd() as libc::id_t,
-            &mut info,
-            libc::WEXITED,
-        );
-    }
+fn stop_pause(pidfd: &PidFd) {
+    let _ = pidfd.send_signal(nix::sys::signal::Signal::SIGKILL);
+    let _ = pidfd.wait();
 }
 
 /// The pause process: pid 1 of a pod's shared PID namespace. It says

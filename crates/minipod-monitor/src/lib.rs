@@ -30,6 +30,8 @@
 //! detached from it (`minipod monitor --record DIR`), and what happens when
 //! a monitor dies (`docs/daemon.md`).
 
+#![forbid(unsafe_code)]
+
 mod console;
 mod convert;
 mod driver;

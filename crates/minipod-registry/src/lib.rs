@@ -40,6 +40,8 @@
 //! HTTP side is minipod's own, on reqwest (`docs/decisions/0007-*` and
 //! `0012-registry-limits.md`).
 
+#![forbid(unsafe_code)]
+
 pub mod auth;
 pub mod blobs;
 pub mod challenge;

@@ -19,7 +19,7 @@
 //! Kernel work is delegated to `minipod-linux`; launch specs are computed,
 //! purely, by `minipod-plan`.
 
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 pub mod apparmor;
 pub mod exec;

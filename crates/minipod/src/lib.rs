@@ -5,6 +5,8 @@
 //! `minipod-monitor` to run them) and turns their results into output and an
 //! exit code.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -16,7 +18,6 @@ pub mod input;
 pub mod node;
 pub mod pull_secrets;
 mod table;
-mod terminal;
 mod websocket;
 
 /// Run Kubernetes Pods on one Linux host, with the kubelet's semantics.

@@ -10,6 +10,8 @@
 //! `minipodd` with no arguments runs in the foreground with the default
 //! roots; `packaging/minipodd.service` runs it under systemd.
 
+#![forbid(unsafe_code)]
+
 pub mod backend;
 mod exec;
 pub mod logs;

@@ -44,7 +44,7 @@
 //! [`super::attach`]): no timeout, the command's streams handed to the
 //! caller, and with a terminal, a pty opened inside the container.
 
-#![allow(unsafe_code)] // fd ownership, fork, prctl, poll, pidfd_open: each block says why
+#![allow(unsafe_code)] // fd ownership, fork, prctl: each block says why
 
 use std::convert::Infallible;
 use std::fs;
@@ -68,6 +68,7 @@ use super::protocol::{ContainerConfig, StartFailure, User};
 use super::spawn::{CONFIG_FD, CgroupEntry, ChildFds, EXTRA_FD, EXTRA2_FD, REPORT_FD, spawn_init};
 use super::{Container, decode_report};
 use crate::cgroup::CgroupJoin;
+use crate::pidfd::PidFd;
 use crate::reexec::EXEC_HELPER;
 
 /// How much of a command's output is kept: the kubelet's limit for an exec
@@ -350,37 +351,19 @@ fn wait_readable(
     pipes: &mut [&mut Pipe],
     timeout: Duration,
 ) -> io::Result<bool> {
-    let mut fds = vec![libc::pollfd {
-        fd: helper.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    }];
-    for pipe in pipes.iter() {
-        fds.push(libc::pollfd {
-            // A negative fd is ignored by poll(2).
-            fd: pipe.fd.as_ref().map_or(-1, |fd| fd.as_raw_fd()),
-            events: libc::POLLIN,
-            revents: 0,
-        });
-    }
-    let millis = timeout.as_millis().clamp(1, i32::MAX as u128) as libc::c_int;
-    // SAFETY: poll(2) on an array of initialised pollfd structures we own,
-    // with its true length; the kernel writes only their revents.
-    let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, millis) };
-    if rc < 0 {
-        let error = io::Error::last_os_error();
-        return if error.kind() == io::ErrorKind::Interrupted {
-            Ok(false)
-        } else {
-            Err(error)
-        };
-    }
-    for (pipe, fd) in pipes.iter_mut().zip(&fds[1..]) {
-        if fd.revents != 0 {
+    let mut fds = vec![Some(helper)];
+    fds.extend(
+        pipes
+            .iter()
+            .map(|pipe| pipe.fd.as_ref().map(|fd| fd.as_fd())),
+    );
+    let ready = crate::poll::readable(&fds, timeout.max(Duration::from_millis(1)))?;
+    for (pipe, ready) in pipes.iter_mut().zip(&ready[1..]) {
+        if *ready {
             pipe.read_available();
         }
     }
-    Ok(fds[0].revents != 0)
+    Ok(ready[0])
 }
 
 // ---------------------------------------------------------------------------
@@ -481,12 +464,7 @@ fn run_helper() -> Result<i32, StartFailure> {
     };
     // A pidfd of this helper, inherited by the command: polling it tells the
     // command whether the helper already died (see `become_command`).
-    // SAFETY: pidfd_open(2) with our own pid and no flags returns a new
-    // descriptor (close-on-exec) or -1.
-    let me = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0u32) };
-    step("open pidfd", Errno::result(me))?;
-    // SAFETY: a descriptor the kernel just created for us.
-    let me = unsafe { OwnedFd::from_raw_fd(me as libc::c_int) };
+    let me = step("open pidfd", PidFd::open(std::process::id() as i32))?;
 
     // SAFETY: this process is single-threaded (a freshly exec'd helper that
     // starts no thread), so the child may run any code after the fork.
@@ -496,7 +474,7 @@ fn run_helper() -> Result<i32, StartFailure> {
                 if let Some(slave) = terminal {
                     step("take the terminal", take_terminal(slave))?;
                 }
-                become_command(&config, me.as_fd())
+                become_command(&config, &me)
             };
             let failure = match std::panic::catch_unwind(start) {
                 Ok(Err(failure)) => failure,
@@ -569,13 +547,7 @@ fn container_root(pidfd: BorrowedFd<'_>) -> Result<OwnedFd, String> {
         .ok_or("the container's process has exited")?;
     let root = fs::File::open(format!("/proc/{pid}/root"))
         .map_err(|e| format!("/proc/{pid}/root: {e}"))?;
-    let mut poll = [libc::pollfd {
-        fd: pidfd.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    }];
-    // SAFETY: poll(2) on one initialised pollfd we own, without waiting.
-    if unsafe { libc::poll(poll.as_mut_ptr(), 1, 0) } != 0 {
+    if crate::poll::readable(&[Some(pidfd)], Duration::ZERO).map_or(true, |ready| ready[0]) {
         return Err("the container's process has exited".into());
     }
     Ok(root.into())
@@ -605,32 +577,18 @@ fn waitpid_retrying(child: nix::unistd::Pid) -> nix::Result<nix::sys::wait::Wait
 /// Waits for our child `pid` to exit, without reaping it, until
 /// `deadline`; false if it is still running then.
 fn wait_until_exit(pid: libc::pid_t, deadline: Instant) -> bool {
-    // SAFETY: pidfd_open(2) of our own unreaped child (its pid cannot be
-    // reused before we reap it), no flags.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0u32) };
-    if fd < 0 {
+    // Our own unreaped child: its pid cannot be reused before we reap it.
+    let Ok(pidfd) = PidFd::open(pid) else {
         return true; // cannot time it: wait for it without a limit
-    }
-    // SAFETY: a descriptor the kernel just created for us.
-    let pidfd = unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) };
+    };
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return false;
         }
-        let mut poll = [libc::pollfd {
-            fd: pidfd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        }];
-        let millis = left.as_millis().clamp(1, i32::MAX as u128) as libc::c_int;
-        // SAFETY: poll(2) on one initialised pollfd we own.
-        let rc = unsafe { libc::poll(poll.as_mut_ptr(), 1, millis) };
-        if rc > 0 {
-            return true;
-        }
-        if rc < 0 && Errno::last() != Errno::EINTR {
-            return true;
+        match pidfd.exits_within(left) {
+            Ok(false) => {}
+            Ok(true) | Err(_) => return true,
         }
     }
 }
@@ -638,7 +596,7 @@ fn wait_until_exit(pid: libc::pid_t, deadline: Instant) -> bool {
 /// The command's process, inside the container's namespaces and cgroup:
 /// takes on the container's user, capabilities, directory and environment,
 /// and execs.
-fn become_command(config: &ExecConfig, helper: BorrowedFd<'_>) -> Result<Infallible, StartFailure> {
+fn become_command(config: &ExecConfig, helper: &PidFd) -> Result<Infallible, StartFailure> {
     let (uid, gid, groups) = step("resolve user", super::user::resolve(&config.user))?;
     let seccomp = step(
         "load seccomp profile",
@@ -666,14 +624,7 @@ fn become_command(config: &ExecConfig, helper: BorrowedFd<'_>) -> Result<Infalli
     // SAFETY: prctl with integer arguments.
     let rc = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
     step("set parent death signal", Errno::result(rc))?;
-    let mut poll = [libc::pollfd {
-        fd: helper.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    }];
-    // SAFETY: poll(2) on one initialised pollfd we own, without waiting.
-    let rc = unsafe { libc::poll(poll.as_mut_ptr(), 1, 0) };
-    if rc != 0 {
+    if helper.exits_within(Duration::ZERO).unwrap_or(true) {
         // The helper is gone (or poll failed): nobody waits for us.
         // SAFETY: _exit(2) ends the process at once.
         unsafe { libc::_exit(KILLED) };

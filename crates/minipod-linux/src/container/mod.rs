@@ -11,8 +11,6 @@
 //! and never a recycled pid, nor 0, 1 or -1. Because [`start`] returns only
 //! once the workload runs, no signal can arrive before the exec and be lost.
 
-#![allow(unsafe_code)] // pidfd_send_signal and waitid(P_PIDFD): each block says why
-
 pub mod apparmor;
 pub mod attach;
 pub mod caps;
@@ -24,7 +22,7 @@ pub mod spawn;
 mod user;
 
 use std::io::Read;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 use nix::fcntl::OFlag;
@@ -35,6 +33,8 @@ pub use protocol::{BindMount, ContainerConfig, Rootfs, StartFailure, User};
 use spawn::{CgroupEntry, ChildFailure, ChildFds, spawn_init};
 
 use crate::cgroup::CgroupJoin;
+pub use crate::pidfd::ExitStatus;
+use crate::pidfd::PidFd;
 use crate::reexec::CONTAINER_INIT;
 
 /// The container's standard streams (its stdout and stderr usually go to the
@@ -59,24 +59,7 @@ pub enum StartError {
 #[derive(Debug)]
 pub struct Container {
     pid: i32,
-    pidfd: OwnedFd,
-}
-
-/// How a container's pid 1 ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExitStatus {
-    Exited(i32),
-    Signaled(i32),
-}
-
-impl ExitStatus {
-    /// The exit code Kubernetes reports: the code, or 128 + the signal.
-    pub fn code(self) -> i32 {
-        match self {
-            ExitStatus::Exited(code) => code,
-            ExitStatus::Signaled(signal) => 128 + signal,
-        }
-    }
+    pidfd: PidFd,
 }
 
 /// Starts a container in a PID namespace of its own: returns once its
@@ -202,52 +185,11 @@ impl Container {
     /// a handler for (SIGKILL excepted): a shell that traps nothing ignores
     /// SIGTERM, and the grace period ends in SIGKILL.
     pub fn signal(&self, signal: Signal) -> std::io::Result<()> {
-        // SAFETY: pidfd_send_signal with a pidfd we own, a valid signal
-        // number, no siginfo and no flags.
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_pidfd_send_signal,
-                self.pidfd.as_raw_fd(),
-                signal as libc::c_int,
-                std::ptr::null::<libc::siginfo_t>(),
-                0u32,
-            )
-        };
-        if rc == 0 {
-            Ok(())
-        } else {
-            Err(std::io::Error::last_os_error())
-        }
+        self.pidfd.send_signal(signal)
     }
 
     /// Waits (blocking) for pid 1 to exit and reaps it (waitid(2) on the pidfd).
     pub fn wait(&self) -> std::io::Result<ExitStatus> {
-        // SAFETY: siginfo_t is plain old data; waitid fills it.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        loop {
-            // SAFETY: waitid(P_PIDFD) on our pidfd, writing into `info`.
-            let rc = unsafe {
-                libc::waitid(
-                    libc::P_PIDFD,
-                    self.pidfd.as_raw_fd() as libc::id_t,
-                    &mut info,
-                    libc::WEXITED,
-                )
-            };
-            if rc == 0 {
-                break;
-            }
-            let error = std::io::Error::last_os_error();
-            if error.kind() != std::io::ErrorKind::Interrupted {
-                return Err(error);
-            }
-        }
-        // SAFETY: after a successful waitid with WEXITED the status fields are set.
-        let (code, status) = unsafe { (info.si_code, info.si_status()) };
-        Ok(if code == libc::CLD_EXITED {
-            ExitStatus::Exited(status)
-        } else {
-            ExitStatus::Signaled(status)
-        })
+        self.pidfd.wait()
     }
 }

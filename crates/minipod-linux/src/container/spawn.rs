@@ -52,6 +52,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
 use crate::cgroup::JoinFds;
+use crate::pidfd::PidFd;
 
 /// `struct clone_args` of `<linux/sched.h>` (kernel >= 5.7 for `cgroup`).
 #[repr(C)]
@@ -184,7 +185,7 @@ pub(crate) fn make_undumpable() {
 #[derive(Debug)]
 pub struct Spawned {
     pub pid: libc::pid_t,
-    pub pidfd: OwnedFd,
+    pub pidfd: PidFd,
 }
 
 /// How the child joins its cgroup.
@@ -299,7 +300,7 @@ pub fn spawn_init(
         return Err(io::Error::last_os_error());
     }
     // SAFETY: the kernel filled `pidfd` with a new descriptor for the child.
-    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
+    let pidfd = PidFd::from_owned(unsafe { OwnedFd::from_raw_fd(pidfd) });
     Ok(Spawned {
         pid: ret as libc::pid_t,
         pidfd,

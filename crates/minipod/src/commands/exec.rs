@@ -13,6 +13,7 @@ use std::os::unix::net::UnixStream;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
+use minipod_linux::terminal::{self, RawMode, Winch};
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use serde_json::Value;
@@ -20,7 +21,6 @@ use tungstenite::{Message, WebSocket};
 
 use super::client_cmds::{Target, encode};
 use crate::exit;
-use crate::terminal::{self, RawMode, Winch};
 use crate::websocket::{self, Outcome, STATUS, STDERR, STDIN, STDOUT, Session};
 
 /// kubectl's annotation naming the container `exec` and `logs` default to.
