@@ -47,14 +47,16 @@ struct Pause {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: PathBuf,
+        #[source]
         source: std::io::Error,
     },
-    #[error("{what}: {source}")]
+    #[error("{what}")]
     Sys {
         what: String,
+        #[source]
         source: nix::errno::Errno,
     },
     #[error("sandbox holder: {0}")]

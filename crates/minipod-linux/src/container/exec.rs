@@ -158,7 +158,7 @@ pub struct ExecOutcome {
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
     /// The helper could not be started (pipes, clone3, ...).
-    #[error("starting the exec helper: {0}")]
+    #[error("starting the exec helper")]
     Spawn(#[source] io::Error),
     /// A step before the command's `execve` failed (a missing binary:
     /// step `find executable`, errno `ENOENT`).
@@ -426,10 +426,7 @@ fn run_helper() -> Result<i32, StartFailure> {
         let mut file = unsafe { fs::File::from_raw_fd(CONFIG_FD) };
         let mut text = String::new();
         step("read config", file.read_to_string(&mut text))?;
-        step(
-            "read config",
-            serde_json::from_str(&text).map_err(|e| e.to_string()),
-        )?
+        step("read config", serde_json::from_str(&text))?
     };
     {
         // SAFETY: fd 5 is the container's pidfd, placed by the parent; we
@@ -533,22 +530,46 @@ fn wait_attached(child: nix::unistd::Pid) -> i32 {
     }
 }
 
+/// Why the container's root could not be opened.
+#[derive(Debug, thiserror::Error)]
+enum ContainerRootError {
+    #[error("fdinfo of the container's pidfd")]
+    Fdinfo(#[source] io::Error),
+    #[error("the container's process has exited")]
+    Exited,
+    #[error("/proc/{pid}/root")]
+    Open {
+        pid: i32,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl From<ContainerRootError> for super::init::Failure {
+    fn from(e: ContainerRootError) -> Self {
+        super::init::Failure {
+            errno: None,
+            message: super::init::chain(&e),
+        }
+    }
+}
+
 /// `/proc/<pid>/root` of the process behind `pidfd` (its pid read from the
 /// pidfd's fdinfo), checked afterwards to still be that process: had it
 /// exited and its pid been reused meanwhile, the pidfd would show it exited.
-fn container_root(pidfd: BorrowedFd<'_>) -> Result<OwnedFd, String> {
+fn container_root(pidfd: BorrowedFd<'_>) -> Result<OwnedFd, ContainerRootError> {
     let info = fs::read_to_string(format!("/proc/self/fdinfo/{}", pidfd.as_raw_fd()))
-        .map_err(|e| format!("fdinfo of the container's pidfd: {e}"))?;
+        .map_err(ContainerRootError::Fdinfo)?;
     let pid: i32 = info
         .lines()
         .find_map(|l| l.strip_prefix("Pid:"))
         .and_then(|p| p.trim().parse().ok())
         .filter(|p| *p > 0)
-        .ok_or("the container's process has exited")?;
+        .ok_or(ContainerRootError::Exited)?;
     let root = fs::File::open(format!("/proc/{pid}/root"))
-        .map_err(|e| format!("/proc/{pid}/root: {e}"))?;
+        .map_err(|source| ContainerRootError::Open { pid, source })?;
     if crate::poll::readable(&[Some(pidfd)], Duration::ZERO).map_or(true, |ready| ready[0]) {
-        return Err("the container's process has exited".into());
+        return Err(ContainerRootError::Exited);
     }
     Ok(root.into())
 }

@@ -83,11 +83,24 @@ impl From<std::io::Error> for Failure {
         }
     }
 }
-impl From<String> for Failure {
-    fn from(message: String) -> Self {
+/// `error` and its causes, as one line: `step: cause: cause` (the report
+/// crosses the fork as text, so the chain is flattened here, once).
+pub(super) fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        cause = e.source();
+    }
+    text
+}
+
+impl From<serde_json::Error> for Failure {
+    fn from(e: serde_json::Error) -> Self {
         Failure {
             errno: None,
-            message,
+            message: e.to_string(),
         }
     }
 }
@@ -103,10 +116,7 @@ fn run() -> Result<Infallible, StartFailure> {
         let mut file = unsafe { fs::File::from_raw_fd(CONFIG_FD) };
         let mut text = String::new();
         step("read config", file.read_to_string(&mut text))?;
-        step(
-            "read config",
-            serde_json::from_str(&text).map_err(|e| e.to_string()),
-        )?
+        step("read config", serde_json::from_str(&text))?
     };
 
     // Compiled first, so a bad profile fails before anything is mounted.
@@ -245,21 +255,20 @@ fn run() -> Result<Infallible, StartFailure> {
 /// failure to report. (The container's init and the exec helper's command
 /// end the same way.)
 pub(super) fn exec_workload(program: &Path, args: &[String], env: &[String]) -> StartFailure {
-    let to_c = |s: &String| CString::new(s.as_bytes()).map_err(|e| e.to_string());
-    let strings = || -> Result<(CString, Vec<CString>, Vec<CString>), String> {
-        let path =
-            CString::new(program.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string())?;
+    let to_c = |s: &String| CString::new(s.as_bytes());
+    let strings = || -> Result<(CString, Vec<CString>, Vec<CString>), std::ffi::NulError> {
+        let path = CString::new(program.as_os_str().as_encoded_bytes())?;
         let argv = args.iter().map(to_c).collect::<Result<_, _>>()?;
         let envp = env.iter().map(to_c).collect::<Result<_, _>>()?;
         Ok((path, argv, envp))
     };
     let (path, argv, envp) = match strings() {
         Ok(strings) => strings,
-        Err(message) => {
+        Err(nul) => {
             return StartFailure {
                 step: "exec".into(),
                 errno: None,
-                message,
+                message: nul.to_string(),
             };
         }
     };

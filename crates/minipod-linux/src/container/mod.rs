@@ -49,7 +49,7 @@ pub struct Stdio {
 /// Why a container did not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("starting the container's init: {0}")]
+    #[error("starting the container's init")]
     Spawn(#[source] std::io::Error),
     #[error("{0}")]
     Failed(StartFailure),
