@@ -28,15 +28,18 @@
 //! `unsafe` is denied here except in the modules that name it in their own
 //! `#![allow(unsafe_code)]`, each block with a `SAFETY:` comment:
 //! `cgroup::join` (the async-signal-safe cgroup join between fork and exec),
+//! `cgroup::device_filter` (bpf(2), the cgroup v2 device filter),
 //! `container::spawn` (clone3 and exec), `container::init` (descriptors,
-//! prctl, signal dispositions), `container::exec` (fork in the single-threaded
-//! exec helper, prctl, poll), `container::attach` (the terminal's ioctls),
-//! `fdpass` (descriptors received over a socket), `in_root` and `mounts`
-//! (descriptors from openat2, the new mount API), `pidfd`
-//! (pidfd_open, pidfd_send_signal, waitid), `poll` (poll(2)), `detached` (fork
-//! and _exit of the double fork), `terminal` (TIOCGWINSZ),
-//! `sandbox` (the loopback ioctls), `private_fs` (the descriptor openat2 returns),
-//! `cgroup::device_filter` (bpf(2), the cgroup v2 device filter).
+//! close_range), `container::workload` (prctl, signal dispositions),
+//! `container::exec_helper` (descriptors, fork in the single-threaded exec
+//! helper, prctl), `container::attach` (the terminal's ioctls),
+//! `container::seccomp` (seccomp(2)), `fdpass` (descriptors received over a
+//! socket), `in_root` and `mounts` (descriptors from openat2, the new mount
+//! API), `private_fs` (the descriptor openat2 returns), `pidfd`
+//! (pidfd_open, pidfd_send_signal, waitid), `poll` (poll(2)), `detached`
+//! (fork and _exit of the double fork), `terminal` (TIOCGWINSZ) and
+//! `sandbox` (the loopback ioctls). Every other crate forbids `unsafe`
+//! (`scripts/check-purity.sh`).
 
 #![deny(unsafe_code)]
 

@@ -23,7 +23,11 @@ use nix::unistd::pipe2;
 
 use crate::container::spawn::{CgroupEntry, ChildFds, spawn_init};
 use crate::pidfd::PidFd;
-use crate::reexec::SANDBOX_HELPER;
+
+/// `argv[1]` of a pod sandbox's holder (see [`crate::reexec`]).
+pub const SANDBOX_HELPER: &str = "__minipod-sandbox";
+/// `argv[1]` of the pause process of a pod that shares one PID namespace.
+pub const PAUSE_HELPER: &str = "__minipod-pause";
 
 pub const KINDS: [&str; 3] = ["net", "ipc", "uts"];
 
@@ -169,7 +173,7 @@ impl Sandbox {
         let namespaces = (libc::CLONE_NEWPID | libc::CLONE_NEWNS) as u64;
         let pause = spawn_init(
             program,
-            &["minipod-pause", crate::reexec::PAUSE_HELPER],
+            &["minipod-pause", PAUSE_HELPER],
             &ChildFds {
                 stdin: &devnull,
                 stdout: &out_w,

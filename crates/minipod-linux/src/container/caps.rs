@@ -28,23 +28,6 @@ pub enum CapsError {
     },
 }
 
-impl From<CapsError> for super::init::Failure {
-    /// The report names the step already ("set capabilities"); as before,
-    /// its message is the capability library's, after the name it refused.
-    fn from(e: CapsError) -> Self {
-        let message = match &e {
-            CapsError::Unknown { name, source } => format!("{name}: {source}"),
-            CapsError::DropBounding { source, .. } | CapsError::Set { source, .. } => {
-                source.to_string()
-            }
-        };
-        super::init::Failure {
-            errno: None,
-            message,
-        }
-    }
-}
-
 fn parse(names: &[String]) -> Result<HashSet<Capability>, CapsError> {
     names
         .iter()

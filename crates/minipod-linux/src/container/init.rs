@@ -9,25 +9,27 @@
 #![allow(unsafe_code)] // fd ownership, prctl, close_range, signal dispositions: each block says why
 
 use std::convert::Infallible;
-use std::ffi::CString;
 use std::fs;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use nix::errno::Errno;
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::{CloneFlags, setns};
 use nix::sys::stat::{FchmodatFlags, Mode, SFlag, fchmodat, fstat, makedev, mknodat};
-use nix::unistd::{
-    Gid, Uid, chdir, fchdir, pivot_root, setgid, setgroups, setsid, setuid, symlinkat,
-};
+use nix::unistd::{chdir, fchdir, pivot_root, setsid, symlinkat};
 
 use crate::in_root::{Create, Symlinks, open_in};
 use crate::mounts::{attach, clone_mount, mount_onto, open_dir, set_mount_attributes};
 
+use super::failure::{Failure, step};
 use super::protocol::{ContainerConfig, StartFailure};
 use super::spawn::{CONFIG_FD, REPORT_FD};
+use super::workload::{Workload, become_workload};
+
+/// `argv[1]` of a container's init (see [`crate::reexec`]).
+pub const CONTAINER_INIT: &str = "__minipod-container-init";
 
 /// Runs the init steps and never returns: it becomes the workload or exits.
 pub fn init_main() -> ! {
@@ -45,64 +47,6 @@ pub fn init_main() -> ! {
     let _ = report.write_all(&serde_json::to_vec(&failure).unwrap_or_default());
     // The exit code Kubernetes runtimes give a process that never started.
     std::process::exit(128);
-}
-
-/// Wraps an error with the step it happened in.
-pub(super) fn step<T, E: Into<Failure>>(
-    name: &str,
-    result: Result<T, E>,
-) -> Result<T, StartFailure> {
-    result.map_err(|e| {
-        let e = e.into();
-        StartFailure {
-            step: name.to_owned(),
-            errno: e.errno,
-            message: e.message,
-        }
-    })
-}
-
-pub(super) struct Failure {
-    pub(super) errno: Option<i32>,
-    pub(super) message: String,
-}
-
-impl From<Errno> for Failure {
-    fn from(e: Errno) -> Self {
-        Failure {
-            errno: Some(e as i32),
-            message: e.desc().to_owned(),
-        }
-    }
-}
-impl From<std::io::Error> for Failure {
-    fn from(e: std::io::Error) -> Self {
-        Failure {
-            errno: e.raw_os_error(),
-            message: e.to_string(),
-        }
-    }
-}
-/// `error` and its causes, as one line: `step: cause: cause` (the report
-/// crosses the fork as text, so the chain is flattened here, once).
-pub(super) fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(e) = cause {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        cause = e.source();
-    }
-    text
-}
-
-impl From<serde_json::Error> for Failure {
-    fn from(e: serde_json::Error) -> Self {
-        Failure {
-            errno: None,
-            message: e.to_string(),
-        }
-    }
 }
 
 fn run() -> Result<Infallible, StartFailure> {
@@ -216,75 +160,26 @@ fn run() -> Result<Infallible, StartFailure> {
     } else {
         config.capabilities.clone()
     };
-    step(
-        "set capabilities",
-        super::caps::limit_bounding(&capabilities),
-    )?;
-    if let Some(profile) = &config.apparmor_profile {
-        // Before the user switch and seccomp, as runc does: the write needs
-        // no capability, but a Localhost seccomp profile may deny it.
-        step(
-            "apply AppArmor profile",
-            super::apparmor::confine_next_exec(profile),
-        )?;
-    }
-    super::seccomp::install_before_user_switch(&seccomp, config.no_new_privileges)?;
-    step("switch user", switch_user(uid, gid, &groups))?;
-    step("set capabilities", super::caps::apply(&capabilities))?;
-    if config.no_new_privileges {
-        // SAFETY: prctl(PR_SET_NO_NEW_PRIVS) takes plain integers.
-        let rc = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
-        step("set no_new_privs", Errno::result(rc))?;
-    }
-    super::seccomp::install_after_no_new_privs(&seccomp, config.no_new_privileges)?;
-    step("change to workingDir", chdir(config.cwd.as_str()))?;
-    let program = step(
-        "find executable",
-        find_executable(&config.args[0], &config.env),
-    )?;
-    // A session of its own, as every container gets one: otherwise it stays
-    // in the monitor's process group, and a Ctrl-C on the monitor's terminal
-    // (or `kill` of the group) would reach it directly instead of through
-    // the pod's ordered termination.
-    step("new session", setsid().map(drop))?;
-    step("reset signals", reset_signals())?;
-    Err(exec_workload(&program, &config.args, &config.env))
-}
-
-/// `execve(program, args, env)`: returns only if it failed, with the
-/// failure to report. (The container's init and the exec helper's command
-/// end the same way.)
-pub(super) fn exec_workload(program: &Path, args: &[String], env: &[String]) -> StartFailure {
-    let to_c = |s: &String| CString::new(s.as_bytes());
-    let strings = || -> Result<(CString, Vec<CString>, Vec<CString>), std::ffi::NulError> {
-        let path = CString::new(program.as_os_str().as_encoded_bytes())?;
-        let argv = args.iter().map(to_c).collect::<Result<_, _>>()?;
-        let envp = env.iter().map(to_c).collect::<Result<_, _>>()?;
-        Ok((path, argv, envp))
-    };
-    let (path, argv, envp) = match strings() {
-        Ok(strings) => strings,
-        Err(nul) => {
-            return StartFailure {
-                step: "exec".into(),
-                errno: None,
-                message: nul.to_string(),
-            };
-        }
-    };
-    let errno = match nix::unistd::execve(&path, &argv, &envp) {
-        Err(errno) => errno,
-        Ok(never) => match never {},
-    };
-    StartFailure {
-        step: "exec".into(),
-        errno: Some(errno as i32),
-        message: format!(
-            "exec {:?}: {}",
-            args.first().map(String::as_str).unwrap_or_default(),
-            errno.desc()
-        ),
-    }
+    become_workload(
+        &Workload {
+            uid,
+            gid,
+            groups: &groups,
+            capabilities: &capabilities,
+            apparmor_profile: config.apparmor_profile.as_deref(),
+            seccomp: &seccomp,
+            no_new_privileges: config.no_new_privileges,
+            cwd: &config.cwd,
+            argv: &config.args,
+            env: &config.env,
+        },
+        || Ok(()),
+        // A session of its own, as every container gets one: otherwise it
+        // stays in the monitor's process group, and a Ctrl-C on the
+        // monitor's terminal (or `kill` of the group) would reach it
+        // directly instead of through the pod's ordered termination.
+        || step("new session", setsid().map(drop)),
+    )
 }
 
 pub(super) fn set_cloexec(fd: RawFd) -> Result<(), Errno> {
@@ -532,54 +427,4 @@ fn ensure_dir(path: &str) -> Result<(), Failure> {
         // Like runc, a missing working directory is created.
         Err(_) => Ok(fs::create_dir_all(path)?),
     }
-}
-
-pub(super) fn switch_user(uid: u32, gid: u32, groups: &[u32]) -> Result<(), Failure> {
-    // Keep the permitted capabilities across setuid so `caps_set::apply` can
-    // set them (capabilities(7), "Effect of user ID changes").
-    // SAFETY: prctl with integer arguments.
-    Errno::result(unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) })?;
-    let groups: Vec<Gid> = groups.iter().map(|g| Gid::from_raw(*g)).collect();
-    setgroups(&groups)?;
-    setgid(Gid::from_raw(gid))?;
-    setuid(Uid::from_raw(uid))?;
-    Ok(())
-}
-
-/// `$PATH` lookup as `execvp` does, with the container's own PATH.
-pub(super) fn find_executable(program: &str, env: &[String]) -> Result<PathBuf, Failure> {
-    if program.contains('/') {
-        return Ok(PathBuf::from(program));
-    }
-    let path = env
-        .iter()
-        .find_map(|e| e.strip_prefix("PATH="))
-        .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-    for dir in path.split(':').filter(|d| !d.is_empty()) {
-        let candidate = Path::new(dir).join(program);
-        if nix::unistd::access(&candidate, nix::unistd::AccessFlags::X_OK).is_ok()
-            && !candidate.is_dir()
-        {
-            return Ok(candidate);
-        }
-    }
-    Err(Failure {
-        errno: Some(libc::ENOENT),
-        message: format!("exec: {program:?}: executable file not found in $PATH"),
-    })
-}
-
-/// Default dispositions and an empty mask for the workload: the Rust runtime
-/// ignores SIGPIPE, and an ignored signal stays ignored across execve.
-pub(super) fn reset_signals() -> Result<(), Failure> {
-    use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, signal, sigprocmask};
-    for sig in Signal::iterator() {
-        if matches!(sig, Signal::SIGKILL | Signal::SIGSTOP) {
-            continue;
-        }
-        // SAFETY: installing SIG_DFL runs no handler code.
-        let _ = unsafe { signal(sig, SigHandler::SigDfl) };
-    }
-    sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)?;
-    Ok(())
 }

@@ -15,11 +15,14 @@ pub mod apparmor;
 pub mod attach;
 pub mod caps;
 pub mod exec;
+pub(crate) mod exec_helper;
+mod failure;
 pub mod init;
 pub mod protocol;
 pub mod seccomp;
 pub mod spawn;
 mod user;
+mod workload;
 
 use std::io::Read;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -29,13 +32,13 @@ use nix::fcntl::OFlag;
 use nix::sys::signal::Signal;
 use nix::unistd::pipe2;
 
+use init::CONTAINER_INIT;
 pub use protocol::{BindMount, ContainerConfig, Rootfs, StartFailure, User};
 use spawn::{CgroupEntry, ChildFailure, ChildFds, spawn_init};
 
 use crate::cgroup::CgroupJoin;
 pub use crate::pidfd::ExitStatus;
 use crate::pidfd::PidFd;
-use crate::reexec::CONTAINER_INIT;
 
 /// The container's standard streams (its stdout and stderr usually go to the
 /// monitor, which writes the CRI log).

@@ -308,7 +308,7 @@ pub(super) fn install_before_user_switch(
 ) -> Result<(), super::StartFailure> {
     match filters {
         Some(filters) if !no_new_privileges => {
-            super::init::step("install seccomp filter", filters.install())
+            super::failure::step("install seccomp filter", filters.install())
         }
         _ => Ok(()),
     }
@@ -321,21 +321,21 @@ pub(super) fn install_after_no_new_privs(
 ) -> Result<(), super::StartFailure> {
     match filters {
         Some(filters) if no_new_privileges => {
-            super::init::step("install seccomp filter", filters.install())
+            super::failure::step("install seccomp filter", filters.install())
         }
         _ => Ok(()),
     }
 }
 
-impl From<SeccompError> for super::init::Failure {
+impl From<SeccompError> for super::failure::Failure {
     fn from(e: SeccompError) -> Self {
         let errno = match &e {
             SeccompError::Install(io) => io.raw_os_error(),
             SeccompError::Compile(_) => None,
         };
-        super::init::Failure {
+        super::failure::Failure {
             errno,
-            message: super::init::chain(&e),
+            message: super::failure::chain(&e),
         }
     }
 }

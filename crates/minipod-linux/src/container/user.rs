@@ -56,15 +56,6 @@ pub enum UnknownUser {
     Group(String),
 }
 
-impl From<UnknownUser> for super::init::Failure {
-    fn from(e: UnknownUser) -> Self {
-        super::init::Failure {
-            errno: None,
-            message: e.to_string(),
-        }
-    }
-}
-
 /// The uid, gid and supplementary groups to switch to.
 pub fn resolve(user: &User) -> Result<(u32, u32, Vec<u32>), UnknownUser> {
     let users = passwd();
