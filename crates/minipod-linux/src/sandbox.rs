@@ -23,13 +23,12 @@ use nix::unistd::pipe2;
 
 use crate::container::spawn::{CgroupEntry, ChildFds, spawn_init};
 use crate::pidfd::PidFd;
+pub use minipod_plan::launch::Namespace;
 
 /// `argv[1]` of a pod sandbox's holder (see [`crate::reexec`]).
 pub const SANDBOX_HELPER: &str = "__minipod-sandbox";
 /// `argv[1]` of the pause process of a pod that shares one PID namespace.
 pub const PAUSE_HELPER: &str = "__minipod-pause";
-
-pub const KINDS: [&str; 3] = ["net", "ipc", "uts"];
 
 #[derive(Debug)]
 pub struct Sandbox {
@@ -82,7 +81,7 @@ impl Sandbox {
             pause: None,
         };
         // From here on, dropping `sandbox` on an error undoes what was made.
-        for kind in KINDS {
+        for kind in Namespace::SHARED_BY_POD {
             let pin = sandbox.pin(kind);
             fs::File::create(&pin).map_err(io(&pin))?;
         }
@@ -129,7 +128,7 @@ impl Sandbox {
         let result = if ready.trim() != "ready" {
             Err(SandboxError::Holder(ready.trim().to_owned()))
         } else {
-            KINDS.iter().try_for_each(|kind| {
+            Namespace::SHARED_BY_POD.iter().try_for_each(|&kind| {
                 let source = format!("/proc/{}/ns/{kind}", holder.pid);
                 mount(
                     Some(source.as_str()),
@@ -219,13 +218,16 @@ impl Sandbox {
         self.pause.as_ref().map(|p| p.pid_namespace.as_fd())
     }
 
-    fn pin(&self, kind: &str) -> PathBuf {
-        self.dir.join("ns").join(kind)
+    fn pin(&self, kind: Namespace) -> PathBuf {
+        self.dir.join("ns").join(kind.as_str())
     }
 
     /// The pinned namespace files, for containers to join.
-    pub fn namespace_paths(&self) -> Vec<(String, PathBuf)> {
-        KINDS.iter().map(|k| (k.to_string(), self.pin(k))).collect()
+    pub fn namespace_paths(&self) -> Vec<(Namespace, PathBuf)> {
+        Namespace::SHARED_BY_POD
+            .iter()
+            .map(|&k| (k, self.pin(k)))
+            .collect()
     }
 
     /// The pod's run directory.
@@ -247,7 +249,7 @@ impl Drop for Sandbox {
         if let Some(pause) = self.pause.take() {
             stop_pause(&pause.pidfd);
         }
-        for kind in KINDS {
+        for kind in Namespace::SHARED_BY_POD {
             let _ = umount2(&self.pin(kind), MntFlags::MNT_DETACH);
         }
         let _ = fs::remove_dir_all(&self.dir);

@@ -17,7 +17,7 @@ use crate::process::Process;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ContainerConfig {
     /// Namespace files of the pod sandbox to join: (`net`|`ipc`|`uts`, path).
-    pub join_namespaces: Vec<(String, PathBuf)>,
+    pub join_namespaces: Vec<(Namespace, PathBuf)>,
     pub rootfs: Rootfs,
     /// Bind mounts (volumes, /etc/hosts, ...) in the order to make them.
     pub mounts: Vec<BindMount>,
@@ -156,11 +156,42 @@ pub const ETC_HOSTNAME: &str = "/etc/hostname";
 pub const RESOLV_CONF: &str = "/etc/resolv.conf";
 pub const DEV_SHM: &str = "/dev/shm";
 
+/// A namespace the containers of a pod share, made once by its sandbox and
+/// joined by each container's init (namespaces(7)). It crosses the fork to
+/// the init as its `/proc/<pid>/ns/` name (`net`, `ipc`, `uts`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Namespace {
+    Net,
+    Ipc,
+    Uts,
+}
+
+impl Namespace {
+    /// Every namespace a pod's sandbox makes.
+    pub const SHARED_BY_POD: [Namespace; 3] = [Namespace::Net, Namespace::Ipc, Namespace::Uts];
+
+    /// Its name under `/proc/<pid>/ns/`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Namespace::Net => "net",
+            Namespace::Ipc => "ipc",
+            Namespace::Uts => "uts",
+        }
+    }
+}
+
+impl std::fmt::Display for Namespace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The host directories and files of one pod that its containers use.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PodPaths {
-    /// The sandbox's pinned namespaces: (`net`|`ipc`|`uts`, file).
-    pub namespaces: Vec<(String, PathBuf)>,
+    /// The sandbox's pinned namespaces, each with its file.
+    pub namespaces: Vec<(Namespace, PathBuf)>,
     /// The pod's `/etc/hosts`, `/etc/hostname` and `/etc/resolv.conf` files.
     pub hosts: PathBuf,
     pub hostname: PathBuf,
@@ -473,7 +504,7 @@ mod tests {
 
     fn paths() -> PodPaths {
         PodPaths {
-            namespaces: vec![("net".into(), "/run/pod/ns/net".into())],
+            namespaces: vec![(Namespace::Net, "/run/pod/ns/net".into())],
             hosts: "/run/pod/etc-hosts".into(),
             hostname: "/run/pod/etc-hostname".into(),
             resolv_conf: "/run/pod/resolv.conf".into(),

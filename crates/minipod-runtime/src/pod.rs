@@ -24,12 +24,12 @@ use std::path::{Path, PathBuf};
 
 use minipod_image::Store;
 use minipod_linux::cgroup::{CgroupError, CgroupRoot, ContainerCgroup, PodCgroup};
-use minipod_linux::container::{self, Container, StartError, StartFailure, Stdio};
+use minipod_linux::container::{self, Container, StartError, Stdio, Step, StepFailure};
 use minipod_linux::mounts;
 use minipod_linux::private_fs::private_dir;
 use minipod_linux::sandbox::{Sandbox, SandboxError};
 use minipod_plan::Plan;
-use minipod_plan::launch::{self, ContainerDirs, PodPaths};
+use minipod_plan::launch::{self, ContainerDirs, Namespace, PodPaths};
 use minipod_plan::process;
 use minipod_plan::sandbox_files;
 use minipod_spec::AdmittedPod;
@@ -151,7 +151,7 @@ pub struct ContainerError {
     pub reason: Reason,
     pub message: String,
     /// For `StartError`: the init step that failed, and its errno.
-    pub failure: Option<StartFailure>,
+    pub failure: Option<StepFailure>,
 }
 
 /// Kubernetes' reasons for a container that did not start.
@@ -639,8 +639,8 @@ fn unmount_all(pins: &[PathBuf]) -> bool {
 
 /// The message Kubernetes shows for a `StartError`, in the shape of runc's
 /// (`exec: "x": executable file not found in $PATH`).
-fn start_message(failure: &StartFailure) -> String {
-    if failure.step == "find executable" || failure.message.starts_with("exec") {
+fn start_message(failure: &StepFailure) -> String {
+    if failure.step == Step::FindExecutable || failure.message.starts_with("exec") {
         format!("failed to start container process: {}", failure.message)
     } else {
         format!(
@@ -802,7 +802,7 @@ impl RunningPod {
         self.paths
             .namespaces
             .iter()
-            .find(|(kind, _)| kind == "net")
+            .find(|(kind, _)| *kind == Namespace::Net)
             .map(|(_, path)| path.as_path())
     }
 

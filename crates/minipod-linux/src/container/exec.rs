@@ -33,7 +33,7 @@
 //!    says `timeout` on fd 4.
 //!
 //! A step that fails before the command's `execve` is written to fd 4 as a
-//! [`StartFailure`] (`{step, errno, message}`), as the container init does.
+//! [`StepFailure`] (`{step, errno, message}`), as the container init does.
 //! The command's stdout and stderr share one pipe; the first
 //! [`MAX_OUTPUT`] bytes are kept, as the kubelet keeps them for an exec
 //! probe. Should the helper not end the command at the timeout (stuck, or
@@ -57,7 +57,7 @@ use nix::unistd::pipe2;
 
 pub use super::protocol::ExecConfig;
 use super::protocol::HelperConfig;
-use super::protocol::StartFailure;
+use super::protocol::{Step, StepFailure};
 use super::spawn::{CgroupEntry, ChildFds, spawn_init};
 use super::{Container, decode_report};
 use crate::cgroup::CgroupJoin;
@@ -75,7 +75,7 @@ pub const MAX_OUTPUT: usize = 10 * 1024;
 pub(super) const KILLED: i32 = 128 + libc::SIGKILL;
 
 /// What the helper writes to fd 4 when it killed the command at its
-/// timeout (instead of a [`StartFailure`]).
+/// timeout (instead of a [`StepFailure`]).
 pub(super) const TIMED_OUT: &[u8] = b"timeout";
 
 /// How long after the timeout the parent waits for the helper to kill and
@@ -102,7 +102,7 @@ pub enum ExecError {
     /// A step before the command's `execve` failed (a missing binary:
     /// step `find executable`, errno `ENOENT`).
     #[error("{0}")]
-    Failed(StartFailure),
+    Failed(StepFailure),
 }
 
 /// Runs `config.argv` inside `target`, a running container, and waits for
@@ -192,8 +192,8 @@ pub(super) fn start_helper(
     helper_config: &HelperConfig,
 ) -> Result<(Container, OwnedFd), ExecError> {
     if helper_config.exec.argv.is_empty() {
-        return Err(ExecError::Failed(StartFailure {
-            step: "exec".into(),
+        return Err(ExecError::Failed(StepFailure {
+            step: Step::Exec,
             errno: None,
             message: "no command given".into(),
         }));

@@ -21,7 +21,7 @@ use super::attach::{open_terminal, take_terminal};
 use super::exec::{KILLED, TIMED_OUT};
 use super::failure::step;
 use super::init::{close_fds_from, set_cloexec};
-use super::protocol::{ExecConfig, HelperAttach, HelperConfig, StartFailure};
+use super::protocol::{ExecConfig, HelperAttach, HelperConfig, Step, StepFailure};
 use super::spawn::{CONFIG_FD, EXTRA_FD, EXTRA2_FD, REPORT_FD};
 use super::workload::{Workload, become_workload};
 use crate::pidfd::PidFd;
@@ -43,8 +43,8 @@ pub fn helper_main() -> ! {
     let failure = match std::panic::catch_unwind(run_helper) {
         Ok(Ok(code)) => std::process::exit(code),
         Ok(Err(failure)) => failure,
-        Err(_) => StartFailure {
-            step: "exec helper".into(),
+        Err(_) => StepFailure {
+            step: Step::ExecHelper,
             errno: None,
             message: "the exec helper panicked".into(),
         },
@@ -54,7 +54,7 @@ pub fn helper_main() -> ! {
 
 /// Writes `failure` to fd 4 and exits with 128, the code of a process that
 /// never started.
-fn report_and_exit(failure: &StartFailure) -> ! {
+fn report_and_exit(failure: &StepFailure) -> ! {
     // SAFETY: fd 4 was placed by the parent for exactly this; only this
     // process (or this fork of it) writes there, once, right before exiting.
     let mut report = unsafe { fs::File::from_raw_fd(REPORT_FD) };
@@ -62,12 +62,12 @@ fn report_and_exit(failure: &StartFailure) -> ! {
     std::process::exit(128);
 }
 
-fn run_helper() -> Result<i32, StartFailure> {
+fn run_helper() -> Result<i32, StepFailure> {
     // Out of the monitor's process group and session, as the containers: a
     // Ctrl-C on the monitor's terminal must not reach the command directly.
-    step("new session", nix::unistd::setsid().map(drop))?;
-    step("set up fds", set_cloexec(REPORT_FD))?;
-    step("set up fds", set_cloexec(EXTRA_FD))?;
+    step(Step::NewSession, nix::unistd::setsid().map(drop))?;
+    step(Step::SetUpFds, set_cloexec(REPORT_FD))?;
+    step(Step::SetUpFds, set_cloexec(EXTRA_FD))?;
     // fd 6, the terminal's way back, is there only for an attached exec
     // with a terminal (EBADF otherwise).
     let _ = set_cloexec(EXTRA2_FD);
@@ -81,8 +81,8 @@ fn run_helper() -> Result<i32, StartFailure> {
         // SAFETY: fd 3 was placed by the parent; we take ownership once.
         let mut file = unsafe { fs::File::from_raw_fd(CONFIG_FD) };
         let mut text = String::new();
-        step("read config", file.read_to_string(&mut text))?;
-        step("read config", serde_json::from_str(&text))?
+        step(Step::ReadConfig, file.read_to_string(&mut text))?;
+        step(Step::ReadConfig, serde_json::from_str(&text))?
     };
     {
         // SAFETY: fd 5 is the container's pidfd, placed by the parent; we
@@ -92,12 +92,12 @@ fn run_helper() -> Result<i32, StartFailure> {
         // mount namespace puts us at the root of its mount tree, which is
         // the container's root only if the host's own tree is laid out as
         // expected (nsenter's `--root` does the same).
-        let root = step("open the container's root", container_root(target.as_fd()))?;
+        let root = step(Step::OpenContainerRoot, container_root(target.as_fd()))?;
         step(
-            "join container namespaces",
+            Step::JoinContainerNamespaces,
             setns(target.as_fd(), container_namespaces()),
         )?;
-        step("enter the container's root", enter_root(root.as_fd()))?;
+        step(Step::EnterContainerRoot, enter_root(root.as_fd()))?;
     }
     // With a terminal: opened now, inside the container's root, from its
     // own devpts (see `super::attach`), and its master sent back on fd 6.
@@ -106,9 +106,9 @@ fn run_helper() -> Result<i32, StartFailure> {
             // SAFETY: fd 6 was placed by the parent for a terminal exec;
             // we take ownership once and close it once the master is sent.
             let socket = unsafe { OwnedFd::from_raw_fd(EXTRA2_FD) };
-            let (master, slave) = step("open the terminal", open_terminal(size))?;
+            let (master, slave) = step(Step::OpenTerminal, open_terminal(size))?;
             step(
-                "send the terminal",
+                Step::SendTerminal,
                 crate::fdpass::send_fds(socket.as_fd(), b"t", &[master.as_fd()]),
             )?;
             Some(slave)
@@ -117,23 +117,23 @@ fn run_helper() -> Result<i32, StartFailure> {
     };
     // A pidfd of this helper, inherited by the command: polling it tells the
     // command whether the helper already died (see `become_command`).
-    let me = step("open pidfd", PidFd::open(std::process::id() as i32))?;
+    let me = step(Step::OpenPidfd, PidFd::open(std::process::id() as i32))?;
 
     // SAFETY: this process is single-threaded (a freshly exec'd helper that
     // starts no thread), so the child may run any code after the fork.
-    match step("fork", unsafe { fork() })? {
+    match step(Step::Fork, unsafe { fork() })? {
         ForkResult::Child => {
             let start = || {
                 if let Some(slave) = terminal {
-                    step("take the terminal", take_terminal(slave))?;
+                    step(Step::TakeTerminal, take_terminal(slave))?;
                 }
                 become_command(&config, &me)
             };
             let failure = match std::panic::catch_unwind(start) {
                 Ok(Err(failure)) => failure,
                 Ok(Ok(never)) => match never {},
-                Err(_) => StartFailure {
-                    step: "exec".into(),
+                Err(_) => StepFailure {
+                    step: Step::Exec,
                     errno: None,
                     message: "the exec child panicked".into(),
                 },
@@ -159,12 +159,12 @@ fn run_helper() -> Result<i32, StartFailure> {
             match waitpid_retrying(child) {
                 Ok(nix::sys::wait::WaitStatus::Exited(_, code)) => Ok(code),
                 Ok(nix::sys::wait::WaitStatus::Signaled(_, signal, _)) => Ok(128 + signal as i32),
-                Ok(other) => Err(StartFailure {
-                    step: "wait".into(),
+                Ok(other) => Err(StepFailure {
+                    step: Step::Wait,
                     errno: None,
                     message: format!("unexpected wait status {other:?}"),
                 }),
-                Err(e) => step("wait", Err(e)),
+                Err(e) => step(Step::Wait, Err(e)),
             }
         }
     }
@@ -273,10 +273,10 @@ fn wait_until_exit(pid: libc::pid_t, deadline: Instant) -> bool {
 /// The command's process, inside the container's namespaces and cgroup:
 /// takes on the container's user, capabilities, directory and environment,
 /// and execs.
-fn become_command(config: &ExecConfig, helper: &PidFd) -> Result<Infallible, StartFailure> {
-    let (uid, gid, groups) = step("resolve user", super::user::resolve(&config.user))?;
+fn become_command(config: &ExecConfig, helper: &PidFd) -> Result<Infallible, StepFailure> {
+    let (uid, gid, groups) = step(Step::ResolveUser, super::user::resolve(&config.user))?;
     let seccomp = step(
-        "load seccomp profile",
+        Step::LoadSeccompProfile,
         super::seccomp::compile_optional(config.seccomp.as_ref()),
     )?;
     let after_user_switch = || {
@@ -286,7 +286,7 @@ fn become_command(config: &ExecConfig, helper: &PidFd) -> Result<Infallible, Sta
         // namespace, so it reads 0 either way); its pidfd can.
         // SAFETY: prctl with integer arguments.
         let rc = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
-        step("set parent death signal", Errno::result(rc))?;
+        step(Step::SetParentDeathSignal, Errno::result(rc))?;
         if helper.exits_within(Duration::ZERO).unwrap_or(true) {
             // The helper is gone (or poll failed): nobody waits for us.
             // SAFETY: _exit(2) ends the process at once.

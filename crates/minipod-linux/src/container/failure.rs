@@ -1,23 +1,23 @@
 //! A failed step of a container's set-up, as the init and the exec helper
-//! report it to their parent (fd 4, a [`StartFailure`]): which step, the
+//! report it to their parent (fd 4, a [`StepFailure`]): which step, the
 //! errno if a system call failed, and the cause as text. The cause crosses
 //! the fork as text, so errors are flattened here, once ([`chain`]).
 
 use nix::errno::Errno;
 
 use super::caps::CapsError;
-use super::protocol::StartFailure;
+use super::protocol::{Step, StepFailure};
 use super::user::UnknownUser;
 
 /// Wraps an error with the step it happened in.
 pub(super) fn step<T, E: Into<Failure>>(
-    name: &str,
+    name: Step,
     result: Result<T, E>,
-) -> Result<T, StartFailure> {
+) -> Result<T, StepFailure> {
     result.map_err(|e| {
         let e = e.into();
-        StartFailure {
-            step: name.to_owned(),
+        StepFailure {
+            step: name,
             errno: e.errno,
             message: e.message,
         }

@@ -24,7 +24,7 @@ use crate::in_root::{Create, Symlinks, open_in};
 use crate::mounts::{attach, clone_mount, mount_onto, open_dir, set_mount_attributes};
 
 use super::failure::{Failure, step};
-use super::protocol::{ContainerConfig, StartFailure};
+use super::protocol::{ContainerConfig, Namespace, Step, StepFailure};
 use super::spawn::{CONFIG_FD, REPORT_FD};
 use super::workload::{Workload, become_workload};
 
@@ -36,8 +36,8 @@ pub fn init_main() -> ! {
     let failure = match std::panic::catch_unwind(run) {
         Ok(Err(failure)) => failure,
         Ok(Ok(never)) => match never {},
-        Err(_) => StartFailure {
-            step: "init".into(),
+        Err(_) => StepFailure {
+            step: Step::Init,
             errno: None,
             message: "init panicked".into(),
         },
@@ -49,43 +49,39 @@ pub fn init_main() -> ! {
     std::process::exit(128);
 }
 
-fn run() -> Result<Infallible, StartFailure> {
+fn run() -> Result<Infallible, StepFailure> {
     // fd 4 must close when the workload is exec'd: that closing is the
     // "started" signal. Any other inherited fd is closed now.
-    step("set up fds", set_cloexec(REPORT_FD))?;
+    step(Step::SetUpFds, set_cloexec(REPORT_FD))?;
     close_fds_from(REPORT_FD + 1);
 
     let config: ContainerConfig = {
         // SAFETY: fd 3 was placed by the parent; we take ownership once.
         let mut file = unsafe { fs::File::from_raw_fd(CONFIG_FD) };
         let mut text = String::new();
-        step("read config", file.read_to_string(&mut text))?;
-        step("read config", serde_json::from_str(&text))?
+        step(Step::ReadConfig, file.read_to_string(&mut text))?;
+        step(Step::ReadConfig, serde_json::from_str(&text))?
     };
 
     // Compiled first, so a bad profile fails before anything is mounted.
-    let seccomp = step("load seccomp profile", super::seccomp::for_config(&config))?;
+    let seccomp = step(
+        Step::LoadSeccompProfile,
+        super::seccomp::for_config(&config),
+    )?;
 
     for (kind, path) in &config.join_namespaces {
-        let flag = match kind.as_str() {
-            "net" => CloneFlags::CLONE_NEWNET,
-            "ipc" => CloneFlags::CLONE_NEWIPC,
-            "uts" => CloneFlags::CLONE_NEWUTS,
-            other => {
-                return Err(StartFailure {
-                    step: "join namespaces".into(),
-                    errno: None,
-                    message: format!("unknown namespace {other}"),
-                });
-            }
+        let flag = match kind {
+            Namespace::Net => CloneFlags::CLONE_NEWNET,
+            Namespace::Ipc => CloneFlags::CLONE_NEWIPC,
+            Namespace::Uts => CloneFlags::CLONE_NEWUTS,
         };
-        let file = step("join namespaces", fs::File::open(path))?;
-        step(&format!("join {kind} namespace"), setns(file, flag))?;
+        let file = step(Step::JoinNamespaces, fs::File::open(path))?;
+        step(Step::JoinNamespace(*kind), setns(file, flag))?;
     }
 
     // Our mounts must never propagate back to the host (mount_namespaces(7)).
     step(
-        "make mounts private",
+        Step::MakeMountsPrivate,
         mount(
             None::<&str>,
             "/",
@@ -94,14 +90,14 @@ fn run() -> Result<Infallible, StartFailure> {
             None::<&str>,
         ),
     )?;
-    step("mount root filesystem", mount_overlay(&config))?;
+    step(Step::MountRootFilesystem, mount_overlay(&config))?;
     // Every mount below is made on a target resolved inside this root, never
     // following a symlink out of it (see `in_root`): the image is untrusted,
     // and until `pivot_root` this process still sees the host's files.
-    let root = step("open root filesystem", open_dir(&config.rootfs.merged))?;
+    let root = step(Step::OpenRootFilesystem, open_dir(&config.rootfs.merged))?;
     let root = root.as_fd();
     step(
-        "mount /proc",
+        Step::MountProc,
         mount_at(
             root,
             "proc",
@@ -111,9 +107,9 @@ fn run() -> Result<Infallible, StartFailure> {
             None,
         ),
     )?;
-    step("mount /dev", mount_dev(root))?;
+    step(Step::MountDev, mount_dev(root))?;
     step(
-        "mount /sys",
+        Step::MountSys,
         mount_at(
             root,
             "sys",
@@ -125,17 +121,17 @@ fn run() -> Result<Infallible, StartFailure> {
     )?;
     for bind in &config.mounts {
         step(
-            &format!("mount {}", bind.target),
+            Step::MountVolume(bind.target.clone()),
             bind_mount(root, &bind.source, &bind.target, bind.readonly),
         )?;
     }
     if !config.privileged {
-        step("mask paths", mask_paths(root))?;
+        step(Step::MaskPaths, mask_paths(root))?;
     }
-    step("pivot_root", enter_root(root))?;
+    step(Step::PivotRoot, enter_root(root))?;
     if config.rootfs.readonly {
         step(
-            "make root read-only",
+            Step::MakeRootReadOnly,
             mount(
                 None::<&str>,
                 "/",
@@ -146,15 +142,15 @@ fn run() -> Result<Infallible, StartFailure> {
         )?;
     }
 
-    let (uid, gid, groups) = step("resolve user", super::user::resolve(&config.user))?;
+    let (uid, gid, groups) = step(Step::ResolveUser, super::user::resolve(&config.user))?;
     if config.user.run_as_non_root && uid == 0 {
-        return Err(StartFailure {
-            step: "check runAsNonRoot".into(),
+        return Err(StepFailure {
+            step: Step::CheckRunAsNonRoot,
             errno: None,
             message: "container has runAsNonRoot and image will run as root".into(),
         });
     }
-    step("create workingDir", ensure_dir(&config.cwd))?;
+    step(Step::CreateWorkingDir, ensure_dir(&config.cwd))?;
     let capabilities = if config.privileged {
         super::caps::held_by_this_process(&config.capabilities)
     } else {
@@ -178,7 +174,7 @@ fn run() -> Result<Infallible, StartFailure> {
         // stays in the monitor's process group, and a Ctrl-C on the
         // monitor's terminal (or `kill` of the group) would reach it
         // directly instead of through the pod's ordered termination.
-        || step("new session", setsid().map(drop)),
+        || step(Step::NewSession, setsid().map(drop)),
     )
 }
 

@@ -4,7 +4,7 @@
 //! container's init into new PID and mount namespaces and its cgroup
 //! ([`spawn`]), sends it its [`ContainerConfig`], and waits until the init
 //! has either exec'd the workload or reported the step that failed
-//! ([`StartFailure`], shown by Kubernetes as `StartError`). The init
+//! ([`StepFailure`], shown by Kubernetes as `StartError`). The init
 //! ([`init`]) does the set-up inside the container.
 //!
 //! Signals go through the container's pidfd, so they reach exactly its pid 1
@@ -33,7 +33,7 @@ use nix::sys::signal::Signal;
 use nix::unistd::pipe2;
 
 use init::CONTAINER_INIT;
-pub use protocol::{BindMount, ContainerConfig, Rootfs, StartFailure, User};
+pub use protocol::{BindMount, ContainerConfig, Namespace, Rootfs, Step, StepFailure, User};
 use spawn::{CgroupEntry, ChildFailure, ChildFds, spawn_init};
 
 use crate::cgroup::CgroupJoin;
@@ -55,7 +55,7 @@ pub enum StartError {
     #[error("starting the container's init")]
     Spawn(#[source] std::io::Error),
     #[error("{0}")]
-    Failed(StartFailure),
+    Failed(StepFailure),
 }
 
 /// A running container: its pid 1, as a pidfd.
@@ -155,16 +155,16 @@ pub fn start_in(
 }
 
 /// A helper's failure report (fd 4): the clone3 child's five-byte record,
-/// or the helper's JSON [`StartFailure`].
-fn decode_report(report: &[u8]) -> StartFailure {
+/// or the helper's JSON [`StepFailure`].
+fn decode_report(report: &[u8]) -> StepFailure {
     match ChildFailure::decode(report) {
-        Some((failure, errno)) => StartFailure {
-            step: failure.step().to_owned(),
+        Some((failure, errno)) => StepFailure {
+            step: failure.step(),
             errno: Some(errno),
             message: nix::errno::Errno::from_raw(errno).desc().to_owned(),
         },
-        None => serde_json::from_slice(report).unwrap_or_else(|_| StartFailure {
-            step: "init".into(),
+        None => serde_json::from_slice(report).unwrap_or_else(|_| StepFailure {
+            step: Step::Init,
             errno: None,
             message: String::from_utf8_lossy(report).into_owned(),
         }),

@@ -305,10 +305,10 @@ pub(super) fn for_config(
 pub(super) fn install_before_user_switch(
     filters: &Option<Filters>,
     no_new_privileges: bool,
-) -> Result<(), super::StartFailure> {
+) -> Result<(), super::StepFailure> {
     match filters {
         Some(filters) if !no_new_privileges => {
-            super::failure::step("install seccomp filter", filters.install())
+            super::failure::step(super::Step::InstallSeccompFilter, filters.install())
         }
         _ => Ok(()),
     }
@@ -318,10 +318,10 @@ pub(super) fn install_before_user_switch(
 pub(super) fn install_after_no_new_privs(
     filters: &Option<Filters>,
     no_new_privileges: bool,
-) -> Result<(), super::StartFailure> {
+) -> Result<(), super::StepFailure> {
     match filters {
         Some(filters) if no_new_privileges => {
-            super::failure::step("install seccomp filter", filters.install())
+            super::failure::step(super::Step::InstallSeccompFilter, filters.install())
         }
         _ => Ok(()),
     }

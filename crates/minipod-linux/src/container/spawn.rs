@@ -51,6 +51,7 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
+use super::protocol::Step;
 use crate::cgroup::JoinFds;
 use crate::pidfd::PidFd;
 
@@ -150,11 +151,11 @@ impl ChildFailure {
     }
 
     /// The step's name, as reported in a container's status.
-    pub fn step(self) -> &'static str {
+    pub fn step(self) -> Step {
         match self {
-            ChildFailure::Descriptors => "set up fds",
-            ChildFailure::JoinCgroup => "join cgroup",
-            ChildFailure::ExecInit => "exec init",
+            ChildFailure::Descriptors => Step::SetUpFds,
+            ChildFailure::JoinCgroup => Step::JoinCgroup,
+            ChildFailure::ExecInit => Step::ExecInit,
         }
     }
 }

@@ -32,7 +32,7 @@ use nix::errno::Errno;
 use nix::unistd::{Gid, Uid, chdir, setgid, setgroups, setuid};
 
 use super::failure::{Failure, step};
-use super::protocol::StartFailure;
+use super::protocol::{Step, StepFailure};
 use super::seccomp::{Filters, install_after_no_new_privs, install_before_user_switch};
 
 /// Who and what the process becomes.
@@ -56,49 +56,49 @@ pub(super) struct Workload<'a> {
 /// `before_exec` are the caller's own steps (see the list).
 pub(super) fn become_workload(
     workload: &Workload<'_>,
-    after_user_switch: impl FnOnce() -> Result<(), StartFailure>,
-    before_exec: impl FnOnce() -> Result<(), StartFailure>,
-) -> Result<Infallible, StartFailure> {
+    after_user_switch: impl FnOnce() -> Result<(), StepFailure>,
+    before_exec: impl FnOnce() -> Result<(), StepFailure>,
+) -> Result<Infallible, StepFailure> {
     step(
-        "set capabilities",
+        Step::LimitBoundingSet,
         super::caps::limit_bounding(workload.capabilities),
     )?;
     if let Some(profile) = workload.apparmor_profile {
         step(
-            "apply AppArmor profile",
+            Step::ApplyAppArmorProfile,
             super::apparmor::confine_next_exec(profile),
         )?;
     }
     install_before_user_switch(workload.seccomp, workload.no_new_privileges)?;
     step(
-        "switch user",
+        Step::SwitchUser,
         switch_user(workload.uid, workload.gid, workload.groups),
     )?;
     step(
-        "set capabilities",
+        Step::SetCapabilities,
         super::caps::apply(workload.capabilities),
     )?;
     after_user_switch()?;
     if workload.no_new_privileges {
         // SAFETY: prctl(PR_SET_NO_NEW_PRIVS) takes plain integers.
         let rc = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
-        step("set no_new_privs", Errno::result(rc))?;
+        step(Step::SetNoNewPrivs, Errno::result(rc))?;
     }
     install_after_no_new_privs(workload.seccomp, workload.no_new_privileges)?;
-    step("change to workingDir", chdir(workload.cwd))?;
+    step(Step::ChangeToWorkingDir, chdir(workload.cwd))?;
     let program = step(
-        "find executable",
+        Step::FindExecutable,
         find_executable(&workload.argv[0], workload.env),
     )?;
     before_exec()?;
-    step("reset signals", reset_signals())?;
+    step(Step::ResetSignals, reset_signals())?;
     Err(exec_workload(&program, workload.argv, workload.env))
 }
 
 /// `execve(program, args, env)`: returns only if it failed, with the
 /// failure to report. (The container's init and the exec helper's command
 /// end the same way.)
-fn exec_workload(program: &Path, args: &[String], env: &[String]) -> StartFailure {
+fn exec_workload(program: &Path, args: &[String], env: &[String]) -> StepFailure {
     let to_c = |s: &String| CString::new(s.as_bytes());
     let strings = || -> Result<(CString, Vec<CString>, Vec<CString>), std::ffi::NulError> {
         let path = CString::new(program.as_os_str().as_encoded_bytes())?;
@@ -109,8 +109,8 @@ fn exec_workload(program: &Path, args: &[String], env: &[String]) -> StartFailur
     let (path, argv, envp) = match strings() {
         Ok(strings) => strings,
         Err(nul) => {
-            return StartFailure {
-                step: "exec".into(),
+            return StepFailure {
+                step: Step::Exec,
                 errno: None,
                 message: nul.to_string(),
             };
@@ -120,8 +120,8 @@ fn exec_workload(program: &Path, args: &[String], env: &[String]) -> StartFailur
         Err(errno) => errno,
         Ok(never) => match never {},
     };
-    StartFailure {
-        step: "exec".into(),
+    StepFailure {
+        step: Step::Exec,
         errno: Some(errno as i32),
         message: format!(
             "exec {:?}: {}",
