@@ -12,7 +12,7 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use minipod_linux::container::ExitStatus;
+use minipod_linux::container::{ExitStatus, Step};
 use minipod_runtime::exec::{
     AttachOptions, Attached, ExecError, ExecOutcome, MAX_OUTPUT, Streams, WindowSize,
     set_window_size,
@@ -298,7 +298,7 @@ fn an_exec_of_a_missing_binary_fails_with_the_step_and_a_clear_message() {
 
     match exec(&node, &pod, &app, &["no-such-binary", "x"], EXEC_TIMEOUT) {
         Err(ExecError::Failed(failure)) => {
-            assert_eq!(failure.step, "find executable");
+            assert_eq!(failure.step, Step::FindExecutable);
             assert_eq!(failure.errno, Some(libc::ENOENT));
             let message = ExecError::Failed(failure).to_string();
             assert_eq!(
@@ -311,7 +311,7 @@ fn an_exec_of_a_missing_binary_fails_with_the_step_and_a_clear_message() {
     // A path that is not executable: the exec step, with its errno.
     match exec(&node, &pod, &app, &["/etc/passwd"], EXEC_TIMEOUT) {
         Err(ExecError::Failed(failure)) => {
-            assert_eq!(failure.step, "exec");
+            assert_eq!(failure.step, Step::Exec);
             assert_eq!(failure.errno, Some(libc::EACCES));
         }
         other => panic!("expected a failure before exec, got {other:?}"),
@@ -433,7 +433,7 @@ fn an_attached_exec_streams_stdin_stdout_stderr_and_its_exit_code() {
         &["no-such-binary"],
         AttachOptions::default(),
     ) {
-        Err(ExecError::Failed(failure)) => assert_eq!(failure.step, "find executable"),
+        Err(ExecError::Failed(failure)) => assert_eq!(failure.step, Step::FindExecutable),
         other => panic!("expected a failure before exec, got {other:?}"),
     }
 

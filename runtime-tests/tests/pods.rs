@@ -12,7 +12,7 @@ use std::io::Read;
 use std::os::fd::OwnedFd;
 use std::time::Duration;
 
-use minipod_linux::container::ExitStatus;
+use minipod_linux::container::{ExitStatus, Step};
 use minipod_runtime::image::ImageNeed;
 use minipod_runtime::pod::{NotStartedReason, RunningPod, StartedContainer};
 use minipod_runtime_tests::{
@@ -464,8 +464,8 @@ spec:
     assert_eq!(err.reason, NotStartedReason::StartError);
     let failure = err.failure.clone().expect("the failed step");
     assert_eq!(
-        (failure.step.as_str(), failure.errno),
-        ("find executable", Some(libc::ENOENT))
+        (failure.step, failure.errno),
+        (Step::FindExecutable, Some(libc::ENOENT))
     );
     assert!(
         err.message.contains("executable file not found in $PATH"),

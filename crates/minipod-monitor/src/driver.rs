@@ -15,10 +15,10 @@ use minipod_lifecycle::machine::{Input, MachineConfig, PodMachine, StartFailureS
 use minipod_lifecycle::status::{PodPhase, PodStatus};
 use minipod_linux::cgroup::ContainerCgroup;
 use minipod_linux::container::Container as Process;
+use minipod_linux::signals::Signal;
 use minipod_plan::Plan;
 use minipod_runtime::pod::{NodeConfig, PodError, PodRuntime};
 use minipod_spec::AdmittedPod;
-use nix::sys::signal::Signal;
 
 use crate::controller::{Controller, Message, UpdateError};
 use crate::convert::{self, timestamp};

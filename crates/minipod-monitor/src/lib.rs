@@ -38,9 +38,7 @@
 //! | `observer` | [`Observer`]: where the monitor reports |
 //! | `convert`, `chain` | runtime types to Kubernetes status fields; [`error_chain`] |
 
-// `forbid` once records/process.rs and records/spawn.rs, the two
-// exceptions, have their syscalls in minipod-linux.
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 mod chain;
 mod console;

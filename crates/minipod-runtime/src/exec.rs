@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use minipod_linux::cgroup::CgroupError;
 use minipod_linux::container::exec::{self, ExecConfig};
-use minipod_linux::container::{Container, StartFailure};
+use minipod_linux::container::{Container, Step, StepFailure};
 
 pub use minipod_linux::container::attach::{
     AttachOptions, Attached, Streams, WindowSize, set_window_size,
@@ -36,7 +36,7 @@ pub enum ExecError {
     /// step `find executable` and the message
     /// `exec: "x": executable file not found in $PATH`.
     #[error("failed to exec in container: {}", exec_message(.0))]
-    Failed(StartFailure),
+    Failed(StepFailure),
 }
 
 /// The text `kubectl exec` shows: the error and its causes.
@@ -46,8 +46,8 @@ impl From<ExecError> for String {
     }
 }
 
-fn exec_message(failure: &StartFailure) -> String {
-    if failure.step == "find executable" || failure.message.starts_with("exec") {
+fn exec_message(failure: &StepFailure) -> String {
+    if failure.step == Step::FindExecutable || failure.message.starts_with("exec") {
         failure.message.clone()
     } else {
         format!("{}: {}", failure.step, failure.message)

@@ -143,7 +143,7 @@ pub fn start_error_message(error: &StartError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use minipod_linux::container::StartFailure;
+    use minipod_linux::container::{Step, StepFailure};
     use std::time::{Duration, UNIX_EPOCH};
 
     fn t(secs: u64) -> SystemTime {
@@ -264,9 +264,9 @@ mod tests {
 
     #[test]
     fn start_failures_name_the_step() {
-        let failed = |step: &str, errno, message: &str| {
-            StartError::Failed(StartFailure {
-                step: step.into(),
+        let failed = |step: Step, errno, message: &str| {
+            StartError::Failed(StepFailure {
+                step,
                 errno,
                 message: message.into(),
             })
@@ -274,7 +274,7 @@ mod tests {
         let cases = [
             (
                 failed(
-                    "find executable",
+                    Step::FindExecutable,
                     Some(libc::ENOENT),
                     "exec: \"x\": executable file not found in $PATH",
                 ),
@@ -283,7 +283,7 @@ mod tests {
             ),
             (
                 failed(
-                    "change to workingDir",
+                    Step::ChangeToWorkingDir,
                     Some(libc::ENOTDIR),
                     "Not a directory",
                 ),
@@ -292,7 +292,7 @@ mod tests {
             ),
             (
                 failed(
-                    "check runAsNonRoot",
+                    Step::CheckRunAsNonRoot,
                     None,
                     "container has runAsNonRoot and image will run as root",
                 ),

@@ -37,9 +37,9 @@ use std::time::{Duration, Instant};
 
 use minipod_linux::cgroup::{CgroupVersion, EXIT_TIMEOUT, layout};
 use minipod_linux::mounts;
+use minipod_linux::signals::Signal;
 use minipod_plan::QosClass;
 use minipod_spec::AdmittedPod;
-use nix::sys::signal::Signal;
 
 use crate::pod::{PodError, PodRuntime};
 

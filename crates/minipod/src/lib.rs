@@ -6,6 +6,8 @@
 //! run them, the daemon's API for the client commands) and turns their
 //! results into output and an exit code.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -15,7 +17,6 @@ mod commands;
 pub mod exit;
 mod input;
 mod table;
-mod terminal;
 mod websocket;
 
 /// Run Kubernetes Pods on one Linux host, with the kubelet's semantics.

@@ -5,9 +5,9 @@ use std::time::{Duration, SystemTime};
 
 use minipod_lifecycle::machine::{Action, Input, PodMachine, ProbeOutcome, StopSignal};
 use minipod_lifecycle::status::PodStatus;
+use minipod_linux::signals::Signal;
 use minipod_spec::AdmittedPod;
 use minipod_spec::model::Container;
-use nix::sys::signal::Signal;
 
 use super::Driver;
 use crate::chain::error_chain;

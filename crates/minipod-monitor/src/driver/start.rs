@@ -7,10 +7,10 @@ use std::time::SystemTime;
 
 use minipod_lifecycle::machine::{Input, StartFailureStatus};
 use minipod_lifecycle::status::ContainerStateTerminated;
+use minipod_linux::signals::Signal;
 use minipod_runtime::image::ImageNeed;
 use minipod_runtime::logs;
 use minipod_runtime::pod::{self, NodeConfig, RunningPod};
-use nix::sys::signal::Signal;
 
 use super::{Driver, Live, now};
 use crate::controller::Message;

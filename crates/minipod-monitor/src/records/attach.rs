@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use minipod_linux::fdpass;
-use nix::sys::signal::Signal;
+use minipod_linux::signals::Signal;
 use serde_json::{Value, json};
 
 use super::client::connect;

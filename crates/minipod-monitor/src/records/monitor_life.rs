@@ -178,7 +178,7 @@ impl PodRecord {
         let mut killed = Vec::new();
         if let Some(pause) = read_optional::<ProcessId>(&self.path(PAUSE_FILE))?
             && pause
-                .signal(nix::sys::signal::Signal::SIGKILL)
+                .signal(minipod_linux::signals::Signal::SIGKILL)
                 .map_err(|source| RecordError::Io {
                     path: self.path(PAUSE_FILE),
                     source,

@@ -5,11 +5,13 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::Namespace;
+
 /// Everything init needs to turn itself into the container's process.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ContainerConfig {
     /// Namespace files of the pod sandbox to join: (`net`|`ipc`|`uts`, path).
-    pub join_namespaces: Vec<(String, PathBuf)>,
+    pub join_namespaces: Vec<(Namespace, PathBuf)>,
     pub rootfs: Rootfs,
     /// Bind mounts (volumes, /etc/hosts, ...) in the order to make them.
     pub mounts: Vec<BindMount>,

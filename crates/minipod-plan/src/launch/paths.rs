@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use super::Namespace;
+
 /// Where the kubelet and containerd put the pod's files inside a container.
 pub const ETC_HOSTS: &str = "/etc/hosts";
 pub const ETC_HOSTNAME: &str = "/etc/hostname";
@@ -13,8 +15,8 @@ pub const DEV_SHM: &str = "/dev/shm";
 /// The host directories and files of one pod that its containers use.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PodPaths {
-    /// The sandbox's pinned namespaces: (`net`|`ipc`|`uts`, file).
-    pub namespaces: Vec<(String, PathBuf)>,
+    /// The sandbox's pinned namespaces, each with its file.
+    pub namespaces: Vec<(Namespace, PathBuf)>,
     /// The pod's `/etc/hosts`, `/etc/hostname` and `/etc/resolv.conf` files.
     pub hosts: PathBuf,
     pub hostname: PathBuf,

@@ -24,7 +24,7 @@ const BASE: &str = "
 
 fn paths() -> PodPaths {
     PodPaths {
-        namespaces: vec![("net".into(), "/run/pod/ns/net".into())],
+        namespaces: vec![(Namespace::Net, "/run/pod/ns/net".into())],
         hosts: "/run/pod/etc-hosts".into(),
         hostname: "/run/pod/etc-hostname".into(),
         resolv_conf: "/run/pod/resolv.conf".into(),

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use minipod_linux::cgroup::CgroupError;
-use minipod_linux::container::StartFailure;
+use minipod_linux::container::StepFailure;
 use minipod_linux::sandbox::SandboxError;
 
 use crate::apparmor::AppArmorError;
@@ -90,7 +90,7 @@ pub struct ContainerError {
     pub reason: NotStartedReason,
     pub message: String,
     /// For `StartError`: the init step that failed, and its errno.
-    pub failure: Option<StartFailure>,
+    pub failure: Option<StepFailure>,
 }
 
 /// Kubernetes' reasons for a container that did not start: the

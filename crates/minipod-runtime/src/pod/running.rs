@@ -8,7 +8,7 @@ use minipod_linux::cgroup::{ContainerCgroup, PodCgroup};
 use minipod_linux::mounts;
 use minipod_linux::sandbox::Sandbox;
 use minipod_plan::Plan;
-use minipod_plan::launch::{self, PodPaths};
+use minipod_plan::launch::{self, Namespace, PodPaths};
 use minipod_spec::AdmittedPod;
 
 use super::container_run::ContainerRun;
@@ -94,7 +94,7 @@ impl RunningPod {
         self.paths
             .namespaces
             .iter()
-            .find(|(kind, _)| kind == "net")
+            .find(|(kind, _)| *kind == Namespace::Net)
             .map(|(_, path)| path.as_path())
     }
 

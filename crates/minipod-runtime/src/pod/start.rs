@@ -5,7 +5,7 @@ use std::fs;
 use std::os::fd::OwnedFd;
 
 use minipod_linux::cgroup::ContainerCgroup;
-use minipod_linux::container::{self, Container, StartError, StartFailure, Stdio};
+use minipod_linux::container::{self, Container, StartError, Stdio, Step, StepFailure};
 use minipod_linux::mounts;
 use minipod_plan::launch::{self, ContainerDirs};
 use minipod_plan::process;
@@ -239,8 +239,8 @@ impl PodRuntime {
 
 /// The message Kubernetes shows for a `StartError`, in the shape of runc's
 /// (`exec: "x": executable file not found in $PATH`).
-fn start_message(failure: &StartFailure) -> String {
-    if failure.step == "find executable" || failure.message.starts_with("exec") {
+fn start_message(failure: &StepFailure) -> String {
+    if failure.step == Step::FindExecutable || failure.message.starts_with("exec") {
         format!("failed to start container process: {}", failure.message)
     } else {
         format!(

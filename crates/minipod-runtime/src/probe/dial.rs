@@ -63,7 +63,7 @@ fn go_dial_error(error: std::io::Error) -> DialError {
         std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock => DialError::Timeout,
         _ => match error.raw_os_error() {
             Some(errno) => {
-                DialError::Connect(nix::errno::Errno::from_raw(errno).desc().to_lowercase())
+                DialError::Connect(minipod_linux::errno::description(errno).to_lowercase())
             }
             None => DialError::Other(error),
         },

@@ -13,13 +13,13 @@ use std::os::unix::net::UnixStream;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
-use minipod_linux::readiness::{self, Interest};
+use minipod_linux::poll::{self, Interest};
+use minipod_linux::terminal::{self, RawMode, Winch};
 use serde_json::Value;
 use tungstenite::{Message, WebSocket};
 
 use super::target::{Target, encode};
 use crate::exit;
-use crate::terminal::{self, RawMode, Winch};
 use crate::websocket::{self, Outcome, STATUS, STDERR, STDIN, STDOUT, Session};
 
 /// kubectl's annotation naming the container `exec` and `logs` default to.
@@ -217,7 +217,7 @@ fn pump(session: &mut Session, stdin: bool, mut winch: Option<Winch>) -> Result<
             if let Some(w) = &winch {
                 fds.push((w.as_fd(), Interest::Readable));
             }
-            let events = match readiness::wait(&fds) {
+            let events = match poll::wait(&fds) {
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 result => result.context("waiting for the exec session")?,
             };
@@ -258,7 +258,7 @@ fn pump(session: &mut Session, stdin: bool, mut winch: Option<Winch>) -> Result<
             }
         }
         if stdin_ready {
-            match readiness::read(input.as_fd(), &mut buf) {
+            match poll::read_once(input.as_fd(), &mut buf) {
                 Err(e) if matches!(e.kind(), ErrorKind::Interrupted | ErrorKind::WouldBlock) => {}
                 Ok(0) | Err(_) => {
                     stdin_open = false;

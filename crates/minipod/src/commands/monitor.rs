@@ -20,11 +20,11 @@ use clap::Args;
 use minipod_lifecycle::machine::MachineConfig;
 use minipod_lifecycle::status::PodPhase;
 use minipod_linux::signals;
+use minipod_linux::signals::Signal;
 use minipod_monitor::records::{PodRecord, RecordedMonitor};
 use minipod_node::config::NodeArgs;
 use minipod_node::host;
 use minipod_plan::NodeFacts;
-use nix::sys::signal::Signal;
 
 use crate::exit;
 

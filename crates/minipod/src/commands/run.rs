@@ -25,13 +25,13 @@ use clap::Args;
 use minipod_lifecycle::machine::MachineConfig;
 use minipod_lifecycle::status::PodPhase;
 use minipod_linux::signals;
+use minipod_linux::signals::Signal;
 use minipod_monitor::{Monitor, Observer, PodEvent, Stream};
 use minipod_node::config::NodeArgs;
 use minipod_node::host;
 use minipod_plan::admission::{self, Admission, Rejection};
 use minipod_plan::capacity;
 use minipod_plan::{NodeFacts, QosClass, plan};
-use nix::sys::signal::Signal;
 
 use crate::{exit, input};
 

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::SystemTime;
 
 use minipod_api::backend::{Resource, WatchEvent};
-use minipod_monitor::records::{PullSecrets, PodRecord};
+use minipod_monitor::records::{PodRecord, PullSecrets};
 use minipod_plan::admission::{self, Admission};
 use minipod_plan::capacity::CpuAndMemory;
 use minipod_spec::{Pod, Secret};

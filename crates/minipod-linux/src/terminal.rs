@@ -1,13 +1,28 @@
-//! The local terminal of `minipod exec -t`: raw mode for as long as the
-//! session lasts, the window size, and SIGWINCH as a file descriptor.
+//! The user's own terminal, as `minipod exec -t` uses it: raw mode for as
+//! long as the session lasts, the window size, and SIGWINCH as a file
+//! descriptor. (The terminal *inside* a container is `container::attach`.)
+
+#![allow(unsafe_code)] // the TIOCGWINSZ ioctl: the block says why
 
 use std::io::IsTerminal;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
-use anyhow::{Context, Result};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::termios::{self, SetArg, Termios};
+
+/// A step of setting up the local terminal that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TerminalError {
+    #[error("reading the terminal's settings")]
+    ReadSettings(#[source] nix::Error),
+    #[error("putting the terminal in raw mode")]
+    RawMode(#[source] nix::Error),
+    #[error("blocking SIGWINCH")]
+    BlockSigwinch(#[source] nix::Error),
+    #[error("signalfd for SIGWINCH")]
+    Signalfd(#[source] nix::Error),
+}
 
 /// Stdin in raw mode (no echo, no line editing, no signals from Ctrl-C:
 /// every key goes to the remote terminal) until this is dropped, which puts
@@ -19,13 +34,12 @@ pub struct RawMode {
 }
 
 impl RawMode {
-    pub fn enter() -> Result<RawMode> {
+    pub fn enter() -> Result<RawMode, TerminalError> {
         let stdin = std::io::stdin();
-        let saved = termios::tcgetattr(stdin.as_fd()).context("reading the terminal's settings")?;
+        let saved = termios::tcgetattr(stdin.as_fd()).map_err(TerminalError::ReadSettings)?;
         let mut raw = saved.clone();
         termios::cfmakeraw(&mut raw);
-        termios::tcsetattr(stdin.as_fd(), SetArg::TCSANOW, &raw)
-            .context("putting the terminal in raw mode")?;
+        termios::tcsetattr(stdin.as_fd(), SetArg::TCSANOW, &raw).map_err(TerminalError::RawMode)?;
         Ok(RawMode { saved })
     }
 }
@@ -81,14 +95,14 @@ pub struct Winch {
 }
 
 impl Winch {
-    pub fn watch() -> Result<Winch> {
+    pub fn watch() -> Result<Winch, TerminalError> {
         let mut mask = SigSet::empty();
         mask.add(Signal::SIGWINCH);
         let mut old_mask = SigSet::empty();
         nix::sys::signal::pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&mask), Some(&mut old_mask))
-            .context("blocking SIGWINCH")?;
+            .map_err(TerminalError::BlockSigwinch)?;
         let fd = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
-            .context("signalfd for SIGWINCH")?;
+            .map_err(TerminalError::Signalfd)?;
         Ok(Winch { fd, old_mask })
     }
 
