@@ -283,7 +283,7 @@ fn an_index_is_resolved_to_the_requested_platform() {
         .pull(&index.name, &AuthConfig::default(), &quiet)
         .expect_err("a foreign image is not stored");
     // The store's refusal is the cause of the Store error: read the chain.
-    let text = minipod_image::error_chain(&refused);
+    let text = minipod_spec::error_chain(&refused);
     assert!(
         matches!(refused, PullError::Store { .. })
             && text.contains(&format!("the image is for linux/{other}")),

@@ -158,7 +158,7 @@ impl ApiError {
     /// A 500 for a failure of the backend itself; the client gets its
     /// whole chain ([`chain`]) as the message.
     pub fn internal(error: impl std::error::Error + 'static) -> Self {
-        ApiError::Internal(chain(&error))
+        ApiError::Internal(minipod_spec::error_chain(&error))
     }
 
     /// `secrets "name" not found`.
@@ -290,19 +290,6 @@ impl ApiError {
     }
 }
 
-/// `error` and each of its causes once, `: `-separated (as anyhow's
-/// `{:#}` prints a chain): the text a client gets for a backend's failure.
-pub fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(next) = cause {
-        text.push_str(": ");
-        text.push_str(&next.to_string());
-        cause = next.source();
-    }
-    text
-}
-
 /// A string quoted as Go's `%q` does for the printable ASCII names used here.
 fn go_quote(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
@@ -330,7 +317,10 @@ mod tests {
         #[error("starting the command")]
         struct Outer(#[source] std::io::Error);
         let error = Outer(std::io::Error::other("no such file"));
-        assert_eq!(chain(&error), "starting the command: no such file");
+        assert_eq!(
+            minipod_spec::error_chain(&error),
+            "starting the command: no such file"
+        );
         assert_eq!(
             ApiError::internal(error).message(),
             "starting the command: no such file"

@@ -55,7 +55,7 @@ pub fn exit_status(exit: &ExecExit) -> Value {
         Err(failure) => json!({
             "metadata": {},
             "status": "Failure",
-            "message": crate::error::chain(failure.as_ref()),
+            "message": minipod_spec::error_chain(failure.as_ref()),
             "reason": "InternalError"
         }),
     }

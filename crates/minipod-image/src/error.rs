@@ -193,19 +193,5 @@ impl Error {
     }
 }
 
-/// An error and its causes on one line (`step: cause: cause`), for where an
-/// error becomes a string (a Kubernetes status message, a list of errors).
-/// Each message names its own step only, so the chain is how the cause shows.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(inner) = cause {
-        text.push_str(": ");
-        text.push_str(&inner.to_string());
-        cause = inner.source();
-    }
-    text
-}
-
 /// The store's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -60,7 +60,7 @@ mod store;
 pub use archive::{host_architecture, runs_here};
 pub use defaults::{ImageDefaults, image_defaults};
 pub use digest::Digest;
-pub use error::{Error, Result, error_chain};
+pub use error::{Error, Result};
 pub use limits::{CapExceeded, Limits};
 pub use name::{ImageName, NameError, NameProblem};
 pub use record::{ImageRecord, LayerRecord};

@@ -98,7 +98,7 @@ fn a_layer_bigger_than_the_cap_is_refused_and_nothing_kept() {
         "{err}"
     );
     // The cap is the layer's cause: the whole chain names it.
-    let chain = minipod_image::error_chain(&err);
+    let chain = minipod_spec::error_chain(&err);
     assert!(chain.contains("layer_bytes"), "{chain}");
     assert!(err.is_invalid_input());
     assert_store_empty(&root);
@@ -174,7 +174,7 @@ fn error_messages_never_quote_the_input() {
         .join("layer.tar");
     fs::write(&layer_tar, SECRET.repeat(20)).unwrap();
     let err = store.import(&dir, None).unwrap_err();
-    let chain = minipod_image::error_chain(&err);
+    let chain = minipod_spec::error_chain(&err);
     assert!(!chain.contains("SecretHash"), "{chain}");
     assert!(chain.contains("tar"), "{chain}");
     // A JSON document with a string where an object belongs: serde's own

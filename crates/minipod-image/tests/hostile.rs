@@ -226,7 +226,7 @@ fn every_hostile_layer_is_refused_and_leaves_nothing_behind() {
             }
             assert!(err.is_invalid_input(), "{}", case.name);
             // The layer names itself, its cause the entry: the chain has both.
-            let message = minipod_image::error_chain(&err);
+            let message = minipod_spec::error_chain(&err);
             assert!(
                 message.contains(&hostile.digest),
                 "{}: {message}",

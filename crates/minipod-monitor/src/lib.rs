@@ -40,7 +40,6 @@
 
 #![forbid(unsafe_code)]
 
-mod chain;
 mod console;
 mod controller;
 mod convert;
@@ -50,7 +49,6 @@ mod observer;
 mod pull;
 pub mod records;
 
-pub use chain::error_chain;
 pub use controller::{Controller, ControllerError, UpdateError};
 pub use driver::{Monitor, MonitorError, Outcome};
 pub use handlers::{ExecError, ExecResult};

@@ -103,7 +103,7 @@ impl DockerConfig {
         let mut entries = Vec::new();
         for (key, entry) in map {
             let credentials = entry.credentials().map_err(|problem| {
-                let problem = minipod_image::error_chain(&problem);
+                let problem = minipod_spec::error_chain(&problem);
                 error(format!("auths[{key:?}]: {problem}"))
             })?;
             let Some(credentials) = credentials else {

@@ -60,7 +60,7 @@ impl Session {
             .build()
             .map_err(|e| PullError::Registry {
                 reference: shown.clone(),
-                message: format!("an HTTP client: {}", minipod_image::error_chain(&e)),
+                message: format!("an HTTP client: {}", minipod_spec::error_chain(&e)),
             })?;
         let mut session = Session {
             http,
@@ -243,7 +243,7 @@ impl Session {
             Err(_) => Err(self.stalled(what)),
             Ok(Err(e)) => Err(PullError::Registry {
                 reference: self.shown.clone(),
-                message: format!("{what}: {}", minipod_image::error_chain(&e)),
+                message: format!("{what}: {}", minipod_spec::error_chain(&e)),
             }),
             Ok(Ok(answer)) => Ok(answer),
         }
@@ -333,7 +333,7 @@ impl Session {
                 Ok(Err(e)) => {
                     return Err(PullError::Registry {
                         reference: self.shown.clone(),
-                        message: format!("{what}: {}", minipod_image::error_chain(&e)),
+                        message: format!("{what}: {}", minipod_spec::error_chain(&e)),
                     });
                 }
                 Ok(Ok(None)) => return Ok(()),

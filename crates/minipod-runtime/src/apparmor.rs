@@ -208,7 +208,7 @@ mod tests {
     fn profile(security: &str, host: &Fake) -> Result<Option<String>, String> {
         let pod = pod(security);
         container_profile(&pod, &pod.pod().spec.containers[0], host)
-            .map_err(|e| crate::error_text::chain(&e))
+            .map_err(|e| minipod_spec::error_chain(&e))
     }
 
     /// The admission, its refusal as text.

@@ -42,7 +42,7 @@ pub enum ExecError {
 /// The text `kubectl exec` shows: the error and its causes.
 impl From<ExecError> for String {
     fn from(error: ExecError) -> String {
-        crate::error_text::chain(&error)
+        minipod_spec::error_chain(&error)
     }
 }
 

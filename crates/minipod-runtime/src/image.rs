@@ -19,7 +19,7 @@
 use minipod_spec::enums::PullPolicy;
 use minipod_spec::model::Container;
 
-use crate::error_text::chain;
+use minipod_spec::error_chain;
 
 /// A pull that failed: the kubelet's `ErrImagePull` message, the
 /// registry's error as its cause. The monitor turns it into the event's
@@ -35,7 +35,7 @@ pub struct PullError {
 /// The event text: `Failed to pull image "x": <the registry's error>`.
 impl From<PullError> for String {
     fn from(error: PullError) -> String {
-        chain(&error)
+        error_chain(&error)
     }
 }
 

@@ -24,7 +24,6 @@
 #![forbid(unsafe_code)]
 
 pub mod apparmor;
-pub mod error_text;
 pub mod exec;
 pub mod exit;
 pub mod image;

@@ -98,7 +98,7 @@ impl PodRuntime {
             if let Err(e) = result {
                 tracing::warn!(
                     "removing orphaned pod {uid}: {}",
-                    crate::error_text::chain(&e)
+                    minipod_spec::error_chain(&e)
                 );
                 first.get_or_insert(e);
             }

@@ -27,6 +27,7 @@
 pub mod defaults;
 pub mod duplicates;
 pub mod enums;
+pub mod error_text;
 pub mod field_error;
 pub mod load;
 pub mod model;
@@ -40,6 +41,7 @@ mod admit;
 
 pub use admit::{AdmittedPod, admit};
 pub use defaults::ServerAssigned;
+pub use error_text::error_chain;
 pub use model::Pod;
 pub use quantity::Quantity;
 pub use secret::Secret;

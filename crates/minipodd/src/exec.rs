@@ -15,9 +15,9 @@ use std::time::Duration;
 
 use minipod_api::ApiError;
 use minipod_api::backend::{ByteStream, ExecFailure, ExecSession, TerminalSize};
-use minipod_api::error::chain;
 use minipod_monitor::records::{AttachedExec, ExecExit, PodRecord};
 use minipod_monitor::{AttachOptions, Streams, WindowSize};
+use minipod_spec::error_chain;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::unix::pipe;
 use tokio::sync::{mpsc, oneshot};
@@ -61,7 +61,7 @@ pub(crate) async fn with_pipes(
         tokio::task::spawn_blocking(move || record.exec_attached(&container, command, options))
             .await
             .map_err(ApiError::internal)?
-            .map_err(|e| ApiError::BadRequest(chain(&e)))?;
+            .map_err(|e| ApiError::BadRequest(error_chain(&e)))?;
     let AttachedExec { streams, exit } = attached;
     let Streams::Pipes {
         stdin,

@@ -13,7 +13,7 @@ use std::io;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use minipod_api::error::chain;
+use minipod_spec::error_chain;
 
 use minipod_monitor::records::RecordError;
 use serde_json::Value;
@@ -139,7 +139,7 @@ impl SecretStore {
                 };
                 match read(&path) {
                     Ok(secret) => out.push(((ns.clone(), name), secret)),
-                    Err(e) => tracing::warn!("skipping a stored Secret: {}", chain(&e)),
+                    Err(e) => tracing::warn!("skipping a stored Secret: {}", error_chain(&e)),
                 }
             }
         }
@@ -175,13 +175,13 @@ mod tests {
             .expect_err("secrets/ is a file");
         let dir = state.path().join(SECRETS_DIR);
         assert_eq!(
-            chain(&error),
+            error_chain(&error),
             format!(
                 "creating the directory {} (mode 0700): File exists (os error 17)",
                 dir.display()
             )
         );
-        println!("{}", chain(&error));
+        println!("{}", error_chain(&error));
     }
 
     #[test]

@@ -205,7 +205,7 @@ impl From<ContainerRootError> for super::failure::Failure {
     fn from(e: ContainerRootError) -> Self {
         super::failure::Failure {
             errno: None,
-            message: super::failure::chain(&e),
+            message: minipod_spec::error_chain(&e),
         }
     }
 }

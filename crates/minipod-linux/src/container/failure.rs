@@ -45,18 +45,6 @@ impl From<std::io::Error> for Failure {
         }
     }
 }
-/// `error` and its causes, as one line: `step: cause: cause` (the report
-/// crosses the fork as text, so the chain is flattened here, once).
-pub(super) fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(e) = cause {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        cause = e.source();
-    }
-    text
-}
 
 impl From<serde_json::Error> for Failure {
     fn from(e: serde_json::Error) -> Self {

@@ -335,7 +335,7 @@ impl From<SeccompError> for super::failure::Failure {
         };
         super::failure::Failure {
             errno,
-            message: super::failure::chain(&e),
+            message: minipod_spec::error_chain(&e),
         }
     }
 }

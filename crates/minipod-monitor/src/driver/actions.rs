@@ -10,10 +10,10 @@ use minipod_spec::AdmittedPod;
 use minipod_spec::model::Container;
 
 use super::Driver;
-use crate::chain::error_chain;
 use crate::controller::Message;
 use crate::convert::timestamp;
 use crate::handlers::{self, Handler, HandlerError, ResolveError};
+use minipod_spec::error_chain;
 
 /// How long a postStart hook may run: the kubelet sets no limit of its own
 /// (the hook ends when it ends, or with the container).

@@ -20,8 +20,8 @@ use super::record::{MonitorState, PodRecord};
 use super::socket::{Command, write_line};
 use minipod_runtime::exec::{AttachOptions, Attached, Streams};
 
-use crate::chain::error_chain;
 use crate::controller::Controller;
+use minipod_spec::error_chain;
 
 /// How long the caller waits for the command to start (a busy, emulated
 /// VM can take seconds to clone and exec the helper).

@@ -149,7 +149,7 @@ impl PodRecord {
             // The status message: where the error becomes text.
             Err(e) => format!(
                 "; removing what was left of the pod failed: {}",
-                crate::chain::error_chain(e)
+                minipod_spec::error_chain(e)
             ),
         };
         let message = format!(

@@ -22,11 +22,11 @@ use crate::convert::timestamp;
 use minipod_lifecycle::machine::PodEvent;
 use minipod_runtime::logs::Stream;
 
-use crate::chain::error_chain;
 use crate::controller::Controller;
 use crate::driver::{Monitor, MonitorError, Outcome};
 use crate::observer::{ContainerStarted, Observer};
 use crate::pull::PullContext;
+use minipod_spec::error_chain;
 
 /// Why a recorded monitor could not run its pod.
 #[derive(Debug, thiserror::Error)]

@@ -14,8 +14,8 @@ use super::error::RecordError;
 use super::layout::SOCKET_FILE;
 use super::record::PodRecord;
 use super::socket::{Command, MAX_LINE, TIMEOUT, short_path, write_line};
-use crate::chain::error_chain;
 use crate::controller::Controller;
+use minipod_spec::error_chain;
 
 /// Binds the record's socket (replacing a stale one), mode 0600.
 pub(super) fn bind(record: &PodRecord) -> Result<UnixListener, RecordError> {

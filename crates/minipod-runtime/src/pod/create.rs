@@ -60,7 +60,7 @@ impl PodRuntime {
                 if let Err(undo) = running.teardown() {
                     tracing::warn!(
                         "undoing a failed pod create: {}",
-                        crate::error_text::chain(&undo)
+                        minipod_spec::error_chain(&undo)
                     );
                 }
                 Err(e)

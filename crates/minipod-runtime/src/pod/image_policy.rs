@@ -10,8 +10,8 @@ use minipod_spec::model::Container;
 use super::error::{ContainerError, NotStartedReason};
 use super::running::RunningPod;
 use super::runtime::PodRuntime;
-use crate::error_text::chain;
 use crate::image::{ImageNeed, PullError, PullSecret, policy};
+use minipod_spec::error_chain;
 
 impl PodRuntime {
     /// Whether container `name` of `running` needs a pull first.
@@ -53,14 +53,14 @@ impl PodRuntime {
             match DockerConfig::parse(bytes.as_bytes(), &format!("secret {}", secret.name)) {
                 Ok(config) => auth.sources.push(config),
                 // The kubelet leaves out a secret it cannot read, and pulls.
-                Err(e) => tracing::warn!("pull secret ignored: {}", chain(&e)),
+                Err(e) => tracing::warn!("pull secret ignored: {}", error_chain(&e)),
             }
         }
         if let Some(path) = &self.node().registry_auth_file {
             match DockerConfig::load(path) {
                 Ok(Some(config)) => auth.sources.push(config),
                 Ok(None) => {}
-                Err(e) => tracing::warn!("the node's auth file is ignored: {}", chain(&e)),
+                Err(e) => tracing::warn!("the node's auth file is ignored: {}", error_chain(&e)),
             }
         }
         self.puller
@@ -96,11 +96,14 @@ impl PodRuntime {
             )),
             Err(minipod_image::Error::Name(e)) => Err(ContainerError::new(
                 NotStartedReason::InvalidImageName,
-                format!("Failed to apply default image tag {name:?}: {}", chain(&e)),
+                format!(
+                    "Failed to apply default image tag {name:?}: {}",
+                    error_chain(&e)
+                ),
             )),
             Err(e) => Err(ContainerError::new(
                 NotStartedReason::ErrImagePull,
-                format!("Failed to pull image {name:?}: {}", chain(&e)),
+                format!("Failed to pull image {name:?}: {}", error_chain(&e)),
             )),
         }
     }

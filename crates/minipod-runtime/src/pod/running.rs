@@ -129,7 +129,7 @@ impl RunningPod {
         let mut first: Option<PodError> = None;
         let mut keep = |result: Result<(), PodError>| {
             if let Err(e) = result {
-                tracing::warn!("removing a pod: {}", crate::error_text::chain(&e));
+                tracing::warn!("removing a pod: {}", minipod_spec::error_chain(&e));
                 first.get_or_insert(e);
             }
         };
@@ -181,7 +181,7 @@ impl Drop for RunningPod {
             tracing::warn!(
                 "dropping pod {}: {}",
                 self.pod.uid(),
-                crate::error_text::chain(&e)
+                minipod_spec::error_chain(&e)
             );
         }
     }

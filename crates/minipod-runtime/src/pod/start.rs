@@ -10,7 +10,7 @@ use minipod_linux::mounts;
 use minipod_plan::launch::{self, ContainerDirs};
 use minipod_plan::process;
 
-use crate::error_text::chain;
+use minipod_spec::error_chain;
 
 use super::container_run::{ContainerRun, unmount_all};
 use super::error::{ContainerError, NotStartedReason};
@@ -70,12 +70,14 @@ impl PodRuntime {
 
         let process =
             process::resolve_process(&pod, container, &image.defaults, &self.node.node_name)
-                .map_err(|e| config_error(chain(&e)))?;
+                .map_err(|e| config_error(error_chain(&e)))?;
         launch::verify_run_as_non_root(&pod, name, &process)
             .map_err(|e| config_error(e.to_string()))?;
 
         if let Some(previous) = running.containers.remove(name) {
-            previous.remove().map_err(|e| create_error(chain(&e)))?;
+            previous
+                .remove()
+                .map_err(|e| create_error(error_chain(&e)))?;
         }
         let dir = running
             .state_dir
@@ -88,7 +90,7 @@ impl PodRuntime {
             rootfs: dir.join("rootfs"),
         };
         let spec = launch::launch_spec(&pod, name, &process, &image.layers, &running.paths, &dirs)
-            .map_err(|e| config_error(chain(&e)))?;
+            .map_err(|e| config_error(error_chain(&e)))?;
         let mut config = spec.config;
         config.seccomp = crate::seccomp::container_profile(
             &pod,
@@ -97,10 +99,10 @@ impl PodRuntime {
             &self.node.seccomp_profile_root,
             self.node.seccomp_default,
         )
-        .map_err(|e| create_error(chain(&e)))?;
+        .map_err(|e| create_error(error_chain(&e)))?;
         config.apparmor_profile =
             crate::apparmor::container_profile(&pod, container, &crate::apparmor::Host)
-                .map_err(|e| create_error(chain(&e)))?;
+                .map_err(|e| create_error(error_chain(&e)))?;
         let _ = fs::remove_dir_all(&dir);
         for d in [&dirs.upper, &dirs.work, &dirs.rootfs] {
             fs::create_dir_all(d).map_err(|e| create_error(format!("{}: {e}", d.display())))?;
@@ -142,7 +144,7 @@ impl PodRuntime {
                 self.node.pids_limit,
                 &devices,
             )
-            .map_err(|e| create_error(chain(&e)))
+            .map_err(|e| create_error(error_chain(&e)))
         });
         let cgroup = match cgroup {
             Ok(cgroup) => cgroup,
@@ -183,7 +185,7 @@ impl PodRuntime {
                 if let Err(undo) = run.remove() {
                     tracing::warn!(
                         "cleaning up after a failed start of {name}: {}",
-                        chain(&undo)
+                        error_chain(&undo)
                     );
                 }
                 Err(e)
@@ -202,7 +204,7 @@ impl PodRuntime {
         let join = run
             .cgroup
             .open_join()
-            .map_err(|e| create_error(chain(&e)))?;
+            .map_err(|e| create_error(error_chain(&e)))?;
         // std's pipes are close-on-exec (pipe2(O_CLOEXEC)).
         let pipe = || {
             std::io::pipe()

@@ -78,6 +78,6 @@ pub enum DialError {
 /// (`dial tcp 127.0.0.1:8080: connect: connection refused`).
 impl From<ProbeError> for String {
     fn from(error: ProbeError) -> String {
-        crate::error_text::chain(&error)
+        minipod_spec::error_chain(&error)
     }
 }

@@ -205,7 +205,7 @@ impl Observer for Console {
             tracing::warn!(
                 "cannot write {}: {}",
                 path.display(),
-                minipod_monitor::error_chain(&e)
+                minipod_spec::error_chain(&e)
             );
         }
     }

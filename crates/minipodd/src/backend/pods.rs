@@ -4,11 +4,11 @@
 use std::time::SystemTime;
 
 use minipod_api::ApiError;
-use minipod_api::error::chain;
 use minipod_api::handlers::now;
 use minipod_lifecycle::status::PodPhase;
 use minipod_monitor::records::{PodRecord, RecordError};
 use minipod_plan::admission::{self, Admission};
+use minipod_spec::error_chain;
 use minipod_spec::{Pod, ServerAssigned, admit};
 use serde_json::Value;
 
@@ -120,7 +120,7 @@ pub(super) async fn create(
         if let Err(e) = started {
             let _ = record.mark_failed(
                 "FailedCreatePodSandBox",
-                &format!("starting the pod's monitor: {}", chain(&e)),
+                &format!("starting the pod's monitor: {}", error_chain(&e)),
                 "",
             );
         }
@@ -198,7 +198,10 @@ pub(super) async fn update(
         .await
         .map_err(ApiError::internal)?
         .map_err(|e| {
-            ApiError::Conflict(format!("pod {name:?} could not be updated: {}", chain(&e)))
+            ApiError::Conflict(format!(
+                "pod {name:?} could not be updated: {}",
+                error_chain(&e)
+            ))
         })?;
     refresh::refreshed(daemon, record, name)
 }
@@ -229,7 +232,7 @@ pub(super) async fn delete(
             .await
             .map_err(ApiError::internal)?;
         if let Err(e) = stopped {
-            tracing::warn!(%name, "asking the monitor to stop the pod: {}", chain(&e));
+            tracing::warn!(%name, "asking the monitor to stop the pod: {}", error_chain(&e));
         }
     }
     let mut object = object;

@@ -6,11 +6,11 @@
 
 use minipod_api::ApiError;
 use minipod_api::backend::{EventType, Resource, WatchEvent};
-use minipod_api::error::chain;
 use minipod_lifecycle::status::PodPhase;
 use minipod_monitor::records::{Checked, PULL_SECRETS_FILE, PodRecord};
 use minipod_plan::admission;
 use minipod_plan::capacity::CpuAndMemory;
+use minipod_spec::error_chain;
 use serde_json::Value;
 
 use super::Daemon;
@@ -24,7 +24,7 @@ pub(super) fn refresh_all(daemon: &Daemon, startup: bool) {
     let records = match daemon.records.list() {
         Ok(records) => records,
         Err(e) => {
-            tracing::warn!("listing pod records: {}", chain(&e));
+            tracing::warn!("listing pod records: {}", error_chain(&e));
             return;
         }
     };
@@ -69,7 +69,7 @@ fn refresh_record(daemon: &Daemon, record: PodRecord, startup: bool) {
             // Created, but the daemon stopped before its monitor started.
             let _ = record.mark_failed(
                 "FailedCreatePodSandBox",
-                &format!("starting the pod's monitor: {}", chain(&e)),
+                &format!("starting the pod's monitor: {}", error_chain(&e)),
                 &daemon.node.node_name,
             );
         }
@@ -192,7 +192,7 @@ fn refresh_record(daemon: &Daemon, record: PodRecord, startup: bool) {
         let namespace = entry.namespace.clone();
         drop(state);
         if let Err(e) = entry.record.remove() {
-            tracing::warn!(%uid, "removing the record of a deleted pod: {}", chain(&e));
+            tracing::warn!(%uid, "removing the record of a deleted pod: {}", error_chain(&e));
         }
         // As the kubelet does, a deleted pod's logs go with it.
         let logs = minipod_runtime::logs::PodLogs {

@@ -236,7 +236,7 @@ fn decompression_bombs_stop_at_the_caps_quickly_and_leave_nothing() {
         .expect("VmHWM")
         .saturating_sub(before);
     // The layer names itself; the cap is its cause, in the chain users see.
-    let chain = minipod_image::error_chain(&err);
+    let chain = minipod_spec::error_chain(&err);
     assert!(
         matches!(err, Error::Layer { .. }) && chain.contains("layer_bytes limit"),
         "{chain}"
@@ -258,7 +258,7 @@ fn decompression_bombs_stop_at_the_caps_quickly_and_leave_nothing() {
     let started = Instant::now();
     let err = store.import(&layout, Some("many:1")).expect_err("refused");
     assert!(
-        minipod_image::error_chain(&err).contains("more than 10000 tar entries"),
+        minipod_spec::error_chain(&err).contains("more than 10000 tar entries"),
         "{err}"
     );
     assert!(started.elapsed() < Duration::from_secs(60));
@@ -414,7 +414,7 @@ fn a_long_name_bomb_is_refused_before_the_tar_reader_holds_it() {
         .saturating_sub(before);
     eprintln!("long name bomb refused after {took:?}, peak RSS +{grew} KiB: {err}");
     assert!(
-        minipod_image::error_chain(&err).contains("in one GNU long name or PAX header"),
+        minipod_spec::error_chain(&err).contains("in one GNU long name or PAX header"),
         "{err}"
     );
     assert!(grew < 64 << 10, "the import grew by {grew} KiB");

@@ -78,7 +78,7 @@ pub fn run(args: &ImageArgs) -> Result<u8> {
         Err(error) => {
             // The store's errors name the file, digest or entry; the
             // chain adds each cause once.
-            eprintln!("error: {}", minipod_image::error_chain(&error));
+            eprintln!("error: {}", minipod_spec::error_chain(&error));
             if error.is_invalid_input() {
                 exit::INVALID_INPUT
             } else {

@@ -78,7 +78,7 @@ pub fn run(store: Store, name: &str, args: &RegistryArgs) -> Result<u8> {
             Ok(exit::OK)
         }
         Err(e) => {
-            eprintln!("error: {}", minipod_image::error_chain(&e));
+            eprintln!("error: {}", minipod_spec::error_chain(&e));
             Ok(match e {
                 PullError::Name(_) => exit::INVALID_INPUT,
                 _ => exit::FAILURE,
