@@ -107,4 +107,26 @@ if cargo tree --locked -p minipodd -e normal --prefix none --format '{p}' |
 else
   echo "purity: minipodd does not depend on the minipod CLI crate"
 fi
+
+# 4. docs/architecture.md's table of crates says what each uses: it must be
+# what cargo says (normal dependencies inside the workspace).
+table=$(sed -n 's/^| `\(minipod[a-z-]*\)` | \([^|]*\) |.*/\1:\2/p' docs/architecture.md |
+  tr -d '`' | sed 's/—//; s/, */ /g; s/  */ /g; s/ *$//')
+actual=$(cargo metadata --locked --format-version 1 --no-deps | python3 -c '
+import json, sys
+m = json.load(sys.stdin)
+names = {p["name"] for p in m["packages"]}
+for p in sorted(m["packages"], key=lambda p: p["name"]):
+    if p["name"] == "minipod-runtime-tests":
+        continue
+    uses = sorted({d["name"] for d in p["dependencies"] if d["name"] in names and d["kind"] is None})
+    print(p["name"] + ":" + " ".join(uses))
+')
+if diff <(sort <<<"$table") <(sort <<<"$actual") >/dev/null; then
+  echo "purity: docs/architecture.md's crate table matches cargo metadata"
+else
+  echo "purity: docs/architecture.md's crate table differs from cargo metadata (< docs, > cargo):" >&2
+  diff <(sort <<<"$table") <(sort <<<"$actual") | grep '^[<>]' | sed 's/^/    /' >&2
+  status=1
+fi
 exit $status

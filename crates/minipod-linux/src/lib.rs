@@ -23,7 +23,19 @@
 //! * [`terminal`]: the user's terminal for `minipod exec -t` (raw mode,
 //!   size, SIGWINCH).
 //! * [`private_fs`]: root-only directories, and opening inside a directory
-//!   without following symlinks (the image store, the node's directories).
+//!   without following symlinks (the image store, the node's directories);
+//!   [`in_root`] resolves a path inside a container's root; [`mounts`]
+//!   makes bind mounts and tmpfs there.
+//! * [`file_meta`] and [`file_lock`]: what layer extraction and the image
+//!   store need of files (whiteout device nodes, owners and times without
+//!   following symlinks, `flock`).
+//! * [`signals`]: signals blocked and taken with `sigwait` (the stop
+//!   signals of `minipod run`, monitors and the daemon); [`kill`] signals a
+//!   process by pid, for those of which no pidfd is held.
+//! * [`net_namespace`]: a thread entering a pod's network namespace (probes).
+//! * Small wrappers: [`fd_flags`] (`O_NONBLOCK`), [`fdpass`] (descriptors
+//!   over a unix socket), [`errno`] (error numbers in words), [`uts`] (the
+//!   host name).
 //!
 //! `unsafe` is denied here except in the modules that name it in their own
 //! `#![allow(unsafe_code)]`, each block with a `SAFETY:` comment:
