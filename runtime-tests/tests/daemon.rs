@@ -1183,15 +1183,20 @@ fn the_minipod_cli_applies_gets_logs_and_deletes() {
     wait_until_or("minipod get pods shows cli 2/2 Running", PATIENCE, || {
         let table = node.ok(c, &["get", "pods"]);
         let mut lines = table.lines();
-        assert_eq!(lines.next(), Some(HEADER), "{table}");
+        // Columns are as wide as their widest cell, as kubectl's are: the
+        // header is exact once the row says Running (a slow machine may
+        // show a wider STATUS such as PodInitializing first).
+        let header = lines.next();
         let row: Vec<&str> = lines
             .next()
             .unwrap_or_default()
             .split_whitespace()
             .collect();
-        (row.get(..4) == Some(&["cli", "2/2", "Running", "0"][..]))
-            .then_some(())
-            .ok_or(table)
+        if row.get(..4) == Some(&["cli", "2/2", "Running", "0"][..]) {
+            assert_eq!(header, Some(HEADER), "{table}");
+            return Ok(());
+        }
+        Err(table)
     });
     let row = watch.wait_for_line("cli 2/2 Running", |l| {
         l.split_whitespace().take(3).eq(["cli", "2/2", "Running"])
