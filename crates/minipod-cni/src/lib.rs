@@ -28,12 +28,20 @@
 
 #![forbid(unsafe_code)]
 
+pub mod cache;
 pub mod cidr;
 pub mod config;
 pub mod default_net;
 pub mod error;
+pub mod exec;
+pub mod invoke;
+pub mod result;
 pub mod version;
 
+pub use cache::{CachedAttachment, ResultCache};
 pub use cidr::{Ipv4Net, choose_pod_cidr};
 pub use config::{NetworkConfig, PluginConfig};
 pub use error::{CniError, ConfigError};
+pub use exec::{CommandExec, PluginExec};
+pub use invoke::{Attachment, Cni, PortMapping};
+pub use result::CniResult;
