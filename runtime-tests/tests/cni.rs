@@ -14,314 +14,18 @@
 //! jumps), which its `DEL` leaves by design (removed when the test's run
 //! created them). All traffic stays on this machine.
 
+#[path = "cni/scene.rs"]
+mod scene;
+
 use std::fs;
 use std::io::{Read, Write};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
-use minipod_cni::cidr::{Ipv4Net, choose_pod_cidr, parse_proc_net_route};
-use minipod_cni::default_net::{DefaultNetwork, loopback_network};
-use minipod_cni::{Attachment, Cni, CommandExec, NetworkConfig, PortMapping};
+use minipod_cni::PortMapping;
 use minipod_runtime_tests::{root_on_the_host_or_skip, serial, wait_until_or};
-
-const BIN_DIRS: [&str; 2] = ["/opt/cni/bin", "/usr/lib/cni"];
-const DEADLINE: Duration = Duration::from_secs(20);
-
-/// Clean-up steps, run in reverse order when dropped (a failed assertion
-/// included).
-#[derive(Default)]
-struct Cleanup(Vec<(String, Box<dyn FnOnce()>)>);
-
-impl Cleanup {
-    fn push(&mut self, what: &str, step: impl FnOnce() + 'static) {
-        self.0.push((what.to_owned(), Box::new(step)));
-    }
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        while let Some((_, step)) = self.0.pop() {
-            step();
-        }
-    }
-}
-
-impl std::fmt::Debug for Cleanup {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list()
-            .entries(self.0.iter().map(|(w, _)| w))
-            .finish()
-    }
-}
-
-fn run(program: &str, args: &[&str]) -> String {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?}: {}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn quiet(program: &str, args: &[&str]) -> bool {
-    Command::new(program)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn link_exists(name: &str) -> bool {
-    quiet("ip", &["link", "show", "dev", name])
-}
-
-/// The nat table without counters, sorted: what rules and chains exist.
-fn nat_rules() -> Vec<String> {
-    let mut lines: Vec<String> = run("iptables-save", &["-t", "nat"])
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.starts_with('*') && *l != "COMMIT")
-        .map(|l| {
-            // ":CHAIN POLICY [packets:bytes]" -> ":CHAIN POLICY"
-            match l.rfind(" [") {
-                Some(i) if l.starts_with(':') => l[..i].to_owned(),
-                _ => l.to_owned(),
-            }
-        })
-        .collect();
-    lines.sort();
-    lines
-}
-
-/// Splits an `iptables-save` rule into arguments (it quotes with `"`).
-fn rule_args(rule: &str) -> Vec<String> {
-    let mut args = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    for c in rule.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            ' ' if !quoted => {
-                if !cur.is_empty() {
-                    args.push(std::mem::take(&mut cur));
-                }
-            }
-            c => cur.push(c),
-        }
-    }
-    if !cur.is_empty() {
-        args.push(cur);
-    }
-    args
-}
-
-/// Removes portmap's top-level nat chains and the jumps to them, when they
-/// were not there before the test (then the test's run created them).
-fn remove_new_portmap_chains(before: &[String]) {
-    let chains = [
-        "CNI-HOSTPORT-DNAT",
-        "CNI-HOSTPORT-SETMARK",
-        "CNI-HOSTPORT-MASQ",
-    ];
-    let now = nat_rules();
-    let mut ours: Vec<&str> = Vec::new();
-    for chain in chains {
-        // `nat_rules` keeps ":CHAIN POLICY" ("-" for a user chain).
-        let decl = format!(":{chain} -");
-        if !before.contains(&decl) && now.contains(&decl) {
-            ours.push(chain);
-        }
-    }
-    for line in &now {
-        let args = rule_args(line);
-        let jumps_to_ours = args
-            .windows(2)
-            .any(|w| w[0] == "-j" && ours.contains(&w[1].as_str()));
-        if args.first().map(String::as_str) == Some("-A") && jumps_to_ours && !before.contains(line)
-        {
-            let mut del = vec!["-t".to_owned(), "nat".to_owned(), "-D".to_owned()];
-            del.extend(args.into_iter().skip(1));
-            let del: Vec<&str> = del.iter().map(String::as_str).collect();
-            let _ = quiet("iptables", &del);
-        }
-    }
-    for chain in &ours {
-        let _ = quiet("iptables", &["-t", "nat", "-F", chain]);
-    }
-    for chain in &ours {
-        let _ = quiet("iptables", &["-t", "nat", "-X", chain]);
-    }
-}
-
-/// What one test owns: names, a state dir, and the clean-up of all of it.
-struct Scene {
-    netns: String,
-    netns_path: PathBuf,
-    bridge: String,
-    cidr: Ipv4Net,
-    state: tempfile::TempDir,
-    cleanup: Cleanup,
-}
-
-/// A pod CIDR for the test: a /24 of 10.203.0.0/16 that overlaps no route of
-/// the host (chosen with the same function as the node's default).
-fn test_cidr() -> Ipv4Net {
-    let routes = parse_proc_net_route(&fs::read_to_string("/proc/net/route").expect("routes"));
-    let candidates: Vec<Ipv4Net> = (0..=255u8)
-        .filter_map(|i| Ipv4Net::new(Ipv4Addr::new(10, 203, i, 0), 24))
-        .collect();
-    choose_pod_cidr(&routes, &candidates).expect("a free /24 in 10.203.0.0/16")
-}
-
-fn scene() -> Scene {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let pid = std::process::id();
-    let mut cleanup = Cleanup::default();
-    // Restore ip_forward first registered, so it runs last.
-    let forward = fs::read_to_string("/proc/sys/net/ipv4/ip_forward").expect("ip_forward");
-    cleanup.push("ip_forward", move || {
-        let _ = fs::write("/proc/sys/net/ipv4/ip_forward", forward.trim());
-    });
-    let before = nat_rules();
-    cleanup.push("portmap chains", move || remove_new_portmap_chains(&before));
-    let bridge = format!("mpt{pid}");
-    assert!(!link_exists(&bridge), "{bridge} already exists: not ours");
-    let b = bridge.clone();
-    cleanup.push("bridge", move || {
-        if link_exists(&b) {
-            let _ = quiet("ip", &["link", "del", "dev", &b]);
-        }
-    });
-    let netns = format!("minipod-test-{pid}-{n}");
-    run("ip", &["netns", "add", &netns]);
-    let ns = netns.clone();
-    cleanup.push("netns", move || {
-        let _ = quiet("ip", &["netns", "del", &ns]);
-    });
-    Scene {
-        netns_path: Path::new("/run/netns").join(&netns),
-        netns,
-        bridge,
-        cidr: test_cidr(),
-        state: tempfile::tempdir().expect("tempdir"),
-        cleanup,
-    }
-}
-
-impl Scene {
-    fn network(&self) -> DefaultNetwork {
-        let mut net = DefaultNetwork::new(self.cidr, self.state.path());
-        net.name = format!("minipod-test-{}", std::process::id());
-        net.bridge = self.bridge.clone();
-        net
-    }
-
-    fn cni(&self) -> Cni<CommandExec> {
-        Cni::new(
-            BIN_DIRS.iter().map(PathBuf::from).collect(),
-            self.state.path(),
-            CommandExec,
-        )
-    }
-
-    fn attachment(&self, if_name: &str, ports: Vec<PortMapping>) -> Attachment {
-        Attachment {
-            container_id: format!("sandbox-{}", self.netns),
-            netns: self.netns_path.clone(),
-            if_name: if_name.to_owned(),
-            pod_namespace: "default".to_owned(),
-            pod_name: "web".to_owned(),
-            pod_uid: "00000000-0000-4000-8000-000000000013".to_owned(),
-            port_mappings: ports,
-        }
-    }
-
-    fn ip_n(&self, args: &[&str]) -> String {
-        let mut all = vec!["-n", self.netns.as_str()];
-        all.extend_from_slice(args);
-        run("ip", &all)
-    }
-
-    /// A one-shot TCP server in the pod that sends `reply`.
-    fn listen_in_pod(&self, port: u16, reply: &str) -> Child {
-        Command::new("ip")
-            .args(["netns", "exec", &self.netns, "busybox", "sh", "-c"])
-            .arg(format!("echo {reply} | exec busybox nc -l -p {port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start busybox nc in the pod")
-    }
-}
-
-/// Attaches `lo` then `eth0` (containerd's order), with a guard that
-/// deletes both if the test fails before its own `DEL`.
-fn attach(
-    scene: &mut Scene,
-    net: &NetworkConfig,
-    ports: Vec<PortMapping>,
-) -> (minipod_cni::CniResult, Duration) {
-    let cni = scene.cni();
-    let lo_net = loopback_network();
-    let lo = scene.attachment("lo", Vec::new());
-    let eth0 = scene.attachment("eth0", ports);
-    let (n, l, e) = (net.clone(), lo_net.clone(), eth0.clone());
-    let guard_cni = scene.cni();
-    let lo_guard = lo.clone();
-    scene.cleanup.push("DEL", move || {
-        let _ = guard_cni.del(&n, &e);
-        let _ = guard_cni.del(&l, &lo_guard);
-    });
-    let start = Instant::now();
-    cni.add(&lo_net, &lo).expect("ADD loopback");
-    let result = cni.add(net, &eth0).expect("ADD the default chain");
-    (result, start.elapsed())
-}
-
-fn detach(scene: &Scene, net: &NetworkConfig, ports: Vec<PortMapping>) -> Duration {
-    let cni = scene.cni();
-    let start = Instant::now();
-    cni.del(net, &scene.attachment("eth0", ports))
-        .expect("DEL the default chain");
-    cni.del(&loopback_network(), &scene.attachment("lo", Vec::new()))
-        .expect("DEL loopback");
-    start.elapsed()
-}
-
-fn read_reply(addr: SocketAddr) -> std::io::Result<String> {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    let mut text = String::new();
-    let mut buf = [0u8; 256];
-    while !text.ends_with('\n') {
-        let n = stream.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        text.push_str(&String::from_utf8_lossy(&buf[..n]));
-    }
-    if text.is_empty() {
-        return Err(std::io::Error::other("connected, no reply yet"));
-    }
-    Ok(text)
-}
-
-fn report(test: &str, what: &str, took: Duration) {
-    let _ = writeln!(
-        std::io::stderr(),
-        "{test}: {what} took {:.1} ms",
-        took.as_secs_f64() * 1000.0
-    );
-}
+use scene::{DEADLINE, attach, detach, link_exists, nat_rules, read_reply, report, run, scene};
 
 #[test]
 fn default_chain_gives_the_pod_an_address_the_host_reaches_and_del_removes_it() {
@@ -429,11 +133,8 @@ fn default_chain_gives_the_pod_an_address_the_host_reaches_and_del_removes_it() 
     assert!(!link_exists(&veth), "{veth} is left");
     let ports = run("ip", &["-o", "link", "show", "master", &scene.bridge]);
     assert!(ports.trim().is_empty(), "bridge ports left: {ports}");
-    let left: Vec<String> = fs::read_dir(&ipam_dir)
-        .expect("ipam dir")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "lock" && !n.starts_with("last_reserved_ip"))
-        .collect();
+    assert!(ipam_dir.is_dir());
+    let left = reservations(&ipam_dir);
     assert!(left.is_empty(), "host-local reservations left: {left:?}");
     assert!(scene.cni().cache.list().expect("cache").is_empty());
     assert_eq!(nat_rules(), nat_before, "nat rules changed");
@@ -506,4 +207,154 @@ fn a_host_port_on_loopback_reaches_the_pod_through_portmap() {
         nat_before,
         "the test's clean-up did not restore the nat table"
     );
+}
+
+/// The host-local reservations in `dir` (its `lock` and
+/// `last_reserved_ip.*` files are its allocator's state, not reservations).
+fn reservations(dir: &std::path::Path) -> Vec<String> {
+    fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                .filter(|n| n != "lock" && !n.starts_with("last_reserved_ip"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_failing_plugin_is_named_and_its_add_rolled_back() {
+    let test = "a_failing_plugin_is_named_and_its_add_rolled_back";
+    if !root_on_the_host_or_skip(test) {
+        return;
+    }
+    let _serial = serial();
+    let nat_before = nat_rules();
+    let mut scene = scene();
+    let default = scene.network();
+    // bridge, then a plugin that fails ADD with a CNI error (and succeeds
+    // DEL, as the specification asks of DEL), then portmap.
+    let bin = tempfile::tempdir().expect("tempdir");
+    let failing = bin.path().join("fail-test");
+    fs::write(
+        &failing,
+        "#!/bin/sh\ncat >/dev/null\n[ \"$CNI_COMMAND\" = ADD ] || exit 0\n\
+         echo '{\"cniVersion\":\"1.0.0\",\"code\":100,\"msg\":\"refused by the test\",\"details\":\"on purpose\"}'\n\
+         echo 'the test plugin says no' >&2\nexit 1\n",
+    )
+    .expect("write the plugin");
+    fs::set_permissions(
+        &failing,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    let mut net = default.config();
+    let conf = serde_json::json!({"type": "fail-test"});
+    net.plugins.insert(
+        1,
+        minipod_cni::PluginConfig {
+            plugin_type: "fail-test".to_owned(),
+            conf: conf.as_object().expect("object").clone(),
+        },
+    );
+    let mut bin_dirs = vec![bin.path().to_owned()];
+    bin_dirs.extend(scene::BIN_DIRS.iter().map(std::path::PathBuf::from));
+    let cni = minipod_cni::Cni::new(bin_dirs, scene.state.path(), minipod_cni::CommandExec);
+    let eth0 = scene.attachment("eth0", Vec::new());
+    let (guard_cni, guard_net, guard_att) = (cni.clone(), net.clone(), eth0.clone());
+    scene.cleanup.push("DEL", move || {
+        let _ = guard_cni.del(&guard_net, &guard_att);
+    });
+
+    let err = cni.add(&net, &eth0).expect_err("the chain fails");
+    assert_eq!(
+        err.to_string(),
+        "CNI plugin fail-test failed ADD: refused by the test (code 100); on purpose; \
+         stderr: the test plugin says no"
+    );
+    // bridge's work was undone: no veth on the bridge, no address, no nat
+    // rule, nothing cached.
+    let ports = run("ip", &["-o", "link", "show", "master", &scene.bridge]);
+    assert!(ports.trim().is_empty(), "a veth is left: {ports}");
+    let left = reservations(&default.ipam_data_dir.join(&net.name));
+    assert!(left.is_empty(), "host-local reservations left: {left:?}");
+    assert!(cni.cache.list().expect("cache").is_empty());
+    assert_eq!(nat_rules(), nat_before);
+    drop(scene);
+}
+
+/// ADD, then a teardown as the daemon will do it for a pod whose monitor
+/// died: a fresh runtime lists the cache and deletes each attachment with
+/// its cached configuration. With `lose_netns`, the namespace is deleted
+/// first; the chain then runs without bridge's `ipMasq`, whose rule Debian's
+/// bridge 1.1.1 cannot remove without the namespace
+/// (containernetworking/plugins#810): minipod must run DEL before it unpins
+/// a pod's namespace.
+fn torn_down_from_the_cache(test: &str, lose_netns: bool) {
+    if !root_on_the_host_or_skip(test) {
+        return;
+    }
+    let _serial = serial();
+    let nat_before = nat_rules();
+    let mut scene = scene();
+    let default = scene.network();
+    let mut net = default.config();
+    if lose_netns {
+        net.plugins[0]
+            .conf
+            .insert("ipMasq".to_owned(), false.into());
+    }
+    let (result, _) = attach(&mut scene, &net, Vec::new());
+    let [IpAddr::V4(pod_ip)] = result.pod_ips()[..] else {
+        panic!("one IPv4 pod address expected: {result:?}");
+    };
+    let ipam_dir = default.ipam_data_dir.join(&net.name);
+    assert_eq!(reservations(&ipam_dir), vec![pod_ip.to_string()]);
+    if lose_netns {
+        // The veth dies with the namespace; the address stays reserved.
+        run("ip", &["netns", "del", &scene.netns]);
+    }
+
+    let cni = scene.cni();
+    let cached: Vec<_> = cni
+        .cache
+        .list()
+        .expect("list")
+        .into_iter()
+        .map(|c| c.expect("a readable cache entry"))
+        .collect();
+    let mut names: Vec<(&str, &str)> = cached
+        .iter()
+        .map(|c| (c.network.name.as_str(), c.attachment.if_name.as_str()))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [("minipod-loopback", "lo"), (net.name.as_str(), "eth0")]
+    );
+    let start = std::time::Instant::now();
+    for c in &cached {
+        cni.del(&c.network, &c.attachment)
+            .unwrap_or_else(|e| panic!("DEL of {}: {e}", c.path.display()));
+    }
+    report(test, "DEL from the cache", start.elapsed());
+    assert!(reservations(&ipam_dir).is_empty());
+    assert!(cni.cache.list().expect("list").is_empty());
+    assert_eq!(nat_rules(), nat_before, "a nat rule is left");
+    let ports = run("ip", &["-o", "link", "show", "master", &scene.bridge]);
+    assert!(ports.trim().is_empty(), "{ports}");
+    drop(scene);
+}
+
+#[test]
+fn a_pod_whose_monitor_died_is_torn_down_from_the_cache() {
+    torn_down_from_the_cache(
+        "a_pod_whose_monitor_died_is_torn_down_from_the_cache",
+        false,
+    );
+}
+
+#[test]
+fn a_pod_whose_namespace_is_gone_gives_its_address_back() {
+    torn_down_from_the_cache("a_pod_whose_namespace_is_gone_gives_its_address_back", true);
 }
