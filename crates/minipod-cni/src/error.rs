@@ -29,6 +29,10 @@ pub enum ConfigError {
         field: String,
         why: String,
     },
+    #[error(
+        "no pod CIDR is set and every default candidate ({candidates}) overlaps a route of the host: set the node's pod CIDR"
+    )]
+    NoPodCidr { candidates: String },
     #[error("CNI plugin {plugin:?} not found in {dirs:?}")]
     PluginNotFound { plugin: String, dirs: Vec<PathBuf> },
 }

@@ -19,6 +19,7 @@
 //! * [`invoke`]: `ADD`/`CHECK`/`DEL` along the chain (`prevResult`
 //!   threading, `runtimeConfig`), `STATUS`/`GC` where the plugins support CNI
 //!   1.1.
+//! * [`node`]: the node's settings and the network a pod gets from them.
 //! * [`cache`]: the results of `ADD`, kept under the state directory as libcni
 //!   keeps them.
 //!
@@ -35,6 +36,7 @@ pub mod default_net;
 pub mod error;
 pub mod exec;
 pub mod invoke;
+pub mod node;
 pub mod result;
 pub mod version;
 
@@ -44,4 +46,5 @@ pub use config::{NetworkConfig, PluginConfig};
 pub use error::{CniError, ConfigError};
 pub use exec::{CommandExec, PluginExec};
 pub use invoke::{Attachment, Cni, PortMapping};
+pub use node::{NodeNetworkSettings, PodNetwork, pod_network};
 pub use result::CniResult;
