@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Static checks, as CI runs them: formatting, lints, and the purity of the pure crates.
+# Static checks, as CI runs them: formatting, lints, and the seams between
+# crates (pure crates, kernel code only in minipod-linux: check-purity.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo fmt --all -- --check

@@ -18,6 +18,8 @@
 //! * The tests of one binary run one at a time ([`serial`]): counting open
 //!   descriptors or cgroup directories must not see another test's.
 
+#![forbid(unsafe_code)]
+
 pub mod node;
 pub mod registry;
 pub mod timeline;

@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use minipod_linux::cgroup::{ContainerCgroup, PodCgroup};
 use minipod_linux::container::{
-    self, BindMount, Container, ContainerConfig, ExitStatus, Rootfs, StartError, Stdio, User,
+    self, BindMount, Container, ContainerConfig, ExitStatus, Namespace, Rootfs, StartError, Stdio,
+    Step, User,
 };
 use minipod_linux::sandbox::Sandbox;
 use minipod_plan::Plan;
@@ -207,8 +208,9 @@ fn a_container_has_its_own_mount_and_pid_namespaces_but_the_pods_net_ipc_and_uts
     let pid = running.container.pid();
     let ns = |kind: &str| ns_inode(Path::new(&format!("/proc/{pid}/ns/{kind}")));
     let host = |kind: &str| ns_inode(Path::new(&format!("/proc/self/ns/{kind}")));
-    let pins: Vec<(String, PathBuf)> = pod.sandbox.as_ref().expect("sandbox").namespace_paths();
+    let pins: Vec<(Namespace, PathBuf)> = pod.sandbox.as_ref().expect("sandbox").namespace_paths();
     for (kind, pin) in &pins {
+        let kind = kind.as_str();
         assert_eq!(
             ns(kind),
             ns_inode(pin),
@@ -394,23 +396,23 @@ fn a_failure_before_exec_comes_back_as_data_naming_the_step() {
     let _serial = serial();
     let pod = TestPod::new();
     type Mutation = Box<dyn Fn(&mut ContainerConfig)>;
-    let cases: [(&str, Mutation, &str, Option<i32>); 3] = [
+    let cases: [(&str, Mutation, Step, Option<i32>); 3] = [
         (
             "server",
             Box::new(|c| c.args = vec!["no-such-program".into()]),
-            "find executable",
+            Step::FindExecutable,
             Some(libc::ENOENT),
         ),
         (
             "client",
             Box::new(|c| c.user.image_user = Some("ghost".into())),
-            "resolve user",
+            Step::ResolveUser,
             None,
         ),
         (
             "server",
             Box::new(|c| c.cwd = "/etc/passwd".into()),
-            "create workingDir",
+            Step::CreateWorkingDir,
             Some(libc::ENOTDIR),
         ),
     ];
@@ -424,8 +426,8 @@ fn a_failure_before_exec_comes_back_as_data_naming_the_step() {
                     unreachable!()
                 };
                 assert_eq!(
-                    (failure.step.as_str(), failure.errno),
-                    (step, errno),
+                    (&failure.step, failure.errno),
+                    (&step, errno),
                     "{failure:?}"
                 );
                 assert!(

@@ -12,7 +12,7 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use minipod_linux::container::ExitStatus;
+use minipod_linux::container::{ExitStatus, Step};
 use minipod_runtime::exec::{
     AttachOptions, Attached, ExecError, ExecOutcome, MAX_OUTPUT, Streams, WindowSize,
     set_window_size,
@@ -298,7 +298,7 @@ fn an_exec_of_a_missing_binary_fails_with_the_step_and_a_clear_message() {
 
     match exec(&node, &pod, &app, &["no-such-binary", "x"], EXEC_TIMEOUT) {
         Err(ExecError::Failed(failure)) => {
-            assert_eq!(failure.step, "find executable");
+            assert_eq!(failure.step, Step::FindExecutable);
             assert_eq!(failure.errno, Some(libc::ENOENT));
             let message = ExecError::Failed(failure).to_string();
             assert_eq!(
@@ -311,7 +311,7 @@ fn an_exec_of_a_missing_binary_fails_with_the_step_and_a_clear_message() {
     // A path that is not executable: the exec step, with its errno.
     match exec(&node, &pod, &app, &["/etc/passwd"], EXEC_TIMEOUT) {
         Err(ExecError::Failed(failure)) => {
-            assert_eq!(failure.step, "exec");
+            assert_eq!(failure.step, Step::Exec);
             assert_eq!(failure.errno, Some(libc::EACCES));
         }
         other => panic!("expected a failure before exec, got {other:?}"),
@@ -433,7 +433,7 @@ fn an_attached_exec_streams_stdin_stdout_stderr_and_its_exit_code() {
         &["no-such-binary"],
         AttachOptions::default(),
     ) {
-        Err(ExecError::Failed(failure)) => assert_eq!(failure.step, "find executable"),
+        Err(ExecError::Failed(failure)) => assert_eq!(failure.step, Step::FindExecutable),
         other => panic!("expected a failure before exec, got {other:?}"),
     }
 
@@ -602,7 +602,8 @@ fn tcp_and_http_checks_run_inside_the_pods_network_namespace() {
     // The servers listen on the pod's loopback, not the host's.
     assert!(std::net::TcpStream::connect(("127.0.0.1", 18471)).is_err());
     // A closed port in the pod.
-    let refused = probe::tcp_check(&pod, None, 18473, timeout).expect_err("closed port");
+    let refused =
+        String::from(probe::tcp_check(&pod, None, 18473, timeout).expect_err("closed port"));
     assert!(refused.contains("refused"), "{refused}");
 
     let ok = probe::http_get(&pod, &get("/index.html", 18471), timeout).expect("GET");
@@ -619,7 +620,8 @@ fn tcp_and_http_checks_run_inside_the_pods_network_namespace() {
     assert_eq!(redirected.body, b"in a directory\n");
     assert_eq!(redirected.redirect_not_followed, None);
     // Nothing listens: an error, not a status.
-    let error = probe::http_get(&pod, &get("/", 18473), timeout).expect_err("closed port");
+    let error =
+        String::from(probe::http_get(&pod, &get("/", 18473), timeout).expect_err("closed port"));
     assert!(error.contains("refused"), "{error}");
     // HTTPS is refused with a clear message.
     let https = HttpGetRequest {
@@ -627,7 +629,7 @@ fn tcp_and_http_checks_run_inside_the_pods_network_namespace() {
         ..get("/", 18471)
     };
     assert_eq!(
-        probe::http_get(&pod, &https, timeout).expect_err("https"),
+        String::from(probe::http_get(&pod, &https, timeout).expect_err("https")),
         probe::HTTPS_UNSUPPORTED
     );
 

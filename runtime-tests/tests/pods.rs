@@ -12,9 +12,9 @@ use std::io::Read;
 use std::os::fd::OwnedFd;
 use std::time::Duration;
 
-use minipod_linux::container::ExitStatus;
+use minipod_linux::container::{ExitStatus, Step};
 use minipod_runtime::image::ImageNeed;
-use minipod_runtime::pod::{Reason, RunningPod, StartedContainer};
+use minipod_runtime::pod::{NotStartedReason, RunningPod, StartedContainer};
 use minipod_runtime_tests::{
     TestNode, controller_dir, keyed, read, root_or_skip, serial, wait_until,
 };
@@ -263,7 +263,11 @@ spec:
         .runtime
         .start_container(&mut pod, "app", 0)
         .expect_err("the subPath must be refused");
-    assert_eq!(err.reason, Reason::CreateContainerConfigError, "{err}");
+    assert_eq!(
+        err.reason,
+        NotStartedReason::CreateContainerConfigError,
+        "{err}"
+    );
     assert!(
         err.message.starts_with(
             "failed to prepare subPath for volumeMount \"/escaped\" of container \"app\""
@@ -397,12 +401,12 @@ spec:
     let cases = [
         (
             "never",
-            Reason::ErrImageNeverPull,
+            NotStartedReason::ErrImageNeverPull,
             "Container image \"nothere:1.0\" is not present with pull policy of Never",
         ),
         (
             "missing",
-            Reason::ErrImagePull,
+            NotStartedReason::ErrImagePull,
             "Failed to pull image \"nothere:1.0\": ",
         ),
     ];
@@ -445,7 +449,7 @@ spec:
         .runtime
         .start_container(&mut pod, "rooted", 0)
         .expect_err("root image refused");
-    assert_eq!(err.reason, Reason::CreateContainerConfigError);
+    assert_eq!(err.reason, NotStartedReason::CreateContainerConfigError);
     assert_eq!(
         err.message,
         format!(
@@ -457,11 +461,11 @@ spec:
         .runtime
         .start_container(&mut pod, "missing", 0)
         .expect_err("no such program");
-    assert_eq!(err.reason, Reason::StartError);
+    assert_eq!(err.reason, NotStartedReason::StartError);
     let failure = err.failure.clone().expect("the failed step");
     assert_eq!(
-        (failure.step.as_str(), failure.errno),
-        ("find executable", Some(libc::ENOENT))
+        (failure.step, failure.errno),
+        (Step::FindExecutable, Some(libc::ENOENT))
     );
     assert!(
         err.message.contains("executable file not found in $PATH"),

@@ -24,8 +24,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use minipod_monitor::records::{
-    CONTAINER_STATUS_UNKNOWN, Checked, MONITOR_LOST, MonitorLauncher, MonitorState, ProcessId,
-    Record, Records,
+    CONTAINER_STATUS_UNKNOWN, Checked, MONITOR_LOST, MonitorLauncher, MonitorState, PodRecord,
+    ProcessId, Records,
 };
 use minipod_runtime::pod::NodeConfig;
 use minipod_runtime_tests::{
@@ -107,7 +107,7 @@ impl Node {
     /// Spawns the record's monitor from a child process (this test binary,
     /// re-executed: [`spawner`]), then SIGKILLs that child: the daemon
     /// dying right after it spawned the monitor.
-    fn spawn_from_doomed_child(&self, record: &Record) -> ProcessId {
+    fn spawn_from_doomed_child(&self, record: &PodRecord) -> ProcessId {
         let mut child = Command::new(std::env::current_exe().expect("this test binary"))
             .args(["--exact", "spawner", "--include-ignored", "--nocapture"])
             .env(SPAWN_RECORD, record.dir())
@@ -154,7 +154,7 @@ impl Node {
 /// Whatever a failing test leaves running is killed and cleaned up.
 struct Cleanup<'a> {
     node: &'a Node,
-    record: Record,
+    record: PodRecord,
 }
 
 impl Drop for Cleanup<'_> {
@@ -171,7 +171,7 @@ impl Drop for Cleanup<'_> {
 }
 
 /// Everything the record says, for a failing assertion.
-fn diagnostics(record: &Record) -> String {
+fn diagnostics(record: &PodRecord) -> String {
     let read = |file: &str| fs::read_to_string(record.path(file)).unwrap_or_default();
     format!(
         "--- status.json\n{}\n--- events.jsonl\n{}\n--- monitor.log\n{}",
@@ -182,7 +182,7 @@ fn diagnostics(record: &Record) -> String {
 }
 
 /// `(reason, fieldPath)` of each event, in order.
-fn event_reasons(record: &Record) -> Vec<(String, String)> {
+fn event_reasons(record: &PodRecord) -> Vec<(String, String)> {
     record
         .events()
         .expect("events.jsonl")
@@ -200,7 +200,7 @@ fn event_reasons(record: &Record) -> Vec<(String, String)> {
 }
 
 /// Waits until both containers run and are started, and the pod is Running.
-fn wait_until_running(record: &Record) -> Value {
+fn wait_until_running(record: &PodRecord) -> Value {
     wait_until_or("the pod runs", PATIENCE, || {
         let pod = record.status_json().map_err(|e| e.to_string())?;
         let running = |list: &str, name: &str| {
@@ -237,7 +237,7 @@ fn spawner() {
         return;
     };
     let args = std::env::var(SPAWN_ARGS).unwrap_or_default();
-    let record = Record::at(Path::new(&dir)).expect("the record");
+    let record = PodRecord::at(Path::new(&dir)).expect("the record");
     let launcher = MonitorLauncher::new(CLI, args.lines().map(Into::into).collect());
     let monitor = record.spawn_monitor(&launcher).expect("spawn the monitor");
     println!("spawned monitor {}", monitor.pid);

@@ -137,8 +137,14 @@ pub struct ExecOptions {
     pub tty: bool,
 }
 
-/// How an exec ended: `Ok(exit code)`, or a message when it never ran.
-pub type ExecExit = Result<i32, String>;
+/// Why an exec ended without an exit code: its command never ran, or the
+/// backend lost it. Each backend has its own typed errors; the client gets
+/// the whole chain ([`crate::error::chain`]) as the message of an
+/// `InternalError` status.
+pub type ExecFailure = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// How an exec ended: `Ok(exit code)`, or why it has none.
+pub type ExecExit = Result<i32, ExecFailure>;
 
 /// A running exec, returned by [`Backend::exec`]. The server copies the
 /// client's stdin into `stdin`, `stdout`/`stderr` to the client, forwards

@@ -155,6 +155,12 @@ impl ApiError {
         }
     }
 
+    /// A 500 for a failure of the backend itself; the client gets its
+    /// whole chain ([`chain`]) as the message.
+    pub fn internal(error: impl std::error::Error + 'static) -> Self {
+        ApiError::Internal(minipod_spec::error_chain(&error))
+    }
+
     /// `secrets "name" not found`.
     pub fn secret_not_found(name: &str) -> Self {
         ApiError::NotFound {
@@ -304,6 +310,22 @@ fn go_quote(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chain_names_each_cause_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("starting the command")]
+        struct Outer(#[source] std::io::Error);
+        let error = Outer(std::io::Error::other("no such file"));
+        assert_eq!(
+            minipod_spec::error_chain(&error),
+            "starting the command: no such file"
+        );
+        assert_eq!(
+            ApiError::internal(error).message(),
+            "starting the command: no such file"
+        );
+    }
 
     #[test]
     fn not_found_status() {

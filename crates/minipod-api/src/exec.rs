@@ -36,6 +36,11 @@ fn choose_protocol(offered: &str) -> Option<&'static str> {
     PROTOCOLS.into_iter().find(|p| offered.contains(p))
 }
 
+/// The backend dropped an exec's exit before sending it.
+#[derive(Debug, thiserror::Error)]
+#[error("the command's exit status was lost")]
+struct ExitLost;
+
 /// The final status sent on channel 3.
 pub fn exit_status(exit: &ExecExit) -> Value {
     match exit {
@@ -47,10 +52,10 @@ pub fn exit_status(exit: &ExecExit) -> Value {
             "reason": "NonZeroExitCode",
             "details": {"causes": [{"reason": "ExitCode", "message": code.to_string()}]}
         }),
-        Err(message) => json!({
+        Err(failure) => json!({
             "metadata": {},
             "status": "Failure",
-            "message": message,
+            "message": minipod_spec::error_chain(failure.as_ref()),
             "reason": "InternalError"
         }),
     }
@@ -218,7 +223,7 @@ where
             return;
         }
     };
-    let exit = exit.unwrap_or_else(|_| Err("the command's exit status was lost".into()));
+    let exit = exit.unwrap_or_else(|_| Err(Box::new(ExitLost)));
     let status = serde_json::to_vec(&exit_status(&exit)).unwrap_or_default();
     let _ = tx.send(framed(3, &status)).await;
     drop(tx);

@@ -3,8 +3,10 @@
 //! This crate serves what `kubectl` needs to manage pods on one host:
 //! discovery, pods (create, get, list, watch, delete, patch/update of
 //! images), `pods/log`, `pods/exec` (websocket), events, Secrets (for
-//! `imagePullSecrets`; [`secrets`]), and server-side Table printing. It does not run pods: it asks a [`Backend`] (the daemon's
-//! pod manager, or [`testing::FakeBackend`] in tests).
+//! `imagePullSecrets`; [`secrets`]), and server-side Table printing. It does
+//! not run pods: it asks a [`Backend`] (the daemon's pod manager, or
+//! `testing::FakeBackend` in tests: only built with the `testing` feature,
+//! which test code enables from its `[dev-dependencies]`).
 //!
 //! ## How a request flows
 //!
@@ -16,7 +18,8 @@
 //!    cap on watches and followed logs (429 past it).
 //! 2. **Authentication** ([`handlers::App::handle`]): on TCP, the request
 //!    must carry `Authorization: Bearer <token>`; otherwise a 401 `Status`.
-//! 3. **Routing**: the path is split into segments and matched
+//! 3. **Routing** ([`handlers`], a module per resource): the path is split
+//!    into segments and matched
 //!    (`/api/v1/namespaces/{ns}/pods/{name}/log`, ...). The method must fit
 //!    the path (405 otherwise); the `Accept` header picks plain JSON or a
 //!    `meta.k8s.io/v1 Table` ([`table`]); a request body is read with a
@@ -67,14 +70,15 @@ pub mod secrets;
 pub mod selector;
 pub mod server;
 pub mod table;
+#[cfg(feature = "testing")]
 pub mod testing;
 pub mod tls;
 
 pub use backend::{
-    Backend, ByteStream, EventType, ExecExit, ExecOptions, ExecSession, LogOptions, ObjectList,
-    Resource, TerminalSize, WatchEvent, WatchStream,
+    Backend, ByteStream, EventType, ExecExit, ExecFailure, ExecOptions, ExecSession, LogOptions,
+    ObjectList, Resource, TerminalSize, WatchEvent, WatchStream,
 };
 pub use error::{ApiError, Cause};
-pub use limits::ServerLimits;
+pub use limits::{ServerLimits, ZeroLimit};
 pub use server::{RunningServer, ServerOptions, start};
 pub use tls::{Credentials, kubeconfig};

@@ -68,21 +68,34 @@ impl Default for ServerLimits {
 
 impl ServerLimits {
     /// Refuses limits that would make the server unusable (a zero).
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), ZeroLimit> {
         let zero = [
             (
-                "the header read timeout",
+                ZeroLimit::HeaderReadTimeout,
                 self.header_read_timeout.is_zero(),
             ),
-            ("the body read timeout", self.body_read_timeout.is_zero()),
-            ("the connection limit", self.max_connections == 0),
-            ("the long-running request limit", self.max_long_running == 0),
+            (ZeroLimit::BodyReadTimeout, self.body_read_timeout.is_zero()),
+            (ZeroLimit::Connections, self.max_connections == 0),
+            (ZeroLimit::LongRunning, self.max_long_running == 0),
         ];
-        match zero.iter().find(|(_, is_zero)| *is_zero) {
-            Some((what, _)) => Err(format!("{what} must be more than zero")),
+        match zero.into_iter().find(|(_, is_zero)| *is_zero) {
+            Some((limit, _)) => Err(limit),
             None => Ok(()),
         }
     }
+}
+
+/// A [`ServerLimits`] value that is zero, which would refuse every request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ZeroLimit {
+    #[error("the header read timeout must be more than zero")]
+    HeaderReadTimeout,
+    #[error("the body read timeout must be more than zero")]
+    BodyReadTimeout,
+    #[error("the connection limit must be more than zero")]
+    Connections,
+    #[error("the long-running request limit must be more than zero")]
+    LongRunning,
 }
 
 /// One listener's counters.
@@ -153,9 +166,10 @@ mod tests {
             max_long_running: 0,
             ..ServerLimits::default()
         };
+        assert_eq!(limits.check(), Err(ZeroLimit::LongRunning));
         assert_eq!(
-            limits.check(),
-            Err("the long-running request limit must be more than zero".into())
+            ZeroLimit::LongRunning.to_string(),
+            "the long-running request limit must be more than zero"
         );
     }
 

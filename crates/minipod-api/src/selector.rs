@@ -26,12 +26,30 @@ enum LabelReq {
     NotExists(String),
 }
 
+/// Why a `labelSelector` requirement does not parse. The client gets it
+/// as a 400, after `unable to parse requirement: ` as the API server says it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum RequirementError {
+    #[error("unbalanced ')'")]
+    UnbalancedClose,
+    #[error("unbalanced '('")]
+    UnbalancedOpen,
+    #[error("invalid label key {key:?} in {requirement:?}")]
+    InvalidKey { key: String, requirement: String },
+    #[error("invalid label value {value:?} in {requirement:?}")]
+    InvalidValue { value: String, requirement: String },
+    #[error("expected a set like (a,b) in {requirement:?}")]
+    NotASet { requirement: String },
+    #[error("empty requirement in {selector:?}")]
+    Empty { selector: String },
+}
+
 /// A parsed `labelSelector`; the empty selector matches everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LabelSelector(Vec<LabelReq>);
 
 /// Splits on commas outside parentheses.
-fn split_top(text: &str) -> Result<Vec<&str>, String> {
+fn split_top(text: &str) -> Result<Vec<&str>, RequirementError> {
     let mut parts = Vec::new();
     let mut depth = 0i32;
     let mut start = 0;
@@ -41,7 +59,7 @@ fn split_top(text: &str) -> Result<Vec<&str>, String> {
             ')' => {
                 depth -= 1;
                 if depth < 0 {
-                    return Err("unbalanced ')'".into());
+                    return Err(RequirementError::UnbalancedClose);
                 }
             }
             ',' if depth == 0 => {
@@ -52,7 +70,7 @@ fn split_top(text: &str) -> Result<Vec<&str>, String> {
         }
     }
     if depth != 0 {
-        return Err("unbalanced '('".into());
+        return Err(RequirementError::UnbalancedOpen);
     }
     parts.push(&text[start..]);
     Ok(parts)
@@ -73,29 +91,37 @@ fn valid_value(value: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
-fn check_key(key: &str, whole: &str) -> Result<String, String> {
+fn check_key(key: &str, whole: &str) -> Result<String, RequirementError> {
     if valid_key(key) {
         Ok(key.to_owned())
     } else {
-        Err(format!("invalid label key {key:?} in {whole:?}"))
+        Err(RequirementError::InvalidKey {
+            key: key.to_owned(),
+            requirement: whole.to_owned(),
+        })
     }
 }
 
-fn check_value(value: &str, whole: &str) -> Result<String, String> {
+fn check_value(value: &str, whole: &str) -> Result<String, RequirementError> {
     if valid_value(value) {
         Ok(value.to_owned())
     } else {
-        Err(format!("invalid label value {value:?} in {whole:?}"))
+        Err(RequirementError::InvalidValue {
+            value: value.to_owned(),
+            requirement: whole.to_owned(),
+        })
     }
 }
 
 /// `(a, b)` → `["a", "b"]`.
-fn parse_set(text: &str, whole: &str) -> Result<Vec<String>, String> {
+fn parse_set(text: &str, whole: &str) -> Result<Vec<String>, RequirementError> {
     let inner = text
         .trim()
         .strip_prefix('(')
         .and_then(|t| t.strip_suffix(')'))
-        .ok_or_else(|| format!("expected a set like (a,b) in {whole:?}"))?;
+        .ok_or_else(|| RequirementError::NotASet {
+            requirement: whole.to_owned(),
+        })?;
     let mut values = Vec::new();
     for v in inner.split(',') {
         values.push(check_value(v.trim(), whole)?);
@@ -110,7 +136,7 @@ impl LabelSelector {
             .map_err(|why| ApiError::BadRequest(format!("unable to parse requirement: {why}")))
     }
 
-    fn parse_inner(text: &str) -> Result<Self, String> {
+    fn parse_inner(text: &str) -> Result<Self, RequirementError> {
         let mut reqs = Vec::new();
         if text.trim().is_empty() {
             return Ok(Self(reqs));
@@ -118,7 +144,9 @@ impl LabelSelector {
         for part in split_top(text)? {
             let p = part.trim();
             if p.is_empty() {
-                return Err(format!("empty requirement in {text:?}"));
+                return Err(RequirementError::Empty {
+                    selector: text.to_owned(),
+                });
             }
             let req = if let Some(key) = p.strip_prefix('!') {
                 LabelReq::NotExists(check_key(key.trim(), p)?)

@@ -91,7 +91,10 @@ pub async fn start<B: Backend>(
     let mut tcp_addr = None;
     let mut credentials = None;
 
-    options.limits.check().map_err(invalid_input)?;
+    options
+        .limits
+        .check()
+        .map_err(|zero| io::Error::new(io::ErrorKind::InvalidInput, zero))?;
     if let Some(addr) = options.tcp {
         check_listen_address(addr.ip(), options.listen_beyond_loopback)?;
         let creds = Credentials::load_or_create(&options.credentials_dir, addr.ip())?;

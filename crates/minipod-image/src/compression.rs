@@ -82,7 +82,7 @@ pub(crate) fn decompress<'a, R: Read + 'a>(
 /// A compressed stream the decompressor could not decode, in the
 /// decompressor's own words (fixed messages such as "corrupt deflate
 /// stream", never the data). Error messages may show it as it is
-/// (`crate::error::input_problem`).
+/// (`crate::problem::input_problem`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct Corrupt(pub String);

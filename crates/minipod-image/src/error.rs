@@ -5,8 +5,8 @@
 //! message may (serde_json's `invalid type: string "..."`, the tar crate's
 //! `numeric field was not a number: ...`), and an input may be a hard link
 //! to a secret (`layer.tar` linked to `/etc/shadow`). So parser errors are
-//! reduced here to what is wrong and where ([`input_problem`],
-//! [`json_problem`]), and the raw parser error is not kept as a `source`.
+//! reduced to what is wrong and where (`problem.rs`: [`input_problem`],
+//! [`crate::problem::json_problem`]), and the raw parser error is not kept as a `source`.
 
 use std::io;
 use std::path::PathBuf;
@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use crate::digest::Digest;
 use crate::extract::ExtractError;
 use crate::name::NameError;
+use crate::problem::input_problem;
 
 /// Why an import, lookup or removal failed.
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +51,7 @@ pub enum Error {
         location: String,
         /// `image index`, `image manifest`, `image config`, ...
         what: &'static str,
-        /// What is wrong and where, never the document's text ([`json_problem`]).
+        /// What is wrong and where, never the document's text ([`crate::problem::json_problem`]).
         problem: String,
     },
     /// A blob's content does not have the digest it is referenced by.
@@ -92,7 +93,7 @@ pub enum Error {
         actual: Digest,
     },
     /// A layer could not be extracted: a hostile or broken entry, or the disk.
-    #[error("layer {layer}: {source}")]
+    #[error("layer {layer}")]
     Layer {
         /// The (compressed) layer blob.
         layer: Digest,
@@ -156,7 +157,7 @@ pub enum Error {
         root: PathBuf,
     },
     /// The store could not be read or written.
-    #[error("image store: {path}: {source}")]
+    #[error("image store: {path}")]
     Store {
         /// The file or directory in the store.
         path: PathBuf,
@@ -189,53 +190,6 @@ impl Error {
     pub(crate) fn store(path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> Error {
         let path = path.into();
         move |source| Error::Store { path, source }
-    }
-}
-
-/// What is wrong with an input that could not be read, without a byte of
-/// it: an OS error or one of minipod's own (a cap, a decompressor's fixed
-/// message) as it is; a parser's message (which may quote the input) only
-/// as its kind.
-pub fn input_problem(error: &io::Error) -> String {
-    if error.raw_os_error().is_some() {
-        return error.to_string();
-    }
-    if let Some(inner) = error.get_ref() {
-        if let Some(cap) = inner.downcast_ref::<crate::limits::CapExceeded>() {
-            return cap.to_string();
-        }
-        if let Some(corrupt) = inner.downcast_ref::<crate::compression::Corrupt>() {
-            return corrupt.to_string();
-        }
-    }
-    match error.kind() {
-        io::ErrorKind::UnexpectedEof => "the data ends early (truncated)".into(),
-        // The parser's own message may quote the data: only its kind is told.
-        kind => format!(
-            "malformed data ({kind}; the parser's message is withheld, it may quote the data)"
-        ),
-    }
-}
-
-/// What is wrong with a JSON document and where, never its text: serde's
-/// messages quote values (`invalid type: string "..."`), so only those
-/// that name a field of the schema are kept.
-pub fn json_problem(error: &serde_json::Error) -> String {
-    use serde_json::error::Category;
-    let at = format!("line {} column {}", error.line(), error.column());
-    match error.classify() {
-        Category::Io => "cannot be read".into(),
-        Category::Syntax => format!("not valid JSON (at {at})"),
-        Category::Eof => format!("ends early (at {at})"),
-        Category::Data => {
-            // "missing field `config` at line 1 column 2": the name is the schema's.
-            let message = error.to_string();
-            if message.starts_with("missing field `") || message.starts_with("duplicate field `") {
-                message
-            } else {
-                format!("a field has the wrong type or value (at {at})")
-            }
-        }
     }
 }
 

@@ -40,7 +40,7 @@
 //! Names are normalised as Docker and the kubelet do ([`ImageName`]):
 //! `busybox` is `docker.io/library/busybox:latest`.
 
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 mod archive;
 pub mod compression;
@@ -48,8 +48,11 @@ mod defaults;
 pub mod digest;
 mod error;
 pub mod extract;
+mod layout;
 mod limits;
 pub mod name;
+mod problem;
+mod record;
 mod source;
 mod staging;
 mod store;
@@ -60,6 +63,5 @@ pub use digest::Digest;
 pub use error::{Error, Result};
 pub use limits::{CapExceeded, Limits};
 pub use name::{ImageName, NameError, NameProblem};
-pub use store::{
-    DEFAULT_ROOT, ImageRecord, ImportReport, Imported, LayerRecord, Removed, ResolvedImage, Store,
-};
+pub use record::{ImageRecord, LayerRecord};
+pub use store::{DEFAULT_ROOT, ImportReport, Imported, Removed, ResolvedImage, Store};

@@ -17,8 +17,9 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::compression::{Compression, decompress};
-use crate::error::{Error, Result, input_problem};
+use crate::error::{Error, Result};
 use crate::limits::{CappedReader, Limits, json_too_big};
+use crate::problem::input_problem;
 
 /// How many symlinks or hard links a member name may go through.
 const MAX_LINK_HOPS: usize = 40;

@@ -19,9 +19,9 @@ use crate::compression::decompress;
 use crate::digest::{Digest, HashingReader, HashingWriter};
 use crate::error::{Error, Result};
 use crate::extract::{ExtractError, unpack_layer};
+use crate::layout::Layout;
 use crate::limits::{CappedReader, Limits, json_too_big};
 use crate::source::Source;
-use crate::store::Layout;
 
 /// A blob that is verified and available (staged, or already in the store).
 #[derive(Debug, Clone)]

@@ -7,95 +7,23 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use nix::fcntl::{Flock, FlockArg};
+use minipod_linux::file_lock::{FileLock, LockMode};
 use serde::{Deserialize, Serialize};
 
 use crate::archive::{self, StagedImage};
 use crate::defaults::{ImageDefaults, image_defaults};
 use crate::digest::Digest;
 use crate::error::{Error, Result};
+use crate::layout::Layout;
 use crate::limits::Limits;
 use crate::name::ImageName;
+use crate::record::ImageRecord;
 use crate::source::Source;
 use crate::staging::Staging;
 
 /// Where the store lives unless told otherwise.
 pub const DEFAULT_ROOT: &str = "/var/lib/minipod/images";
 const RECORDS_VERSION: u32 = 1;
-
-/// The store's paths (see the crate documentation for the layout).
-#[derive(Debug, Clone)]
-pub(crate) struct Layout {
-    root: PathBuf,
-}
-
-impl Layout {
-    pub(crate) fn blobs_dir(&self) -> PathBuf {
-        self.root.join("blobs/sha256")
-    }
-    pub(crate) fn blob(&self, digest: &Digest) -> PathBuf {
-        self.blobs_dir().join(digest.hex())
-    }
-    pub(crate) fn layers_dir(&self) -> PathBuf {
-        self.root.join("layers/sha256")
-    }
-    pub(crate) fn layer(&self, diff_id: &Digest) -> PathBuf {
-        self.layers_dir().join(diff_id.hex())
-    }
-    pub(crate) fn tmp(&self) -> PathBuf {
-        self.root.join("tmp")
-    }
-    /// The store's own directories, parents first. All are root-only
-    /// ([`minipod_linux::private_fs::private_dir`]): the layers keep their
-    /// images' setuid binaries and world-writable directories, the blobs
-    /// may be private images.
-    fn private_dirs(&self) -> [PathBuf; 6] {
-        [
-            self.root.clone(),
-            self.root.join("blobs"),
-            self.blobs_dir(),
-            self.root.join("layers"),
-            self.layers_dir(),
-            self.tmp(),
-        ]
-    }
-    fn records(&self) -> PathBuf {
-        self.root.join("images.json")
-    }
-    fn lock(&self) -> PathBuf {
-        self.root.join("lock")
-    }
-}
-
-/// One layer of an image, as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LayerRecord {
-    /// The layer blob as imported (compressed or not): `blobs/sha256/<hex>`.
-    pub blob: Digest,
-    /// The digest of the uncompressed tar: `layers/sha256/<hex>`.
-    pub diff_id: Digest,
-    /// The blob's media type (minipod's choice for `docker save` layers).
-    pub media_type: String,
-    /// The blob's size in bytes.
-    pub size: u64,
-}
-
-/// An image name and what it stands for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImageRecord {
-    /// The normalised name, e.g. `docker.io/library/busybox:1.36`.
-    pub name: String,
-    /// The manifest blob (for `docker save` archives, the one minipod wrote).
-    pub manifest: Digest,
-    /// The config blob; its digest is the image ID.
-    pub config: Digest,
-    /// The layers, lowest first.
-    pub layers: Vec<LayerRecord>,
-    /// Config plus layer blobs, in bytes (what `crictl images` shows as SIZE).
-    pub size: u64,
-    /// When the name was imported, in seconds since the epoch.
-    pub imported: u64,
-}
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Records {
@@ -221,7 +149,7 @@ impl Store {
     /// archive gives. All or nothing: on error the store is as it was.
     pub fn import(&self, path: &Path, name: Option<&str>) -> Result<ImportReport> {
         let name = name.map(ImageName::parse).transpose()?;
-        let _lock = self.lock(FlockArg::LockExclusive)?;
+        let _lock = self.lock(LockMode::Exclusive)?;
         self.clear_tmp()?;
         let mut staging = Staging::new(&self.layout, self.limits)?;
         let source = Source::open(path, &staging.scratch(), &self.limits)?;
@@ -332,7 +260,7 @@ impl Store {
         if !self.layout.root.is_dir() {
             return Err(self.not_found(&wanted));
         }
-        let _lock = self.lock(FlockArg::LockExclusive)?;
+        let _lock = self.lock(LockMode::Exclusive)?;
         let mut records = self.read_records()?;
         let names: Vec<String> = find(&records.images, &wanted)
             .map(|r| r.name.clone())
@@ -353,7 +281,7 @@ impl Store {
         if !self.layout.root.is_dir() {
             return Ok(Removed::default());
         }
-        let _lock = self.lock(FlockArg::LockExclusive)?;
+        let _lock = self.lock(LockMode::Exclusive)?;
         let records = self.read_records()?;
         self.collect_garbage(&records)
     }
@@ -369,7 +297,7 @@ impl Store {
     /// around reads, so two minipod processes never see each other half-done.
     /// (Threads of one process lock too: each opens its own descriptor.)
     /// Every change makes the store root-only first ([`Store::prepare`]).
-    fn lock(&self, mode: FlockArg) -> Result<Flock<File>> {
+    fn lock(&self, mode: LockMode) -> Result<FileLock> {
         self.prepare()?;
         let path = self.layout.lock();
         let file = OpenOptions::new()
@@ -379,15 +307,12 @@ impl Store {
             .truncate(false)
             .open(&path)
             .map_err(Error::store(&path))?;
-        Flock::lock(file, mode).map_err(|(_, errno)| Error::Store {
-            path,
-            source: errno.into(),
-        })
+        FileLock::lock(file, mode).map_err(Error::store(path))
     }
 
     /// A shared lock when the store exists (an absent store is just empty,
     /// and reading it must not create it).
-    fn lock_shared(&self) -> Result<Option<Flock<File>>> {
+    fn lock_shared(&self) -> Result<Option<FileLock>> {
         self.secure_existing()?;
         let path = self.layout.lock();
         let file = match File::open(&path) {
@@ -396,16 +321,13 @@ impl Store {
                 if !self.layout.root.is_dir() {
                     return Ok(None);
                 }
-                return self.lock(FlockArg::LockShared).map(Some);
+                return self.lock(LockMode::Shared).map(Some);
             }
             Err(e) => return Err(Error::store(path)(e)),
         };
-        Flock::lock(file, FlockArg::LockShared)
+        FileLock::lock(file, LockMode::Shared)
             .map(Some)
-            .map_err(|(_, errno)| Error::Store {
-                path,
-                source: errno.into(),
-            })
+            .map_err(Error::store(path))
     }
 
     fn read_records(&self) -> Result<Records> {

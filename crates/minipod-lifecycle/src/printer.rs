@@ -3,10 +3,11 @@
 //! Mirrors `printPod` of `pkg/printers/internalversion/printers.go` (with
 //! native sidecars) and its `translateTimestampSince`. Spec §5.
 
+use minipod_plan::Role;
+use minipod_plan::roles::role_of;
 use minipod_spec::model::PodSpec;
 
 use crate::duration::human_duration;
-use crate::roles::is_sidecar_named;
 use crate::status::condition_type::{INITIALIZED, POD_SCHEDULED, READY};
 use crate::status::{ContainerStateTerminated, ContainerStatus, PodPhase, PodStatus};
 use crate::time::Timestamp;
@@ -71,7 +72,9 @@ pub fn kubectl_columns(pod: PodView<'_>, now: Timestamp) -> KubectlColumns {
     let mut initializing = false;
     for (i, s) in status.init_container_statuses.iter().enumerate() {
         restarts.add(s);
-        let is_sidecar = is_sidecar_named(spec, &s.name);
+        // A name the spec does not have is not a sidecar, as in kubectl's
+        // `isRestartableInitContainer(nil)`.
+        let is_sidecar = role_of(spec, &s.name) == Some(Role::Sidecar);
         if is_sidecar {
             sidecar_restarts.add(s);
         }

@@ -15,15 +15,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
+use minipod_spec::defaults::DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS;
 use minipod_spec::model::{Container, PodSpec};
 
 /// `minimumGracePeriodInSeconds`: the least time between the stop signal and
 /// SIGKILL, whatever the budget left.
 pub const MINIMUM_GRACE_SECONDS: i64 = 2;
-
-/// `terminationGracePeriodSeconds` when the spec leaves it out (the API
-/// server's default; minipod has no API server to apply it).
-pub const DEFAULT_GRACE_SECONDS: i64 = 30;
 
 /// Why a container is being killed, as far as its grace is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,7 +39,13 @@ pub enum KillCause {
 /// 1. `override_grace` (a caller-supplied override, e.g. hard eviction) wins;
 /// 2. else the pod's deletion grace, if it is being deleted;
 /// 3. else, for a probe kill, that probe's `terminationGracePeriodSeconds`;
-/// 4. else `spec.terminationGracePeriodSeconds`, default 30.
+/// 4. else `spec.terminationGracePeriodSeconds`.
+///
+/// The API server defaults `terminationGracePeriodSeconds` to 30
+/// (`SetDefaults_PodSpec`; `docs/kubernetes-semantics.md` §1), and so does
+/// admission (`minipod_spec::defaults`), so an admitted pod always has it;
+/// a raw spec without it (kubectl's view of any pod, a unit test) gets the
+/// same default here.
 ///
 /// A name the spec does not have just gets the pod's grace.
 pub fn grace_period(
@@ -63,7 +66,7 @@ pub fn grace_period(
     probe
         .and_then(|p| p.termination_grace_period_seconds)
         .or(spec.termination_grace_period_seconds)
-        .unwrap_or(DEFAULT_GRACE_SECONDS)
+        .unwrap_or(DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS)
 }
 
 fn find<'a>(spec: &'a PodSpec, name: &str) -> Option<&'a Container> {

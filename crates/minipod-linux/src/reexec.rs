@@ -5,15 +5,11 @@
 //! calls [`run_helper_if_asked`] first thing in `main`, before any thread or
 //! runtime exists.
 
-/// `argv[1]` of a container's init.
-pub const CONTAINER_INIT: &str = "__minipod-container-init";
-/// `argv[1]` of a pod sandbox's holder.
-pub const SANDBOX_HELPER: &str = "__minipod-sandbox";
-/// `argv[1]` of the pause process of a pod that shares one PID namespace.
-pub const PAUSE_HELPER: &str = "__minipod-pause";
-/// `argv[1]` of the helper that runs a command inside a running container
-/// (exec probes and hooks).
-pub const EXEC_HELPER: &str = "__minipod-exec";
+// Each helper's name is defined beside its entry point; this module only
+// dispatches to them, so dependencies point one way (reexec -> helpers).
+pub use crate::container::exec::EXEC_HELPER;
+pub use crate::container::init::CONTAINER_INIT;
+pub use crate::sandbox::{PAUSE_HELPER, SANDBOX_HELPER};
 
 /// Becomes the requested helper and never returns, or returns at once when
 /// this process is not a helper.
@@ -38,7 +34,7 @@ pub fn run_helper_if_asked() {
         Some(CONTAINER_INIT) => crate::container::init::init_main(),
         Some(SANDBOX_HELPER) => crate::sandbox::holder_main(),
         Some(PAUSE_HELPER) => crate::sandbox::pause_main(),
-        Some(EXEC_HELPER) => crate::container::exec::helper_main(),
+        Some(EXEC_HELPER) => crate::container::exec_helper::helper_main(),
         _ => {}
     }
 }

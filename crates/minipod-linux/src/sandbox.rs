@@ -22,9 +22,13 @@ use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::unistd::pipe2;
 
 use crate::container::spawn::{CgroupEntry, ChildFds, spawn_init};
-use crate::reexec::SANDBOX_HELPER;
+use crate::pidfd::PidFd;
+pub use minipod_plan::launch::Namespace;
 
-pub const KINDS: [&str; 3] = ["net", "ipc", "uts"];
+/// `argv[1]` of a pod sandbox's holder (see [`crate::reexec`]).
+pub const SANDBOX_HELPER: &str = "__minipod-sandbox";
+/// `argv[1]` of the pause process of a pod that shares one PID namespace.
+pub const PAUSE_HELPER: &str = "__minipod-pause";
 
 #[derive(Debug)]
 pub struct Sandbox {
@@ -40,20 +44,22 @@ pub struct Sandbox {
 /// does.
 #[derive(Debug)]
 struct Pause {
-    pidfd: OwnedFd,
+    pidfd: PidFd,
     pid_namespace: OwnedFd,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: PathBuf,
+        #[source]
         source: std::io::Error,
     },
-    #[error("{what}: {source}")]
+    #[error("{what}")]
     Sys {
         what: String,
+        #[source]
         source: nix::errno::Errno,
     },
     #[error("sandbox holder: {0}")]
@@ -75,7 +81,7 @@ impl Sandbox {
             pause: None,
         };
         // From here on, dropping `sandbox` on an error undoes what was made.
-        for kind in KINDS {
+        for kind in Namespace::SHARED_BY_POD {
             let pin = sandbox.pin(kind);
             fs::File::create(&pin).map_err(io(&pin))?;
         }
@@ -122,7 +128,7 @@ impl Sandbox {
         let result = if ready.trim() != "ready" {
             Err(SandboxError::Holder(ready.trim().to_owned()))
         } else {
-            KINDS.iter().try_for_each(|kind| {
+            Namespace::SHARED_BY_POD.iter().try_for_each(|&kind| {
                 let source = format!("/proc/{}/ns/{kind}", holder.pid);
                 mount(
                     Some(source.as_str()),
@@ -166,7 +172,7 @@ impl Sandbox {
         let namespaces = (libc::CLONE_NEWPID | libc::CLONE_NEWNS) as u64;
         let pause = spawn_init(
             program,
-            &["minipod-pause", crate::reexec::PAUSE_HELPER],
+            &["minipod-pause", PAUSE_HELPER],
             &ChildFds {
                 stdin: &devnull,
                 stdout: &out_w,
@@ -212,13 +218,16 @@ impl Sandbox {
         self.pause.as_ref().map(|p| p.pid_namespace.as_fd())
     }
 
-    fn pin(&self, kind: &str) -> PathBuf {
-        self.dir.join("ns").join(kind)
+    fn pin(&self, kind: Namespace) -> PathBuf {
+        self.dir.join("ns").join(kind.as_str())
     }
 
     /// The pinned namespace files, for containers to join.
-    pub fn namespace_paths(&self) -> Vec<(String, PathBuf)> {
-        KINDS.iter().map(|k| (k.to_string(), self.pin(k))).collect()
+    pub fn namespace_paths(&self) -> Vec<(Namespace, PathBuf)> {
+        Namespace::SHARED_BY_POD
+            .iter()
+            .map(|&k| (k, self.pin(k)))
+            .collect()
     }
 
     /// The pod's run directory.
@@ -240,7 +249,7 @@ impl Drop for Sandbox {
         if let Some(pause) = self.pause.take() {
             stop_pause(&pause.pidfd);
         }
-        for kind in KINDS {
+        for kind in Namespace::SHARED_BY_POD {
             let _ = umount2(&self.pin(kind), MntFlags::MNT_DETACH);
         }
         let _ = fs::remove_dir_all(&self.dir);
@@ -272,26 +281,9 @@ pub fn holder_main() -> ! {
 }
 
 /// SIGKILLs a pause process through its pidfd and reaps it.
-fn stop_pause(pidfd: &OwnedFd) {
-    use std::os::fd::AsRawFd;
-    // SAFETY: pidfd_send_signal and waitid(P_PIDFD) on a pidfd we own, with
-    // a zeroed siginfo_t (plain old data) for waitid to fill.
-    unsafe {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            pidfd.as_raw_fd(),
-            libc::SIGKILL,
-            std::ptr::null::<libc::siginfo_t>(),
-            0u32,
-        );
-        let mut info: libc::siginfo_t = std::mem::zeroed();
-        libc::waitid(
-            libc::P_PIDFD,
-            pidfd.as_raw_fd() as libc::id_t,
-            &mut info,
-            libc::WEXITED,
-        );
-    }
+fn stop_pause(pidfd: &PidFd) {
+    let _ = pidfd.send_signal(nix::sys::signal::Signal::SIGKILL);
+    let _ = pidfd.wait();
 }
 
 /// The pause process: pid 1 of a pod's shared PID namespace. It says

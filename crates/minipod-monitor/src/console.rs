@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use minipod_runtime::logs::{self, Stream, Tee};
 
-use crate::Observer;
+use crate::observer::Observer;
 
 /// Hands a container's output to the observer line by line (a last line
 /// without a newline when the stream ends).

@@ -10,12 +10,77 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use minipod_linux::container::Container as Process;
+use minipod_runtime::exec::{AttachOptions, Attached};
 use minipod_runtime::pod::{PodRuntime, RunningPod};
 use minipod_runtime::probe::{self, HttpGetRequest};
 use minipod_spec::enums::UriScheme;
 use minipod_spec::model::{
     Container, ExecAction, HttpGetAction, IntOrString, LifecycleHandler, Probe, TcpSocketAction,
 };
+
+/// Why a probe's or hook's handler could not be resolved against its
+/// container.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum ResolveError {
+    #[error("gRPC probes are not supported by minipod")]
+    GrpcUnsupported,
+    #[error("the handler has no action")]
+    NoAction,
+    /// The kubelet's `findPortByName` message.
+    #[error("couldn't find port: {0:?} in container")]
+    NoSuchPort(String),
+    #[error("invalid port number: {0}")]
+    InvalidPort(i32),
+}
+
+/// Why a probe or hook failed: the text of its event (the kubelet's
+/// `Unhealthy` and `FailedPostStartHook`/`FailedPreStopHook` messages).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum HandlerError {
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+    #[error("container {0:?} has no such handler or no process")]
+    NoProcess(String),
+    #[error("the pod is being removed")]
+    PodRemoved,
+    #[error("command {command:?} timed out after {seconds}s")]
+    TimedOut { command: String, seconds: u64 },
+    /// The command exited non-zero: the kubelet shows its output, as is.
+    #[error("{output}")]
+    CommandFailed { output: String },
+    #[error(transparent)]
+    Exec(#[from] ExecError),
+    /// An `httpGet` or `tcpSocket` check got no response.
+    #[error(transparent)]
+    Network(#[from] minipod_runtime::probe::ProbeError),
+    /// An `httpGet` check got a response that counts as a failure, in the
+    /// kubelet's words.
+    #[error("{0}")]
+    BadResponse(String),
+}
+
+/// Why an exec in a container (`kubectl exec`, an exec probe or hook)
+/// could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error("container {0:?} is not running")]
+    NotRunning(String),
+    #[error("the pod is being removed")]
+    PodRemoved,
+    #[error(transparent)]
+    Runtime(#[from] minipod_runtime::exec::ExecError),
+}
+
+/// How an exec through the monitor ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecResult {
+    /// The command's exit code (128 + signal when killed).
+    pub exit_code: i32,
+    /// Its stdout and stderr together (at most 10 KiB).
+    pub output: Vec<u8>,
+    /// It ran out of time and was killed.
+    pub timed_out: bool,
+}
 
 /// What to run, resolved against the container (named ports looked up).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,9 +93,9 @@ pub(crate) enum Handler {
 
 impl Handler {
     /// A probe's handler.
-    pub fn of_probe(probe: &Probe, container: &Container) -> Result<Handler, String> {
+    pub fn of_probe(probe: &Probe, container: &Container) -> Result<Handler, ResolveError> {
         if probe.grpc.is_some() {
-            return Err("gRPC probes are not supported by minipod".into());
+            return Err(ResolveError::GrpcUnsupported);
         }
         resolve(
             probe.exec.as_ref(),
@@ -41,7 +106,10 @@ impl Handler {
     }
 
     /// A hook's handler.
-    pub fn of_hook(hook: &LifecycleHandler, container: &Container) -> Result<Handler, String> {
+    pub fn of_hook(
+        hook: &LifecycleHandler,
+        container: &Container,
+    ) -> Result<Handler, ResolveError> {
         if let Some(sleep) = &hook.sleep {
             let seconds = u64::try_from(sleep.seconds).unwrap_or(0);
             return Ok(Handler::Sleep(Duration::from_secs(seconds)));
@@ -60,7 +128,7 @@ fn resolve(
     http_get: Option<&HttpGetAction>,
     tcp: Option<&TcpSocketAction>,
     container: &Container,
-) -> Result<Handler, String> {
+) -> Result<Handler, ResolveError> {
     if let Some(exec) = exec {
         return Ok(Handler::Exec(exec.command.clone()));
     }
@@ -83,12 +151,12 @@ fn resolve(
             port: port(&tcp.port, container)?,
         });
     }
-    Err("the handler has no action".into())
+    Err(ResolveError::NoAction)
 }
 
 /// A port by number, or by the name of one of the container's ports
 /// (`findPortByName`).
-fn port(port: &IntOrString, container: &Container) -> Result<u16, String> {
+fn port(port: &IntOrString, container: &Container) -> Result<u16, ResolveError> {
     let number = match port {
         IntOrString::Int(n) => *n,
         IntOrString::String(name) => match name.parse::<i32>() {
@@ -98,13 +166,13 @@ fn port(port: &IntOrString, container: &Container) -> Result<u16, String> {
                 .iter()
                 .find(|p| p.name.as_deref() == Some(name.as_str()))
                 .map(|p| p.container_port)
-                .ok_or_else(|| format!("couldn't find port: {name:?} in container"))?,
+                .ok_or_else(|| ResolveError::NoSuchPort(name.clone()))?,
         },
     };
     u16::try_from(number)
         .ok()
         .filter(|n| *n > 0)
-        .ok_or_else(|| format!("invalid port number: {number}"))
+        .ok_or(ResolveError::InvalidPort(number))
 }
 
 /// What a handler needs of the pod.
@@ -117,17 +185,17 @@ pub(crate) struct PodAccess {
 }
 
 /// Runs `handler` for `container` (whose pid 1 is `process`) within
-/// `timeout`: `Ok` on success, else the text for the event.
+/// `timeout`: `Ok` on success, else why (the event's text).
 pub(crate) fn run(
     access: &PodAccess,
     container: &str,
     process: &Process,
     handler: &Handler,
     timeout: Duration,
-) -> Result<(), String> {
+) -> Result<(), HandlerError> {
     let guard = access.pod.read().unwrap_or_else(|p| p.into_inner());
     let Some(pod) = guard.as_ref() else {
-        return Err("the pod is being removed".into());
+        return Err(HandlerError::PodRemoved);
     };
     match handler {
         Handler::Sleep(duration) => {
@@ -141,27 +209,27 @@ pub(crate) fn run(
             let outcome = exec(access, container, process, argv, timeout)?;
             let output = String::from_utf8_lossy(&outcome.output).into_owned();
             if outcome.timed_out {
-                Err(format!(
-                    "command {:?} timed out after {}s",
-                    argv.join(" "),
-                    timeout.as_secs()
-                ))
+                Err(HandlerError::TimedOut {
+                    command: argv.join(" "),
+                    seconds: timeout.as_secs(),
+                })
             } else if outcome.exit_code != 0 {
-                // The kubelet shows the command's output, as is.
-                Err(output)
+                Err(HandlerError::CommandFailed { output })
             } else {
                 Ok(())
             }
         }
         Handler::HttpGet(request) => {
-            let response = probe::http_get(pod, request, timeout)?;
+            let response = probe::http_get(pod, request, timeout).map_err(HandlerError::Network)?;
             if response.is_success() {
                 Ok(())
             } else {
-                Err(response.failure_message())
+                Err(HandlerError::BadResponse(response.failure_message()))
             }
         }
-        Handler::Tcp { host, port } => probe::tcp_check(pod, host.as_deref(), *port, timeout),
+        Handler::Tcp { host, port } => {
+            probe::tcp_check(pod, host.as_deref(), *port, timeout).map_err(HandlerError::Network)
+        }
     }
 }
 
@@ -172,14 +240,13 @@ pub(crate) fn exec(
     process: &Process,
     argv: &[String],
     timeout: Duration,
-) -> Result<crate::ExecResult, String> {
+) -> Result<ExecResult, ExecError> {
     let guard = access.pod.read().unwrap_or_else(|p| p.into_inner());
-    let pod = guard.as_ref().ok_or("the pod is being removed")?;
+    let pod = guard.as_ref().ok_or(ExecError::PodRemoved)?;
     let outcome = access
         .runtime
-        .exec_in_container(pod, container, process, argv, timeout)
-        .map_err(|e| e.to_string())?;
-    Ok(crate::ExecResult {
+        .exec_in_container(pod, container, process, argv, timeout)?;
+    Ok(ExecResult {
         exit_code: outcome.exit_code,
         output: outcome.output,
         timed_out: outcome.timed_out,
@@ -193,14 +260,13 @@ pub(crate) fn exec_attached(
     container: &str,
     process: &Process,
     argv: &[String],
-    options: crate::AttachOptions,
-) -> Result<crate::Attached, String> {
+    options: AttachOptions,
+) -> Result<Attached, ExecError> {
     let guard = access.pod.read().unwrap_or_else(|p| p.into_inner());
-    let pod = guard.as_ref().ok_or("the pod is being removed")?;
-    access
+    let pod = guard.as_ref().ok_or(ExecError::PodRemoved)?;
+    Ok(access
         .runtime
-        .exec_attached(pod, container, process, argv, options)
-        .map_err(|e| e.to_string())
+        .exec_attached(pod, container, process, argv, options)?)
 }
 
 #[cfg(test)]
@@ -241,9 +307,11 @@ mod tests {
         assert_eq!(port(&IntOrString::Int(80), &c), Ok(80));
         assert_eq!(port(&IntOrString::String("metrics".into()), &c), Ok(9090));
         assert_eq!(port(&IntOrString::String("8081".into()), &c), Ok(8081));
+        let missing = port(&IntOrString::String("admin".into()), &c);
+        assert_eq!(missing, Err(ResolveError::NoSuchPort("admin".into())));
         assert_eq!(
-            port(&IntOrString::String("admin".into()), &c),
-            Err("couldn't find port: \"admin\" in container".into())
+            missing.unwrap_err().to_string(),
+            "couldn't find port: \"admin\" in container"
         );
         assert!(port(&IntOrString::Int(70000), &c).is_err());
     }

@@ -48,6 +48,22 @@ impl Role {
         }
     }
 
+    /// The list of the pod spec a container with this role is an entry of.
+    pub fn spec_list(self) -> &'static str {
+        match self {
+            Role::Init | Role::Sidecar => "initContainers",
+            Role::App => "containers",
+        }
+    }
+
+    /// The `involvedObject.fieldPath` of an event about the container
+    /// `name` with this role: `spec.initContainers{name}` or
+    /// `spec.containers{name}`, as the kubelet writes it
+    /// (`pkg/kubelet/container/ref.go`, `fieldPath`).
+    pub fn field_path(self, name: &str) -> String {
+        format!("spec.{}{{{name}}}", self.spec_list())
+    }
+
     /// One sentence on what the role means at run time.
     pub fn meaning(self) -> &'static str {
         match self {
@@ -90,6 +106,14 @@ pub fn containers_in_start_order(spec: &PodSpec) -> impl Iterator<Item = (&Conta
         .map(|c| (c, Role::of_init_container(c)));
     let apps = spec.containers.iter().map(|c| (c, Role::App));
     init.chain(apps)
+}
+
+/// The role of the container called `name`, or `None` if the spec has no
+/// such container (container names are unique across both lists).
+pub fn role_of(spec: &PodSpec, name: &str) -> Option<Role> {
+    containers_in_start_order(spec)
+        .find(|(c, _)| c.name == name)
+        .map(|(_, role)| role)
 }
 
 /// The start order of the pod, with each container's role.
@@ -161,6 +185,21 @@ mod tests {
             ..PodSpec::default()
         };
         assert_eq!(order(&spec), [("b".into(), "app"), ("a".into(), "app")]);
+    }
+
+    #[test]
+    fn a_role_is_looked_up_by_name_and_names_its_field_path() {
+        let spec = PodSpec {
+            init_containers: vec![container("setup", false), container("proxy", true)],
+            containers: vec![container("web", false)],
+            ..PodSpec::default()
+        };
+        assert_eq!(role_of(&spec, "proxy"), Some(Role::Sidecar));
+        assert_eq!(role_of(&spec, "nope"), None);
+        let path = |name| role_of(&spec, name).map(|r| r.field_path(name));
+        assert_eq!(path("setup").as_deref(), Some("spec.initContainers{setup}"));
+        assert_eq!(path("proxy").as_deref(), Some("spec.initContainers{proxy}"));
+        assert_eq!(path("web").as_deref(), Some("spec.containers{web}"));
     }
 
     #[test]

@@ -102,9 +102,10 @@ impl DockerConfig {
             .map_err(|e| error(format!("not a Docker config (auths by registry): {e}")))?;
         let mut entries = Vec::new();
         for (key, entry) in map {
-            let credentials = entry
-                .credentials()
-                .map_err(|m| error(format!("auths[{key:?}]: {m}")))?;
+            let credentials = entry.credentials().map_err(|problem| {
+                let problem = minipod_spec::error_chain(&problem);
+                error(format!("auths[{key:?}]: {problem}"))
+            })?;
             let Some(credentials) = credentials else {
                 continue;
             };
@@ -144,20 +145,28 @@ impl DockerConfig {
     }
 }
 
+/// Why an entry of `auths` gives no login.
+#[derive(Debug, thiserror::Error)]
+enum EntryProblem {
+    #[error("auth is not base64")]
+    NotBase64(#[source] base64::DecodeError),
+    #[error("auth is not UTF-8 text")]
+    NotUtf8,
+    #[error("auth is not base64 of username:password")]
+    NoSeparator,
+}
+
 impl Entry {
-    fn credentials(&self) -> Result<Option<Credentials>, String> {
+    fn credentials(&self) -> Result<Option<Credentials>, EntryProblem> {
         if let Some(token) = self.identity_token.as_ref().filter(|t| !t.is_empty()) {
             return Ok(Some(Credentials::IdentityToken(token.clone())));
         }
         if let Some(auth) = self.auth.as_ref().filter(|a| !a.is_empty()) {
             let decoded = base64::engine::general_purpose::STANDARD
                 .decode(auth.trim())
-                .map_err(|e| format!("auth is not base64: {e}"))?;
-            let text =
-                String::from_utf8(decoded).map_err(|_| "auth is not UTF-8 text".to_owned())?;
-            let (username, password) = text
-                .split_once(':')
-                .ok_or("auth is not base64 of username:password")?;
+                .map_err(EntryProblem::NotBase64)?;
+            let text = String::from_utf8(decoded).map_err(|_| EntryProblem::NotUtf8)?;
+            let (username, password) = text.split_once(':').ok_or(EntryProblem::NoSeparator)?;
             return Ok(Some(Credentials::Basic {
                 username: username.to_owned(),
                 password: password.to_owned(),

@@ -12,10 +12,10 @@
 //! (the store then has the blob); a file another pull still links to stays
 //! alive through its hard link.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::path::{Path, PathBuf};
 
-use nix::fcntl::{Flock, FlockArg};
+use minipod_linux::file_lock::{FileLock, LockMode};
 
 use crate::error::{PullError, io};
 
@@ -28,7 +28,7 @@ pub struct Downloads {
 /// A blob's download slot, held exclusively until dropped.
 #[derive(Debug)]
 pub struct Slot {
-    _lock: Flock<File>,
+    _lock: FileLock,
     pub partial: PathBuf,
     pub finished: PathBuf,
 }
@@ -64,7 +64,7 @@ impl Downloads {
     /// on a file no longer in the directory, while a newcomer may lock a
     /// new file of that name: the lock held must be the file that is
     /// there now (same inode), or it is taken again.
-    fn lock(&self, hex: &str) -> Result<Flock<File>, PullError> {
+    fn lock(&self, hex: &str) -> Result<FileLock, PullError> {
         use std::os::unix::fs::MetadataExt;
         fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
         let lock_path = self.dir.join(format!("{hex}.lock"));
@@ -75,8 +75,7 @@ impl Downloads {
                 .write(true)
                 .open(&lock_path)
                 .map_err(io(&lock_path))?;
-            let lock = Flock::lock(file, FlockArg::LockExclusive)
-                .map_err(|(_, errno)| io(&lock_path)(errno.into()))?;
+            let lock = FileLock::lock(file, LockMode::Exclusive).map_err(io(&lock_path))?;
             let held = lock.metadata().map_err(io(&lock_path))?.ino();
             match fs::metadata(&lock_path) {
                 Ok(now) if now.ino() == held => return Ok(lock),

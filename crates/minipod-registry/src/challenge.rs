@@ -12,6 +12,7 @@
 
 use reqwest::Url;
 
+pub use crate::error::RealmRefused;
 use crate::target::plain_http_allowed;
 
 /// How the registry wants requests authenticated.
@@ -86,24 +87,23 @@ pub fn check_realm(
     realm: &str,
     registry_plain_http: bool,
     insecure: &[String],
-) -> Result<Url, String> {
-    let url = Url::parse(realm).map_err(|e| format!("not a URL: {e}"))?;
+) -> Result<Url, RealmRefused> {
+    let url = Url::parse(realm).map_err(RealmRefused::NotUrl)?;
     let host = match (url.host_str(), url.port()) {
         (Some(host), Some(port)) => format!("{host}:{port}"),
         (Some(host), None) => host.to_owned(),
-        (None, _) => return Err("no host".into()),
+        (None, _) => return Err(RealmRefused::NoHost),
     };
     match url.scheme() {
         "https" => Ok(url),
-        "http" if !registry_plain_http => Err(
-            "plain http, from a registry reached over https: the credentials would travel unencrypted"
-                .into(),
-        ),
-        "http" if !plain_http_allowed(&host, insecure) => Err(format!(
-            "plain http to {host}, which is neither loopback nor an insecure registry of the node"
-        )),
+        "http" if !registry_plain_http => Err(RealmRefused::PlainHttpFromHttps),
+        "http" if !plain_http_allowed(&host, insecure) => {
+            Err(RealmRefused::PlainHttpNotAllowed { host })
+        }
         "http" => Ok(url),
-        other => Err(format!("scheme {other:?}: only https (or http where allowed)")),
+        other => Err(RealmRefused::Scheme {
+            scheme: other.to_owned(),
+        }),
     }
 }
 
@@ -144,13 +144,13 @@ mod tests {
         assert!(check_realm("https://auth.example/token", true, none).is_ok());
         // An https registry never sends its users to plain http.
         let e = check_realm("http://127.0.0.1:9/token", false, none).unwrap_err();
-        assert!(e.contains("unencrypted"), "{e}");
+        assert!(e.to_string().contains("unencrypted"), "{e}");
         // A loopback registry, a loopback realm: allowed.
         assert!(check_realm("http://127.0.0.1:9/token", true, none).is_ok());
         assert!(check_realm("http://localhost/token", true, none).is_ok());
         // A loopback registry, a realm elsewhere: that host is not allowed.
         let e = check_realm("http://0.0.0.0:9/token", true, none).unwrap_err();
-        assert!(e.contains("0.0.0.0:9"), "{e}");
+        assert!(e.to_string().contains("0.0.0.0:9"), "{e}");
         assert!(check_realm("http://auth.example/token", true, none).is_err());
         // ... unless the node names it.
         let insecure = ["auth.example".to_owned()];

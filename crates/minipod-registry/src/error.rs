@@ -6,7 +6,7 @@ use std::path::PathBuf;
 /// event and the container's `ErrImagePull` message carry.
 #[derive(Debug, thiserror::Error)]
 pub enum PullError {
-    #[error("{0}")]
+    #[error(transparent)]
     Name(#[from] minipod_image::NameError),
     /// The registry refused every credential tried (or anonymous access).
     #[error(
@@ -57,28 +57,46 @@ pub enum PullError {
         timeout: std::time::Duration,
     },
     /// The registry's token realm is not a place credentials may go.
-    #[error("pulling {reference}: registry {registry} sent a token realm minipod refuses: {why}")]
+    #[error("pulling {reference}: registry {registry} sent a token realm minipod refuses")]
     Realm {
         reference: String,
         registry: String,
-        why: String,
+        #[source]
+        why: RealmRefused,
     },
     /// A manifest that does not parse or does not fit.
     #[error("the manifest of {reference} is not usable: {message}")]
     Manifest { reference: String, message: String },
-    #[error("{}: {source}", .path.display())]
+    #[error("{}", .path.display())]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
     /// The store refused the pulled image (it verifies it again).
-    #[error("storing {reference}: {source}")]
+    #[error("storing {reference}")]
     Store {
         reference: String,
         #[source]
         source: minipod_image::Error,
     },
+}
+
+/// Why a token realm is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RealmRefused {
+    #[error("not a URL")]
+    NotUrl(#[source] <reqwest::Url as std::str::FromStr>::Err),
+    #[error("no host")]
+    NoHost,
+    #[error(
+        "plain http, from a registry reached over https: the credentials would travel unencrypted"
+    )]
+    PlainHttpFromHttps,
+    #[error("plain http to {host}, which is neither loopback nor an insecure registry of the node")]
+    PlainHttpNotAllowed { host: String },
+    #[error("scheme {scheme:?}: only https (or http where allowed)")]
+    Scheme { scheme: String },
 }
 
 impl PullError {

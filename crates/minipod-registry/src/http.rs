@@ -18,7 +18,7 @@ use crate::auth::Credentials;
 use crate::challenge::{self, Challenge};
 use crate::error::{PullError, io};
 use crate::limits::{ERROR_BODY_LIMIT, ProgressWindow, TOKEN_LIMIT};
-use crate::pull::PullOptions;
+use crate::options::PullOptions;
 use crate::target::Target;
 
 /// How many redirects a request may follow (reqwest's default too).
@@ -60,7 +60,7 @@ impl Session {
             .build()
             .map_err(|e| PullError::Registry {
                 reference: shown.clone(),
-                message: format!("an HTTP client: {}", chain(&e)),
+                message: format!("an HTTP client: {}", minipod_spec::error_chain(&e)),
             })?;
         let mut session = Session {
             http,
@@ -243,7 +243,7 @@ impl Session {
             Err(_) => Err(self.stalled(what)),
             Ok(Err(e)) => Err(PullError::Registry {
                 reference: self.shown.clone(),
-                message: format!("{what}: {}", chain(&e)),
+                message: format!("{what}: {}", minipod_spec::error_chain(&e)),
             }),
             Ok(Ok(answer)) => Ok(answer),
         }
@@ -333,7 +333,7 @@ impl Session {
                 Ok(Err(e)) => {
                     return Err(PullError::Registry {
                         reference: self.shown.clone(),
-                        message: format!("{what}: {}", chain(&e)),
+                        message: format!("{what}: {}", minipod_spec::error_chain(&e)),
                     });
                 }
                 Ok(Ok(None)) => return Ok(()),
@@ -395,19 +395,6 @@ fn error_codes(body: &[u8]) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-/// An error with its causes (reqwest's own message says only "error
-/// sending request").
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -40,15 +40,19 @@
 //! HTTP side is minipod's own, on reqwest (`docs/decisions/0007-*` and
 //! `0012-registry-limits.md`).
 
+#![forbid(unsafe_code)]
+
 pub mod auth;
 pub mod blobs;
 pub mod challenge;
 mod error;
 mod http;
 pub mod limits;
+mod options;
 mod pull;
 pub mod target;
 
 pub use auth::{AuthConfig, Credentials, DockerConfig};
 pub use error::PullError;
-pub use pull::{Progress, PullOptions, Pulled, Puller};
+pub use options::PullOptions;
+pub use pull::{Progress, Pulled, Puller};

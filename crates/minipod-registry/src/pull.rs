@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use minipod_image::{Digest, Store, host_architecture, runs_here};
+use minipod_image::{Digest, Store, runs_here};
 use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 use serde_json::{Value, json};
 
@@ -13,7 +13,8 @@ use crate::auth::{AuthConfig, Credentials};
 use crate::blobs::Downloads;
 use crate::error::{PullError, io};
 use crate::http::Session;
-use crate::limits::{CONFIG_LIMIT, DEFAULT_PROGRESS_TIMEOUT, MANIFEST_LIMIT};
+use crate::limits::{CONFIG_LIMIT, MANIFEST_LIMIT};
+use crate::options::PullOptions;
 use crate::target::{Target, target};
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -25,32 +26,6 @@ const ACCEPTED: &[&str] = &[OCI_INDEX, DOCKER_LIST, OCI_MANIFEST, DOCKER_MANIFES
 
 /// How often a download reports progress.
 const PROGRESS_STEP: u64 = 256 * 1024;
-
-/// The node's registry settings.
-#[derive(Debug, Clone)]
-pub struct PullOptions {
-    /// Registries (`host[:port]`) allowed over plain HTTP besides loopback.
-    pub insecure_registries: Vec<String>,
-    /// The architecture to pull for (`amd64`, `arm64`): the host's.
-    pub architecture: String,
-    /// How long connecting to a registry may take.
-    pub connect_timeout: Duration,
-    /// How long a registry request may go without progress (its answer's
-    /// headers, or 1 KiB of its body) before the pull fails: the node's
-    /// `--image-pull-progress-timeout` (see `limits`).
-    pub progress_timeout: Duration,
-}
-
-impl Default for PullOptions {
-    fn default() -> Self {
-        PullOptions {
-            insecure_registries: Vec::new(),
-            architecture: host_architecture().to_owned(),
-            connect_timeout: Duration::from_secs(30),
-            progress_timeout: DEFAULT_PROGRESS_TIMEOUT,
-        }
-    }
-}
 
 /// What a pull is doing, for a progress display.
 #[derive(Debug, Clone, PartialEq, Eq)]

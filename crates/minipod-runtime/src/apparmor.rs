@@ -23,6 +23,36 @@ use minipod_spec::model::Container;
 /// The kubelet's words for a pod needing AppArmor on a host without it.
 pub const NOT_ENABLED: &str = "Cannot enforce AppArmor: AppArmor is not enabled on the host";
 
+/// Why a container cannot run under its AppArmor profile. The text becomes
+/// the pod's admission message or the container's `CreateContainerError`
+/// message (with its cause, through [`crate::error_text::chain`]).
+#[derive(Debug, thiserror::Error)]
+pub enum AppArmorError {
+    /// The kubelet's admission: the pod needs AppArmor, the host has none.
+    #[error("{}", NOT_ENABLED)]
+    NotEnabled,
+    #[error(
+        "cannot apply AppArmor profile {profile:?} to container {container:?}: profile not found (not loaded in the kernel)"
+    )]
+    NotLoaded { profile: String, container: String },
+    #[error(
+        "cannot apply AppArmor profile {profile:?} to container {container:?}: reading the loaded profiles"
+    )]
+    ReadLoaded {
+        profile: String,
+        container: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot apply AppArmor profile {profile:?} to container {container:?}: loading it")]
+    Load {
+        profile: String,
+        container: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
 /// The host facts the decision needs; the real one is [`Host`].
 pub trait AppArmorHost {
     fn is_enabled(&self) -> bool;
@@ -48,31 +78,26 @@ impl AppArmorHost for Host {
 
 /// The kubelet's AppArmor admission: `Err` (its message) when a container
 /// of `pod` needs AppArmor and `host` does not enforce it.
-pub fn admit(pod: &AdmittedPod, host: &dyn AppArmorHost) -> Result<(), String> {
+pub fn admit(pod: &AdmittedPod, host: &dyn AppArmorHost) -> Result<(), AppArmorError> {
     let pod = pod.pod();
     let needs = pod
         .spec
         .all_containers()
         .any(|(_, c)| apparmor::choose(pod, c).needs_apparmor());
     if needs && !host.is_enabled() {
-        return Err(NOT_ENABLED.to_string());
+        return Err(AppArmorError::NotEnabled);
     }
     Ok(())
 }
 
-/// The profile `container` runs under (none: unconfined). `Err` is the
-/// message of a `CreateContainerError`.
+/// The profile `container` runs under (none: unconfined). `Err` fails the
+/// start with `CreateContainerError`.
 pub fn container_profile(
     pod: &AdmittedPod,
     container: &Container,
     host: &dyn AppArmorHost,
-) -> Result<Option<String>, String> {
-    let failed = |profile: &str, detail: String| {
-        format!(
-            "cannot apply AppArmor profile {profile:?} to container {:?}: {detail}",
-            container.name
-        )
-    };
+) -> Result<Option<String>, AppArmorError> {
+    let container_name = || container.name.clone();
     match apparmor::choose(pod.pod(), container) {
         AppArmorChoice::NotSet | AppArmorChoice::Unconfined => Ok(None),
         AppArmorChoice::RuntimeDefault => {
@@ -82,7 +107,7 @@ pub fn container_profile(
                 .and_then(|s| s.privileged)
                 == Some(true);
             if !host.is_enabled() {
-                return Err(NOT_ENABLED.to_string());
+                return Err(AppArmorError::NotEnabled);
             }
             if privileged {
                 return Ok(None);
@@ -90,27 +115,36 @@ pub fn container_profile(
             let name = apparmor::DEFAULT_PROFILE;
             let loaded = host
                 .is_loaded(name)
-                .map_err(|e| failed(name, format!("reading the loaded profiles: {e}")))?;
+                .map_err(|source| AppArmorError::ReadLoaded {
+                    profile: name.into(),
+                    container: container_name(),
+                    source,
+                })?;
             if !loaded {
                 host.load(&apparmor::default_profile())
-                    .map_err(|e| failed(name, format!("loading it: {e}")))?;
+                    .map_err(|source| AppArmorError::Load {
+                        profile: name.into(),
+                        container: container_name(),
+                        source,
+                    })?;
             }
             Ok(Some(name.to_string()))
         }
         AppArmorChoice::Localhost(profile) => {
             if !host.is_enabled() {
-                return Err(NOT_ENABLED.to_string());
+                return Err(AppArmorError::NotEnabled);
             }
             match host.is_loaded(&profile) {
                 Ok(true) => Ok(Some(profile)),
-                Ok(false) => Err(failed(
-                    &profile,
-                    "profile not found (not loaded in the kernel)".into(),
-                )),
-                Err(e) => Err(failed(
-                    &profile,
-                    format!("reading the loaded profiles: {e}"),
-                )),
+                Ok(false) => Err(AppArmorError::NotLoaded {
+                    profile,
+                    container: container_name(),
+                }),
+                Err(source) => Err(AppArmorError::ReadLoaded {
+                    profile,
+                    container: container_name(),
+                    source,
+                }),
             }
         }
     }
@@ -170,19 +204,29 @@ mod tests {
         minipod_spec::admit(item.pod, &assigned).unwrap()
     }
 
+    /// The profile, or the error's text as the container's status shows it.
     fn profile(security: &str, host: &Fake) -> Result<Option<String>, String> {
         let pod = pod(security);
         container_profile(&pod, &pod.pod().spec.containers[0], host)
+            .map_err(|e| minipod_spec::error_chain(&e))
+    }
+
+    /// The admission, its refusal as text.
+    fn admitted(pod: &AdmittedPod, host: &Fake) -> Result<(), String> {
+        admit(pod, host).map_err(|e| e.to_string())
     }
 
     #[test]
     fn a_host_without_apparmor_refuses_a_pod_that_needs_it_in_the_kubelets_words() {
         let localhost = "{appArmorProfile: {type: Localhost, localhostProfile: mine}}";
-        assert_eq!(admit(&pod(localhost), &without()), Err(NOT_ENABLED.into()));
-        assert_eq!(admit(&pod(localhost), &with()), Ok(()));
+        assert_eq!(
+            admitted(&pod(localhost), &without()),
+            Err(NOT_ENABLED.into())
+        );
+        assert_eq!(admitted(&pod(localhost), &with()), Ok(()));
         let unconfined = "{appArmorProfile: {type: Unconfined}}";
-        assert_eq!(admit(&pod(unconfined), &without()), Ok(()));
-        assert_eq!(admit(&pod("{}"), &without()), Ok(()));
+        assert_eq!(admitted(&pod(unconfined), &without()), Ok(()));
+        assert_eq!(admitted(&pod("{}"), &without()), Ok(()));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use minipod_linux::cgroup::CgroupError;
 use minipod_linux::container::exec::{self, ExecConfig};
-use minipod_linux::container::{Container, StartFailure};
+use minipod_linux::container::{Container, Step, StepFailure};
 
 pub use minipod_linux::container::attach::{
     AttachOptions, Attached, Streams, WindowSize, set_window_size,
@@ -27,20 +27,27 @@ pub enum ExecError {
     #[error("container {0:?} has no running process in the pod")]
     NoSuchContainer(String),
     /// The container's cgroup could not be opened to join it.
-    #[error("cgroup: {0}")]
+    #[error("cgroup")]
     Cgroup(#[from] CgroupError),
     /// The exec helper could not be started.
-    #[error("starting the exec helper: {0}")]
+    #[error("starting the exec helper")]
     Spawn(#[source] std::io::Error),
     /// A step before the command's `execve` failed: with a missing binary,
     /// step `find executable` and the message
     /// `exec: "x": executable file not found in $PATH`.
     #[error("failed to exec in container: {}", exec_message(.0))]
-    Failed(StartFailure),
+    Failed(StepFailure),
 }
 
-fn exec_message(failure: &StartFailure) -> String {
-    if failure.step == "find executable" || failure.message.starts_with("exec") {
+/// The text `kubectl exec` shows: the error and its causes.
+impl From<ExecError> for String {
+    fn from(error: ExecError) -> String {
+        minipod_spec::error_chain(&error)
+    }
+}
+
+fn exec_message(failure: &StepFailure) -> String {
+    if failure.step == Step::FindExecutable || failure.message.starts_with("exec") {
         failure.message.clone()
     } else {
         format!("{}: {}", failure.step, failure.message)

@@ -20,9 +20,10 @@ use minipod_linux::container::{ExitStatus, StartError};
 /// (containerd's `errorStartExitCode`).
 pub const START_ERROR_EXIT_CODE: i32 = 128;
 
-/// `state.terminated.reason`.
+/// `state.terminated.reason`. Why a start failed before that is
+/// [`crate::pod::NotStartedReason`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Reason {
+pub enum TerminatedReason {
     /// Exit code 0.
     Completed,
     /// Any other exit code, or a signal.
@@ -33,19 +34,19 @@ pub enum Reason {
     StartError,
 }
 
-impl Reason {
+impl TerminatedReason {
     /// The reason as Kubernetes spells it.
     pub fn as_str(self) -> &'static str {
         match self {
-            Reason::Completed => "Completed",
-            Reason::Error => "Error",
-            Reason::OomKilled => "OOMKilled",
-            Reason::StartError => "StartError",
+            TerminatedReason::Completed => "Completed",
+            TerminatedReason::Error => "Error",
+            TerminatedReason::OomKilled => "OOMKilled",
+            TerminatedReason::StartError => "StartError",
         }
     }
 }
 
-impl std::fmt::Display for Reason {
+impl std::fmt::Display for TerminatedReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -76,7 +77,7 @@ pub struct Terminated {
     /// The signal that killed pid 1, if one did. (The kubelet leaves the
     /// API's `signal` field unset; this is for minipod's own display.)
     pub signal: Option<i32>,
-    pub reason: Reason,
+    pub reason: TerminatedReason,
     /// Why it failed to start; `None` for a container that ran. (The
     /// termination message file is the supervisor's business.)
     pub message: Option<String>,
@@ -95,11 +96,11 @@ pub fn exited(
 ) -> Terminated {
     let exit_code = status.code();
     let reason = if oom_kills.is_some_and(OomKills::rose) {
-        Reason::OomKilled
+        TerminatedReason::OomKilled
     } else if exit_code == 0 {
-        Reason::Completed
+        TerminatedReason::Completed
     } else {
-        Reason::Error
+        TerminatedReason::Error
     };
     Terminated {
         exit_code,
@@ -119,7 +120,7 @@ pub fn start_failed(error: &StartError, at: SystemTime) -> Terminated {
     Terminated {
         exit_code: START_ERROR_EXIT_CODE,
         signal: None,
-        reason: Reason::StartError,
+        reason: TerminatedReason::StartError,
         message: Some(start_error_message(error)),
         started_at: None,
         finished_at: at,
@@ -142,7 +143,7 @@ pub fn start_error_message(error: &StartError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use minipod_linux::container::StartFailure;
+    use minipod_linux::container::{Step, StepFailure};
     use std::time::{Duration, UNIX_EPOCH};
 
     fn t(secs: u64) -> SystemTime {
@@ -154,16 +155,30 @@ mod tests {
         use ExitStatus::*;
         let oom = |before, after| Some(OomKills { before, after });
         let cases = [
-            ("exit 0", Exited(0), None, 0, None, Reason::Completed),
-            ("exit 1", Exited(1), None, 1, None, Reason::Error),
-            ("exit 255", Exited(255), oom(0, 0), 255, None, Reason::Error),
+            (
+                "exit 0",
+                Exited(0),
+                None,
+                0,
+                None,
+                TerminatedReason::Completed,
+            ),
+            ("exit 1", Exited(1), None, 1, None, TerminatedReason::Error),
+            (
+                "exit 255",
+                Exited(255),
+                oom(0, 0),
+                255,
+                None,
+                TerminatedReason::Error,
+            ),
             (
                 "SIGTERM",
                 Signaled(15),
                 oom(0, 0),
                 143,
                 Some(15),
-                Reason::Error,
+                TerminatedReason::Error,
             ),
             (
                 "SIGKILL",
@@ -171,7 +186,7 @@ mod tests {
                 oom(0, 0),
                 137,
                 Some(9),
-                Reason::Error,
+                TerminatedReason::Error,
             ),
             (
                 "OOM kill",
@@ -179,7 +194,7 @@ mod tests {
                 oom(0, 1),
                 137,
                 Some(9),
-                Reason::OomKilled,
+                TerminatedReason::OomKilled,
             ),
             (
                 "OOM kill, v2 oom.group",
@@ -187,7 +202,7 @@ mod tests {
                 oom(0, 2),
                 137,
                 Some(9),
-                Reason::OomKilled,
+                TerminatedReason::OomKilled,
             ),
             (
                 "OOM kill after earlier ones",
@@ -195,7 +210,7 @@ mod tests {
                 oom(3, 4),
                 137,
                 Some(9),
-                Reason::OomKilled,
+                TerminatedReason::OomKilled,
             ),
             (
                 "earlier OOM kills only",
@@ -203,7 +218,7 @@ mod tests {
                 oom(3, 3),
                 137,
                 Some(9),
-                Reason::Error,
+                TerminatedReason::Error,
             ),
             (
                 "a child OOM-killed, exit 0",
@@ -211,7 +226,7 @@ mod tests {
                 oom(0, 1),
                 0,
                 None,
-                Reason::OomKilled,
+                TerminatedReason::OomKilled,
             ),
             (
                 "a child OOM-killed, exit 1",
@@ -219,7 +234,7 @@ mod tests {
                 oom(0, 1),
                 1,
                 None,
-                Reason::OomKilled,
+                TerminatedReason::OomKilled,
             ),
             (
                 "counter went down (cgroup recreated)",
@@ -227,7 +242,7 @@ mod tests {
                 oom(5, 0),
                 0,
                 None,
-                Reason::Completed,
+                TerminatedReason::Completed,
             ),
         ];
         for (name, status, oom_kills, code, signal, reason) in cases {
@@ -249,9 +264,9 @@ mod tests {
 
     #[test]
     fn start_failures_name_the_step() {
-        let failed = |step: &str, errno, message: &str| {
-            StartError::Failed(StartFailure {
-                step: step.into(),
+        let failed = |step: Step, errno, message: &str| {
+            StartError::Failed(StepFailure {
+                step,
                 errno,
                 message: message.into(),
             })
@@ -259,7 +274,7 @@ mod tests {
         let cases = [
             (
                 failed(
-                    "find executable",
+                    Step::FindExecutable,
                     Some(libc::ENOENT),
                     "exec: \"x\": executable file not found in $PATH",
                 ),
@@ -268,7 +283,7 @@ mod tests {
             ),
             (
                 failed(
-                    "change to workingDir",
+                    Step::ChangeToWorkingDir,
                     Some(libc::ENOTDIR),
                     "Not a directory",
                 ),
@@ -277,7 +292,7 @@ mod tests {
             ),
             (
                 failed(
-                    "check runAsNonRoot",
+                    Step::CheckRunAsNonRoot,
                     None,
                     "container has runAsNonRoot and image will run as root",
                 ),
@@ -293,7 +308,7 @@ mod tests {
         for (error, message) in cases {
             let got = start_failed(&error, t(5));
             assert_eq!(got.exit_code, 128);
-            assert_eq!(got.reason, Reason::StartError);
+            assert_eq!(got.reason, TerminatedReason::StartError);
             assert_eq!(got.reason.to_string(), "StartError");
             assert_eq!(got.started_at, None);
             assert_eq!(got.finished_at, t(5));
@@ -304,10 +319,10 @@ mod tests {
     #[test]
     fn reasons_are_spelled_as_kubernetes_does() {
         let all = [
-            Reason::Completed,
-            Reason::Error,
-            Reason::OomKilled,
-            Reason::StartError,
+            TerminatedReason::Completed,
+            TerminatedReason::Error,
+            TerminatedReason::OomKilled,
+            TerminatedReason::StartError,
         ];
         let names: Vec<&str> = all.iter().map(|r| r.as_str()).collect();
         assert_eq!(names, ["Completed", "Error", "OOMKilled", "StartError"]);

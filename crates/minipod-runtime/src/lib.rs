@@ -13,13 +13,15 @@
 //!   hooks), with the container's user, env and capabilities.
 //! * [`probe`]: `tcpSocket` and `httpGet` checks from inside the pod's
 //!   network namespace.
+//! * [`error_text`]: an error and its causes as one line, for where it
+//!   becomes a Kubernetes event or status message.
 //! * [`orphan`]: what is left of a pod whose monitor died, found from its
 //!   uid and removed ([`pod::PodRuntime::remove_orphaned`]).
 //!
 //! Kernel work is delegated to `minipod-linux`; launch specs are computed,
 //! purely, by `minipod-plan`.
 
-#![deny(unsafe_code)]
+#![forbid(unsafe_code)]
 
 pub mod apparmor;
 pub mod exec;

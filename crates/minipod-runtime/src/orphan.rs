@@ -37,11 +37,9 @@ use std::time::{Duration, Instant};
 
 use minipod_linux::cgroup::{CgroupVersion, EXIT_TIMEOUT, layout};
 use minipod_linux::mounts;
+use minipod_linux::signals::Signal;
 use minipod_plan::QosClass;
 use minipod_spec::AdmittedPod;
-use nix::errno::Errno;
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
 
 use crate::pod::{PodError, PodRuntime};
 
@@ -98,7 +96,10 @@ impl PodRuntime {
         let mut first: Option<PodError> = None;
         let mut keep = |result: Result<(), PodError>| {
             if let Err(e) = result {
-                tracing::warn!("removing orphaned pod {uid}: {e}");
+                tracing::warn!(
+                    "removing orphaned pod {uid}: {}",
+                    minipod_spec::error_chain(&e)
+                );
                 first.get_or_insert(e);
             }
         };
@@ -247,18 +248,20 @@ fn kill_members(dirs: &[PathBuf]) -> Result<Vec<i32>, PodError> {
     let pids = members(dirs)?;
     for &pid in &pids {
         // A listing from another pid namespace shows 0; never init or us.
-        if pid <= 1 || pid == nix::unistd::getpid().as_raw() {
-            return Err(PodError::Io {
-                path: dirs.first().cloned().unwrap_or_default(),
-                source: io::Error::other(format!("refusing to kill process {pid}")),
+        if pid <= 1 || u32::try_from(pid) == Ok(std::process::id()) {
+            return Err(PodError::RefuseKill {
+                cgroup: dirs.first().cloned().unwrap_or_default(),
+                pid,
             });
         }
-        match kill(Pid::from_raw(pid), Signal::SIGKILL) {
-            Ok(()) | Err(Errno::ESRCH) => {}
-            Err(errno) => {
-                return Err(PodError::Io {
-                    path: dirs.first().cloned().unwrap_or_default(),
-                    source: io::Error::other(format!("kill {pid}: {errno}")),
+        // Gone already (Ok(false)) is as good as killed.
+        match minipod_linux::kill::kill(pid, Signal::SIGKILL) {
+            Ok(_) => {}
+            Err(source) => {
+                return Err(PodError::Kill {
+                    cgroup: dirs.first().cloned().unwrap_or_default(),
+                    pid,
+                    source,
                 });
             }
         }
@@ -359,7 +362,8 @@ fn remove_cgroup(
                 Ok(()) => break,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => break,
                 Err(e)
-                    if e.raw_os_error() == Some(libc::EBUSY) && start.elapsed() < EXIT_TIMEOUT =>
+                    if e.kind() == io::ErrorKind::ResourceBusy
+                        && start.elapsed() < EXIT_TIMEOUT =>
                 {
                     sleep(Duration::from_millis(5));
                 }

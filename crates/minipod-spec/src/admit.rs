@@ -1,21 +1,10 @@
 //! The API server's create path for a Pod: check what minipod supports,
 //! default, validate. The result, [`AdmittedPod`], can only be made here.
 
-use crate::defaults::apply_defaults;
+use crate::defaults::{ServerAssigned, apply_defaults};
 use crate::model::Pod;
 use crate::support::{Warning, check_support};
 use crate::validate::{InvalidPod, validate_pod};
-
-/// Values the API server assigns on create, chosen by the caller so this
-/// crate stays deterministic (no clock, no randomness).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerAssigned {
-    /// `metadata.uid`, a UUID.
-    pub uid: String,
-    /// Five characters appended to `metadata.generateName` when the pod has
-    /// no name (Kubernetes uses `[bcdfghjklmnpqrstvwxz2456789]`).
-    pub name_suffix: String,
-}
 
 /// A pod that was defaulted and passed validation: what the API server would store.
 #[derive(Debug, Clone, PartialEq)]

@@ -10,7 +10,6 @@
 //!
 //! Like Kubernetes, a zero number counts as unset (`periodSeconds: 0` → 10).
 
-use crate::admit::ServerAssigned;
 use crate::enums::{
     DnsPolicy, HostPathType, Protocol, PullPolicy, RestartPolicy, TerminationMessagePolicy,
     UriScheme,
@@ -26,6 +25,17 @@ pub const DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS: i64 = 30;
 pub const DEFAULT_NAMESPACE: &str = "default";
 /// Where a container may write its termination message.
 pub const DEFAULT_TERMINATION_MESSAGE_PATH: &str = "/dev/termination-log";
+
+/// Values the API server assigns on create, chosen by the caller so this
+/// crate stays deterministic (no clock, no randomness).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerAssigned {
+    /// `metadata.uid`, a UUID.
+    pub uid: String,
+    /// Five characters appended to `metadata.generateName` when the pod has
+    /// no name (Kubernetes uses `[bcdfghjklmnpqrstvwxz2456789]`).
+    pub name_suffix: String,
+}
 
 /// Applies the API server's defaults in place.
 pub fn apply_defaults(pod: &mut Pod, assigned: &ServerAssigned) {

@@ -27,6 +27,8 @@
 pub mod defaults;
 pub mod duplicates;
 pub mod enums;
+pub mod error_text;
+pub mod field_error;
 pub mod load;
 pub mod model;
 pub mod nesting;
@@ -37,7 +39,9 @@ pub mod validate;
 
 mod admit;
 
-pub use admit::{AdmittedPod, ServerAssigned, admit};
+pub use admit::{AdmittedPod, admit};
+pub use defaults::ServerAssigned;
+pub use error_text::error_chain;
 pub use model::Pod;
 pub use quantity::Quantity;
 pub use secret::Secret;

@@ -1,4 +1,4 @@
-//! Our hand-written Pod model (`src/model.rs`) and Kubernetes agree.
+//! Our hand-written Pod model (`src/model/`) and Kubernetes agree.
 //!
 //! `k8s-openapi` is generated from the Kubernetes OpenAPI document, so it is
 //! our stand-in for the API server's idea of a Pod. Its structs ignore unknown
@@ -9,7 +9,7 @@
 //!   fixture that sets every model field parses with k8s-openapi, nothing
 //!   ignored, and k8s-openapi writes every key back out);
 //! * the fixture really does set every field of every model struct (the field
-//!   lists come from serde itself, so a field added to `model.rs` fails the
+//!   lists come from serde itself, so a field added to `model/` fails the
 //!   test until the fixture sets it);
 //! * every manifest under `examples/` is a Pod to both models;
 //! * a typo is an error for us and an ignored (unknown) field for Kubernetes.
@@ -158,7 +158,7 @@ fn declared_fields<T: DeserializeOwned>() -> BTreeSet<String> {
         .collect()
 }
 
-/// Every struct of `model.rs` with the fields it declares.
+/// Every struct of `model/` with the fields it declares.
 fn model_structs() -> BTreeMap<&'static str, BTreeSet<String>> {
     macro_rules! structs {
         ($($name:ident),+ $(,)?) => {
@@ -201,9 +201,17 @@ fn model_structs() -> BTreeMap<&'static str, BTreeSet<String>> {
     )
 }
 
-/// Names declared with `pub <keyword> Name` in `src/model.rs`.
+/// Names declared with `pub <keyword> Name` in `src/model/*.rs`.
 fn declared_in_model_source(keyword: &str) -> BTreeSet<String> {
-    let source = read(&manifest_dir().join("src/model.rs"));
+    let dir = manifest_dir().join("src/model");
+    let entries = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .map(|entry| entry.expect("a directory entry").path());
+    let mut files: Vec<PathBuf> = entries
+        .filter(|path| path.extension().is_some_and(|ext| ext == "rs"))
+        .collect();
+    files.sort();
+    let source: String = files.iter().map(|path| read(path)).collect();
     let prefix = format!("pub {keyword} ");
     source
         .lines()
@@ -535,14 +543,14 @@ fn every_field_our_model_names_is_a_kubernetes_field() {
         diff("the YAML", &written, "k8s-openapi", &k8s_keys)
     );
 
-    // 4. The fixture sets every field of every struct of model.rs.
+    // 4. The fixture sets every field of every struct of model/.
     let declared = model_structs();
     let in_source = declared_in_model_source("struct");
     let listed: BTreeSet<String> = declared.keys().map(|s| (*s).to_owned()).collect();
     assert!(
         in_source == listed,
-        "model_structs() in this test must list every `pub struct` of src/model.rs\n{}",
-        diff("model.rs", &in_source, "the test's list", &listed)
+        "model_structs() in this test must list every `pub struct` of src/model/\n{}",
+        diff("model/", &in_source, "the test's list", &listed)
     );
 
     let seen = record_fields(&ours);
@@ -578,7 +586,7 @@ fn every_field_our_model_names_is_a_kubernetes_field() {
     assert_eq!(
         declared_in_model_source("enum"),
         BTreeSet::from(["IntOrString".to_owned()]),
-        "a new enum in model.rs: make the fixture exercise each of its variants here"
+        "a new enum in model/: make the fixture exercise each of its variants here"
     );
     let ports = all_int_or_strings(&ours);
     assert!(

@@ -3,19 +3,31 @@
 
 use std::path::Path;
 
+use minipod_node::assigned::server_assigned;
 use minipod_spec::secret::admit_secret;
-use minipod_spec::{AdmittedPod, Secret, ServerAssigned, admit, load};
+use minipod_spec::{AdmittedPod, Secret, admit, load};
 
-/// The pods of a manifest file, admitted, or the message to show and exit
-/// with. Its Secrets are checked too, and left out.
-pub fn admitted_pods(path: &Path) -> Result<Vec<AdmittedPod>, String> {
+/// A manifest that is not admitted: every problem at once, as kubectl
+/// prints them (the loader's errors, or one line per refused object). It
+/// is shown as it is and the command exits with `INVALID_INPUT`.
+#[derive(Debug, thiserror::Error)]
+#[error("{problems}")]
+pub struct InvalidManifest {
+    problems: String,
+}
+
+/// The pods of a manifest file, admitted, or why not. Its Secrets are
+/// checked too, and left out.
+pub fn admitted_pods(path: &Path) -> Result<Vec<AdmittedPod>, InvalidManifest> {
     admitted_objects(path).map(|(pods, _)| pods)
 }
 
 /// The pods and the Secrets of a manifest file, admitted (defaulted and
-/// validated as the API server does), or the message to show and exit with.
-pub fn admitted_objects(path: &Path) -> Result<(Vec<AdmittedPod>, Vec<Secret>), String> {
-    let loaded = load::load_objects(path).map_err(|errors| errors.to_string())?;
+/// validated as the API server does), or why not.
+pub fn admitted_objects(path: &Path) -> Result<(Vec<AdmittedPod>, Vec<Secret>), InvalidManifest> {
+    let loaded = load::load_objects(path).map_err(|errors| InvalidManifest {
+        problems: errors.to_string(),
+    })?;
     let mut pods = Vec::new();
     let mut secrets = Vec::new();
     let mut problems = Vec::new();
@@ -34,7 +46,9 @@ pub fn admitted_objects(path: &Path) -> Result<(Vec<AdmittedPod>, Vec<Secret>), 
     if problems.is_empty() {
         Ok((pods, secrets))
     } else {
-        Err(problems.join("\n"))
+        Err(InvalidManifest {
+            problems: problems.join("\n"),
+        })
     }
 }
 
@@ -42,21 +56,5 @@ pub fn admitted_objects(path: &Path) -> Result<(Vec<AdmittedPod>, Vec<Secret>), 
 pub fn print_warnings(pod: &AdmittedPod) {
     for warning in pod.warnings() {
         eprintln!("Warning: pod {:?}: {warning}", pod.name());
-    }
-}
-
-/// A fresh uid, and a name suffix for `generateName`, as the API server makes them.
-pub fn server_assigned() -> ServerAssigned {
-    let uid = uuid::Uuid::new_v4();
-    // The API server's alphabet for generated names: no vowels (no words), no
-    // look-alike characters.
-    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-    let name_suffix = uid.as_bytes()[..5]
-        .iter()
-        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
-        .collect();
-    ServerAssigned {
-        uid: uid.to_string(),
-        name_suffix,
     }
 }

@@ -2,8 +2,11 @@
 //!
 //! The CLI is thin: it parses the command line, calls the library crates
 //! (`minipod-spec` to read and admit manifests, `minipod-plan` to plan them,
-//! `minipod-monitor` to run them) and turns their results into output and an
-//! exit code.
+//! `minipod-node` for the node's settings and capacity, `minipod-monitor` to
+//! run them, the daemon's API for the client commands) and turns their
+//! results into output and an exit code.
+
+#![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 
@@ -11,12 +14,9 @@ use clap::{Parser, Subcommand};
 
 mod client;
 mod commands;
-pub mod host;
-pub mod input;
-pub mod node;
-pub mod pull_secrets;
+pub mod exit;
+mod input;
 mod table;
-mod terminal;
 mod websocket;
 
 /// Run Kubernetes Pods on one Linux host, with the kubelet's semantics.
@@ -44,34 +44,24 @@ enum Command {
     Monitor(commands::monitor::MonitorArgs),
     /// Create the Secrets and pods of a manifest on the daemon, or update
     /// them (Secrets: replaced; pods: images).
-    Apply(commands::client_cmds::ApplyArgs),
+    Apply(commands::apply::ApplyArgs),
     /// List pods or Secrets, or show one (`get pods`, `get pod NAME -o json`,
     /// `get secrets`).
-    Get(commands::client_cmds::GetArgs),
+    Get(commands::get::GetArgs),
     /// Stop and remove pods, remove Secrets (`delete pod NAME`,
     /// `delete secret NAME`, `delete -f FILE`).
-    Delete(commands::client_cmds::DeleteArgs),
+    Delete(commands::delete::DeleteArgs),
     /// Print a container's output (`logs POD [-c NAME] [-f] [--previous]`).
-    Logs(commands::client_cmds::LogsArgs),
+    Logs(commands::logs::LogsArgs),
     /// List the Kubernetes events of a namespace.
-    Events(commands::client_cmds::EventsArgs),
+    Events(commands::events::EventsArgs),
     /// Run a command in a container of a running pod
     /// (`exec POD [-c NAME] [-i] [-t] -- COMMAND [ARGS...]`).
     Exec(commands::exec::ExecArgs),
     /// Show a pod in detail, as `kubectl describe pod` does.
-    Describe(commands::client_cmds::DescribeArgs),
+    Describe(commands::describe::DescribeArgs),
     /// Print a kubeconfig for kubectl (`minipod kubeconfig > ~/.kube/minipod`).
-    Kubeconfig(commands::client_cmds::KubeconfigArgs),
-}
-
-/// Exit codes shared by every command.
-pub mod exit {
-    /// The command did what was asked.
-    pub const OK: u8 = 0;
-    /// Something failed while doing it (the host, not the input).
-    pub const FAILURE: u8 = 1;
-    /// The input was invalid; nothing was started.
-    pub const INVALID_INPUT: u8 = 2;
+    Kubeconfig(commands::kubeconfig::KubeconfigArgs),
 }
 
 /// The whole CLI: parse the arguments, run the command, map the result to an
@@ -94,14 +84,14 @@ pub fn main() -> ExitCode {
         Command::Image(args) => commands::image::run(&args),
         Command::Run(args) => commands::run::run(&args),
         Command::Monitor(args) => commands::monitor::run(&args),
-        Command::Apply(args) => commands::client_cmds::apply(&args),
-        Command::Get(args) => commands::client_cmds::get(&args),
-        Command::Delete(args) => commands::client_cmds::delete(&args),
-        Command::Logs(args) => commands::client_cmds::logs(&args),
-        Command::Events(args) => commands::client_cmds::events(&args),
+        Command::Apply(args) => commands::apply::run(&args),
+        Command::Get(args) => commands::get::run(&args),
+        Command::Delete(args) => commands::delete::run(&args),
+        Command::Logs(args) => commands::logs::run(&args),
+        Command::Events(args) => commands::events::run(&args),
         Command::Exec(args) => commands::exec::run(&args),
-        Command::Describe(args) => commands::client_cmds::describe(&args),
-        Command::Kubeconfig(args) => commands::client_cmds::kubeconfig(&args),
+        Command::Describe(args) => commands::describe::run(&args),
+        Command::Kubeconfig(args) => commands::kubeconfig::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -4,6 +4,8 @@
 //! the runtime scenario tests can build the very same CLI as a binary of
 //! their own; this file only hands over to it.
 
+#![forbid(unsafe_code)]
+
 fn main() -> std::process::ExitCode {
     minipod::main()
 }

@@ -5,6 +5,8 @@
 //! padding 3, spaces): every column but the last is as wide as its widest
 //! cell plus three spaces.
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use minipod_lifecycle::Timestamp;
 use minipod_lifecycle::printer::{PodView, kubectl_columns};
 use minipod_lifecycle::status::PodStatus;
@@ -12,6 +14,15 @@ use minipod_spec::model::Pod;
 
 const MIN_WIDTH: usize = 6;
 const PADDING: usize = 3;
+
+/// The time ages are counted to (the AGE column, event ages).
+pub fn now() -> Timestamp {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    Timestamp::from_unix_nanos(nanos)
+}
 
 /// Lays out `rows` (the first one the header) as kubectl does.
 pub fn render(rows: &[Vec<String>]) -> String {

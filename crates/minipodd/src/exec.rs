@@ -2,7 +2,7 @@
 //! the API's [`ExecSession`].
 //!
 //! The monitor hands over the command's streams as descriptors (see
-//! `minipod_monitor::records::Record::exec_attached`): pipes, or the master
+//! `minipod_monitor::records::PodRecord::exec_attached`): pipes, or the master
 //! of a terminal allocated inside the container. They become tokio pipes
 //! here (`O_NONBLOCK`, registered with the reactor; a pty master polls like
 //! a pipe), so output is streamed as it comes, with no size limit, and
@@ -10,13 +10,14 @@
 //! for the command. With a terminal, closing stdin types `^D` instead (the
 //! terminal's end-of-file), and resizes become `TIOCSWINSZ` on the master.
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::time::Duration;
 
 use minipod_api::ApiError;
-use minipod_api::backend::{ByteStream, ExecSession, TerminalSize};
-use minipod_monitor::records::{AttachedExec, ExecExit, Record};
+use minipod_api::backend::{ByteStream, ExecFailure, ExecSession, TerminalSize};
+use minipod_monitor::records::{AttachedExec, ExecExit, PodRecord};
 use minipod_monitor::{AttachOptions, Streams, WindowSize};
+use minipod_spec::error_chain;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::unix::pipe;
 use tokio::sync::{mpsc, oneshot};
@@ -31,11 +32,22 @@ const FIRST_SIZE_WAIT: Duration = Duration::from_secs(2);
 /// The terminal's end-of-file character (`VEOF`, `^D` by default).
 const EOF_CHARACTER: u8 = 0x04;
 
+/// What went wrong between the monitor's answer and the client's streams.
+#[derive(Debug, thiserror::Error)]
+enum BridgeError {
+    #[error("the monitor sent a terminal for an exec without one")]
+    UnexpectedTerminal,
+    #[error("the monitor sent no terminal")]
+    NoTerminal,
+    #[error("the exec's terminal")]
+    Terminal(#[source] std::io::Error),
+}
+
 /// Starts `command` in `container` without a terminal and returns its
 /// streams. A failure to start (a missing binary) is a 400, as before the
 /// upgrade.
 pub(crate) async fn with_pipes(
-    record: Record,
+    record: PodRecord,
     container: String,
     command: Vec<String>,
     stdin: bool,
@@ -48,8 +60,8 @@ pub(crate) async fn with_pipes(
     let attached =
         tokio::task::spawn_blocking(move || record.exec_attached(&container, command, options))
             .await
-            .map_err(internal)?
-            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+            .map_err(ApiError::internal)?
+            .map_err(|e| ApiError::BadRequest(error_chain(&e)))?;
     let AttachedExec { streams, exit } = attached;
     let Streams::Pipes {
         stdin,
@@ -57,17 +69,17 @@ pub(crate) async fn with_pipes(
         stderr,
     } = streams
     else {
-        return Err(internal(
-            "the monitor sent a terminal for an exec without one",
-        ));
+        return Err(ApiError::internal(BridgeError::UnexpectedTerminal));
     };
     let stdin = match stdin {
-        Some(fd) => Some(Box::pin(pipe::Sender::from_owned_fd(fd).map_err(internal)?) as _),
+        Some(fd) => {
+            Some(Box::pin(pipe::Sender::from_owned_fd(fd).map_err(ApiError::internal)?) as _)
+        }
         None => None,
     };
     let reader = |fd: OwnedFd| -> Result<ByteStream, ApiError> {
         Ok(Box::pin(
-            pipe::Receiver::from_owned_fd(fd).map_err(internal)?,
+            pipe::Receiver::from_owned_fd(fd).map_err(ApiError::internal)?,
         ))
     };
     Ok(ExecSession {
@@ -84,7 +96,7 @@ pub(crate) async fn with_pipes(
 /// [`FIRST_SIZE_WAIT`]). A failure to start ends the session with its
 /// message.
 pub(crate) fn with_terminal(
-    record: Record,
+    record: PodRecord,
     container: String,
     command: Vec<String>,
     stdin: bool,
@@ -92,7 +104,7 @@ pub(crate) fn with_terminal(
     let (stdin_client, stdin_ours) = tokio::io::duplex(64 * 1024);
     let (stdout_ours, stdout_client) = tokio::io::duplex(64 * 1024);
     let (resize, mut resizes) = mpsc::channel::<TerminalSize>(8);
-    let (done, exit) = oneshot::channel();
+    let (done, exit) = oneshot::channel::<Result<i32, ExecFailure>>();
     tokio::spawn(async move {
         let first = tokio::time::timeout(FIRST_SIZE_WAIT, resizes.recv())
             .await
@@ -108,18 +120,18 @@ pub(crate) fn with_terminal(
                 .await;
         let attached = match started {
             Ok(Ok(attached)) => attached,
-            Ok(Err(e)) => return drop(done.send(Err(e.to_string()))),
-            Err(e) => return drop(done.send(Err(e.to_string()))),
+            Ok(Err(e)) => return drop(done.send(Err(Box::new(e)))),
+            Err(e) => return drop(done.send(Err(Box::new(e)))),
         };
         let AttachedExec { streams, exit } = attached;
         let master = match streams {
             Streams::Terminal(master) => master,
             Streams::Pipes { .. } => {
-                return drop(done.send(Err("the monitor sent no terminal".into())));
+                return drop(done.send(Err(Box::new(BridgeError::NoTerminal))));
             }
         };
         if let Err(e) = bridge_terminal(master, stdin_ours, stdout_ours, resizes) {
-            return drop(done.send(Err(format!("the exec's terminal: {e}"))));
+            return drop(done.send(Err(Box::new(BridgeError::Terminal(e)))));
         }
         report_exit(exit, done).await;
     });
@@ -140,10 +152,7 @@ fn bridge_terminal(
     mut output: tokio::io::DuplexStream,
     mut resizes: mpsc::Receiver<TerminalSize>,
 ) -> std::io::Result<()> {
-    nix::fcntl::fcntl(
-        master.as_raw_fd(),
-        nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
-    )?;
+    minipod_linux::fd_flags::set_nonblocking(master.as_fd())?;
     let resizer = master.try_clone()?;
     let mut writer = pipe::Sender::from_owned_fd_unchecked(master.try_clone()?)?;
     let mut reader = pipe::Receiver::from_owned_fd_unchecked(master)?;
@@ -185,7 +194,7 @@ fn window_size(size: TerminalSize) -> WindowSize {
 }
 
 /// The exit code, once the monitor sends it.
-fn exit_of(exit: ExecExit) -> oneshot::Receiver<Result<i32, String>> {
+fn exit_of(exit: ExecExit) -> oneshot::Receiver<Result<i32, ExecFailure>> {
     let (done, receiver) = oneshot::channel();
     tokio::spawn(report_exit(exit, done));
     receiver
@@ -194,7 +203,7 @@ fn exit_of(exit: ExecExit) -> oneshot::Receiver<Result<i32, String>> {
 /// Sends the exit code on `done` once the monitor sends it; if the session
 /// is dropped first (its client went away), ends the exec, so that the
 /// command does not outlive its client.
-async fn report_exit(exit: ExecExit, mut done: oneshot::Sender<Result<i32, String>>) {
+async fn report_exit(exit: ExecExit, mut done: oneshot::Sender<Result<i32, ExecFailure>>) {
     let cancel = exit.canceller().ok();
     tokio::select! {
         code = wait_exit(exit) => {
@@ -208,13 +217,6 @@ async fn report_exit(exit: ExecExit, mut done: oneshot::Sender<Result<i32, Strin
     }
 }
 
-async fn wait_exit(exit: ExecExit) -> Result<i32, String> {
-    tokio::task::spawn_blocking(move || exit.wait())
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())
-}
-
-fn internal(error: impl std::fmt::Display) -> ApiError {
-    ApiError::Internal(error.to_string())
+async fn wait_exit(exit: ExecExit) -> Result<i32, ExecFailure> {
+    Ok(tokio::task::spawn_blocking(move || exit.wait()).await??)
 }

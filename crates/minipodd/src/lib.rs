@@ -10,6 +10,8 @@
 //! `minipodd` with no arguments runs in the foreground with the default
 //! roots; `packaging/minipodd.service` runs it under systemd.
 
+#![forbid(unsafe_code)]
+
 pub mod backend;
 mod exec;
 pub mod logs;
@@ -24,11 +26,12 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use minipod::node::{NodeArgs, parse_duration};
 use minipod_api::{ServerLimits, ServerOptions, start};
+use minipod_linux::signals::{self, Signal};
 use minipod_monitor::records::MonitorLauncher;
+use minipod_node::config::NodeArgs;
+use minipod_node::duration::parse_duration;
 use minipod_runtime::pod::NodeConfig;
-use nix::sys::signal::{SigSet, Signal};
 
 /// How often the records are read for changes.
 const REFRESH: Duration = Duration::from_millis(250);
@@ -160,11 +163,7 @@ fn run(args: Args) -> Result<()> {
     }
     // SIGINT and SIGTERM stop the daemon (not the pods): taken by a thread
     // of ours, so block them before any thread exists.
-    let mut stop_signals = SigSet::empty();
-    stop_signals.add(Signal::SIGINT);
-    stop_signals.add(Signal::SIGTERM);
-    stop_signals
-        .thread_block()
+    let stop_signals = signals::block(&[Signal::SIGINT, Signal::SIGTERM])
         .context("blocking SIGINT and SIGTERM")?;
 
     let program = std::env::current_exe().context("finding this program's path")?;
@@ -204,8 +203,10 @@ fn run(args: Args) -> Result<()> {
     let run_dir = node.config.run_dir.clone();
     // The node's allocatable, as the kubelet computes it: what admission
     // lets the pods request in all.
-    let allocatable =
-        minipod_plan::capacity::allocatable(minipod::host::node_capacity()?, &node.reservations);
+    let allocatable = minipod_plan::capacity::allocatable(
+        minipod_node::host::node_capacity()?,
+        &node.reservations,
+    );
     tracing::info!(
         cpu_millis = allocatable.cpu_millis,
         memory_bytes = allocatable.memory_bytes,

@@ -13,29 +13,48 @@ use std::io;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use minipod_spec::error_chain;
+
+use minipod_monitor::records::RecordError;
 use serde_json::Value;
 
 /// `secrets` under the node's state directory.
 pub const SECRETS_DIR: &str = "secrets";
 
-/// Why a Secret could not be stored, read or removed.
+/// Why a Secret could not be stored, read or removed: the step and its
+/// path; the cause is the source.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("{path}: {source}")]
-    Io {
+    #[error("creating the directory {path} (mode 0700)")]
+    Directory {
         path: PathBuf,
         #[source]
         source: io::Error,
     },
-    #[error("{path}: {message}")]
-    Invalid { path: PathBuf, message: String },
-}
-
-fn io_error(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io {
-        path: path.to_owned(),
-        source,
-    }
+    #[error("writing {path}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: RecordError,
+    },
+    #[error("removing {path}")]
+    Remove {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("reading {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("parsing {path}")]
+    Parse {
+        path: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
 }
 
 /// The Secrets directory of a node.
@@ -64,25 +83,31 @@ impl SecretStore {
                 .recursive(true)
                 .mode(0o700)
                 .create(d)
-                .map_err(io_error(d))?;
+                .map_err(|source| StoreError::Directory {
+                    path: d.clone(),
+                    source,
+                })?;
             // An existing directory keeps its mode: make sure of it.
-            fs::set_permissions(d, fs::Permissions::from_mode(0o700)).map_err(io_error(d))?;
+            fs::set_permissions(d, fs::Permissions::from_mode(0o700)).map_err(|source| {
+                StoreError::Directory {
+                    path: d.clone(),
+                    source,
+                }
+            })?;
         }
         let path = self.path(namespace, name);
         // Created 0600 before anything is written into it.
-        minipod_monitor::records::write_json_atomically(&path, secret).map_err(|e| {
-            StoreError::Invalid {
-                path: path.clone(),
-                message: e.to_string(),
-            }
-        })
+        minipod_monitor::records::write_json_atomically(&path, secret)
+            .map_err(|source| StoreError::Write { path, source })
     }
 
     /// Removes one Secret (gone already is fine).
     pub fn remove(&self, namespace: &str, name: &str) -> Result<(), StoreError> {
         let path = self.path(namespace, name);
         match fs::remove_file(&path) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_error(&path)(e)),
+            Err(source) if source.kind() != io::ErrorKind::NotFound => {
+                Err(StoreError::Remove { path, source })
+            }
             _ => Ok(()),
         }
     }
@@ -114,7 +139,7 @@ impl SecretStore {
                 };
                 match read(&path) {
                     Ok(secret) => out.push(((ns.clone(), name), secret)),
-                    Err(e) => tracing::warn!("skipping a stored Secret: {e}"),
+                    Err(e) => tracing::warn!("skipping a stored Secret: {}", error_chain(&e)),
                 }
             }
         }
@@ -124,16 +149,40 @@ impl SecretStore {
 }
 
 fn read(path: &Path) -> Result<Value, StoreError> {
-    let text = fs::read(path).map_err(io_error(path))?;
-    serde_json::from_slice(&text).map_err(|e| StoreError::Invalid {
+    let text = fs::read(path).map_err(|source| StoreError::Read {
         path: path.to_owned(),
-        message: e.to_string(),
+        source,
+    })?;
+    serde_json::from_slice(&text).map_err(|source| StoreError::Parse {
+        path: path.to_owned(),
+        source,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each step is named once and its cause follows once, as a client
+    /// gets it (`chain`).
+    #[test]
+    fn a_failed_write_names_its_step_then_its_cause() {
+        let state = tempfile::tempdir().unwrap();
+        fs::write(state.path().join(SECRETS_DIR), "not a directory").unwrap();
+        let store = SecretStore::new(state.path());
+        let error = store
+            .write("default", "regcred", &serde_json::json!({}))
+            .expect_err("secrets/ is a file");
+        let dir = state.path().join(SECRETS_DIR);
+        assert_eq!(
+            error_chain(&error),
+            format!(
+                "creating the directory {} (mode 0700): File exists (os error 17)",
+                dir.display()
+            )
+        );
+        println!("{}", error_chain(&error));
+    }
 
     #[test]
     fn secrets_are_private_files_that_come_back() {

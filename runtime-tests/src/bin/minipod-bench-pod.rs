@@ -30,6 +30,8 @@
 //!   --image-root DIR  an image store holding busybox:1.36 (default: made in a temp dir)
 //! ```
 
+#![forbid(unsafe_code)]
+
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

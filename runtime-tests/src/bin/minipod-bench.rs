@@ -13,6 +13,8 @@
 //! minipod-bench [-n COUNT]      # default 100, after 5 unmeasured warm-up runs
 //! ```
 
+#![forbid(unsafe_code)]
+
 use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};

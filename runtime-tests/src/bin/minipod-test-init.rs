@@ -3,6 +3,8 @@
 //! re-execute itself into them (its `main` belongs to the test harness), so
 //! the tests start containers with this binary instead of `minipod`.
 
+#![forbid(unsafe_code)]
+
 fn main() {
     minipod_linux::reexec::run_helper_if_asked();
     eprintln!("minipod-test-init: only runs as a container init or sandbox holder");

@@ -2,6 +2,8 @@
 //! tests can run it (`env!("CARGO_BIN_EXE_minipodd-under-test")`), with
 //! `--monitor-program` pointing at `minipod-cli`.
 
+#![forbid(unsafe_code)]
+
 fn main() -> std::process::ExitCode {
     minipodd::main()
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use minipod_linux::container::ExitStatus;
 use minipod_linux::container::apparmor;
-use minipod_runtime::pod::{PodError, Reason, StartedContainer};
+use minipod_runtime::pod::{NotStartedReason, PodError, StartedContainer};
 use minipod_runtime_tests::{TestNode, root_or_skip, serial};
 use nix::sys::signal::Signal;
 
@@ -166,8 +166,8 @@ fn a_host_without_apparmor_refuses_a_pod_needing_it_in_the_kubelets_words() {
     let runtime_default = pod_yaml("{appArmorProfile: {type: RuntimeDefault}}", "true");
     for yaml in [field, annotation, runtime_default] {
         match node.create(&yaml) {
-            Err(PodError::AppArmor(message)) => assert_eq!(
-                message,
+            Err(PodError::AppArmor(error)) => assert_eq!(
+                error.to_string(),
                 "Cannot enforce AppArmor: AppArmor is not enabled on the host"
             ),
             Err(other) => panic!("refused for another reason: {other}"),
@@ -246,7 +246,7 @@ fn a_profile_that_is_not_loaded_fails_the_start_naming_it() {
         .runtime
         .start_container(&mut pod, "app", 0)
         .expect_err("refused");
-    assert_eq!(err.reason, Reason::CreateContainerError);
+    assert_eq!(err.reason, NotStartedReason::CreateContainerError);
     assert_eq!(
         err.message,
         format!(

@@ -261,7 +261,7 @@ fn the_daemon_fails_a_pod_that_does_not_fit_next_to_a_running_one() {
     let _serial = serial();
     let node = ScratchNode::new("capacity-daemon");
     // Exactly one CPU allocatable, whatever the host has.
-    let cpus = minipod::host::cpu_capacity_millis().expect("the host's CPUs");
+    let cpus = minipod_node::host::cpu_capacity_millis().expect("the host's CPUs");
     let reserved = format!("cpu={}m", cpus - 1000);
     let daemon = Daemon::start(&node, &["--system-reserved", &reserved]);
     let requests = json!({"requests": {"cpu": "600m"}});

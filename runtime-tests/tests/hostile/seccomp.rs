@@ -18,7 +18,7 @@ use std::os::fd::OwnedFd;
 use std::time::Duration;
 
 use minipod_linux::container::ExitStatus;
-use minipod_runtime::pod::{Reason, RunningPod, StartedContainer};
+use minipod_runtime::pod::{NotStartedReason, RunningPod, StartedContainer};
 use minipod_runtime_tests::{TestNode, root_or_skip, serial};
 use nix::sys::signal::Signal;
 
@@ -192,7 +192,7 @@ spec:
             .runtime
             .start_container(&mut pod, name, 0)
             .expect_err("refused");
-        assert_eq!(err.reason, Reason::CreateContainerError, "{name}");
+        assert_eq!(err.reason, NotStartedReason::CreateContainerError, "{name}");
         let path = root.join(file).display().to_string();
         assert!(
             err.message.starts_with(&format!(

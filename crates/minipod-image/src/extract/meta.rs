@@ -7,10 +7,9 @@ use std::io::{self, Read};
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, SystemTime};
 
-use nix::sys::time::TimeSpec;
 use xattr::FileExt as _;
 
-use super::{Fail, Refusal};
+use super::error::{Fail, Refusal};
 
 /// Ownership, mode, time and xattrs of one entry.
 pub(super) struct Meta {
@@ -70,8 +69,9 @@ impl Meta {
             .unwrap_or(SystemTime::UNIX_EPOCH)
     }
 
-    pub(super) fn timespec(&self) -> TimeSpec {
-        TimeSpec::new(i64::try_from(self.mtime).unwrap_or(i64::MAX), 0)
+    /// The mtime as the kernel takes it (`time_t`), saturated.
+    pub(super) fn seconds(&self) -> i64 {
+        i64::try_from(self.mtime).unwrap_or(i64::MAX)
     }
 
     /// chown, then chmod (a chown clears setuid/setgid), then xattrs, through

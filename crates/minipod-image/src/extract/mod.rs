@@ -48,24 +48,26 @@ use std::cell::Cell;
 use std::ffi::OsStr;
 use std::fs::{self, DirBuilder, File, FileTimes, OpenOptions, Permissions};
 use std::io::{self, Read};
-use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use minipod_linux::file_meta::{
+    chown_nofollow_at, make_whiteout, set_times, set_times_nofollow_at,
+};
 use minipod_linux::private_fs::open_beneath;
-use nix::fcntl::{AtFlags, OFlag};
-use nix::sys::stat::{Mode, SFlag, UtimensatFlags, makedev, mknod, utimensat};
-use nix::sys::time::TimeSpec;
-use nix::unistd::{Gid, Uid, fchownat};
+use nix::fcntl::OFlag;
 use xattr::FileExt as _;
 
 use crate::limits::CapExceeded;
 
+mod error;
 mod guard;
 mod meta;
 use meta::Meta;
 
+use error::Fail;
+pub use error::{ExtractError, Refusal};
 pub use guard::MAX_EXTENSION_BYTES;
 
 /// The xattr that makes an overlayfs directory opaque.
@@ -80,110 +82,6 @@ pub struct UnpackStats {
     pub entries: u64,
     /// Bytes of regular-file content written.
     pub bytes: u64,
-}
-
-/// Why a layer could not be extracted.
-#[derive(Debug, thiserror::Error)]
-pub enum ExtractError {
-    /// The entry would be unsafe to extract.
-    #[error("entry {entry:?} refused: {refusal}")]
-    Refused {
-        /// The entry's name as written in the tar.
-        entry: String,
-        /// Why.
-        refusal: Refusal,
-    },
-    /// Writing the entry failed.
-    #[error("entry {entry:?}: {source}")]
-    Io {
-        /// The entry's name as written in the tar.
-        entry: String,
-        /// The failure.
-        #[source]
-        source: io::Error,
-    },
-    /// The stream is not a valid tar (or its compression is broken). The
-    /// message never quotes the stream ([`crate::error::input_problem`]).
-    #[error("reading the tar stream: {}", crate::error::input_problem(.0))]
-    Stream(io::Error),
-    /// The layer is bigger than the store allows (bytes or entries).
-    #[error("refused: {0}")]
-    Cap(CapExceeded),
-}
-
-/// The reasons an entry is refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
-    /// `/etc/passwd`.
-    #[error("absolute path")]
-    Absolute,
-    /// `../x`, `a/../../x`.
-    #[error("path has a \"..\" component")]
-    DotDot,
-    /// A parent directory of the entry is a symlink in this layer.
-    #[error("parent {0:?} is a symlink; writing through it could leave the layer")]
-    SymlinkParent(String),
-    /// A parent directory of the entry is a file, device, ...
-    #[error("parent {0:?} is not a directory")]
-    NotDirectoryParent(String),
-    /// A hard link that is not to an earlier file of this layer.
-    #[error("hard link to {target:?}: {problem}")]
-    HardLink {
-        /// The link's target as written in the tar.
-        target: String,
-        /// What is wrong with it.
-        problem: &'static str,
-    },
-    /// A symlink or hard link without a target.
-    #[error("link without a target")]
-    MissingLinkName,
-    /// Character and block devices, FIFOs.
-    #[error("{0} entries are not allowed in image layers")]
-    Special(&'static str),
-    /// A tar entry type this extractor does not know.
-    #[error("unsupported tar entry type {0:?}")]
-    UnknownType(char),
-    /// An entry naming the layer root that is not a directory.
-    #[error("the layer root can only be a directory")]
-    RootNotDirectory,
-    /// `.wh.`, `.wh..`.
-    #[error("invalid whiteout name")]
-    BadWhiteout,
-    /// An xattr only the store may set.
-    #[error("xattr {0:?} is reserved for overlayfs")]
-    ReservedXattr(String),
-    /// A numeric header field that is not a number.
-    #[error("the tar header's {0} field is malformed")]
-    MalformedHeader(&'static str),
-    /// A uid or gid above 2^32-1.
-    #[error("owner id {0} is out of range")]
-    OwnerOutOfRange(u64),
-}
-
-/// Internal failure of one step, before the entry's name is attached.
-enum Fail {
-    Refused(Refusal),
-    Io(io::Error),
-    /// Reading the layer failed (truncated, corrupt compression).
-    Stream(io::Error),
-}
-
-impl From<io::Error> for Fail {
-    fn from(e: io::Error) -> Fail {
-        Fail::Io(e)
-    }
-}
-
-impl From<nix::errno::Errno> for Fail {
-    fn from(e: nix::errno::Errno) -> Fail {
-        Fail::Io(e.into())
-    }
-}
-
-impl From<Refusal> for Fail {
-    fn from(r: Refusal) -> Fail {
-        Fail::Refused(r)
-    }
 }
 
 /// Extracts the tar stream `reader` into `dest`, an empty directory, and
@@ -270,7 +168,8 @@ struct Unpacker<'a> {
     root_dir: File,
     /// Directory mtimes (by path relative to the root), set at the end
     /// (creating children changes them).
-    dir_times: Vec<(PathBuf, TimeSpec)>,
+    /// Each directory and its mtime, in seconds since the epoch.
+    dir_times: Vec<(PathBuf, i64)>,
     /// Metadata of a `./` entry, for the layer root itself.
     root_meta: Option<Meta>,
     stats: UnpackStats,
@@ -378,7 +277,7 @@ impl Unpacker<'_> {
             .join(OsStr::from_bytes(hidden));
         Self::clear(&path, false)?;
         // overlayfs's whiteout: a character device with device number 0/0.
-        mknod(&path, SFlag::S_IFCHR, Mode::empty(), makedev(0, 0))?;
+        make_whiteout(&path)?;
         Ok(())
     }
 
@@ -390,7 +289,7 @@ impl Unpacker<'_> {
         let rel = relative(parents).join(base);
         let dir = self.open_beneath(&rel, DIR_FLAGS)?;
         meta.apply_to(&dir)?;
-        self.dir_times.push((rel, meta.timespec()));
+        self.dir_times.push((rel, meta.seconds()));
         Ok(())
     }
 
@@ -428,21 +327,8 @@ impl Unpacker<'_> {
         // A symlink cannot be opened: its owner and time are set relative
         // to its parent's descriptor, without following it.
         let parent = self.open_beneath(&relative(parents), DIR_FLAGS)?;
-        fchownat(
-            Some(parent.as_raw_fd()),
-            base,
-            Some(Uid::from_raw(meta.uid)),
-            Some(Gid::from_raw(meta.gid)),
-            AtFlags::AT_SYMLINK_NOFOLLOW,
-        )?;
-        let time = meta.timespec();
-        utimensat(
-            Some(parent.as_raw_fd()),
-            base,
-            &time,
-            &time,
-            UtimensatFlags::NoFollowSymlink,
-        )?;
+        chown_nofollow_at(&parent, base, meta.uid, meta.gid)?;
+        set_times_nofollow_at(&parent, base, meta.seconds())?;
         for (name, value) in &meta.xattrs {
             // lsetxattr: on the link itself (most file systems refuse user.* there).
             if let Err(e) = xattr::set(&path, name, value) {
@@ -503,14 +389,13 @@ impl Unpacker<'_> {
                 Err(e) if is_replaced(&e) => continue,
                 Err(e) => return Err(e.into()),
             };
-            nix::sys::stat::futimens(dir.as_raw_fd(), time, time)?;
+            set_times(&dir, *time)?;
         }
         let root = &self.root_dir;
         match &self.root_meta {
             Some(meta) => {
                 meta.apply_to(root)?;
-                let time = meta.timespec();
-                nix::sys::stat::futimens(root.as_raw_fd(), &time, &time)?;
+                set_times(root, meta.seconds())?;
             }
             None => root.set_permissions(Permissions::from_mode(0o755))?,
         }

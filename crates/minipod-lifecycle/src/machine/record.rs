@@ -1,6 +1,7 @@
 //! What the machine knows about one container: its current instance, its
 //! last termination, and how that shows in its `ContainerStatus` (§4.8).
 
+use minipod_plan::Role;
 use minipod_spec::model::Container;
 
 use super::kill::Kill;
@@ -9,16 +10,6 @@ use crate::status::{
     ContainerState, ContainerStateTerminated, ContainerStateWaiting, ContainerStatus,
 };
 use crate::time::Timestamp;
-
-/// The three kinds of container in a pod (§1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Role {
-    /// A regular init container: runs once, to success, before the rest.
-    Init,
-    /// A native sidecar (`initContainers[]` with `restartPolicy: Always`).
-    Sidecar,
-    App,
-}
 
 /// The current instance of a container.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +42,7 @@ pub(crate) struct Run {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Record {
     pub name: String,
+    /// Its role, as the plan decided it.
     pub role: Role,
     /// The image of the current (or last) instance, as its status shows
     /// it; the spec's image before the first start.
@@ -63,6 +55,8 @@ pub(crate) struct Record {
     /// started with (so results of an earlier instance are told apart).
     attempt: u32,
     pub state: State,
+    /// The instance being started had its image pulled for it.
+    pub image_pulled: bool,
     /// What `state` was before [`State::Starting`], shown while starting.
     pub state_before_start: Option<Box<State>>,
     /// The termination before the current instance (`lastState`).
@@ -89,6 +83,7 @@ impl Record {
             runs: 0,
             attempt: 0,
             state: State::NotCreated,
+            image_pulled: false,
             state_before_start: None,
             previous: None,
             waiting: None,
@@ -131,6 +126,7 @@ impl Record {
         )));
         self.restart_after_kill = false;
         self.restart_for_change = false;
+        self.image_pulled = false;
         self.image = self.spec_image.clone();
         self.attempt = self.runs;
         self.attempt

@@ -20,26 +20,26 @@ pub enum CgroupError {
     },
     #[error("cgroup {path} already exists")]
     AlreadyExists { path: PathBuf },
-    #[error("cannot create cgroup {path}: {source}")]
+    #[error("cannot create cgroup {path}")]
     Create {
         path: PathBuf,
         #[source]
         source: io::Error,
     },
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Read {
         path: PathBuf,
         #[source]
         source: io::Error,
     },
-    #[error("cannot write {value:?} to {path}: {source}")]
+    #[error("cannot write {value:?} to {path}")]
     Write {
         path: PathBuf,
         value: String,
         #[source]
         source: io::Error,
     },
-    #[error("cannot open {path}: {source}")]
+    #[error("cannot open {path}")]
     Open {
         path: PathBuf,
         #[source]
@@ -47,7 +47,7 @@ pub enum CgroupError {
     },
     #[error("unexpected content in {path}: {reason}")]
     Parse { path: PathBuf, reason: String },
-    #[error("cannot set the resources of cgroup {path}: {source}")]
+    #[error("cannot set the resources of cgroup {path}")]
     Apply {
         path: PathBuf,
         #[source]
@@ -57,7 +57,7 @@ pub enum CgroupError {
         "cgroup v1 has no devices hierarchy mounted: a container's access to the host's devices cannot be confined"
     )]
     NoDevicesController,
-    #[error("cannot {step} for cgroup {path}: {source}")]
+    #[error("cannot {step} for cgroup {path}")]
     DeviceFilter {
         path: PathBuf,
         step: &'static str,
@@ -66,7 +66,7 @@ pub enum CgroupError {
     },
     #[error("cgroup {path} holds process {pid}, which minipod never kills (itself or init)")]
     WontKill { path: PathBuf, pid: i32 },
-    #[error("cannot kill process {pid} of cgroup {path}: {source}")]
+    #[error("cannot kill process {pid} of cgroup {path}")]
     Kill {
         path: PathBuf,
         pid: i32,
@@ -81,7 +81,7 @@ pub enum CgroupError {
     },
     #[error("cannot remove cgroup {path}: it has child cgroups; remove them first")]
     HasChildren { path: PathBuf },
-    #[error("cannot remove cgroup {path}: {source}")]
+    #[error("cannot remove cgroup {path}")]
     Remove {
         path: PathBuf,
         #[source]

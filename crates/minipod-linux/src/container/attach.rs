@@ -41,18 +41,12 @@ use std::path::Path;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::unistd::pipe2;
-use serde::{Deserialize, Serialize};
 
-use super::exec::{ExecConfig, ExecError, HelperConfig, start_helper};
+use super::exec::{ExecError, start_helper};
+pub use super::protocol::WindowSize;
+use super::protocol::{ExecConfig, HelperAttach, HelperConfig};
 use super::{Container, decode_report};
 use crate::cgroup::CgroupJoin;
-
-/// A terminal's size, in characters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WindowSize {
-    pub width: u16,
-    pub height: u16,
-}
 
 /// What an attached exec gets.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -63,13 +57,6 @@ pub struct AttachOptions {
     pub tty: bool,
     /// The terminal's size before the command starts (with `tty`).
     pub size: Option<WindowSize>,
-}
-
-/// What the helper is told about an attached exec (in its configuration).
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-pub(super) struct HelperAttach {
-    pub(super) tty: bool,
-    pub(super) size: Option<WindowSize>,
 }
 
 /// The caller's ends of an attached command's streams.

@@ -5,10 +5,38 @@ use std::str::FromStr;
 
 use caps::{CapSet, Capability};
 
-fn parse(names: &[String]) -> Result<HashSet<Capability>, String> {
+/// A capability step that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CapsError {
+    #[error("{name}")]
+    Unknown {
+        name: String,
+        #[source]
+        source: caps::errors::CapsError,
+    },
+    #[error("dropping {cap} from the bounding set")]
+    DropBounding {
+        cap: Capability,
+        #[source]
+        source: caps::errors::CapsError,
+    },
+    #[error("setting the {set:?} set")]
+    Set {
+        set: CapSet,
+        #[source]
+        source: caps::errors::CapsError,
+    },
+}
+
+fn parse(names: &[String]) -> Result<HashSet<Capability>, CapsError> {
     names
         .iter()
-        .map(|n| Capability::from_str(n).map_err(|e| format!("{n}: {e}")))
+        .map(|name| {
+            Capability::from_str(name).map_err(|source| CapsError::Unknown {
+                name: name.clone(),
+                source,
+            })
+        })
         .collect()
 }
 
@@ -34,11 +62,12 @@ pub fn held_by_this_process(wanted: &[String]) -> Vec<String> {
 /// Drops every capability not kept from the bounding set: no process of the
 /// container can ever regain it. Needs CAP_SETPCAP, so it runs before the
 /// user switch.
-pub fn limit_bounding(keep: &[String]) -> Result<(), String> {
+pub fn limit_bounding(keep: &[String]) -> Result<(), CapsError> {
     let keep = parse(keep)?;
     for cap in caps::all() {
         if !keep.contains(&cap) {
-            caps::drop(None, CapSet::Bounding, cap).map_err(|e| e.to_string())?;
+            caps::drop(None, CapSet::Bounding, cap)
+                .map_err(|source| CapsError::DropBounding { cap, source })?;
         }
     }
     Ok(())
@@ -47,12 +76,13 @@ pub fn limit_bounding(keep: &[String]) -> Result<(), String> {
 /// Sets the permitted, effective and inheritable sets to `keep` and clears
 /// the ambient set, as containerd's default spec does. (A non-root workload
 /// then holds none after exec unless its file has capabilities, as on a node.)
-pub fn apply(keep: &[String]) -> Result<(), String> {
+pub fn apply(keep: &[String]) -> Result<(), CapsError> {
     let keep = parse(keep)?;
-    caps::clear(None, CapSet::Ambient).map_err(|e| e.to_string())?;
+    let failed = |set| move |source| CapsError::Set { set, source };
+    caps::clear(None, CapSet::Ambient).map_err(failed(CapSet::Ambient))?;
     // Effective first: it must always stay a subset of permitted.
-    caps::set(None, CapSet::Effective, &keep).map_err(|e| e.to_string())?;
-    caps::set(None, CapSet::Permitted, &keep).map_err(|e| e.to_string())?;
-    caps::set(None, CapSet::Inheritable, &keep).map_err(|e| e.to_string())?;
+    for set in [CapSet::Effective, CapSet::Permitted, CapSet::Inheritable] {
+        caps::set(None, set, &keep).map_err(failed(set))?;
+    }
     Ok(())
 }

@@ -3,7 +3,7 @@
 //!
 //! [`exec`] runs in the monitor, which may be multi-threaded, so it never
 //! forks there: it re-executes our own binary as a helper
-//! ([`crate::reexec::EXEC_HELPER`]) with `spawn_init`, exactly as a
+//! ([`EXEC_HELPER`]) with `spawn_init`, exactly as a
 //! container's init is started, born in the container's cgroup
 //! (`CLONE_INTO_CGROUP` on v2, a write to `cgroup.procs` on v1). The helper
 //! gets the container's pid-1 pidfd as fd 5 and its [`ExecConfig`] as JSON on
@@ -33,7 +33,7 @@
 //!    says `timeout` on fd 4.
 //!
 //! A step that fails before the command's `execve` is written to fd 4 as a
-//! [`StartFailure`] (`{step, errno, message}`), as the container init does.
+//! [`StepFailure`] (`{step, errno, message}`), as the container init does.
 //! The command's stdout and stderr share one pipe; the first
 //! [`MAX_OUTPUT`] bytes are kept, as the kubelet keeps them for an exec
 //! probe. Should the helper not end the command at the timeout (stuck, or
@@ -44,31 +44,27 @@
 //! [`super::attach`]): no timeout, the command's streams handed to the
 //! caller, and with a terminal, a pty opened inside the container.
 
-#![allow(unsafe_code)] // fd ownership, fork, prctl, poll, pidfd_open: each block says why
-
-use std::convert::Infallible;
 use std::fs;
-use std::io::{self, Read, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::io::{self, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
-use nix::sched::{CloneFlags, setns};
 use nix::sys::signal::Signal;
-use nix::unistd::{ForkResult, chdir, fork, pipe2};
-use serde::{Deserialize, Serialize};
+use nix::unistd::pipe2;
 
-use super::attach::{HelperAttach, open_terminal, take_terminal};
-use super::init::{
-    close_fds_from, exec_workload, find_executable, reset_signals, set_cloexec, step, switch_user,
-};
-use super::protocol::{ContainerConfig, StartFailure, User};
-use super::spawn::{CONFIG_FD, CgroupEntry, ChildFds, EXTRA_FD, EXTRA2_FD, REPORT_FD, spawn_init};
+pub use super::protocol::ExecConfig;
+use super::protocol::HelperConfig;
+use super::protocol::{Step, StepFailure};
+use super::spawn::{CgroupEntry, ChildFds, spawn_init};
 use super::{Container, decode_report};
 use crate::cgroup::CgroupJoin;
-use crate::reexec::EXEC_HELPER;
+
+/// `argv[1]` of the helper that runs a command inside a running container
+/// (see [`crate::reexec`]).
+pub const EXEC_HELPER: &str = "__minipod-exec";
 
 /// How much of a command's output is kept: the kubelet's limit for an exec
 /// probe (`maxReadLength` in `pkg/probe/exec`, 10 KiB). The rest is read and
@@ -76,71 +72,15 @@ use crate::reexec::EXEC_HELPER;
 pub const MAX_OUTPUT: usize = 10 * 1024;
 
 /// The exit code of a command killed at its timeout (128 + SIGKILL).
-const KILLED: i32 = 128 + libc::SIGKILL;
+pub(super) const KILLED: i32 = 128 + libc::SIGKILL;
 
 /// What the helper writes to fd 4 when it killed the command at its
-/// timeout (instead of a [`StartFailure`]).
-const TIMED_OUT: &[u8] = b"timeout";
+/// timeout (instead of a [`StepFailure`]).
+pub(super) const TIMED_OUT: &[u8] = b"timeout";
 
 /// How long after the timeout the parent waits for the helper to kill and
 /// reap the command itself, before it SIGKILLs the helper.
 const HELPER_GRACE: Duration = Duration::from_secs(2);
-
-/// What goes to the helper on fd 3.
-#[derive(Debug, Serialize, Deserialize)]
-pub(super) struct HelperConfig {
-    pub(super) exec: ExecConfig,
-    /// When the helper kills the command, counted from its start (not
-    /// used by an attached exec, which has no timeout).
-    pub(super) timeout_ms: u64,
-    /// An attached exec (see `super::attach`): no timeout, the command's
-    /// status as the helper's, and with a terminal, the master sent on fd 6.
-    #[serde(default)]
-    pub(super) attach: Option<HelperAttach>,
-}
-
-/// What the helper needs to become a process of the container: the
-/// container's own process settings, with another command line.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ExecConfig {
-    pub argv: Vec<String>,
-    /// `NAME=value`: the container's environment.
-    pub env: Vec<String>,
-    pub cwd: String,
-    pub user: User,
-    /// Capability names the process keeps, as the container's.
-    pub capabilities: Vec<String>,
-    pub no_new_privileges: bool,
-    /// The container's seccomp profile: an exec'd process is confined as
-    /// the container is (runc applies it to `runc exec` too).
-    #[serde(default)]
-    pub seccomp: Option<minipod_plan::seccomp::SeccompProfile>,
-    /// The container's AppArmor profile: runc confines `runc exec` too.
-    #[serde(default)]
-    pub apparmor_profile: Option<String>,
-}
-
-impl ExecConfig {
-    /// `argv`, run with what `config` gave the container's workload: env,
-    /// working directory, user and groups, capabilities, `no_new_privs`.
-    pub fn for_container(config: &ContainerConfig, argv: &[String]) -> ExecConfig {
-        ExecConfig {
-            argv: argv.to_vec(),
-            env: config.env.clone(),
-            cwd: config.cwd.clone(),
-            user: config.user.clone(),
-            // As the container's init does (`caps::held_by_this_process`).
-            capabilities: if config.privileged {
-                super::caps::held_by_this_process(&config.capabilities)
-            } else {
-                config.capabilities.clone()
-            },
-            no_new_privileges: config.no_new_privileges,
-            seccomp: config.seccomp.clone(),
-            apparmor_profile: config.apparmor_profile.clone(),
-        }
-    }
-}
 
 /// How a command ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,12 +97,12 @@ pub struct ExecOutcome {
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
     /// The helper could not be started (pipes, clone3, ...).
-    #[error("starting the exec helper: {0}")]
+    #[error("starting the exec helper")]
     Spawn(#[source] io::Error),
     /// A step before the command's `execve` failed (a missing binary:
     /// step `find executable`, errno `ENOENT`).
     #[error("{0}")]
-    Failed(StartFailure),
+    Failed(StepFailure),
 }
 
 /// Runs `config.argv` inside `target`, a running container, and waits for
@@ -252,8 +192,8 @@ pub(super) fn start_helper(
     helper_config: &HelperConfig,
 ) -> Result<(Container, OwnedFd), ExecError> {
     if helper_config.exec.argv.is_empty() {
-        return Err(ExecError::Failed(StartFailure {
-            step: "exec".into(),
+        return Err(ExecError::Failed(StepFailure {
+            step: Step::Exec,
             errno: None,
             message: "no command given".into(),
         }));
@@ -310,11 +250,7 @@ struct Pipe {
 
 impl Pipe {
     fn new(fd: OwnedFd, keep: usize) -> Result<Pipe, ExecError> {
-        nix::fcntl::fcntl(
-            fd.as_raw_fd(),
-            nix::fcntl::FcntlArg::F_SETFL(OFlag::O_NONBLOCK),
-        )
-        .map_err(|e| ExecError::Spawn(e.into()))?;
+        crate::fd_flags::set_nonblocking(fd.as_fd()).map_err(|e| ExecError::Spawn(e.into()))?;
         Ok(Pipe {
             fd: Some(fd),
             data: Vec::new(),
@@ -350,388 +286,17 @@ fn wait_readable(
     pipes: &mut [&mut Pipe],
     timeout: Duration,
 ) -> io::Result<bool> {
-    let mut fds = vec![libc::pollfd {
-        fd: helper.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    }];
-    for pipe in pipes.iter() {
-        fds.push(libc::pollfd {
-            // A negative fd is ignored by poll(2).
-            fd: pipe.fd.as_ref().map_or(-1, |fd| fd.as_raw_fd()),
-            events: libc::POLLIN,
-            revents: 0,
-        });
-    }
-    let millis = timeout.as_millis().clamp(1, i32::MAX as u128) as libc::c_int;
-    // SAFETY: poll(2) on an array of initialised pollfd structures we own,
-    // with its true length; the kernel writes only their revents.
-    let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, millis) };
-    if rc < 0 {
-        let error = io::Error::last_os_error();
-        return if error.kind() == io::ErrorKind::Interrupted {
-            Ok(false)
-        } else {
-            Err(error)
-        };
-    }
-    for (pipe, fd) in pipes.iter_mut().zip(&fds[1..]) {
-        if fd.revents != 0 {
+    let mut fds = vec![Some(helper)];
+    fds.extend(
+        pipes
+            .iter()
+            .map(|pipe| pipe.fd.as_ref().map(|fd| fd.as_fd())),
+    );
+    let ready = crate::poll::readable(&fds, timeout.max(Duration::from_millis(1)))?;
+    for (pipe, ready) in pipes.iter_mut().zip(&ready[1..]) {
+        if *ready {
             pipe.read_available();
         }
     }
-    Ok(fds[0].revents != 0)
-}
-
-// ---------------------------------------------------------------------------
-// The helper's side (a fresh, single-threaded process).
-// ---------------------------------------------------------------------------
-
-/// Every namespace a container has, joined through its pidfd in one call.
-/// (No user namespace: minipod's containers share the host's. No cgroup
-/// namespace either: the helper is already in the container's cgroup.)
-fn container_namespaces() -> CloneFlags {
-    CloneFlags::CLONE_NEWNS
-        | CloneFlags::CLONE_NEWPID
-        | CloneFlags::CLONE_NEWNET
-        | CloneFlags::CLONE_NEWIPC
-        | CloneFlags::CLONE_NEWUTS
-}
-
-/// The exec helper: joins the container, forks the command into its PID
-/// namespace, and exits with the command's status. Never returns.
-pub fn helper_main() -> ! {
-    let failure = match std::panic::catch_unwind(run_helper) {
-        Ok(Ok(code)) => std::process::exit(code),
-        Ok(Err(failure)) => failure,
-        Err(_) => StartFailure {
-            step: "exec helper".into(),
-            errno: None,
-            message: "the exec helper panicked".into(),
-        },
-    };
-    report_and_exit(&failure)
-}
-
-/// Writes `failure` to fd 4 and exits with 128, the code of a process that
-/// never started.
-fn report_and_exit(failure: &StartFailure) -> ! {
-    // SAFETY: fd 4 was placed by the parent for exactly this; only this
-    // process (or this fork of it) writes there, once, right before exiting.
-    let mut report = unsafe { fs::File::from_raw_fd(REPORT_FD) };
-    let _ = report.write_all(&serde_json::to_vec(failure).unwrap_or_default());
-    std::process::exit(128);
-}
-
-fn run_helper() -> Result<i32, StartFailure> {
-    // Out of the monitor's process group and session, as the containers: a
-    // Ctrl-C on the monitor's terminal must not reach the command directly.
-    step("new session", nix::unistd::setsid().map(drop))?;
-    step("set up fds", set_cloexec(REPORT_FD))?;
-    step("set up fds", set_cloexec(EXTRA_FD))?;
-    // fd 6, the terminal's way back, is there only for an attached exec
-    // with a terminal (EBADF otherwise).
-    let _ = set_cloexec(EXTRA2_FD);
-    close_fds_from(EXTRA2_FD + 1);
-    let started = Instant::now();
-    let HelperConfig {
-        exec: config,
-        timeout_ms,
-        attach,
-    } = {
-        // SAFETY: fd 3 was placed by the parent; we take ownership once.
-        let mut file = unsafe { fs::File::from_raw_fd(CONFIG_FD) };
-        let mut text = String::new();
-        step("read config", file.read_to_string(&mut text))?;
-        step(
-            "read config",
-            serde_json::from_str(&text).map_err(|e| e.to_string()),
-        )?
-    };
-    {
-        // SAFETY: fd 5 is the container's pidfd, placed by the parent; we
-        // take ownership once and close it after the join.
-        let target = unsafe { OwnedFd::from_raw_fd(EXTRA_FD) };
-        // The container's root directory, opened before the join: joining a
-        // mount namespace puts us at the root of its mount tree, which is
-        // the container's root only if the host's own tree is laid out as
-        // expected (nsenter's `--root` does the same).
-        let root = step("open the container's root", container_root(target.as_fd()))?;
-        step(
-            "join container namespaces",
-            setns(target.as_fd(), container_namespaces()),
-        )?;
-        step("enter the container's root", enter_root(root.as_fd()))?;
-    }
-    // With a terminal: opened now, inside the container's root, from its
-    // own devpts (see `super::attach`), and its master sent back on fd 6.
-    let terminal = match attach {
-        Some(HelperAttach { tty: true, size }) => {
-            // SAFETY: fd 6 was placed by the parent for a terminal exec;
-            // we take ownership once and close it once the master is sent.
-            let socket = unsafe { OwnedFd::from_raw_fd(EXTRA2_FD) };
-            let (master, slave) = step("open the terminal", open_terminal(size))?;
-            step(
-                "send the terminal",
-                crate::fdpass::send_fds(socket.as_fd(), b"t", &[master.as_fd()]),
-            )?;
-            Some(slave)
-        }
-        _ => None,
-    };
-    // A pidfd of this helper, inherited by the command: polling it tells the
-    // command whether the helper already died (see `become_command`).
-    // SAFETY: pidfd_open(2) with our own pid and no flags returns a new
-    // descriptor (close-on-exec) or -1.
-    let me = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0u32) };
-    step("open pidfd", Errno::result(me))?;
-    // SAFETY: a descriptor the kernel just created for us.
-    let me = unsafe { OwnedFd::from_raw_fd(me as libc::c_int) };
-
-    // SAFETY: this process is single-threaded (a freshly exec'd helper that
-    // starts no thread), so the child may run any code after the fork.
-    match step("fork", unsafe { fork() })? {
-        ForkResult::Child => {
-            let start = || {
-                if let Some(slave) = terminal {
-                    step("take the terminal", take_terminal(slave))?;
-                }
-                become_command(&config, me.as_fd())
-            };
-            let failure = match std::panic::catch_unwind(start) {
-                Ok(Err(failure)) => failure,
-                Ok(Ok(never)) => match never {},
-                Err(_) => StartFailure {
-                    step: "exec".into(),
-                    errno: None,
-                    message: "the exec child panicked".into(),
-                },
-            };
-            report_and_exit(&failure)
-        }
-        ForkResult::Parent { child } => {
-            drop((me, terminal));
-            if attach.is_some() {
-                return Ok(wait_attached(child));
-            }
-            let deadline = started + Duration::from_millis(timeout_ms);
-            if !wait_until_exit(child.as_raw(), deadline) {
-                // Timed out: kill the command and reap it here, so that no
-                // zombie is left to whoever would inherit it.
-                let _ = nix::sys::signal::kill(child, Signal::SIGKILL);
-                let _ = waitpid_retrying(child);
-                // SAFETY: fd 4 was placed by the parent; written once, then exit.
-                let mut report = unsafe { fs::File::from_raw_fd(REPORT_FD) };
-                let _ = report.write_all(TIMED_OUT);
-                return Ok(KILLED);
-            }
-            match waitpid_retrying(child) {
-                Ok(nix::sys::wait::WaitStatus::Exited(_, code)) => Ok(code),
-                Ok(nix::sys::wait::WaitStatus::Signaled(_, signal, _)) => Ok(128 + signal as i32),
-                Ok(other) => Err(StartFailure {
-                    step: "wait".into(),
-                    errno: None,
-                    message: format!("unexpected wait status {other:?}"),
-                }),
-                Err(e) => step("wait", Err(e)),
-            }
-        }
-    }
-}
-
-/// The helper of an attached exec, once the command is forked: closes its
-/// copy of the report descriptor, so that the parent reads EOF as soon as
-/// the command's `execve` closes the command's copy (or its failure, which
-/// the command writes there), then waits without a timeout. Returns the
-/// command's exit code, or 128 + the signal.
-fn wait_attached(child: nix::unistd::Pid) -> i32 {
-    // SAFETY: fd 4 was placed by the parent; this process takes ownership
-    // once and never writes it afterwards (`run_helper` returns `Ok` below).
-    drop(unsafe { OwnedFd::from_raw_fd(REPORT_FD) });
-    match waitpid_retrying(child) {
-        Ok(nix::sys::wait::WaitStatus::Exited(_, code)) => code,
-        Ok(nix::sys::wait::WaitStatus::Signaled(_, signal, _)) => 128 + signal as i32,
-        _ => 128,
-    }
-}
-
-/// `/proc/<pid>/root` of the process behind `pidfd` (its pid read from the
-/// pidfd's fdinfo), checked afterwards to still be that process: had it
-/// exited and its pid been reused meanwhile, the pidfd would show it exited.
-fn container_root(pidfd: BorrowedFd<'_>) -> Result<OwnedFd, String> {
-    let info = fs::read_to_string(format!("/proc/self/fdinfo/{}", pidfd.as_raw_fd()))
-        .map_err(|e| format!("fdinfo of the container's pidfd: {e}"))?;
-    let pid: i32 = info
-        .lines()
-        .find_map(|l| l.strip_prefix("Pid:"))
-        .and_then(|p| p.trim().parse().ok())
-        .filter(|p| *p > 0)
-        .ok_or("the container's process has exited")?;
-    let root = fs::File::open(format!("/proc/{pid}/root"))
-        .map_err(|e| format!("/proc/{pid}/root: {e}"))?;
-    let mut poll = [libc::pollfd {
-        fd: pidfd.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    }];
-    // SAFETY: poll(2) on one initialised pollfd we own, without waiting.
-    if unsafe { libc::poll(poll.as_mut_ptr(), 1, 0) } != 0 {
-        return Err("the container's process has exited".into());
-    }
-    Ok(root.into())
-}
-
-/// Makes `root` (a directory descriptor) our root and working directory.
-fn enter_root(root: BorrowedFd<'_>) -> Result<(), Errno> {
-    nix::unistd::fchdir(root.as_raw_fd())?;
-    nix::unistd::chroot(".")?;
-    chdir("/")
-}
-
-fn waitpid_retrying(child: nix::unistd::Pid) -> nix::Result<nix::sys::wait::WaitStatus> {
-    loop {
-        match nix::sys::wait::waitpid(child, None) {
-            Err(Errno::EINTR) => continue,
-            Ok(
-                nix::sys::wait::WaitStatus::Stopped(..) | nix::sys::wait::WaitStatus::Continued(_),
-            ) => {
-                continue;
-            }
-            other => return other,
-        }
-    }
-}
-
-/// Waits for our child `pid` to exit, without reaping it, until
-/// `deadline`; false if it is still running then.
-fn wait_until_exit(pid: libc::pid_t, deadline: Instant) -> bool {
-    // SAFETY: pidfd_open(2) of our own unreaped child (its pid cannot be
-    // reused before we reap it), no flags.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0u32) };
-    if fd < 0 {
-        return true; // cannot time it: wait for it without a limit
-    }
-    // SAFETY: a descriptor the kernel just created for us.
-    let pidfd = unsafe { OwnedFd::from_raw_fd(fd as libc::c_int) };
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return false;
-        }
-        let mut poll = [libc::pollfd {
-            fd: pidfd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        }];
-        let millis = left.as_millis().clamp(1, i32::MAX as u128) as libc::c_int;
-        // SAFETY: poll(2) on one initialised pollfd we own.
-        let rc = unsafe { libc::poll(poll.as_mut_ptr(), 1, millis) };
-        if rc > 0 {
-            return true;
-        }
-        if rc < 0 && Errno::last() != Errno::EINTR {
-            return true;
-        }
-    }
-}
-
-/// The command's process, inside the container's namespaces and cgroup:
-/// takes on the container's user, capabilities, directory and environment,
-/// and execs.
-fn become_command(config: &ExecConfig, helper: BorrowedFd<'_>) -> Result<Infallible, StartFailure> {
-    let (uid, gid, groups) = step("resolve user", super::user::resolve(&config.user))?;
-    let seccomp = step(
-        "load seccomp profile",
-        super::seccomp::compile_optional(config.seccomp.as_ref()),
-    )?;
-    step(
-        "set capabilities",
-        super::caps::limit_bounding(&config.capabilities),
-    )?;
-    if let Some(profile) = &config.apparmor_profile {
-        // Before the user switch and seccomp, as runc does: the write needs
-        // no capability, but a Localhost seccomp profile may deny it.
-        step(
-            "apply AppArmor profile",
-            super::apparmor::confine_next_exec(profile),
-        )?;
-    }
-    super::seccomp::install_before_user_switch(&seccomp, config.no_new_privileges)?;
-    step("switch user", switch_user(uid, gid, &groups))?;
-    step("set capabilities", super::caps::apply(&config.capabilities))?;
-    // Die with the helper. Set only now: a change of user clears the
-    // parent-death signal (prctl(2), PR_SET_PDEATHSIG). getppid() can't
-    // tell whether the helper already died (it is outside our PID
-    // namespace, so it reads 0 either way); its pidfd can.
-    // SAFETY: prctl with integer arguments.
-    let rc = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
-    step("set parent death signal", Errno::result(rc))?;
-    let mut poll = [libc::pollfd {
-        fd: helper.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    }];
-    // SAFETY: poll(2) on one initialised pollfd we own, without waiting.
-    let rc = unsafe { libc::poll(poll.as_mut_ptr(), 1, 0) };
-    if rc != 0 {
-        // The helper is gone (or poll failed): nobody waits for us.
-        // SAFETY: _exit(2) ends the process at once.
-        unsafe { libc::_exit(KILLED) };
-    }
-    if config.no_new_privileges {
-        // SAFETY: prctl(PR_SET_NO_NEW_PRIVS) takes plain integers.
-        let rc = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
-        step("set no_new_privs", Errno::result(rc))?;
-    }
-    super::seccomp::install_after_no_new_privs(&seccomp, config.no_new_privileges)?;
-    step("change to workingDir", chdir(config.cwd.as_str()))?;
-    let program = step(
-        "find executable",
-        find_executable(&config.argv[0], &config.env),
-    )?;
-    step("reset signals", reset_signals())?;
-    Err(exec_workload(&program, &config.argv, &config.env))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_exec_config_is_the_containers_with_another_command() {
-        let config = ContainerConfig {
-            join_namespaces: vec![],
-            rootfs: super::super::Rootfs {
-                lower: vec![],
-                upper: "/u".into(),
-                work: "/w".into(),
-                merged: "/m".into(),
-                readonly: false,
-            },
-            mounts: vec![],
-            args: vec!["sleep".into(), "300".into()],
-            env: vec!["PATH=/bin".into(), "A=b".into()],
-            cwd: "/srv".into(),
-            user: User {
-                uid: Some(1000),
-                gid: Some(1000),
-                image_user: None,
-                supplemental_groups: vec![5],
-                run_as_non_root: true,
-            },
-            capabilities: vec!["CAP_CHOWN".into()],
-            no_new_privileges: true,
-            privileged: false,
-            seccomp: None,
-            apparmor_profile: None,
-        };
-        let exec = ExecConfig::for_container(&config, &["cat".into(), "/x".into()]);
-        assert_eq!(exec.argv, ["cat", "/x"]);
-        assert_eq!(exec.env, config.env);
-        assert_eq!(exec.cwd, "/srv");
-        assert_eq!(exec.user.uid, Some(1000));
-        assert_eq!(exec.user.supplemental_groups, [5]);
-        assert_eq!(exec.capabilities, ["CAP_CHOWN"]);
-        assert!(exec.no_new_privileges);
-    }
+    Ok(ready[0])
 }

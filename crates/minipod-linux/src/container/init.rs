@@ -9,33 +9,35 @@
 #![allow(unsafe_code)] // fd ownership, prctl, close_range, signal dispositions: each block says why
 
 use std::convert::Infallible;
-use std::ffi::CString;
 use std::fs;
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use nix::errno::Errno;
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sched::{CloneFlags, setns};
 use nix::sys::stat::{FchmodatFlags, Mode, SFlag, fchmodat, fstat, makedev, mknodat};
-use nix::unistd::{
-    Gid, Uid, chdir, fchdir, pivot_root, setgid, setgroups, setsid, setuid, symlinkat,
-};
+use nix::unistd::{chdir, fchdir, pivot_root, setsid, symlinkat};
 
 use crate::in_root::{Create, Symlinks, open_in};
 use crate::mounts::{attach, clone_mount, mount_onto, open_dir, set_mount_attributes};
 
-use super::protocol::{ContainerConfig, StartFailure};
+use super::failure::{Failure, step};
+use super::protocol::{ContainerConfig, Namespace, Step, StepFailure};
 use super::spawn::{CONFIG_FD, REPORT_FD};
+use super::workload::{Workload, become_workload};
+
+/// `argv[1]` of a container's init (see [`crate::reexec`]).
+pub const CONTAINER_INIT: &str = "__minipod-container-init";
 
 /// Runs the init steps and never returns: it becomes the workload or exits.
 pub fn init_main() -> ! {
     let failure = match std::panic::catch_unwind(run) {
         Ok(Err(failure)) => failure,
         Ok(Ok(never)) => match never {},
-        Err(_) => StartFailure {
-            step: "init".into(),
+        Err(_) => StepFailure {
+            step: Step::Init,
             errno: None,
             message: "init panicked".into(),
         },
@@ -47,91 +49,39 @@ pub fn init_main() -> ! {
     std::process::exit(128);
 }
 
-/// Wraps an error with the step it happened in.
-pub(super) fn step<T, E: Into<Failure>>(
-    name: &str,
-    result: Result<T, E>,
-) -> Result<T, StartFailure> {
-    result.map_err(|e| {
-        let e = e.into();
-        StartFailure {
-            step: name.to_owned(),
-            errno: e.errno,
-            message: e.message,
-        }
-    })
-}
-
-pub(super) struct Failure {
-    pub(super) errno: Option<i32>,
-    pub(super) message: String,
-}
-
-impl From<Errno> for Failure {
-    fn from(e: Errno) -> Self {
-        Failure {
-            errno: Some(e as i32),
-            message: e.desc().to_owned(),
-        }
-    }
-}
-impl From<std::io::Error> for Failure {
-    fn from(e: std::io::Error) -> Self {
-        Failure {
-            errno: e.raw_os_error(),
-            message: e.to_string(),
-        }
-    }
-}
-impl From<String> for Failure {
-    fn from(message: String) -> Self {
-        Failure {
-            errno: None,
-            message,
-        }
-    }
-}
-
-fn run() -> Result<Infallible, StartFailure> {
+fn run() -> Result<Infallible, StepFailure> {
     // fd 4 must close when the workload is exec'd: that closing is the
     // "started" signal. Any other inherited fd is closed now.
-    step("set up fds", set_cloexec(REPORT_FD))?;
+    step(Step::SetUpFds, set_cloexec(REPORT_FD))?;
     close_fds_from(REPORT_FD + 1);
 
     let config: ContainerConfig = {
         // SAFETY: fd 3 was placed by the parent; we take ownership once.
         let mut file = unsafe { fs::File::from_raw_fd(CONFIG_FD) };
         let mut text = String::new();
-        step("read config", file.read_to_string(&mut text))?;
-        step(
-            "read config",
-            serde_json::from_str(&text).map_err(|e| e.to_string()),
-        )?
+        step(Step::ReadConfig, file.read_to_string(&mut text))?;
+        step(Step::ReadConfig, serde_json::from_str(&text))?
     };
 
     // Compiled first, so a bad profile fails before anything is mounted.
-    let seccomp = step("load seccomp profile", super::seccomp::for_config(&config))?;
+    let seccomp = step(
+        Step::LoadSeccompProfile,
+        super::seccomp::for_config(&config),
+    )?;
 
     for (kind, path) in &config.join_namespaces {
-        let flag = match kind.as_str() {
-            "net" => CloneFlags::CLONE_NEWNET,
-            "ipc" => CloneFlags::CLONE_NEWIPC,
-            "uts" => CloneFlags::CLONE_NEWUTS,
-            other => {
-                return Err(StartFailure {
-                    step: "join namespaces".into(),
-                    errno: None,
-                    message: format!("unknown namespace {other}"),
-                });
-            }
+        let flag = match kind {
+            Namespace::Net => CloneFlags::CLONE_NEWNET,
+            Namespace::Ipc => CloneFlags::CLONE_NEWIPC,
+            Namespace::Uts => CloneFlags::CLONE_NEWUTS,
         };
-        let file = step("join namespaces", fs::File::open(path))?;
-        step(&format!("join {kind} namespace"), setns(file, flag))?;
+        let file = step(Step::JoinNamespaces, fs::File::open(path))?;
+        step(Step::JoinNamespace(*kind), setns(file, flag))?;
     }
 
     // Our mounts must never propagate back to the host (mount_namespaces(7)).
     step(
-        "make mounts private",
+        Step::MakeMountsPrivate,
         mount(
             None::<&str>,
             "/",
@@ -140,14 +90,14 @@ fn run() -> Result<Infallible, StartFailure> {
             None::<&str>,
         ),
     )?;
-    step("mount root filesystem", mount_overlay(&config))?;
+    step(Step::MountRootFilesystem, mount_overlay(&config))?;
     // Every mount below is made on a target resolved inside this root, never
     // following a symlink out of it (see `in_root`): the image is untrusted,
     // and until `pivot_root` this process still sees the host's files.
-    let root = step("open root filesystem", open_dir(&config.rootfs.merged))?;
+    let root = step(Step::OpenRootFilesystem, open_dir(&config.rootfs.merged))?;
     let root = root.as_fd();
     step(
-        "mount /proc",
+        Step::MountProc,
         mount_at(
             root,
             "proc",
@@ -157,9 +107,9 @@ fn run() -> Result<Infallible, StartFailure> {
             None,
         ),
     )?;
-    step("mount /dev", mount_dev(root))?;
+    step(Step::MountDev, mount_dev(root))?;
     step(
-        "mount /sys",
+        Step::MountSys,
         mount_at(
             root,
             "sys",
@@ -171,17 +121,17 @@ fn run() -> Result<Infallible, StartFailure> {
     )?;
     for bind in &config.mounts {
         step(
-            &format!("mount {}", bind.target),
+            Step::MountVolume(bind.target.clone()),
             bind_mount(root, &bind.source, &bind.target, bind.readonly),
         )?;
     }
     if !config.privileged {
-        step("mask paths", mask_paths(root))?;
+        step(Step::MaskPaths, mask_paths(root))?;
     }
-    step("pivot_root", enter_root(root))?;
+    step(Step::PivotRoot, enter_root(root))?;
     if config.rootfs.readonly {
         step(
-            "make root read-only",
+            Step::MakeRootReadOnly,
             mount(
                 None::<&str>,
                 "/",
@@ -192,90 +142,40 @@ fn run() -> Result<Infallible, StartFailure> {
         )?;
     }
 
-    let (uid, gid, groups) = step("resolve user", super::user::resolve(&config.user))?;
+    let (uid, gid, groups) = step(Step::ResolveUser, super::user::resolve(&config.user))?;
     if config.user.run_as_non_root && uid == 0 {
-        return Err(StartFailure {
-            step: "check runAsNonRoot".into(),
+        return Err(StepFailure {
+            step: Step::CheckRunAsNonRoot,
             errno: None,
             message: "container has runAsNonRoot and image will run as root".into(),
         });
     }
-    step("create workingDir", ensure_dir(&config.cwd))?;
+    step(Step::CreateWorkingDir, ensure_dir(&config.cwd))?;
     let capabilities = if config.privileged {
         super::caps::held_by_this_process(&config.capabilities)
     } else {
         config.capabilities.clone()
     };
-    step(
-        "set capabilities",
-        super::caps::limit_bounding(&capabilities),
-    )?;
-    if let Some(profile) = &config.apparmor_profile {
-        // Before the user switch and seccomp, as runc does: the write needs
-        // no capability, but a Localhost seccomp profile may deny it.
-        step(
-            "apply AppArmor profile",
-            super::apparmor::confine_next_exec(profile),
-        )?;
-    }
-    super::seccomp::install_before_user_switch(&seccomp, config.no_new_privileges)?;
-    step("switch user", switch_user(uid, gid, &groups))?;
-    step("set capabilities", super::caps::apply(&capabilities))?;
-    if config.no_new_privileges {
-        // SAFETY: prctl(PR_SET_NO_NEW_PRIVS) takes plain integers.
-        let rc = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
-        step("set no_new_privs", Errno::result(rc))?;
-    }
-    super::seccomp::install_after_no_new_privs(&seccomp, config.no_new_privileges)?;
-    step("change to workingDir", chdir(config.cwd.as_str()))?;
-    let program = step(
-        "find executable",
-        find_executable(&config.args[0], &config.env),
-    )?;
-    // A session of its own, as every container gets one: otherwise it stays
-    // in the monitor's process group, and a Ctrl-C on the monitor's terminal
-    // (or `kill` of the group) would reach it directly instead of through
-    // the pod's ordered termination.
-    step("new session", setsid().map(drop))?;
-    step("reset signals", reset_signals())?;
-    Err(exec_workload(&program, &config.args, &config.env))
-}
-
-/// `execve(program, args, env)`: returns only if it failed, with the
-/// failure to report. (The container's init and the exec helper's command
-/// end the same way.)
-pub(super) fn exec_workload(program: &Path, args: &[String], env: &[String]) -> StartFailure {
-    let to_c = |s: &String| CString::new(s.as_bytes()).map_err(|e| e.to_string());
-    let strings = || -> Result<(CString, Vec<CString>, Vec<CString>), String> {
-        let path =
-            CString::new(program.as_os_str().as_encoded_bytes()).map_err(|e| e.to_string())?;
-        let argv = args.iter().map(to_c).collect::<Result<_, _>>()?;
-        let envp = env.iter().map(to_c).collect::<Result<_, _>>()?;
-        Ok((path, argv, envp))
-    };
-    let (path, argv, envp) = match strings() {
-        Ok(strings) => strings,
-        Err(message) => {
-            return StartFailure {
-                step: "exec".into(),
-                errno: None,
-                message,
-            };
-        }
-    };
-    let errno = match nix::unistd::execve(&path, &argv, &envp) {
-        Err(errno) => errno,
-        Ok(never) => match never {},
-    };
-    StartFailure {
-        step: "exec".into(),
-        errno: Some(errno as i32),
-        message: format!(
-            "exec {:?}: {}",
-            args.first().map(String::as_str).unwrap_or_default(),
-            errno.desc()
-        ),
-    }
+    become_workload(
+        &Workload {
+            uid,
+            gid,
+            groups: &groups,
+            capabilities: &capabilities,
+            apparmor_profile: config.apparmor_profile.as_deref(),
+            seccomp: &seccomp,
+            no_new_privileges: config.no_new_privileges,
+            cwd: &config.cwd,
+            argv: &config.args,
+            env: &config.env,
+        },
+        || Ok(()),
+        // A session of its own, as every container gets one: otherwise it
+        // stays in the monitor's process group, and a Ctrl-C on the
+        // monitor's terminal (or `kill` of the group) would reach it
+        // directly instead of through the pod's ordered termination.
+        || step(Step::NewSession, setsid().map(drop)),
+    )
 }
 
 pub(super) fn set_cloexec(fd: RawFd) -> Result<(), Errno> {
@@ -523,54 +423,4 @@ fn ensure_dir(path: &str) -> Result<(), Failure> {
         // Like runc, a missing working directory is created.
         Err(_) => Ok(fs::create_dir_all(path)?),
     }
-}
-
-pub(super) fn switch_user(uid: u32, gid: u32, groups: &[u32]) -> Result<(), Failure> {
-    // Keep the permitted capabilities across setuid so `caps_set::apply` can
-    // set them (capabilities(7), "Effect of user ID changes").
-    // SAFETY: prctl with integer arguments.
-    Errno::result(unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) })?;
-    let groups: Vec<Gid> = groups.iter().map(|g| Gid::from_raw(*g)).collect();
-    setgroups(&groups)?;
-    setgid(Gid::from_raw(gid))?;
-    setuid(Uid::from_raw(uid))?;
-    Ok(())
-}
-
-/// `$PATH` lookup as `execvp` does, with the container's own PATH.
-pub(super) fn find_executable(program: &str, env: &[String]) -> Result<PathBuf, Failure> {
-    if program.contains('/') {
-        return Ok(PathBuf::from(program));
-    }
-    let path = env
-        .iter()
-        .find_map(|e| e.strip_prefix("PATH="))
-        .unwrap_or("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-    for dir in path.split(':').filter(|d| !d.is_empty()) {
-        let candidate = Path::new(dir).join(program);
-        if nix::unistd::access(&candidate, nix::unistd::AccessFlags::X_OK).is_ok()
-            && !candidate.is_dir()
-        {
-            return Ok(candidate);
-        }
-    }
-    Err(Failure {
-        errno: Some(libc::ENOENT),
-        message: format!("exec: {program:?}: executable file not found in $PATH"),
-    })
-}
-
-/// Default dispositions and an empty mask for the workload: the Rust runtime
-/// ignores SIGPIPE, and an ignored signal stays ignored across execve.
-pub(super) fn reset_signals() -> Result<(), Failure> {
-    use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, signal, sigprocmask};
-    for sig in Signal::iterator() {
-        if matches!(sig, Signal::SIGKILL | Signal::SIGSTOP) {
-            continue;
-        }
-        // SAFETY: installing SIG_DFL runs no handler code.
-        let _ = unsafe { signal(sig, SigHandler::SigDfl) };
-    }
-    sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)?;
-    Ok(())
 }

@@ -4,38 +4,41 @@
 //! container's init into new PID and mount namespaces and its cgroup
 //! ([`spawn`]), sends it its [`ContainerConfig`], and waits until the init
 //! has either exec'd the workload or reported the step that failed
-//! ([`StartFailure`], shown by Kubernetes as `StartError`). The init
+//! ([`StepFailure`], shown by Kubernetes as `StartError`). The init
 //! ([`init`]) does the set-up inside the container.
 //!
 //! Signals go through the container's pidfd, so they reach exactly its pid 1
 //! and never a recycled pid, nor 0, 1 or -1. Because [`start`] returns only
 //! once the workload runs, no signal can arrive before the exec and be lost.
 
-#![allow(unsafe_code)] // pidfd_send_signal and waitid(P_PIDFD): each block says why
-
 pub mod apparmor;
 pub mod attach;
 pub mod caps;
 pub mod exec;
+pub(crate) mod exec_helper;
+mod failure;
 pub mod init;
 pub mod protocol;
 pub mod seccomp;
 pub mod spawn;
 mod user;
+mod workload;
 
 use std::io::Read;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 use nix::fcntl::OFlag;
 use nix::sys::signal::Signal;
 use nix::unistd::pipe2;
 
-pub use protocol::{BindMount, ContainerConfig, Rootfs, StartFailure, User};
+use init::CONTAINER_INIT;
+pub use protocol::{BindMount, ContainerConfig, Namespace, Rootfs, Step, StepFailure, User};
 use spawn::{CgroupEntry, ChildFailure, ChildFds, spawn_init};
 
 use crate::cgroup::CgroupJoin;
-use crate::reexec::CONTAINER_INIT;
+pub use crate::pidfd::ExitStatus;
+use crate::pidfd::PidFd;
 
 /// The container's standard streams (its stdout and stderr usually go to the
 /// monitor, which writes the CRI log).
@@ -49,34 +52,17 @@ pub struct Stdio {
 /// Why a container did not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("starting the container's init: {0}")]
+    #[error("starting the container's init")]
     Spawn(#[source] std::io::Error),
     #[error("{0}")]
-    Failed(StartFailure),
+    Failed(StepFailure),
 }
 
 /// A running container: its pid 1, as a pidfd.
 #[derive(Debug)]
 pub struct Container {
     pid: i32,
-    pidfd: OwnedFd,
-}
-
-/// How a container's pid 1 ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExitStatus {
-    Exited(i32),
-    Signaled(i32),
-}
-
-impl ExitStatus {
-    /// The exit code Kubernetes reports: the code, or 128 + the signal.
-    pub fn code(self) -> i32 {
-        match self {
-            ExitStatus::Exited(code) => code,
-            ExitStatus::Signaled(signal) => 128 + signal,
-        }
-    }
+    pidfd: PidFd,
 }
 
 /// Starts a container in a PID namespace of its own: returns once its
@@ -169,16 +155,16 @@ pub fn start_in(
 }
 
 /// A helper's failure report (fd 4): the clone3 child's five-byte record,
-/// or the helper's JSON [`StartFailure`].
-fn decode_report(report: &[u8]) -> StartFailure {
+/// or the helper's JSON [`StepFailure`].
+fn decode_report(report: &[u8]) -> StepFailure {
     match ChildFailure::decode(report) {
-        Some((failure, errno)) => StartFailure {
-            step: failure.step().to_owned(),
+        Some((failure, errno)) => StepFailure {
+            step: failure.step(),
             errno: Some(errno),
             message: nix::errno::Errno::from_raw(errno).desc().to_owned(),
         },
-        None => serde_json::from_slice(report).unwrap_or_else(|_| StartFailure {
-            step: "init".into(),
+        None => serde_json::from_slice(report).unwrap_or_else(|_| StepFailure {
+            step: Step::Init,
             errno: None,
             message: String::from_utf8_lossy(report).into_owned(),
         }),
@@ -202,52 +188,11 @@ impl Container {
     /// a handler for (SIGKILL excepted): a shell that traps nothing ignores
     /// SIGTERM, and the grace period ends in SIGKILL.
     pub fn signal(&self, signal: Signal) -> std::io::Result<()> {
-        // SAFETY: pidfd_send_signal with a pidfd we own, a valid signal
-        // number, no siginfo and no flags.
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_pidfd_send_signal,
-                self.pidfd.as_raw_fd(),
-                signal as libc::c_int,
-                std::ptr::null::<libc::siginfo_t>(),
-                0u32,
-            )
-        };
-        if rc == 0 {
-            Ok(())
-        } else {
-            Err(std::io::Error::last_os_error())
-        }
+        self.pidfd.send_signal(signal)
     }
 
     /// Waits (blocking) for pid 1 to exit and reaps it (waitid(2) on the pidfd).
     pub fn wait(&self) -> std::io::Result<ExitStatus> {
-        // SAFETY: siginfo_t is plain old data; waitid fills it.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        loop {
-            // SAFETY: waitid(P_PIDFD) on our pidfd, writing into `info`.
-            let rc = unsafe {
-                libc::waitid(
-                    libc::P_PIDFD,
-                    self.pidfd.as_raw_fd() as libc::id_t,
-                    &mut info,
-                    libc::WEXITED,
-                )
-            };
-            if rc == 0 {
-                break;
-            }
-            let error = std::io::Error::last_os_error();
-            if error.kind() != std::io::ErrorKind::Interrupted {
-                return Err(error);
-            }
-        }
-        // SAFETY: after a successful waitid with WEXITED the status fields are set.
-        let (code, status) = unsafe { (info.si_code, info.si_status()) };
-        Ok(if code == libc::CLD_EXITED {
-            ExitStatus::Exited(status)
-        } else {
-            ExitStatus::Signaled(status)
-        })
+        self.pidfd.wait()
     }
 }

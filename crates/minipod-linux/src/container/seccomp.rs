@@ -46,7 +46,7 @@ use serde_json::{Value, json};
 pub enum SeccompError {
     #[error("compiling the seccomp profile: {0}")]
     Compile(String),
-    #[error("installing the seccomp filter: {0}")]
+    #[error("installing the seccomp filter")]
     Install(#[source] std::io::Error),
 }
 
@@ -83,13 +83,11 @@ pub fn known_syscalls<'a>(names: &[&'a str]) -> Vec<&'a str> {
         Ok(cache) => cache,
         Err(poisoned) => poisoned.into_inner(),
     };
-    let compiles = |batch: &[&str]| -> Result<(), String> {
+    let compiles = |batch: &[&str]| -> Result<(), seccompiler::Error> {
         let rules: Vec<Value> = batch.iter().map(|n| json!({"syscall": n})).collect();
         let doc = json!({"probe": {"mismatch_action": "allow", "match_action": "log",
                                    "filter": rules}});
-        seccompiler::compile_from_json(doc.to_string().as_bytes(), arch)
-            .map(drop)
-            .map_err(|e| e.to_string())
+        seccompiler::compile_from_json(doc.to_string().as_bytes(), arch).map(drop)
     };
     let unsure: Vec<&str> = names
         .iter()
@@ -101,12 +99,13 @@ pub fn known_syscalls<'a>(names: &[&'a str]) -> Vec<&'a str> {
     for batch in unsure.chunks(16) {
         let mut batch = batch.to_vec();
         while !batch.is_empty() {
-            let Err(message) = compiles(&batch) else {
+            let Err(error) = compiles(&batch) else {
                 for name in batch.drain(..) {
                     cache.insert(name.to_owned(), true);
                 }
                 break;
             };
+            let message = error.to_string();
             let named = message
                 .split_once("Invalid syscall name: ")
                 .and_then(|(_, rest)| rest.split(' ').next())
@@ -306,10 +305,10 @@ pub(super) fn for_config(
 pub(super) fn install_before_user_switch(
     filters: &Option<Filters>,
     no_new_privileges: bool,
-) -> Result<(), super::StartFailure> {
+) -> Result<(), super::StepFailure> {
     match filters {
         Some(filters) if !no_new_privileges => {
-            super::init::step("install seccomp filter", filters.install())
+            super::failure::step(super::Step::InstallSeccompFilter, filters.install())
         }
         _ => Ok(()),
     }
@@ -319,24 +318,24 @@ pub(super) fn install_before_user_switch(
 pub(super) fn install_after_no_new_privs(
     filters: &Option<Filters>,
     no_new_privileges: bool,
-) -> Result<(), super::StartFailure> {
+) -> Result<(), super::StepFailure> {
     match filters {
         Some(filters) if no_new_privileges => {
-            super::init::step("install seccomp filter", filters.install())
+            super::failure::step(super::Step::InstallSeccompFilter, filters.install())
         }
         _ => Ok(()),
     }
 }
 
-impl From<SeccompError> for super::init::Failure {
+impl From<SeccompError> for super::failure::Failure {
     fn from(e: SeccompError) -> Self {
         let errno = match &e {
             SeccompError::Install(io) => io.raw_os_error(),
             SeccompError::Compile(_) => None,
         };
-        super::init::Failure {
+        super::failure::Failure {
             errno,
-            message: e.to_string(),
+            message: minipod_spec::error_chain(&e),
         }
     }
 }

@@ -51,7 +51,9 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
+use super::protocol::Step;
 use crate::cgroup::JoinFds;
+use crate::pidfd::PidFd;
 
 /// `struct clone_args` of `<linux/sched.h>` (kernel >= 5.7 for `cgroup`).
 #[repr(C)]
@@ -149,11 +151,11 @@ impl ChildFailure {
     }
 
     /// The step's name, as reported in a container's status.
-    pub fn step(self) -> &'static str {
+    pub fn step(self) -> Step {
         match self {
-            ChildFailure::Descriptors => "set up fds",
-            ChildFailure::JoinCgroup => "join cgroup",
-            ChildFailure::ExecInit => "exec init",
+            ChildFailure::Descriptors => Step::SetUpFds,
+            ChildFailure::JoinCgroup => Step::JoinCgroup,
+            ChildFailure::ExecInit => Step::ExecInit,
         }
     }
 }
@@ -184,7 +186,7 @@ pub(crate) fn make_undumpable() {
 #[derive(Debug)]
 pub struct Spawned {
     pub pid: libc::pid_t,
-    pub pidfd: OwnedFd,
+    pub pidfd: PidFd,
 }
 
 /// How the child joins its cgroup.
@@ -299,7 +301,7 @@ pub fn spawn_init(
         return Err(io::Error::last_os_error());
     }
     // SAFETY: the kernel filled `pidfd` with a new descriptor for the child.
-    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd) };
+    let pidfd = PidFd::from_owned(unsafe { OwnedFd::from_raw_fd(pidfd) });
     Ok(Spawned {
         pid: ret as libc::pid_t,
         pidfd,

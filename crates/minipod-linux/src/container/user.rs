@@ -46,8 +46,18 @@ fn groups() -> Vec<(String, u32, Vec<String>)> {
         .collect()
 }
 
+/// A user or group name the image's files do not have. (The messages are
+/// runc's, which the kubelet shows.)
+#[derive(Debug, thiserror::Error)]
+pub enum UnknownUser {
+    #[error("unable to find user {0}: no matching entries in passwd file")]
+    User(String),
+    #[error("unable to find group {0}: no matching entries in group file")]
+    Group(String),
+}
+
 /// The uid, gid and supplementary groups to switch to.
-pub fn resolve(user: &User) -> Result<(u32, u32, Vec<u32>), String> {
+pub fn resolve(user: &User) -> Result<(u32, u32, Vec<u32>), UnknownUser> {
     let users = passwd();
     let (image_user, image_group) = match user.image_user.as_deref() {
         Some(spec) => match spec.split_once(':') {
@@ -65,9 +75,7 @@ pub fn resolve(user: &User) -> Result<(u32, u32, Vec<u32>), String> {
                 .iter()
                 .find(|e| e.name == u)
                 .map(|e| e.uid)
-                .ok_or_else(|| {
-                    format!("unable to find user {u}: no matching entries in passwd file")
-                })?,
+                .ok_or_else(|| UnknownUser::User(u.to_owned()))?,
         },
         (None, None) => 0,
     };
@@ -80,9 +88,7 @@ pub fn resolve(user: &User) -> Result<(u32, u32, Vec<u32>), String> {
                 .iter()
                 .find(|(name, _, _)| name == g)
                 .map(|(_, gid, _)| *gid)
-                .ok_or_else(|| {
-                    format!("unable to find group {g}: no matching entries in group file")
-                })?,
+                .ok_or_else(|| UnknownUser::Group(g.to_owned()))?,
         },
         (None, None) => entry(uid).map_or(0, |e| e.gid),
     };

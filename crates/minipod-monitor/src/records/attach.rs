@@ -1,6 +1,6 @@
 //! The attached exec over `monitor.sock` (protocol: see `socket`): the
-//! monitor's side ([`serve`]) and the caller's ([`call`], returning an
-//! [`AttachedExec`]).
+//! monitor's side ([`serve`], for `server`) and the caller's
+//! ([`PodRecord::exec_attached`], returning an [`AttachedExec`]).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -10,12 +10,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use minipod_linux::fdpass;
-use nix::sys::signal::Signal;
+use minipod_linux::signals::Signal;
 use serde_json::{Value, json};
 
-use super::socket::{Command, connect};
-use super::{Record, RecordError, SOCKET_FILE};
-use crate::{AttachOptions, Attached, Controller, Streams};
+use super::client::connect;
+use super::error::RecordError;
+use super::layout::SOCKET_FILE;
+use super::record::{MonitorState, PodRecord};
+use super::socket::{Command, write_line};
+use minipod_runtime::exec::{AttachOptions, Attached, Streams};
+
+use crate::controller::Controller;
+use minipod_spec::error_chain;
 
 /// How long the caller waits for the command to start (a busy, emulated
 /// VM can take seconds to clone and exec the helper).
@@ -36,7 +42,10 @@ pub(super) fn serve(
     let Attached { streams, process } = match controller.exec_attached(container, command, options)
     {
         Ok(attached) => attached,
-        Err(error) => return write_line(stream, &json!({"ok": false, "error": error})),
+        // The answer's `error`: where the error becomes text for the caller.
+        Err(error) => {
+            return write_line(stream, &json!({"ok": false, "error": error_chain(&error)}));
+        }
     };
     let (tty, has_stdin, fds): (bool, bool, Vec<OwnedFd>) = match streams {
         Streams::Pipes {
@@ -95,12 +104,6 @@ pub(super) fn serve(
     written
 }
 
-fn write_line(stream: &UnixStream, value: &Value) -> std::io::Result<()> {
-    let mut text = value.to_string();
-    text.push('\n');
-    (&*stream).write_all(text.as_bytes())
-}
-
 /// A command running in a container with its streams attached, seen from
 /// the caller (the daemon).
 #[derive(Debug)]
@@ -156,7 +159,10 @@ impl ExecExit {
         };
         self.connection
             .set_read_timeout(None)
-            .map_err(|e| refused(e.to_string()))?;
+            .map_err(|source| RecordError::Connection {
+                uid: self.uid.clone(),
+                source,
+            })?;
         let mut reader = BufReader::new(
             self.pending
                 .as_slice()
@@ -166,7 +172,10 @@ impl ExecExit {
         let mut line = String::new();
         reader
             .read_line(&mut line)
-            .map_err(|e| refused(e.to_string()))?;
+            .map_err(|source| RecordError::Connection {
+                uid: self.uid.clone(),
+                source,
+            })?;
         let reply: Value = serde_json::from_str(&line).map_err(|_| {
             refused(format!(
                 "the monitor ended the exec without a status: {line:?}"
@@ -179,9 +188,28 @@ impl ExecExit {
     }
 }
 
+impl PodRecord {
+    /// Starts `command` in `container` through the monitor with its streams
+    /// attached (`kubectl exec -i/-t`): returns them once the command runs;
+    /// [`AttachedExec::wait`] gives its exit code. No timeout. Blocking.
+    pub fn exec_attached(
+        &self,
+        container: &str,
+        command: Vec<String>,
+        options: AttachOptions,
+    ) -> Result<AttachedExec, RecordError> {
+        if !matches!(self.monitor_state()?, MonitorState::Running(_)) {
+            return Err(RecordError::MonitorGone {
+                uid: self.uid.clone(),
+            });
+        }
+        call(self, container, command, options)
+    }
+}
+
 /// The caller's side: sends the command, receives the streams.
-pub(super) fn call(
-    record: &Record,
+fn call(
+    record: &PodRecord,
     container: &str,
     command: Vec<String>,
     options: AttachOptions,
@@ -229,8 +257,12 @@ pub(super) fn call(
         fds.extend(more);
     };
     let pending = received.split_off(newline + 1);
-    let reply: Value = serde_json::from_slice(&received)
-        .map_err(|e| refused(format!("an unreadable answer ({e})")))?;
+    let reply: Value =
+        serde_json::from_slice(&received).map_err(|source| RecordError::Unreadable {
+            uid: record.uid().to_owned(),
+            answer: String::from_utf8_lossy(&received).into_owned(),
+            source,
+        })?;
     if reply["ok"] != json!(true) {
         return Err(refused(
             reply["error"]

@@ -7,11 +7,10 @@
 //! time is checked again, so the process signalled is the one checked
 //! (pidfd_open(2), pidfd_send_signal(2)).
 
-#![allow(unsafe_code)] // pidfd_open and pidfd_send_signal: each block says why
-
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
+use minipod_linux::pidfd::PidFd;
+use minipod_linux::signals::Signal;
 use serde::{Deserialize, Serialize};
 
 /// A process: its pid and its start time.
@@ -75,47 +74,31 @@ impl ProcessId {
 
     /// Sends `signal` to this process if it is still the one recorded:
     /// `Ok(false)` if it is gone (or its pid now names another process).
-    pub fn signal(&self, signal: nix::sys::signal::Signal) -> io::Result<bool> {
+    pub fn signal(&self, signal: Signal) -> io::Result<bool> {
         if self.pid <= 1 {
             return Err(io::Error::other(format!(
                 "refusing to signal pid {}",
                 self.pid
             )));
         }
-        // SAFETY: pidfd_open(2) takes a pid and flags and returns a new
-        // descriptor or -1; it reads no memory of ours.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, self.pid, 0u32) };
-        if fd < 0 {
-            let e = io::Error::last_os_error();
-            return match e.raw_os_error() {
-                Some(libc::ESRCH) => Ok(false),
-                _ => Err(e),
-            };
-        }
-        // SAFETY: `fd` was just returned by pidfd_open and is owned by no one else.
-        let pidfd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+        let gone = |e: io::Error| {
+            if minipod_linux::pidfd::is_gone(&e) {
+                Ok(false)
+            } else {
+                Err(e)
+            }
+        };
+        let pidfd = match PidFd::open(self.pid) {
+            Ok(pidfd) => pidfd,
+            Err(e) => return gone(e),
+        };
         // The pidfd pins the process: if it is still ours now, it is the
         // one the signal reaches.
         if !self.is_alive() {
             return Ok(false);
         }
-        // SAFETY: pidfd_send_signal(2) on a pidfd we own, with no siginfo
-        // (a null pointer is allowed) and no flags.
-        let sent = unsafe {
-            libc::syscall(
-                libc::SYS_pidfd_send_signal,
-                pidfd.as_raw_fd(),
-                signal as i32,
-                std::ptr::null::<libc::siginfo_t>(),
-                0u32,
-            )
-        };
-        if sent < 0 {
-            let e = io::Error::last_os_error();
-            return match e.raw_os_error() {
-                Some(libc::ESRCH) => Ok(false),
-                _ => Err(e),
-            };
+        if let Err(e) = pidfd.send_signal(signal) {
+            return gone(e);
         }
         Ok(true)
     }
@@ -183,7 +166,7 @@ mod tests {
         };
         assert!(!recycled.is_alive());
         // Never signalled: the pid names another process now.
-        assert!(!recycled.signal(nix::sys::signal::Signal::SIGTERM).unwrap());
+        assert!(!recycled.signal(Signal::SIGTERM).unwrap());
     }
 
     #[test]

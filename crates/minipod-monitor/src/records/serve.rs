@@ -11,20 +11,28 @@ use minipod_plan::NodeFacts;
 use minipod_runtime::pod::{NodeConfig, RunningPod};
 use serde_json::Value;
 
+use super::error::RecordError;
 use super::event::{EventFacts, EventSource, event_json};
+use super::json_file::write_json_atomically;
+use super::layout::{CONTAINERS_DIR, MONITOR_FILE, PAUSE_FILE, SOCKET_FILE, STATUS_FILE};
 use super::process::{ProcessId, children_running};
-use super::{
-    CONTAINERS_DIR, ContainerInstance, MONITOR_FILE, PAUSE_FILE, Record, RecordError, SOCKET_FILE,
-    STATUS_FILE, socket, spawn, write_json_atomically,
-};
+use super::record::{ContainerInstance, PodRecord};
+use super::{server, spawn};
 use crate::convert::timestamp;
-use crate::{ContainerStarted, Controller, Monitor, MonitorError, Observer, Outcome, PodEvent};
+use minipod_lifecycle::machine::PodEvent;
+use minipod_runtime::logs::Stream;
+
+use crate::controller::Controller;
+use crate::driver::{Monitor, MonitorError, Outcome};
+use crate::observer::{ContainerStarted, Observer};
+use crate::pull::PullContext;
+use minipod_spec::error_chain;
 
 /// Why a recorded monitor could not run its pod.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error(transparent)]
-    Record(#[from] RecordError),
+    PodRecord(#[from] RecordError),
     #[error(transparent)]
     Monitor(#[from] MonitorError),
 }
@@ -34,13 +42,13 @@ pub enum ServeError {
 /// is not written here: it is in the CRI log files already.
 #[derive(Debug)]
 pub struct RecordObserver {
-    record: Record,
+    record: PodRecord,
     source: EventSource,
     created: Timestamp,
 }
 
 impl RecordObserver {
-    pub fn new(record: Record, source: EventSource, created: Timestamp) -> RecordObserver {
+    pub fn new(record: PodRecord, source: EventSource, created: Timestamp) -> RecordObserver {
         RecordObserver {
             record,
             source,
@@ -50,7 +58,7 @@ impl RecordObserver {
 
     fn warn(&self, what: &str, result: Result<(), RecordError>) {
         if let Err(e) = result {
-            tracing::warn!(uid = %self.record.uid(), "{what}: {e}");
+            tracing::warn!(uid = %self.record.uid(), "{what}: {}", error_chain(&e));
         }
     }
 }
@@ -67,7 +75,7 @@ impl Observer for RecordObserver {
         self.warn("appending an event", self.record.append_event(&value));
     }
 
-    fn output(&self, _container: &str, _stream: crate::Stream, _line: &[u8]) {}
+    fn output(&self, _container: &str, _stream: Stream, _line: &[u8]) {}
 
     fn pod_changed(&self, pod: &Value) {
         let mut pod = pod.clone();
@@ -130,7 +138,7 @@ impl Observer for RecordObserver {
 /// A pod's monitor working from its record.
 #[derive(Debug)]
 pub struct RecordedMonitor {
-    record: Record,
+    record: PodRecord,
     monitor: Monitor,
     node_name: String,
 }
@@ -139,7 +147,7 @@ impl RecordedMonitor {
     /// Writes `monitor.json` (this process), reads and plans the pod of
     /// `record`, and makes its monitor for `node`.
     pub fn new(
-        record: Record,
+        record: PodRecord,
         node: NodeConfig,
         machine: MachineConfig,
         facts: &NodeFacts,
@@ -164,12 +172,11 @@ impl RecordedMonitor {
         let node_name = node.node_name.clone();
         let observer = Arc::new(RecordObserver::new(record.clone(), source, created));
         let secrets = record.pull_secrets()?;
-        let monitor = Monitor::new(pod, plan, node, machine, observer).with_pull_context(
-            crate::PullContext {
+        let monitor =
+            Monitor::new(pod, plan, node, machine, observer).with_pull_context(PullContext {
                 secrets: secrets.secrets,
                 missing: secrets.missing,
-            },
-        );
+            });
         Ok(RecordedMonitor {
             record,
             monitor,
@@ -183,16 +190,16 @@ impl RecordedMonitor {
     }
 
     /// Listens on `monitor.sock`, says ready on `ready_fd` (see
-    /// `Record::spawn_monitor`), runs the pod until it is done and removes
+    /// `PodRecord::spawn_monitor`), runs the pod until it is done and removes
     /// it. If the pod cannot be created, the record says `Failed` with
     /// reason `FailedCreatePodSandBox` and a Warning event, never nothing.
     pub fn run(self, ready_fd: Option<i32>) -> Result<Outcome, ServeError> {
-        let listener = socket::bind(&self.record)?;
+        let listener = server::bind(&self.record)?;
         let controller = self.monitor.controller();
         let record = self.record.clone();
         std::thread::Builder::new()
             .name("monitor-socket".into())
-            .spawn(move || socket::serve(listener, controller, record))
+            .spawn(move || server::serve(listener, controller, record))
             .map_err(|source| RecordError::Io {
                 path: self.record.path(SOCKET_FILE),
                 source,
@@ -211,9 +218,10 @@ impl RecordedMonitor {
                     MonitorError::Node(_) | MonitorError::Create(_) => "FailedCreatePodSandBox",
                     MonitorError::Remove(_) => "FailedKillPod",
                 };
-                let message = format!("the pod monitor failed: {error}");
+                // The status message: where the error becomes text.
+                let message = format!("the pod monitor failed: {}", error_chain(&error));
                 if let Err(e) = self.record.mark_failed(reason, &message, &self.node_name) {
-                    tracing::warn!("cannot record the failure: {e}");
+                    tracing::warn!("cannot record the failure: {}", error_chain(&e));
                 }
                 Err(error.into())
             }
@@ -224,7 +232,7 @@ impl RecordedMonitor {
 /// `RecordedMonitor::new(...)?.run(ready_fd)`, for callers that need no
 /// controller.
 pub fn run_monitor(
-    record: Record,
+    record: PodRecord,
     node: NodeConfig,
     machine: MachineConfig,
     facts: &NodeFacts,

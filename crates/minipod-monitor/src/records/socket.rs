@@ -42,26 +42,44 @@
 //! `sun_path` allows (108 bytes) is reached through
 //! `/proc/self/fd/<dir>/monitor.sock`.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{Record, RecordError, SOCKET_FILE};
-use crate::{AttachOptions, Controller, WindowSize};
+use super::layout::SOCKET_FILE;
+use minipod_runtime::exec::{AttachOptions, WindowSize};
 
 /// The longest line either side reads.
-const MAX_LINE: u64 = 64 * 1024;
+pub(super) const MAX_LINE: u64 = 64 * 1024;
 /// The longest answer read (an exec's output is at most 10 KiB, escaped).
-const MAX_REPLY: u64 = 256 * 1024;
+pub(super) const MAX_REPLY: u64 = 256 * 1024;
 /// How long either side waits for the other.
-const TIMEOUT: Duration = Duration::from_secs(10);
+pub(super) const TIMEOUT: Duration = Duration::from_secs(10);
 /// The longest an exec through the socket may run.
 pub const EXEC_TIMEOUT_SECONDS: u64 = 3600;
+
+/// Why a line on `monitor.sock` is not a command (the answer's `error`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    #[error("a command is a JSON object")]
+    NotAnObject,
+    #[error("a command has exactly one key: stop, kill, update or exec")]
+    NotOneKey,
+    #[error("stop.gracePeriodSeconds must be a non-negative integer or null")]
+    BadGracePeriod,
+    #[error("exec.container must be a string")]
+    BadContainer,
+    #[error("exec.command must be a non-empty list")]
+    EmptyCommand,
+    #[error("exec.command holds strings")]
+    CommandNotStrings,
+    #[error("unknown command (stop, kill, update or exec)")]
+    Unknown,
+}
 
 /// A command to a monitor.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,10 +140,10 @@ impl Command {
         }
     }
 
-    pub fn from_json(value: &Value) -> Result<Command, String> {
-        let object = value.as_object().ok_or("a command is a JSON object")?;
+    pub fn from_json(value: &Value) -> Result<Command, CommandError> {
+        let object = value.as_object().ok_or(CommandError::NotAnObject)?;
         if object.len() != 1 {
-            return Err("a command has exactly one key: stop, kill, update or exec".into());
+            return Err(CommandError::NotOneKey);
         }
         if let Some(stop) = object.get("stop") {
             let grace = match stop.get("gracePeriodSeconds") {
@@ -133,7 +151,7 @@ impl Command {
                 Some(n) => Some(
                     n.as_i64()
                         .filter(|n| *n >= 0)
-                        .ok_or("stop.gracePeriodSeconds must be a non-negative integer or null")?,
+                        .ok_or(CommandError::BadGracePeriod)?,
                 ),
             };
             return Ok(Command::Stop { grace });
@@ -147,17 +165,17 @@ impl Command {
         if let Some(exec) = object.get("exec") {
             let container = exec["container"]
                 .as_str()
-                .ok_or("exec.container must be a string")?
+                .ok_or(CommandError::BadContainer)?
                 .to_owned();
             let command: Vec<String> = exec["command"]
                 .as_array()
                 .filter(|a| !a.is_empty())
-                .ok_or("exec.command must be a non-empty list")?
+                .ok_or(CommandError::EmptyCommand)?
                 .iter()
                 .map(|c| {
                     c.as_str()
                         .map(String::from)
-                        .ok_or("exec.command holds strings")
+                        .ok_or(CommandError::CommandNotStrings)
                 })
                 .collect::<Result<_, _>>()?;
             if exec["attach"] == json!(true) {
@@ -186,14 +204,14 @@ impl Command {
                 timeout_seconds: timeout_seconds.clamp(1, EXEC_TIMEOUT_SECONDS),
             });
         }
-        Err("unknown command (stop, kill, update or exec)".into())
+        Err(CommandError::Unknown)
     }
 }
 
 /// A path for the socket that fits in `sun_path`: the real one, or the
 /// same file through a descriptor of its directory (kept open in the
 /// returned `OwnedFd` while the path is used).
-fn short_path(dir: &Path) -> std::io::Result<(PathBuf, Option<OwnedFd>)> {
+pub(super) fn short_path(dir: &Path) -> std::io::Result<(PathBuf, Option<OwnedFd>)> {
     let path = dir.join(SOCKET_FILE);
     if path.as_os_str().len() < 100 {
         return Ok((path, None));
@@ -203,172 +221,11 @@ fn short_path(dir: &Path) -> std::io::Result<(PathBuf, Option<OwnedFd>)> {
     Ok((short, Some(fd)))
 }
 
-/// Binds the record's socket (replacing a stale one), mode 0600.
-pub(crate) fn bind(record: &Record) -> Result<UnixListener, RecordError> {
-    let path = record.path(SOCKET_FILE);
-    let io = |source| RecordError::Io {
-        path: path.clone(),
-        source,
-    };
-    match std::fs::remove_file(&path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(io(e)),
-    }
-    let (short, _dir) = short_path(record.dir()).map_err(io)?;
-    let listener = UnixListener::bind(&short).map_err(io)?;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
-    Ok(listener)
-}
-
-/// Serves commands until the listener fails (the process exits with it).
-pub(crate) fn serve(listener: UnixListener, controller: Controller, record: Record) {
-    for stream in listener.incoming() {
-        match stream {
-            Ok(stream) => {
-                // A thread per connection: an exec may hold its connection
-                // for as long as its command runs.
-                let controller = controller.clone();
-                let record = record.clone();
-                let spawned = std::thread::Builder::new()
-                    .name("monitor-socket".into())
-                    .spawn(move || {
-                        if let Err(e) = answer(stream, &controller, &record) {
-                            tracing::debug!("monitor socket: {e}");
-                        }
-                    });
-                if let Err(e) = spawned {
-                    tracing::warn!("monitor socket: no thread for a connection: {e}");
-                }
-            }
-            Err(e) => {
-                tracing::warn!("monitor socket: accept: {e}");
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        }
-    }
-}
-
-fn answer(stream: UnixStream, controller: &Controller, record: &Record) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(TIMEOUT))?;
-    stream.set_write_timeout(Some(TIMEOUT))?;
-    let mut line = String::new();
-    BufReader::new((&stream).take(MAX_LINE)).read_line(&mut line)?;
-    let reply = match serde_json::from_str::<Value>(&line)
-        .map_err(|e| format!("not JSON: {e}"))
-        .and_then(|v| Command::from_json(&v))
-    {
-        Ok(Command::Attach {
-            container,
-            command,
-            options,
-        }) => return super::attach::serve(&stream, controller, &container, command, options),
-        Ok(Command::Exec {
-            container,
-            command,
-            timeout_seconds,
-        }) => match controller.exec(&container, command, Duration::from_secs(timeout_seconds)) {
-            Ok(result) => json!({
-                "ok": true,
-                "exitCode": result.exit_code,
-                "output": String::from_utf8_lossy(&result.output),
-                "timedOut": result.timed_out,
-            }),
-            Err(error) => json!({"ok": false, "error": error}),
-        },
-        Ok(Command::Update) => match record
-            .admitted()
-            .map_err(|e| e.to_string())
-            .and_then(|pod| controller.update(pod))
-        {
-            Ok(()) => json!({"ok": true}),
-            Err(error) => json!({"ok": false, "error": error}),
-        },
-        Ok(command) => {
-            let taken = match command {
-                Command::Stop { grace } => controller.stop(grace),
-                Command::Kill => controller.kill_now(),
-                Command::Exec { .. } | Command::Attach { .. } | Command::Update => false,
-            };
-            if taken {
-                json!({"ok": true})
-            } else {
-                json!({"ok": false, "error": "the pod is done; the monitor is exiting"})
-            }
-        }
-        Err(error) => json!({"ok": false, "error": error}),
-    };
-    let mut text = reply.to_string();
+/// Writes `value` as one line.
+pub(super) fn write_line(stream: &UnixStream, value: &Value) -> std::io::Result<()> {
+    let mut text = value.to_string();
     text.push('\n');
-    (&stream).write_all(text.as_bytes())
-}
-
-/// Connects to the record's monitor socket.
-pub(super) fn connect(record: &Record) -> Result<UnixStream, RecordError> {
-    let path = record.path(SOCKET_FILE);
-    let io = |source| RecordError::Io {
-        path: path.clone(),
-        source,
-    };
-    let (short, _dir) = short_path(record.dir()).map_err(io)?;
-    match UnixStream::connect(&short) {
-        Ok(stream) => Ok(stream),
-        Err(e)
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::NotFound
-            ) =>
-        {
-            Err(RecordError::MonitorGone {
-                uid: record.uid().to_owned(),
-            })
-        }
-        Err(e) => Err(io(e)),
-    }
-}
-
-/// Sends `command` and reads the answer.
-pub(crate) fn send(record: &Record, command: &Command) -> Result<(), RecordError> {
-    call(record, command, TIMEOUT).map(drop)
-}
-
-/// Sends `command`, waits up to `wait` for the answer, and returns it
-/// (an `{"ok": false}` answer is an error).
-pub(crate) fn call(
-    record: &Record,
-    command: &Command,
-    wait: Duration,
-) -> Result<Value, RecordError> {
-    let path = record.path(SOCKET_FILE);
-    let io = |source| RecordError::Io {
-        path: path.clone(),
-        source,
-    };
-    let stream = connect(record)?;
-    stream.set_read_timeout(Some(wait)).map_err(io)?;
-    stream.set_write_timeout(Some(TIMEOUT)).map_err(io)?;
-    let mut text = command.to_json().to_string();
-    text.push('\n');
-    (&stream).write_all(text.as_bytes()).map_err(io)?;
-    let mut reply = String::new();
-    BufReader::new((&stream).take(MAX_REPLY))
-        .read_line(&mut reply)
-        .map_err(io)?;
-    let reply: Value = serde_json::from_str(&reply).map_err(|e| RecordError::Refused {
-        uid: record.uid().to_owned(),
-        message: format!("an unreadable answer ({e}): {reply:?}"),
-    })?;
-    if reply["ok"] == json!(true) {
-        Ok(reply)
-    } else {
-        Err(RecordError::Refused {
-            uid: record.uid().to_owned(),
-            message: reply["error"]
-                .as_str()
-                .unwrap_or("no reason given")
-                .to_owned(),
-        })
-    }
+    (&*stream).write_all(text.as_bytes())
 }
 
 #[cfg(test)]

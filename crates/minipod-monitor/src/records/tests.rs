@@ -1,14 +1,20 @@
 //! The record's files: their formats and the API over them (no root
 //! needed; the real monitor is exercised by `runtime-tests/tests/records.rs`).
 
+use std::fs;
+use std::io::Write;
+use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use minipod_spec::{ServerAssigned, admit};
-use serde_json::json;
+use minipod_lifecycle::status::PodPhase;
+use minipod_runtime::pod::NodeConfig;
+use minipod_spec::{AdmittedPod, ServerAssigned, admit};
+use serde_json::{Value, json};
 
 use super::*;
 use crate::PodEvent;
+use crate::convert::timestamp;
 
 const POD: &str = "\
 apiVersion: v1
@@ -33,7 +39,7 @@ fn created() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_700_000_000)
 }
 
-fn new_record() -> (tempfile::TempDir, Records, Record) {
+fn new_record() -> (tempfile::TempDir, Records, PodRecord) {
     let dir = tempfile::tempdir().unwrap();
     let records = Records::new(dir.path());
     let record = records.create(&admitted(), created()).unwrap();
@@ -348,11 +354,11 @@ fn commands_reach_the_monitor_through_its_socket() {
         Default::default(),
         Arc::new(Quiet),
     );
-    let listener = socket::bind(&record).unwrap();
+    let listener = server::bind(&record).unwrap();
     assert_eq!(mode(&record.path(SOCKET_FILE)), 0o600);
     let controller = monitor.controller();
     let served = record.clone();
-    std::thread::spawn(move || socket::serve(listener, controller, served));
+    std::thread::spawn(move || server::serve(listener, controller, served));
     record.stop(Some(5)).unwrap();
     record.kill().unwrap();
     // Once the monitor is gone, its loop no longer takes commands.

@@ -402,7 +402,8 @@ mod tests {
         let lines = 2000;
         std::thread::scope(|scope| {
             for stream in [Stream::Stdout, Stream::Stderr] {
-                let (r, w) = nix::unistd::pipe().expect("pipe");
+                let (r, w) = std::io::pipe().expect("pipe");
+                let (r, w) = (std::os::fd::OwnedFd::from(r), std::os::fd::OwnedFd::from(w));
                 let writer = &writer;
                 scope.spawn(move || pump(std::fs::File::from(r), stream, writer).expect("pump"));
                 scope.spawn(move || {

@@ -28,7 +28,7 @@ pub fn format(time: SystemTime) -> String {
     out
 }
 
-/// [`format`], appending to `out` (no allocation when it has room).
+/// [`format`](fn@format), appending to `out` (no allocation when it has room).
 pub fn format_into(time: SystemTime, out: &mut String) {
     // Writing to a String cannot fail.
     let _ = to_timestamp(time).write_rfc3339_nanos(out);

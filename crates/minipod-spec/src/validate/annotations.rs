@@ -13,8 +13,8 @@
 use std::collections::BTreeMap;
 
 use super::volumes::validate_local_descending_path;
-use super::{FieldError, quote};
 use crate::enums::ProfileType;
+use crate::field_error::{FieldError, quote};
 use crate::model::{PodSpec, SecurityProfile};
 
 const MIRROR_POD: &str = "kubernetes.io/config.mirror";

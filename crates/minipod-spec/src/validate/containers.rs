@@ -10,8 +10,9 @@
 use std::collections::{BTreeMap, HashSet};
 
 use super::names::{invalid_each, is_dns1123_label};
-use super::{FieldError, env, ports, probes, quote, resources, security, volumes};
+use super::{env, ports, probes, resources, security, volumes};
 use crate::enums::{ContainerRestartPolicy, PullPolicy, TerminationMessagePolicy};
+use crate::field_error::{FieldError, quote};
 use crate::model::{Container, PodOs, Volume};
 
 /// What container validation needs to know about the rest of the pod.

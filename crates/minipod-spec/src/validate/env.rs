@@ -9,7 +9,7 @@
 //! `fileKeyRef` are not modelled; they count as sources only.
 
 use super::names::{invalid_each, is_qualified_name, is_relaxed_env_var_name};
-use super::{FieldError, quote};
+use crate::field_error::{FieldError, quote};
 use crate::model::{EnvVar, ObjectFieldSelector};
 
 /// `validEnvDownwardAPIFieldPathExpressions`, sorted as the message lists them.
@@ -157,15 +157,26 @@ fn validate_object_field_selector(
     }
 }
 
+/// Why `ConvertDownwardAPIFieldLabel` refuses a field label, in its words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum FieldLabelError {
+    #[error("unsupported pod version: {0}")]
+    UnsupportedVersion(String),
+    #[error("field label does not support subscript: {0}")]
+    Subscript(String),
+    #[error("field label not supported: {0}")]
+    NotSupported(String),
+}
+
 /// `ConvertDownwardAPIFieldLabel`: the internal label, or why not.
-fn convert_downward_api_field_label(version: &str, label: &str) -> Result<String, String> {
+fn convert_downward_api_field_label(version: &str, label: &str) -> Result<String, FieldLabelError> {
     if version != "v1" {
-        return Err(format!("unsupported pod version: {version}"));
+        return Err(FieldLabelError::UnsupportedVersion(version.to_owned()));
     }
     if let Some((path, _)) = split_maybe_subscripted_path(label) {
         return match path {
             "metadata.annotations" | "metadata.labels" => Ok(label.to_owned()),
-            _ => Err(format!("field label does not support subscript: {label}")),
+            _ => Err(FieldLabelError::Subscript(label.to_owned())),
         };
     }
     if CONVERTIBLE_FIELD_LABELS.contains(&label) {
@@ -173,7 +184,7 @@ fn convert_downward_api_field_label(version: &str, label: &str) -> Result<String
     } else if label == "spec.host" {
         Ok("spec.nodeName".to_owned())
     } else {
-        Err(format!("field label not supported: {label}"))
+        Err(FieldLabelError::NotSupported(label.to_owned()))
     }
 }
 

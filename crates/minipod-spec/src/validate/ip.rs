@@ -8,7 +8,7 @@
 
 use std::net::Ipv6Addr;
 
-use super::{FieldError, quote};
+use crate::field_error::{FieldError, quote};
 
 /// `IsValidIP`.
 pub(super) fn validate_ip(field: &str, value: &str) -> Vec<FieldError> {

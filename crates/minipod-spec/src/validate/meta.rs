@@ -11,7 +11,7 @@
 use super::names::{
     invalid_each, is_label_value, is_qualified_name, name_is_dns_label, name_is_dns_subdomain,
 };
-use super::{FieldError, quote};
+use crate::field_error::{FieldError, quote};
 use crate::model::ObjectMeta;
 
 /// `TotalAnnotationSizeLimitB`: keys and values together, 256 KiB.

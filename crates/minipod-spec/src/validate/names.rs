@@ -8,7 +8,7 @@
 //! regular expressions are matched by hand (no regex dependency); their text
 //! appears in the messages exactly as Kubernetes prints it.
 
-use super::{FieldError, quote};
+use crate::field_error::{FieldError, quote};
 
 const DNS1123_LABEL_FMT: &str = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
 const DNS1123_LABEL_MSG: &str = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character";

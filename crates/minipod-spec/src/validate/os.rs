@@ -4,7 +4,7 @@
 //! `pkg/apis/core/validation/validation.go` (containers visited as
 //! `podshelper.VisitContainersWithPath` does: init containers first).
 
-use super::FieldError;
+use crate::field_error::FieldError;
 use crate::model::{Container, PodSpec};
 
 const FOR_WINDOWS: &str = "cannot be set for a windows pod";

@@ -17,8 +17,9 @@ use super::names::{
     inclusive_range_error, invalid_each, is_dns1123_label, is_dns1123_subdomain,
     is_dns1123_subdomain_with_underscore, is_label_value, is_qualified_name, name_is_dns_subdomain,
 };
-use super::{FieldError, os, resources, security, volumes};
+use super::{os, resources, security, volumes};
 use crate::enums::{DnsPolicy, RestartPolicy};
+use crate::field_error::{FieldError, quote};
 use crate::model::{PodDnsConfig, PodSpec};
 
 const MAX_DNS_NAMESERVERS: usize = 3;
@@ -167,7 +168,7 @@ fn validate_scheduling_gates(gates: Option<&serde_json::Value>, errs: &mut Vec<F
             .unwrap_or_default();
         errs.extend(invalid_each(&path, name, is_qualified_name(name)));
         if !seen.insert(name) {
-            errs.push(FieldError::duplicate(path, super::quote(name)));
+            errs.push(FieldError::duplicate(path, quote(name)));
         }
     }
 }
@@ -320,7 +321,7 @@ fn validate_preemption_policy(policy: &str, errs: &mut Vec<FieldError>) {
 
 /// A `[]string` as Go's `%#v` prints it: `[]string{"a", "b"}`.
 fn go_string_slice(items: &[String]) -> String {
-    let quoted: Vec<String> = items.iter().map(|s| super::quote(s)).collect();
+    let quoted: Vec<String> = items.iter().map(|s| quote(s)).collect();
     format!("[]string{{{}}}", quoted.join(", "))
 }
 

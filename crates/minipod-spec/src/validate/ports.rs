@@ -6,8 +6,8 @@
 use std::collections::HashSet;
 
 use super::names::{invalid_each, is_valid_port_name, is_valid_port_num};
-use super::{FieldError, quote};
 use crate::enums::Protocol;
+use crate::field_error::{FieldError, quote};
 use crate::model::{ContainerPort, IntOrString};
 
 /// `validateContainerPorts`: named ports unique per container, numbers in

@@ -9,10 +9,10 @@
 //! zero seconds is allowed, feature `PodLifecycleSleepActionAllowZero`).
 //! The stop signal rules follow KEP-4960 (`ContainerStopSignals`).
 
-use super::FieldError;
 use super::names::{invalid_each, is_http_header_name};
 use super::ports::validate_port_num_or_name;
 use crate::enums::UriScheme;
+use crate::field_error::FieldError;
 use crate::model::{
     ExecAction, GrpcAction, HttpGetAction, IntOrString, Lifecycle, LifecycleHandler, PodOs, Probe,
     SleepAction, TcpSocketAction,

@@ -12,7 +12,7 @@
 //! by resource name so the output is stable.
 
 use super::names::is_qualified_name;
-use super::{FieldError, quote};
+use crate::field_error::{FieldError, quote};
 use crate::model::{ResourceList, ResourceRequirements};
 use crate::quantity::Quantity;
 

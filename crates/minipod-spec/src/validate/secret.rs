@@ -4,8 +4,8 @@
 //! for the keys of `data`.
 
 use super::names::{max_len_error, regex_error};
-use super::{FieldError, quote};
-use crate::secret::{
+use crate::field_error::{FieldError, quote};
+use crate::secret::model::{
     DOCKER_CONFIG_JSON_KEY, DOCKERCFG_KEY, MAX_SECRET_SIZE, Secret, TYPE_BASIC_AUTH,
     TYPE_DOCKER_CONFIG_JSON, TYPE_DOCKERCFG, TYPE_SERVICE_ACCOUNT_TOKEN, TYPE_SSH_AUTH, TYPE_TLS,
 };

@@ -11,8 +11,8 @@
 
 use super::names::is_valid_user_id;
 use super::volumes::validate_local_descending_path;
-use super::{FieldError, quote};
 use crate::enums::ProfileType;
+use crate::field_error::{FieldError, quote};
 use crate::model::{PodSpec, SecurityContext, SecurityProfile};
 
 /// `validatePodSpecSecurityContext` (the API keeps `shareProcessNamespace`

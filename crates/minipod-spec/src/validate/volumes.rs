@@ -9,8 +9,8 @@
 use std::collections::{BTreeMap, HashSet};
 
 use super::names::{invalid_each, is_dns1123_label};
-use super::{FieldError, quote};
 use crate::enums::{HostPathType, MountPropagation, StorageMedium};
+use crate::field_error::{FieldError, quote};
 use crate::model::{Container, HostPathVolumeSource, Volume, VolumeMount};
 
 /// Volume sources after `emptyDir` and `hostPath`, in the order Kubernetes

@@ -8,19 +8,18 @@
 //! stderr and terminal sizes until the final status arrives.
 
 use std::io::{ErrorKind, IsTerminal, Write};
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 
 use anyhow::{Context, Result, anyhow, bail};
 use clap::Args;
-use nix::errno::Errno;
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use minipod_linux::poll::{self, Interest};
+use minipod_linux::terminal::{self, RawMode, Winch};
 use serde_json::Value;
 use tungstenite::{Message, WebSocket};
 
-use super::client_cmds::{Target, encode};
+use super::target::{Target, encode};
 use crate::exit;
-use crate::terminal::{self, RawMode, Winch};
 use crate::websocket::{self, Outcome, STATUS, STDERR, STDIN, STDOUT, Session};
 
 /// kubectl's annotation naming the container `exec` and `logs` default to.
@@ -206,26 +205,23 @@ fn pump(session: &mut Session, stdin: bool, mut winch: Option<Winch>) -> Result<
         // Nothing more can be sent once sending broke: stdin is left unread.
         let read_stdin = stdin_open && !link.pending && !link.broken;
         let (socket_ready, stdin_ready, winch_ready) = {
-            let mut socket_events = PollFlags::POLLIN;
-            if link.pending {
-                socket_events |= PollFlags::POLLOUT;
-            }
-            let mut fds = vec![PollFd::new(link.ws.get_ref().as_fd(), socket_events)];
+            let socket_interest = if link.pending {
+                Interest::ReadableOrWritable
+            } else {
+                Interest::Readable
+            };
+            let mut fds = vec![(link.ws.get_ref().as_fd(), socket_interest)];
             if read_stdin {
-                fds.push(PollFd::new(input.as_fd(), PollFlags::POLLIN));
+                fds.push((input.as_fd(), Interest::Readable));
             }
             if let Some(w) = &winch {
-                fds.push(PollFd::new(w.as_fd(), PollFlags::POLLIN));
+                fds.push((w.as_fd(), Interest::Readable));
             }
-            match poll(&mut fds, PollTimeout::NONE) {
-                Err(Errno::EINTR) => continue,
+            let events = match poll::wait(&fds) {
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 result => result.context("waiting for the exec session")?,
             };
-            let ready = |i: usize| {
-                fds.get(i)
-                    .and_then(|fd| fd.revents())
-                    .is_some_and(|r| !r.is_empty())
-            };
+            let ready = |i: usize| events.get(i).copied().unwrap_or(false);
             let winch_at = 1 + usize::from(read_stdin);
             (
                 ready(0),
@@ -262,8 +258,8 @@ fn pump(session: &mut Session, stdin: bool, mut winch: Option<Winch>) -> Result<
             }
         }
         if stdin_ready {
-            match nix::unistd::read(input.as_raw_fd(), &mut buf) {
-                Err(Errno::EINTR | Errno::EAGAIN) => {}
+            match poll::read_once(input.as_fd(), &mut buf) {
+                Err(e) if matches!(e.kind(), ErrorKind::Interrupted | ErrorKind::WouldBlock) => {}
                 Ok(0) | Err(_) => {
                     stdin_open = false;
                     if can_close_stdin {

@@ -2,7 +2,7 @@
 //! of the daemon, working from the pod's record (see
 //! `minipod_monitor::records` and `docs/daemon.md`).
 //!
-//! The daemon starts it through `Record::spawn_monitor`, never by hand: in a
+//! The daemon starts it through `PodRecord::spawn_monitor`, never by hand: in a
 //! session of its own, with `/dev/null` in and `DIR/monitor.log` out. It
 //! writes `monitor.json`, listens on `monitor.sock`, runs the pod until it
 //! is done (keeping `status.json`, `events.jsonl` and `containers/` up to
@@ -19,12 +19,14 @@ use anyhow::{Context, Result};
 use clap::Args;
 use minipod_lifecycle::machine::MachineConfig;
 use minipod_lifecycle::status::PodPhase;
-use minipod_monitor::records::{Record, RecordedMonitor};
+use minipod_linux::signals;
+use minipod_linux::signals::Signal;
+use minipod_monitor::records::{PodRecord, RecordedMonitor};
+use minipod_node::config::NodeArgs;
+use minipod_node::host;
 use minipod_plan::NodeFacts;
-use nix::sys::signal::{SigSet, Signal};
 
-use crate::node::NodeArgs;
-use crate::{exit, host};
+use crate::exit;
 
 #[derive(Debug, Args)]
 pub struct MonitorArgs {
@@ -43,13 +45,10 @@ pub struct MonitorArgs {
 pub fn run(args: &MonitorArgs) -> Result<u8> {
     // Taken by a thread of ours (below), before any thread exists, so
     // every thread inherits the mask. Containers get a clean mask.
-    let mut signals = SigSet::empty();
-    for signal in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
-        signals.add(signal);
-    }
-    signals.thread_block().context("blocking signals")?;
+    let signals = signals::block(&[Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP])
+        .context("blocking signals")?;
 
-    let record = Record::at(&args.record)?;
+    let record = PodRecord::at(&args.record)?;
     let program = std::env::current_exe().context("finding this program's path")?;
     let node = args.node.resolve(&program)?;
     let facts = NodeFacts {

@@ -9,9 +9,11 @@ use minipod_plan::admission::{self, Admission};
 use minipod_plan::capacity::{self, CpuAndMemory, Reservations};
 use minipod_plan::{NodeFacts, Plan, plan, render_text};
 use minipod_spec::Quantity;
+use minipod_spec::quantity::QuantityError;
 
-use crate::exit;
-use crate::{host, input};
+use minipod_node::host;
+
+use crate::{exit, input};
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -44,27 +46,37 @@ enum Format {
     Yaml,
 }
 
-fn parse_memory(text: &str) -> Result<i64, String> {
-    let quantity = Quantity::parse(text).map_err(|e| e.to_string())?;
-    if quantity.is_negative() || quantity.is_zero() {
-        return Err("must be greater than zero".into());
-    }
-    Ok(quantity.value())
+/// A `--node-memory` or `--node-cpu` that is not a capacity (clap names
+/// the flag and the value).
+#[derive(Debug, thiserror::Error)]
+enum CapacityFlagError {
+    #[error(transparent)]
+    NotAQuantity(#[from] QuantityError),
+    #[error("must be greater than zero")]
+    NotPositive,
 }
 
-fn parse_cpu(text: &str) -> Result<i64, String> {
-    let quantity = Quantity::parse(text).map_err(|e| e.to_string())?;
+fn positive_quantity(text: &str) -> Result<Quantity, CapacityFlagError> {
+    let quantity = Quantity::parse(text)?;
     if quantity.is_negative() || quantity.is_zero() {
-        return Err("must be greater than zero".into());
+        return Err(CapacityFlagError::NotPositive);
     }
-    Ok(quantity.milli_value())
+    Ok(quantity)
+}
+
+fn parse_memory(text: &str) -> Result<i64, CapacityFlagError> {
+    positive_quantity(text).map(|quantity| quantity.value())
+}
+
+fn parse_cpu(text: &str) -> Result<i64, CapacityFlagError> {
+    positive_quantity(text).map(|quantity| quantity.milli_value())
 }
 
 pub fn run(args: &PlanArgs) -> Result<u8> {
     let pods = match input::admitted_pods(&args.file) {
         Ok(pods) => pods,
-        Err(message) => {
-            eprintln!("{message}");
+        Err(invalid) => {
+            eprintln!("{invalid}");
             return Ok(exit::INVALID_INPUT);
         }
     };

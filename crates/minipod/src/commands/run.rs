@@ -24,14 +24,16 @@ use anyhow::{Context, Result};
 use clap::Args;
 use minipod_lifecycle::machine::MachineConfig;
 use minipod_lifecycle::status::PodPhase;
+use minipod_linux::signals;
+use minipod_linux::signals::Signal;
 use minipod_monitor::{Monitor, Observer, PodEvent, Stream};
+use minipod_node::config::NodeArgs;
+use minipod_node::host;
 use minipod_plan::admission::{self, Admission, Rejection};
 use minipod_plan::capacity;
 use minipod_plan::{NodeFacts, QosClass, plan};
-use nix::sys::signal::{SigSet, Signal};
 
-use crate::node::NodeArgs;
-use crate::{exit, host, input};
+use crate::{exit, input};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -54,17 +56,13 @@ pub fn run(args: &RunArgs) -> Result<u8> {
     // default action: block them now, before any thread exists, so every
     // thread inherits the mask. (Containers get a clean mask: their init
     // resets it before the exec.)
-    let mut stop_signals = SigSet::empty();
-    stop_signals.add(Signal::SIGINT);
-    stop_signals.add(Signal::SIGTERM);
-    stop_signals
-        .thread_block()
+    let stop_signals = signals::block(&[Signal::SIGINT, Signal::SIGTERM])
         .context("blocking SIGINT and SIGTERM")?;
 
     let (pods, secrets) = match input::admitted_objects(&args.file) {
         Ok(objects) => objects,
-        Err(message) => {
-            eprintln!("{message}");
+        Err(invalid) => {
+            eprintln!("{invalid}");
             return Ok(exit::INVALID_INPUT);
         }
     };
@@ -81,7 +79,7 @@ pub fn run(args: &RunArgs) -> Result<u8> {
     };
     input::print_warnings(&pod);
     // The file's Secrets are the pod's namespace's: the same rule as the daemon's.
-    let pull_secrets = crate::pull_secrets::for_pod(pod.pod(), &secrets);
+    let pull_secrets = minipod_node::pull_secrets::for_pod(pod.pod(), &secrets);
 
     let program = std::env::current_exe().context("finding this program's path")?;
     let node = args.node.resolve(&program)?;
@@ -204,7 +202,11 @@ impl Observer for Console {
         if let Some(path) = &self.status_file
             && let Err(e) = minipod_monitor::records::write_json_atomically(path, pod)
         {
-            tracing::warn!("cannot write {}: {e}", path.display());
+            tracing::warn!(
+                "cannot write {}: {}",
+                path.display(),
+                minipod_spec::error_chain(&e)
+            );
         }
     }
 }

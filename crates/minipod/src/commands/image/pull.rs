@@ -11,7 +11,7 @@ use clap::Args;
 use minipod_image::Store;
 use minipod_registry::{AuthConfig, DockerConfig, Progress, PullError, PullOptions, Puller};
 
-use super::human_size;
+use super::size::human_size;
 use crate::exit;
 
 /// Where the node's registry logins are, unless told otherwise: beside the
@@ -31,7 +31,7 @@ pub struct RegistryArgs {
     pub insecure_registries: Vec<String>,
     /// A registry request that makes no progress (less than 1 KiB) for this
     /// long fails the pull [default: 1m].
-    #[arg(long, value_name = "DURATION", value_parser = crate::node::parse_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = minipod_node::duration::parse_duration)]
     pub image_pull_progress_timeout: Option<std::time::Duration>,
 }
 
@@ -78,7 +78,7 @@ pub fn run(store: Store, name: &str, args: &RegistryArgs) -> Result<u8> {
             Ok(exit::OK)
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", minipod_spec::error_chain(&e));
             Ok(match e {
                 PullError::Name(_) => exit::INVALID_INPUT,
                 _ => exit::FAILURE,

@@ -1,0 +1,59 @@
+//! The pod's status as the machine reports it (§4.8): the records'
+//! container statuses, the phase, the conditions, the node's fields.
+
+use super::pod_machine::PodMachine;
+use crate::conditions::pod_conditions;
+use crate::phase::{PhaseContext, keep_terminal, pod_phase};
+use crate::status::{PodPhase, PodStatus};
+use crate::time::Timestamp;
+
+impl PodMachine {
+    /// Recomputes the status; true if it changed.
+    pub(super) fn refresh_status(&mut self, now: Timestamp) -> bool {
+        let has_init = !self.spec.init_containers.is_empty();
+        let inits = self.spec.init_containers.len();
+        let mut status = PodStatus {
+            start_time: self.status.start_time,
+            qos_class: self.status.qos_class.clone(),
+            host_ip: self.status.host_ip.clone(),
+            host_ips: self.status.host_ips.clone(),
+            pod_ip: self.status.pod_ip.clone(),
+            pod_ips: self.status.pod_ips.clone(),
+            init_container_statuses: self.records[..inits]
+                .iter()
+                .map(|r| r.status(has_init))
+                .collect(),
+            container_statuses: self.records[inits..]
+                .iter()
+                .map(|r| r.status(has_init))
+                .collect(),
+            ..PodStatus::default()
+        };
+        let context = PhaseContext {
+            pod_is_terminal: self.finished,
+            pod_has_initialized: self.initialized,
+        };
+        let mut phase = keep_terminal(self.status.phase, pod_phase(&self.spec, &status, context));
+        // A pod whose containers all stopped for good is over: if its
+        // statuses still say Pending or Running (stopped while an init
+        // container waited to restart), it Failed (`generateAPIPodStatus`).
+        if self.finished && !phase.is_terminal() {
+            phase = PodPhase::Failed;
+        }
+        status.phase = Some(phase);
+        status.conditions =
+            pod_conditions(&self.spec, &status, phase, &self.status.conditions, now);
+        let changed = status != self.status;
+        self.status = status;
+        changed
+    }
+
+    /// Sets the node-given status fields (`hostIP(s)`, `podIP(s)`).
+    pub fn set_node_fields(&mut self, host_ip: &str, pod_ip: &str) {
+        let ip = |ip: &str| crate::status::PodIp { ip: ip.to_owned() };
+        self.status.host_ip = Some(host_ip.to_owned());
+        self.status.host_ips = vec![ip(host_ip)];
+        self.status.pod_ip = Some(pod_ip.to_owned());
+        self.status.pod_ips = vec![ip(pod_ip)];
+    }
+}

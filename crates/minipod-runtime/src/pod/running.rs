@@ -1,0 +1,188 @@
+//! A pod that exists on the node: what it is made of, and its teardown.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use minipod_linux::cgroup::{ContainerCgroup, PodCgroup};
+use minipod_linux::mounts;
+use minipod_linux::sandbox::Sandbox;
+use minipod_plan::Plan;
+use minipod_plan::launch::{self, Namespace, PodPaths};
+use minipod_spec::AdmittedPod;
+
+use super::container_run::ContainerRun;
+use super::error::PodError;
+
+/// A pod that exists on the node. Remove it with [`PodRuntime::remove_pod`](crate::pod::PodRuntime::remove_pod);
+/// dropping it also tears it down (best effort, errors only logged).
+#[derive(Debug)]
+pub struct RunningPod {
+    pub(super) pod: AdmittedPod,
+    pub(super) plan: Plan,
+    pub(super) run_dir: PathBuf,
+    pub(super) state_dir: PathBuf,
+    pub(super) paths: PodPaths,
+    pub(super) sandbox: Option<Sandbox>,
+    /// Mounted tmpfs: `/dev/shm` and memory-backed emptyDirs.
+    pub(super) tmpfs: Vec<PathBuf>,
+    pub(super) cgroup: Option<PodCgroup>,
+    /// The current run of each container that has one.
+    pub(super) containers: BTreeMap<String, ContainerRun>,
+}
+
+impl RunningPod {
+    pub fn pod(&self) -> &AdmittedPod {
+        &self.pod
+    }
+
+    /// Replaces the pod by `updated`, the same pod with what Kubernetes lets
+    /// change on a running pod changed (container images above all): the
+    /// next start of a container uses it. The sandbox, the volumes and the
+    /// cgroups stay as they are: nothing they are made from may change.
+    pub fn update(&mut self, updated: AdmittedPod) -> Result<(), PodError> {
+        if updated.uid() != self.pod.uid() {
+            return Err(PodError::UpdateOtherPod {
+                given: updated.uid().to_owned(),
+                pod: self.pod.uid().to_owned(),
+            });
+        }
+        let names = |pod: &AdmittedPod| -> Vec<String> {
+            pod.pod()
+                .spec
+                .all_containers()
+                .map(|(_, c)| c.name.clone())
+                .collect()
+        };
+        if names(&updated) != names(&self.pod) {
+            return Err(PodError::UpdateContainers);
+        }
+        self.pod = updated;
+        Ok(())
+    }
+
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    pub fn uid(&self) -> &str {
+        self.pod.uid()
+    }
+
+    /// `<run>/pods/<uid>`: namespace pins, the pod's files, `/dev/shm`.
+    pub fn run_dir(&self) -> &Path {
+        &self.run_dir
+    }
+
+    /// `<state>/pods/<uid>`: volumes and container overlays.
+    pub fn state_dir(&self) -> &Path {
+        &self.state_dir
+    }
+
+    /// The host paths its containers use (namespace pins, files, volumes).
+    pub fn paths(&self) -> &PodPaths {
+        &self.paths
+    }
+
+    pub fn cgroup(&self) -> Option<&PodCgroup> {
+        self.cgroup.as_ref()
+    }
+
+    /// The pod's network namespace, pinned by the sandbox (a file to open
+    /// and `setns` into): probes connect from inside it.
+    pub fn network_namespace_path(&self) -> Option<&Path> {
+        self.paths
+            .namespaces
+            .iter()
+            .find(|(kind, _)| *kind == Namespace::Net)
+            .map(|(_, path)| path.as_path())
+    }
+
+    /// What the current run of container `name` was started with, and its
+    /// cgroup: what a command exec'd into it needs (see `crate::exec`).
+    pub(crate) fn container_run(
+        &self,
+        name: &str,
+    ) -> Option<(&launch::ContainerConfig, &ContainerCgroup)> {
+        self.containers
+            .get(name)
+            .map(|run| (&run.config, &run.cgroup))
+    }
+
+    /// The kubelet's log file of a container's run:
+    /// `<logs>/<namespace>_<name>_<uid>/<container>/<restart>.log`.
+    pub fn log_path(&self, logs_dir: &Path, container: &str, restart_count: u32) -> PathBuf {
+        logs_dir
+            .join(format!(
+                "{}_{}_{}",
+                self.pod.namespace(),
+                self.pod.name(),
+                self.pod.uid()
+            ))
+            .join(container)
+            .join(format!("{restart_count}.log"))
+    }
+
+    /// Takes everything down, in reverse order of creation; idempotent. The
+    /// first error is returned after every step was tried.
+    pub(super) fn teardown(&mut self) -> Result<(), PodError> {
+        let mut first: Option<PodError> = None;
+        let mut keep = |result: Result<(), PodError>| {
+            if let Err(e) = result {
+                tracing::warn!("removing a pod: {}", minipod_spec::error_chain(&e));
+                first.get_or_insert(e);
+            }
+        };
+        let mut unmounted = true;
+        for (_, run) in std::mem::take(&mut self.containers) {
+            if let Err(e) = run.remove() {
+                unmounted = false;
+                keep(Err(e));
+            }
+        }
+        if let Some(sandbox) = self.sandbox.take() {
+            sandbox.remove();
+        }
+        for dir in std::mem::take(&mut self.tmpfs).into_iter().rev() {
+            if let Err(e) = mounts::unmount(&dir) {
+                unmounted = false;
+                keep(Err(PodError::Io {
+                    path: dir,
+                    source: e,
+                }));
+            }
+        }
+        // Never delete through a mount that is still there.
+        if unmounted {
+            for dir in [&self.run_dir, &self.state_dir] {
+                match fs::remove_dir_all(dir) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(source) => keep(Err(PodError::Io {
+                        path: dir.clone(),
+                        source,
+                    })),
+                }
+            }
+        }
+        if let Some(cgroup) = self.cgroup.take() {
+            keep(cgroup.remove().map_err(PodError::from));
+        }
+        match first {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for RunningPod {
+    fn drop(&mut self) {
+        if let Err(e) = self.teardown() {
+            tracing::warn!(
+                "dropping pod {}: {}",
+                self.pod.uid(),
+                minipod_spec::error_chain(&e)
+            );
+        }
+    }
+}
