@@ -156,18 +156,14 @@ impl PluginExec for CommandExec {
     }
 }
 
-/// SIGKILL to the whole process group, through kill(1): this crate makes no
-/// system call itself (no libc; `minipod-linux` owns those). The group
-/// exists until its last member is reaped, and the leader is not reaped yet.
+/// Kills the plugin and everything it started: it runs as the leader of
+/// its own process group (`process_group(0)` above). The group exists
+/// until its last member is reaped, and the leader is not reaped yet, so
+/// the group id cannot name anyone else's processes.
 fn kill_group(pgid: u32) {
-    let _ = Command::new("kill")
-        .args(["-s", "KILL", "--", &format!("-{pgid}")])
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
+    if let Ok(pgid) = i32::try_from(pgid) {
+        let _ = minipod_linux::kill::kill_group(pgid, minipod_linux::signals::Signal::SIGKILL);
+    }
 }
 
 #[cfg(test)]
@@ -251,9 +247,14 @@ mod tests {
         assert!(start.elapsed() < Duration::from_secs(10));
         let pid = fs::read_to_string(&marker).expect("marker");
         let stat = Path::new("/proc").join(pid.trim()).join("stat");
-        // The grandchild is gone, or a zombie until init reaps it.
-        let gone = fs::read_to_string(&stat).map_or(true, |s| s.contains(") Z "));
-        assert!(gone, "sleep {} survived", pid.trim());
+        // The grandchild is gone, or a zombie until init reaps it. SIGKILL
+        // is delivered, not waited for: give it a generous moment.
+        let gone = || fs::read_to_string(&stat).map_or(true, |s| s.contains(") Z "));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !gone() && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(20));
+        }
+        assert!(gone(), "sleep {} survived", pid.trim());
     }
 
     #[test]
