@@ -6,7 +6,10 @@
 #  2. all kernel code lives in minipod-linux: every other crate root says
 #     `#![forbid(unsafe_code)]`, no `unsafe` in their sources, and no
 #     direct nix/libc dependency except the justified ones listed below;
-#  3. the daemon does not depend on the command line (`minipod`).
+#  3. the daemon does not depend on the command line (`minipod`);
+#  4. docs/architecture.md's table of crates says what cargo says;
+#  5. no import loops between the modules of a crate
+#     (scripts/check-module-loops.py).
 # (Dev-dependencies are not shipped and are not checked.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -129,4 +132,7 @@ else
   diff <(sort <<<"$table") <(sort <<<"$actual") | grep '^[<>]' | sed 's/^/    /' >&2
   status=1
 fi
+
+# 5. No import loops between the modules of a crate.
+scripts/check-module-loops.py || status=1
 exit $status

@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::attachment::{Attachment, PortMapping};
 use crate::config::{NetworkConfig, parse_list};
 use crate::error::CniError;
-use crate::invoke::{Attachment, PortMapping};
 use crate::result::CniResult;
 
 /// The most a cache file may hold.

@@ -6,9 +6,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use crate::attachment::{Attachment, PortMapping};
 use crate::cache::ResultCache;
 use crate::config::{NetworkConfig, PluginConfig, find_plugin};
 use crate::error::CniError;
@@ -19,35 +20,6 @@ use crate::version::Version;
 /// How long one plugin may run: containerd gives a whole setup a few
 /// minutes; one plugin of a local chain takes tens of milliseconds.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// A `hostPort`, as the `portMappings` capability carries it
-/// (CONVENTIONS.md of the CNI repository, "Port mappings").
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PortMapping {
-    #[serde(rename = "hostPort")]
-    pub host_port: u16,
-    #[serde(rename = "containerPort")]
-    pub container_port: u16,
-    /// `tcp`, `udp` or `sctp` (lower case, as containerd passes it).
-    pub protocol: String,
-    #[serde(rename = "hostIP", default, skip_serializing_if = "Option::is_none")]
-    pub host_ip: Option<String>,
-}
-
-/// One pod's attachment to one network.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attachment {
-    /// `CNI_CONTAINERID`: the pod sandbox's id.
-    pub container_id: String,
-    /// `CNI_NETNS`: the path of the pod's network namespace.
-    pub netns: PathBuf,
-    /// `CNI_IFNAME`: `eth0` for the pod network, `lo` for loopback.
-    pub if_name: String,
-    pub pod_namespace: String,
-    pub pod_name: String,
-    pub pod_uid: String,
-    pub port_mappings: Vec<PortMapping>,
-}
 
 /// Whether a CNI 1.1 operation ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

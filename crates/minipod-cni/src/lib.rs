@@ -16,6 +16,7 @@
 //! * [`result`]: the plugins' result and error JSON.
 //! * [`exec`]: running one plugin: the [`exec::PluginExec`] trait and the real
 //!   executor (a timeout that kills the plugin's process group).
+//! * [`attachment`]: one pod's attachment to one network, and its host ports.
 //! * [`invoke`]: `ADD`/`CHECK`/`DEL` along the chain (`prevResult`
 //!   threading, `runtimeConfig`), `STATUS`/`GC` where the plugins support CNI
 //!   1.1.
@@ -29,6 +30,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod attachment;
 pub mod cache;
 pub mod cidr;
 pub mod config;
@@ -40,11 +42,12 @@ pub mod node;
 pub mod result;
 pub mod version;
 
+pub use attachment::{Attachment, PortMapping};
 pub use cache::{CachedAttachment, ResultCache};
 pub use cidr::{Ipv4Net, choose_pod_cidr};
 pub use config::{NetworkConfig, PluginConfig};
 pub use error::{CniError, ConfigError};
 pub use exec::{CommandExec, PluginExec};
-pub use invoke::{Attachment, Cni, PortMapping};
+pub use invoke::Cni;
 pub use node::{NodeNetworkSettings, PodNetwork, pod_network};
 pub use result::CniResult;
