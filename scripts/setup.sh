@@ -13,8 +13,12 @@ set -euo pipefail
 #    python3 (scripts/check-purity.sh reads cargo metadata and the module graph);
 #  - the registry tests (runtime-tests/src/registry.rs): docker-registry (a real OCI
 #    distribution registry, started by the tests on loopback), skopeo (pushes the test
-#    images to it), apache2-utils (htpasswd with bcrypt, for the registry's basic auth).
-packages=(ca-certificates gcc libc6-dev pkg-config busybox-static curl python3 docker-registry skopeo apache2-utils)
+#    images to it), apache2-utils (htpasswd with bcrypt, for the registry's basic auth);
+#  - pod networks (crates/minipod-cni, runtime-tests/tests/cni.rs): containernetworking-plugins
+#    (the CNI plugins bridge, host-local, portmap and loopback, in /usr/lib/cni), iptables
+#    (bridge's ipMasq and portmap run it) and iproute2 (`ip netns`, in the tests).
+packages=(ca-certificates gcc libc6-dev pkg-config busybox-static curl python3 docker-registry skopeo apache2-utils
+  containernetworking-plugins iptables iproute2)
 # scripts/vm-test (the runtime tests on cgroup v2 in a VM): qemu-system-x86
 # (the VM), xz-utils (to unpack the kernel package) and apparmor (its
 # apparmor_parser loads the AppArmor tests' profiles in the VM, whose kernel has

@@ -27,6 +27,25 @@ pub fn kill(pid: i32, signal: Signal) -> io::Result<bool> {
     }
 }
 
+/// Sends `signal` to every process of process group `pgid` (killpg(3),
+/// kill(2) with a negative pid): a child started as the leader of its own
+/// group, and whatever it started in turn (a CNI plugin and the `iptables`
+/// it runs). `Ok(false)` when the group has no process left. Group ids
+/// below 2 are refused: 0 is the caller's own group, 1 would be init's.
+pub fn kill_group(pgid: i32, signal: Signal) -> io::Result<bool> {
+    if pgid < 2 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("process group {pgid} is not a child's group"),
+        ));
+    }
+    match nix::sys::signal::killpg(Pid::from_raw(pgid), signal) {
+        Ok(()) => Ok(true),
+        Err(Errno::ESRCH) => Ok(false),
+        Err(errno) => Err(errno.into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -37,5 +56,8 @@ mod tests {
         assert!(kill(-1, Signal::SIGKILL).is_err());
         // pid_max is at most 2^22: this pid does not exist.
         assert!(!kill(i32::MAX, Signal::SIGKILL).unwrap());
+        assert!(kill_group(0, Signal::SIGKILL).is_err());
+        assert!(kill_group(1, Signal::SIGKILL).is_err());
+        assert!(!kill_group(i32::MAX, Signal::SIGKILL).unwrap());
     }
 }

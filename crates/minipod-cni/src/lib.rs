@@ -1,0 +1,53 @@
+//! # minipod-cni: a pod's network namespace set up and torn down with CNI
+//!
+//! minipod is a CNI *runtime* in the sense of the CNI specification
+//! (<https://github.com/containernetworking/cni/blob/main/SPEC.md>): it finds a
+//! network configuration, executes the plugins it names with the
+//! specification's environment and JSON, and keeps each attachment's result so
+//! that the attachment can be torn down later, even by another process.
+//!
+//! * [`config`]: the network configuration, found as containerd finds it (the
+//!   first file of the conf dir by name), validated; plugin binaries in the
+//!   bin dirs.
+//! * [`default_net`]: minipod's own chain when the conf dir holds nothing
+//!   (bridge + host-local + portmap, loopback apart, as containerd does).
+//! * [`cidr`]: the node pod CIDR, chosen to overlap nothing the host routes
+//!   (`docs/decisions/0017-pod-cidr.md`).
+//! * [`result`]: the plugins' result and error JSON.
+//! * [`exec`]: running one plugin: the [`exec::PluginExec`] trait and the real
+//!   executor (a timeout that kills the plugin's process group).
+//! * [`attachment`]: one pod's attachment to one network, and its host ports.
+//! * [`invoke`]: `ADD`/`CHECK`/`DEL` along the chain (`prevResult`
+//!   threading, `runtimeConfig`), `STATUS`/`GC` where the plugins support CNI
+//!   1.1.
+//! * [`node`]: the node's settings and the network a pod gets from them.
+//! * [`cache`]: the results of `ADD`, kept under the state directory as libcni
+//!   keeps them.
+//!
+//! Every decision is a pure function tested beside its code; only
+//! [`exec::CommandExec`] and [`cache`] touch the system, and only through
+//! `std` (no `unsafe`, no libc: kernel calls belong to `minipod-linux`).
+
+#![forbid(unsafe_code)]
+
+pub mod attachment;
+pub mod cache;
+pub mod cidr;
+pub mod config;
+pub mod default_net;
+pub mod error;
+pub mod exec;
+pub mod invoke;
+pub mod node;
+pub mod result;
+pub mod version;
+
+pub use attachment::{Attachment, PortMapping};
+pub use cache::{CachedAttachment, ResultCache};
+pub use cidr::{Ipv4Net, choose_pod_cidr};
+pub use config::{NetworkConfig, PluginConfig};
+pub use error::{CniError, ConfigError};
+pub use exec::{CommandExec, PluginExec};
+pub use invoke::Cni;
+pub use node::{NodeNetworkSettings, PodNetwork, pod_network};
+pub use result::CniResult;
