@@ -18,8 +18,8 @@
 //! ([`admission`]);
 //!
 //! and what a node decides about the pod's network from its spec: the
-//! pod's resolver configuration by `dnsPolicy` ([`dns`]) and its
-//! `/etc/hosts` ([`sandbox_files`]);
+//! pod's resolver configuration by `dnsPolicy` ([`dns`]), its `/etc/hosts`
+//! ([`sandbox_files`]) and whether its host ports are free ([`host_ports`]);
 //!
 //! and [`render_text`] explains all of it to a student. Every rule follows
 //! Kubernetes (`docs/kubernetes-semantics.md` §1–3 names the sources);
@@ -38,6 +38,7 @@ pub mod cgroup;
 pub mod cpu;
 pub mod devices;
 pub mod dns;
+pub mod host_ports;
 pub mod launch;
 pub mod oom;
 pub mod plan;
