@@ -1,5 +1,5 @@
-//! Does a pod fit the node? The kubelet's resource admission, as a pure
-//! function.
+//! Does a pod fit the node? The kubelet's resource and host port
+//! admission, as pure functions.
 //!
 //! Before it starts anything of a new pod, the kubelet runs its
 //! `predicateAdmitHandler` (`pkg/kubelet/lifecycle/predicate.go`), which
@@ -24,10 +24,15 @@
 //! a Warning event with that reason and message, and the status phase
 //! `Failed`, the same reason, and the message prefixed with
 //! `Pod was rejected: `. Nothing of the pod is started.
+//!
+//! After the resources the same check asks whether the pod's host ports
+//! are free ([`crate::host_ports`]); [`admit_pod`] runs both in the
+//! kubelet's order and reports the first failure, as it does.
 
 use minipod_spec::model::PodSpec;
 
 use crate::capacity::CpuAndMemory;
+use crate::host_ports::{HostPortClaim, NODE_PORTS, NODE_PORTS_REASON, fits_host_ports};
 use crate::resources::{CPU, MEMORY, effective_resources, to_integer};
 
 /// `status.reason` and event reason of a pod rejected for CPU (kubelet `lifecycle.OutOfCPU`).
@@ -45,7 +50,7 @@ pub enum Admission {
 /// Why a pod was rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
-    /// [`OUT_OF_CPU`] or [`OUT_OF_MEMORY`].
+    /// [`OUT_OF_CPU`], [`OUT_OF_MEMORY`] or [`NODE_PORTS`].
     pub reason: &'static str,
     /// The event's message: `Node didn't have enough resource: ...`.
     pub message: String,
@@ -103,6 +108,54 @@ pub fn admit(allocatable: CpuAndMemory, admitted: &[CpuAndMemory], pod: CpuAndMe
         }
     }
     Admission::Admit
+}
+
+/// The host port half of the kubelet's admission ([`crate::host_ports`]):
+/// whether a pod claiming `wanted` may start next to pods holding `held`.
+pub fn admit_host_ports(held: &[HostPortClaim], wanted: &[HostPortClaim]) -> Admission {
+    if fits_host_ports(held, wanted) {
+        Admission::Admit
+    } else {
+        Admission::Reject(Rejection {
+            reason: NODE_PORTS,
+            message: format!("Predicate {NODE_PORTS} failed: {NODE_PORTS_REASON}"),
+        })
+    }
+}
+
+/// What the kubelet counts of a pod already admitted, or of a new one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PodClaims {
+    /// Its effective requests ([`pod_requests`]).
+    pub requests: CpuAndMemory,
+    /// Its host ports ([`crate::host_ports::host_port_claims`]).
+    pub host_ports: Vec<HostPortClaim>,
+}
+
+impl PodClaims {
+    /// The claims of a (defaulted) pod spec.
+    pub fn of(spec: &PodSpec) -> Self {
+        PodClaims {
+            requests: pod_requests(spec),
+            host_ports: crate::host_ports::host_port_claims(spec),
+        }
+    }
+}
+
+/// The kubelet's whole admission of `pod` next to the pods `admitted`
+/// and not terminated: resources first, then host ports; only the first
+/// failure is reported (`AdmissionCheck`, then `reasons[0]` in
+/// `predicateAdmitHandler.Admit`).
+pub fn admit_pod(allocatable: CpuAndMemory, admitted: &[PodClaims], pod: &PodClaims) -> Admission {
+    let requests: Vec<CpuAndMemory> = admitted.iter().map(|p| p.requests).collect();
+    if let rejected @ Admission::Reject(_) = admit(allocatable, &requests, pod.requests) {
+        return rejected;
+    }
+    let held: Vec<HostPortClaim> = admitted
+        .iter()
+        .flat_map(|p| p.host_ports.iter().cloned())
+        .collect();
+    admit_host_ports(&held, &pod.host_ports)
 }
 
 #[cfg(test)]
@@ -278,5 +331,69 @@ mod tests {
             panic!("admitted");
         };
         assert_eq!(rejection.reason, "OutOfmemory");
+    }
+
+    #[test]
+    fn resources_are_checked_before_host_ports() {
+        let web = pod_spec(
+            "containers: [{name: a, image: i, ports: [{containerPort: 80, hostPort: 8080}], resources: {requests: {cpu: '1'}}}]",
+        );
+        let running = [PodClaims::of(&web)];
+        // The same pod again: its port is taken and 1 CPU is still free.
+        assert_eq!(
+            admit_pod(NODE, &running, &PodClaims::of(&web)),
+            reject(
+                "NodePorts",
+                "Predicate NodePorts failed: node(s) didn't have free ports for the requested pod ports"
+            )
+        );
+        // A bigger one: both fail, and the kubelet reports the CPU.
+        let big = pod_spec(
+            "containers: [{name: a, image: i, ports: [{containerPort: 80, hostPort: 8080}], resources: {requests: {cpu: '2'}}}]",
+        );
+        assert_eq!(
+            admit_pod(NODE, &running, &PodClaims::of(&big)),
+            reject(
+                OUT_OF_CPU,
+                "Node didn't have enough resource: cpu, requested: 2000, used: 1000, capacity: 2000"
+            )
+        );
+        // Another port fits.
+        let other = pod_spec(
+            "containers: [{name: a, image: i, ports: [{containerPort: 80, hostPort: 8081}]}]",
+        );
+        assert_eq!(
+            admit_pod(NODE, &running, &PodClaims::of(&other)),
+            Admission::Admit
+        );
+    }
+
+    #[test]
+    fn a_second_pod_on_the_same_host_port_is_refused_as_the_kubelet_refuses_it() {
+        let first = pod_spec(
+            "containers: [{name: a, image: i, ports: [{containerPort: 80, hostPort: 8080}]}]",
+        );
+        let second = pod_spec(
+            "containers: [{name: b, image: i, ports: [{containerPort: 8080, hostPort: 8080, hostIP: 127.0.0.1}]}]",
+        );
+        let held = PodClaims::of(&first).host_ports;
+        let Admission::Reject(rejection) =
+            admit_host_ports(&held, &PodClaims::of(&second).host_ports)
+        else {
+            panic!("admitted");
+        };
+        assert_eq!(rejection.reason, "NodePorts");
+        assert_eq!(
+            rejection.status_message(),
+            "Pod was rejected: Predicate NodePorts failed: node(s) didn't have free ports for the requested pod ports"
+        );
+        // On UDP the port is free.
+        let udp = pod_spec(
+            "containers: [{name: b, image: i, ports: [{containerPort: 53, hostPort: 8080, protocol: UDP}]}]",
+        );
+        assert_eq!(
+            admit_host_ports(&held, &PodClaims::of(&udp).host_ports),
+            Admission::Admit
+        );
     }
 }

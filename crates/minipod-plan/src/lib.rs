@@ -17,6 +17,10 @@
 //! allocatable ([`capacity`]) and the kubelet's resource admission
 //! ([`admission`]);
 //!
+//! and what a node decides about the pod's network from its spec: the
+//! pod's resolver configuration by `dnsPolicy` ([`dns`]), its `/etc/hosts`
+//! ([`sandbox_files`]) and whether its host ports are free ([`host_ports`]);
+//!
 //! and [`render_text`] explains all of it to a student. Every rule follows
 //! Kubernetes (`docs/kubernetes-semantics.md` §1–3 names the sources);
 //! each module's tests replay the Kubernetes unit-test cases.
@@ -33,6 +37,8 @@ pub mod capacity;
 pub mod cgroup;
 pub mod cpu;
 pub mod devices;
+pub mod dns;
+pub mod host_ports;
 pub mod launch;
 pub mod oom;
 pub mod plan;

@@ -1,7 +1,8 @@
 //! API defaulting: the values the API server fills in on create, so that a
 //! manifest here means what it means on a cluster.
 //!
-//! Mirrors `pkg/apis/core/v1/defaults.go` (`SetDefaults_Pod`,
+//! Mirrors `pkg/apis/core/v1/defaults.go` (`SetDefaults_Pod` with
+//! `defaultHostNetworkPorts`,
 //! `SetDefaults_PodSpec`, `SetDefaults_Container`, `SetDefaults_Probe`,
 //! `SetDefaults_HTTPGetAction`, `SetDefaults_ContainerPort`,
 //! `SetDefaults_ObjectFieldSelector`, `SetDefaults_Volume`) plus what the
@@ -59,6 +60,22 @@ pub fn apply_defaults(pod: &mut Pod, assigned: &ServerAssigned) {
     }
     for volume in &mut spec.volumes {
         default_volume(volume);
+    }
+    // `SetDefaults_Pod`: on the host's network a container port is a host
+    // port, so an unset (or zero) `hostPort` becomes the `containerPort`
+    // (`defaultHostNetworkPorts`, for init and app containers).
+    if spec.host_network == Some(true) {
+        for container in spec
+            .init_containers
+            .iter_mut()
+            .chain(spec.containers.iter_mut())
+        {
+            for port in &mut container.ports {
+                if port.host_port.unwrap_or(0) == 0 {
+                    port.host_port = Some(port.container_port);
+                }
+            }
+        }
     }
 }
 
@@ -361,5 +378,24 @@ mod tests {
             pod.spec.volumes[1].host_path.as_ref().unwrap().path_type,
             Some(HostPathType::Unset)
         );
+    }
+
+    #[test]
+    fn host_network_makes_every_container_port_a_host_port() {
+        let pod = defaulted(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  hostNetwork: true\n  initContainers: [{name: i, image: b, ports: [{containerPort: 70}]}]\n  containers: [{name: a, image: b, ports: [{containerPort: 80}, {containerPort: 81, hostPort: 0}, {containerPort: 82, hostPort: 8082}]}]\n",
+        );
+        let host_ports: Vec<Option<i32>> = pod
+            .spec
+            .all_containers()
+            .flat_map(|(_, c)| c.ports.iter().map(|p| p.host_port))
+            .collect();
+        // 8082 is kept: validation then refuses it (it must equal 82).
+        assert_eq!(host_ports, [Some(70), Some(80), Some(81), Some(8082)]);
+
+        let pod = defaulted(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers: [{name: a, image: b, ports: [{containerPort: 80}]}]\n",
+        );
+        assert_eq!(pod.spec.containers[0].ports[0].host_port, None);
     }
 }

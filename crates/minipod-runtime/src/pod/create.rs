@@ -12,7 +12,7 @@ use minipod_linux::sandbox::Sandbox;
 use minipod_plan::Plan;
 use minipod_plan::launch::PodPaths;
 use minipod_plan::process;
-use minipod_plan::sandbox_files;
+use minipod_plan::{dns, sandbox_files};
 use minipod_spec::AdmittedPod;
 
 use super::error::{PodError, io_error};
@@ -83,14 +83,28 @@ impl PodRuntime {
             private_dir(dir).map_err(io_error(dir))?;
         }
         // Step 2: the pod's /etc files (a node without a resolver file gets
-        // an empty base, as the kubelet's `--resolv-conf=""`).
+        // an empty base). The pod's only IP is loopback until pod
+        // networking lands (issue 13); the DNS warning events are not yet
+        // reported from here.
         let host_resolv = fs::read_to_string(&self.node.host_resolv_conf).unwrap_or_default();
+        let node_dns = dns::NodeDns {
+            host_resolv_conf: Some(host_resolv),
+            ..dns::NodeDns::default()
+        };
+        let loopback = ["127.0.0.1".to_owned()];
+        let hosts_source = sandbox_files::HostsSource::PodNetwork {
+            pod_ips: &loopback,
+            cluster_domain: "",
+        };
         let files = [
-            (&running.paths.hosts, sandbox_files::hosts_file(&pod)),
+            (
+                &running.paths.hosts,
+                sandbox_files::hosts_file(&pod, hosts_source),
+            ),
             (&running.paths.hostname, sandbox_files::hostname_file(&pod)),
             (
                 &running.paths.resolv_conf,
-                sandbox_files::resolv_conf(&pod, &host_resolv),
+                dns::pod_dns(pod.pod(), &node_dns)?.resolv_conf(),
             ),
         ];
         for (path, text) in files {

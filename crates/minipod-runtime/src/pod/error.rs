@@ -48,6 +48,9 @@ pub enum PodError {
     /// An update that adds, removes or reorders containers.
     #[error("pod update refused: containers may not be added, removed or reordered")]
     UpdateContainers,
+    /// The node's resolver file cannot be read as the kubelet reads it.
+    #[error("pod DNS configuration")]
+    Dns(#[from] minipod_plan::dns::ResolvConfError),
     /// The kubelet's AppArmor admission refused the pod.
     #[error(transparent)]
     AppArmor(#[from] AppArmorError),

@@ -165,7 +165,7 @@ pub(super) fn check_pod_spec(spec: &PodSpec, report: &mut SupportReport) {
     if spec.subdomain.as_ref().is_some_and(|v| !v.is_empty()) {
         report.warn(
             "spec.subdomain",
-            "ignored: there is no cluster DNS for the pod's FQDN",
+            "only in the pod's own /etc/hosts: there is no cluster DNS to resolve the pod's FQDN",
         );
     }
     if spec.set_hostname_as_fqdn == Some(true) {
