@@ -14,8 +14,10 @@
 #[path = "cni/scene.rs"]
 mod scene;
 
-use std::io::Write;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::io::{Read, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use minipod_cni::default_net::loopback_network;
@@ -23,6 +25,7 @@ use minipod_linux::net::{
     Ipv4Interface, NetError, PodLink, attach_pod, detach_pod, enable_ipv4_forwarding,
     ensure_bridge, ipv4_forwarding,
 };
+use minipod_linux::sandbox::{Namespace, Sandbox};
 use minipod_runtime_tests::{root_on_the_host_or_skip, serial, wait_until_or};
 use minipod_spec::error_chain;
 use scene::{DEADLINE, Scene, link_exists, quiet, read_reply, run, scene};
@@ -34,6 +37,20 @@ fn addresses(scene: &Scene) -> (Ipv4Interface, Ipv4Interface) {
         prefix_len: scene.cidr.prefix,
     };
     (at(1), at(2))
+}
+
+/// A global IPv4 address of the host outside the scene's network.
+fn host_address_outside(scene: &Scene) -> Option<Ipv4Addr> {
+    run("ip", &["-4", "-o", "addr", "show", "scope", "global"])
+        .lines()
+        .filter_map(|line| {
+            let cidr = line
+                .split_whitespace()
+                .skip_while(|w| *w != "inet")
+                .nth(1)?;
+            cidr.split('/').next()?.parse::<Ipv4Addr>().ok()
+        })
+        .find(|a| !scene.cidr.contains(*a))
 }
 
 fn host_veth() -> String {
@@ -136,6 +153,40 @@ fn a_pod_link_gives_eth0_its_address_and_route_and_its_teardown_leaves_no_link()
     let _ = server.kill();
     let _ = server.wait();
 
+    // Pod -> host through the default route: a host address outside the
+    // pod's network (the host's own, so the traffic stays on this machine)
+    // is reached through the gateway.
+    if let Some(host_ip) = host_address_outside(&scene) {
+        let listener = TcpListener::bind((host_ip, 0)).expect("listen on the host address");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = listener.local_addr().expect("addr").port();
+        let mut client = Command::new("ip")
+            .args(["netns", "exec", &scene.netns, "busybox", "sh", "-c"])
+            .arg(format!(
+                "echo from-the-pod | busybox nc -w 5 {host_ip} {port}"
+            ))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start busybox nc in the pod");
+        let (mut conn, from) = wait_until_or("the pod connects to the host", DEADLINE, || {
+            listener.accept()
+        });
+        assert_eq!(from.ip(), IpAddr::V4(pod.address), "the pod's own address");
+        conn.set_nonblocking(false).expect("blocking");
+        conn.set_read_timeout(Some(DEADLINE)).expect("timeout");
+        let mut line = String::new();
+        conn.read_to_string(&mut line).expect("read");
+        assert_eq!(line, "from-the-pod\n");
+        let _ = client.kill();
+        let _ = client.wait();
+    } else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "{test}: no global IPv4 address on the host: pod -> host not checked"
+        );
+    }
+
     let start = Instant::now();
     assert!(detach_pod(&veth).expect("the teardown"), "the veth existed");
     report(test, "a pod's teardown", start.elapsed());
@@ -224,6 +275,73 @@ fn a_failed_step_names_its_link_and_leaves_nothing() {
     );
     let dummy_addrs = run("ip", &["-4", "-o", "addr", "show", "dev", &dummy]);
     assert!(dummy_addrs.trim().is_empty(), "{dummy_addrs}");
+    drop(scene);
+}
+
+const INIT: &str = env!("CARGO_BIN_EXE_minipod-test-init");
+
+/// The namespace a pod really has: the sandbox's pinned `ns/net` (not a
+/// `/run/netns` name), with `lo` already up by the sandbox's holder.
+#[test]
+fn a_sandboxs_pinned_namespace_gets_the_pods_link() {
+    let test = "a_sandboxs_pinned_namespace_gets_the_pods_link";
+    if !root_on_the_host_or_skip(test) {
+        return;
+    }
+    let _serial = serial();
+    let mut scene = scene();
+    delete_veth_on_cleanup(&mut scene);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sandbox = Sandbox::create(Path::new(INIT), &dir.path().join("run"), "web")
+        .expect("create the sandbox");
+    let netns = sandbox
+        .namespace_paths()
+        .into_iter()
+        .find(|(kind, _)| *kind == Namespace::Net)
+        .expect("the sandbox's network namespace")
+        .1;
+    let (gateway, pod) = addresses(&scene);
+    let veth = host_veth();
+    ensure_bridge(&scene.bridge, gateway).expect("the bridge");
+    attach_pod(&PodLink {
+        netns: &netns,
+        ..pod_link(&scene, &veth)
+    })
+    .expect("the pod's link");
+
+    let inside = |args: &[&str]| {
+        let net = format!("--net={}", netns.display());
+        let mut all = vec![net.as_str()];
+        all.extend_from_slice(args);
+        run("nsenter", &all)
+    };
+    let eth0 = inside(&["ip", "-4", "-o", "addr", "show", "dev", "eth0"]);
+    assert!(eth0.contains(&format!("inet {pod} ")), "{eth0}");
+    let lo = inside(&["ip", "-o", "link", "show", "dev", "lo"]);
+    assert!(lo.contains(",UP,LOWER_UP>"), "lo is up: {lo}");
+    let mut server = Command::new("nsenter")
+        .arg(format!("--net={}", netns.display()))
+        .args([
+            "busybox",
+            "sh",
+            "-c",
+            "echo hello-sandbox | exec busybox nc -l -p 8081",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start busybox nc in the sandbox");
+    let reply = wait_until_or("the sandbox's server answers", DEADLINE, || {
+        read_reply(SocketAddr::new(pod.address.into(), 8081))
+    });
+    assert_eq!(reply, "hello-sandbox\n");
+    let _ = server.kill();
+    let _ = server.wait();
+
+    assert!(detach_pod(&veth).expect("the teardown"));
+    let links = inside(&["ip", "-o", "link", "show"]);
+    assert_eq!(links.lines().count(), 1, "only lo: {links}");
+    sandbox.remove();
     drop(scene);
 }
 
