@@ -275,6 +275,24 @@ fn a_failed_step_names_its_link_and_leaves_nothing() {
     );
     let dummy_addrs = run("ip", &["-4", "-o", "addr", "show", "dev", &dummy]);
     assert!(dummy_addrs.trim().is_empty(), "{dummy_addrs}");
+
+    // The bridge of another range: refused, as the bridge plugin refuses
+    // it ("already has an IP address different from"), and left as it is.
+    let other = Ipv4Interface {
+        address: Ipv4Addr::new(10, 203, 254, 1),
+        prefix_len: 24,
+    };
+    assert_eq!(
+        ensure_bridge(&scene.bridge, other)
+            .expect_err("another address")
+            .to_string(),
+        format!(
+            "{}: already has the address {gateway}, not {other}",
+            scene.bridge
+        )
+    );
+    let bridge_addrs = run("ip", &["-4", "-o", "addr", "show", "dev", &scene.bridge]);
+    assert_eq!(bridge_addrs.lines().count(), 1, "{bridge_addrs}");
     drop(scene);
 }
 

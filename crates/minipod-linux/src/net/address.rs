@@ -4,7 +4,7 @@
 use std::io;
 use std::net::{IpAddr, Ipv4Addr};
 
-use netlink_packet_core::{NLM_F_CREATE, NLM_F_EXCL};
+use netlink_packet_core::{NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL};
 use netlink_packet_route::address::{AddressAttribute, AddressMessage};
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
@@ -51,6 +51,31 @@ pub(crate) fn add_address(
         NLM_F_CREATE | NLM_F_EXCL,
     )?;
     Ok(())
+}
+
+/// The IPv4 addresses of the link `index` (`ip -4 addr show dev INDEX`).
+pub(crate) fn ipv4_addresses(
+    socket: &mut RouteSocket,
+    index: u32,
+) -> io::Result<Vec<Ipv4Interface>> {
+    let mut request = AddressMessage::default();
+    request.header.family = AddressFamily::Inet;
+    let replies = socket.request(RouteNetlinkMessage::GetAddress(request), NLM_F_DUMP)?;
+    Ok(replies
+        .into_iter()
+        .filter_map(|reply| match reply {
+            RouteNetlinkMessage::NewAddress(a) if a.header.index == index => {
+                a.attributes.iter().find_map(|attribute| match attribute {
+                    AddressAttribute::Local(IpAddr::V4(address)) => Some(Ipv4Interface {
+                        address: *address,
+                        prefix_len: a.header.prefix_len,
+                    }),
+                    _ => None,
+                })
+            }
+            _ => None,
+        })
+        .collect())
 }
 
 /// The network's broadcast address (`ip addr add … brd +`), as the bridge

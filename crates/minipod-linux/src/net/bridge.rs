@@ -4,7 +4,7 @@
 
 use netlink_packet_route::link::InfoKind;
 
-use super::address::{Ipv4Interface, add_address};
+use super::address::{Ipv4Interface, add_address, ipv4_addresses};
 use super::link::{self, FoundLink};
 use super::socket::RouteSocket;
 use super::{NetError, check_link_name, refused};
@@ -12,7 +12,8 @@ use super::{NetError, check_link_name, refused};
 /// Makes sure the bridge `name` exists in the caller's network namespace,
 /// holds `gateway` (the first address of the pod CIDR, with its prefix)
 /// and is up. A bridge that exists is used as it is, with `gateway` added
-/// if it lacks it; a link of that name that is not a bridge is an error.
+/// if it has no IPv4 address; one with another IPv4 address, or a link of
+/// that name that is not a bridge, is an error.
 /// A bridge made here and not finished is deleted again.
 pub fn ensure_bridge(name: &str, gateway: Ipv4Interface) -> Result<(), NetError> {
     check_link_name("bridge", name)?;
@@ -51,9 +52,21 @@ fn configure(
             link: name.to_owned(),
         });
     }
-    match add_address(socket, found.index, gateway) {
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        other => other.map_err(refused(format!("add the address {gateway}"), name))?,
+    // As the bridge plugin: the bridge's IPv4 address is the gateway and
+    // nothing else; one it holds already that differs (a bridge of another
+    // pod CIDR, or someone else's) is an error, not a second address.
+    let held =
+        ipv4_addresses(socket, found.index).map_err(refused("list the addresses of", name))?;
+    if let Some(other) = held.iter().find(|a| **a != gateway) {
+        return Err(NetError::BridgeAddress {
+            link: name.to_owned(),
+            held: other.to_string(),
+            wanted: gateway.to_string(),
+        });
+    }
+    if held.is_empty() {
+        add_address(socket, found.index, gateway)
+            .map_err(refused(format!("add the address {gateway}"), name))?;
     }
     link::set_up(socket, found.index).map_err(refused("bring up", name))
 }

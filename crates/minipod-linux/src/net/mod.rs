@@ -73,6 +73,12 @@ pub enum NetError {
     NoSuchLink { link: String },
     #[error("{link}: exists and is not a bridge")]
     NotABridge { link: String },
+    #[error("{link}: already has the address {held}, not {wanted}")]
+    BridgeAddress {
+        link: String,
+        held: String,
+        wanted: String,
+    },
     #[error("{link}: the thread working in the pod's namespace panicked")]
     NamespaceThread { link: String },
     #[error("{}", path.display())]
