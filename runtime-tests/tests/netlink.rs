@@ -296,6 +296,45 @@ fn a_failed_step_names_its_link_and_leaves_nothing() {
     drop(scene);
 }
 
+/// Pods that start together all ensure the bridge: one makes it, the
+/// others find it (or its address) made between their look and their
+/// request, and none fails.
+#[test]
+fn pods_starting_together_share_one_bridge() {
+    let test = "pods_starting_together_share_one_bridge";
+    if !root_on_the_host_or_skip(test) {
+        return;
+    }
+    let _serial = serial();
+    let scene = scene();
+    let (gateway, _) = addresses(&scene);
+    let start = std::sync::Barrier::new(4);
+    let results: Vec<Result<(), NetError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    start.wait();
+                    ensure_bridge(&scene.bridge, gateway)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a thread"))
+            .collect()
+    });
+    for result in &results {
+        assert!(result.is_ok(), "{result:?}");
+    }
+    let bridge_addrs = run("ip", &["-4", "-o", "addr", "show", "dev", &scene.bridge]);
+    assert_eq!(bridge_addrs.lines().count(), 1, "{bridge_addrs}");
+    assert!(
+        bridge_addrs.contains(&format!("inet {gateway} ")),
+        "{bridge_addrs}"
+    );
+    drop(scene);
+}
+
 const INIT: &str = env!("CARGO_BIN_EXE_minipod-test-init");
 
 /// The namespace a pod really has: the sandbox's pinned `ns/net` (not a

@@ -65,8 +65,11 @@ fn configure(
         });
     }
     if held.is_empty() {
-        add_address(socket, found.index, gateway)
-            .map_err(refused(format!("add the address {gateway}"), name))?;
+        match add_address(socket, found.index, gateway) {
+            // Another pod's start added it between our look and our add.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            other => other.map_err(refused(format!("add the address {gateway}"), name))?,
+        }
     }
     link::set_up(socket, found.index).map_err(refused("bring up", name))
 }

@@ -100,6 +100,11 @@ impl RouteSocket {
                             Some(_) => Err(error.to_io()),
                         };
                     }
+                    // A dump the kernel could not finish ends with a
+                    // negative errno in its DONE.
+                    NetlinkPayload::Done(done) if done.code < 0 => {
+                        return Err(io::Error::from_raw_os_error(-done.code));
+                    }
                     NetlinkPayload::Done(_) => return Ok(replies),
                     NetlinkPayload::InnerMessage(message) => replies.push(message),
                     _ => {}
