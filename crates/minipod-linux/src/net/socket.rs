@@ -17,9 +17,10 @@ use netlink_packet_core::{
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 
-/// Large enough for one datagram of a dump: the kernel fills at most
-/// 32 KiB per datagram (`NLMSG_GOODSIZE` is a page, capped at 8 KiB, for
-/// most families; 32 KiB when the receive buffer allows it).
+/// Large enough for any one datagram: a dump's datagrams are at most
+/// 32 KiB (net/netlink/af_netlink.c caps the buffer it fills there), and
+/// answers to requests are far smaller. A longer one is reported as
+/// truncated, never parsed in part.
 const RECEIVE_BUFFER: usize = 64 * 1024;
 
 /// A route-netlink socket of the calling thread's network namespace at
