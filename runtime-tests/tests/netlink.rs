@@ -335,6 +335,40 @@ fn pods_starting_together_share_one_bridge() {
     drop(scene);
 }
 
+/// A pod whose namespace went first (unpinned by a crash, or deleted by
+/// hand): its teardown is not an error, and no link is left either way.
+#[test]
+fn a_pod_whose_namespace_is_gone_is_torn_down_without_error() {
+    let test = "a_pod_whose_namespace_is_gone_is_torn_down_without_error";
+    if !root_on_the_host_or_skip(test) {
+        return;
+    }
+    let _serial = serial();
+    let mut scene = scene();
+    delete_veth_on_cleanup(&mut scene);
+    let (gateway, _) = addresses(&scene);
+    let veth = host_veth();
+    ensure_bridge(&scene.bridge, gateway).expect("the bridge");
+    attach_pod(&pod_link(&scene, &veth)).expect("the pod's link");
+    run("ip", &["netns", "del", &scene.netns]);
+    // The kernel frees the namespace, and the pair with it, in the
+    // background: the host end may or may not still be there.
+    let existed = detach_pod(&veth).expect("a teardown without the namespace");
+    let _ = writeln!(
+        std::io::stderr(),
+        "{test}: the host end was {} at teardown",
+        if existed {
+            "still there"
+        } else {
+            "already gone"
+        }
+    );
+    assert!(!link_exists(&veth), "{veth} is left");
+    let ports = run("ip", &["-o", "link", "show", "master", &scene.bridge]);
+    assert!(ports.trim().is_empty(), "bridge ports left: {ports}");
+    drop(scene);
+}
+
 const INIT: &str = env!("CARGO_BIN_EXE_minipod-test-init");
 
 /// The namespace a pod really has: the sandbox's pinned `ns/net` (not a
