@@ -75,42 +75,145 @@ impl RouteSocket {
                     format!("a netlink reply of {received} bytes was truncated"),
                 ));
             }
-            let mut offset = 0;
-            while offset < self.buffer.len() {
-                let reply =
-                    NetlinkMessage::<RouteNetlinkMessage>::deserialize(&self.buffer[offset..])
-                        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
-                let length = reply.header.length as usize;
-                if length == 0 {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        "a netlink reply of length 0",
-                    ));
-                }
-                // Messages are aligned to 4 bytes (NLMSG_ALIGN).
-                offset += (length + 3) & !3;
-                // A late answer to an earlier request (an ACK after a
-                // dump's DONE) is not ours.
-                if reply.header.sequence_number != self.sequence {
-                    continue;
-                }
-                match reply.payload {
-                    NetlinkPayload::Error(error) => {
-                        return match error.code {
-                            None => Ok(replies),
-                            Some(_) => Err(error.to_io()),
-                        };
-                    }
-                    // A dump the kernel could not finish ends with a
-                    // negative errno in its DONE.
-                    NetlinkPayload::Done(done) if done.code < 0 => {
-                        return Err(io::Error::from_raw_os_error(-done.code));
-                    }
-                    NetlinkPayload::Done(_) => return Ok(replies),
-                    NetlinkPayload::InnerMessage(message) => replies.push(message),
-                    _ => {}
-                }
+            if read_datagram(&self.buffer, self.sequence, &mut replies)? {
+                return Ok(replies);
             }
         }
+    }
+}
+
+/// Reads the messages of one datagram into `replies`, those answering
+/// request `sequence` only. Returns whether the answer is complete (the
+/// acknowledgement, or the end of a dump); a refusal is its errno.
+fn read_datagram(
+    datagram: &[u8],
+    sequence: u32,
+    replies: &mut Vec<RouteNetlinkMessage>,
+) -> io::Result<bool> {
+    let mut offset = 0;
+    while offset < datagram.len() {
+        let reply = NetlinkMessage::<RouteNetlinkMessage>::deserialize(&datagram[offset..])
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+        let length = reply.header.length as usize;
+        if length == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "a netlink reply of length 0",
+            ));
+        }
+        // Messages are aligned to 4 bytes (NLMSG_ALIGN).
+        offset += (length + 3) & !3;
+        // A late answer to an earlier request (an ACK after a dump's
+        // DONE) is not ours.
+        if reply.header.sequence_number != sequence {
+            continue;
+        }
+        match reply.payload {
+            NetlinkPayload::Error(error) => {
+                return match error.code {
+                    None => Ok(true),
+                    Some(_) => Err(error.to_io()),
+                };
+            }
+            // A dump the kernel could not finish ends with a negative
+            // errno in its DONE.
+            NetlinkPayload::Done(done) if done.code < 0 => {
+                return Err(io::Error::from_raw_os_error(-done.code));
+            }
+            NetlinkPayload::Done(_) => return Ok(true),
+            NetlinkPayload::InnerMessage(message) => replies.push(message),
+            _ => {}
+        }
+    }
+    Ok(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroI32;
+
+    use netlink_packet_core::{
+        DoneMessage, ErrorMessage, NetlinkHeader, NetlinkMessage, NetlinkPayload,
+    };
+    use netlink_packet_route::RouteNetlinkMessage;
+    use netlink_packet_route::link::{LinkAttribute, LinkMessage};
+
+    use super::read_datagram;
+
+    /// One datagram made of `messages`, each with its sequence number.
+    fn datagram(messages: Vec<(u32, NetlinkPayload<RouteNetlinkMessage>)>) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for (sequence, payload) in messages {
+            let mut header = NetlinkHeader::default();
+            header.sequence_number = sequence;
+            let mut message = NetlinkMessage::new(header, payload);
+            message.finalize();
+            let mut one = vec![0; message.buffer_len()];
+            message.serialize(&mut one);
+            one.resize(one.len().next_multiple_of(4), 0);
+            bytes.extend(one);
+        }
+        bytes
+    }
+
+    fn link(name: &str) -> NetlinkPayload<RouteNetlinkMessage> {
+        let mut link = LinkMessage::default();
+        link.attributes.push(LinkAttribute::IfName(name.to_owned()));
+        NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewLink(link))
+    }
+
+    fn error(code: i32) -> NetlinkPayload<RouteNetlinkMessage> {
+        let mut error = ErrorMessage::default();
+        error.code = NonZeroI32::new(code);
+        NetlinkPayload::Error(error)
+    }
+
+    fn done(code: i32) -> NetlinkPayload<RouteNetlinkMessage> {
+        let mut done = DoneMessage::default();
+        done.code = code;
+        NetlinkPayload::Done(done)
+    }
+
+    #[test]
+    fn replies_are_kept_until_the_acknowledgement() {
+        let mut replies = Vec::new();
+        let bytes = datagram(vec![(7, link("eth0")), (7, error(0))]);
+        assert!(read_datagram(&bytes, 7, &mut replies).expect("an answer"));
+        assert_eq!(replies.len(), 1);
+    }
+
+    #[test]
+    fn a_refusal_is_its_errno() {
+        let mut replies = Vec::new();
+        let bytes = datagram(vec![(3, error(-libc::EEXIST))]);
+        let err = read_datagram(&bytes, 3, &mut replies).expect_err("refused");
+        assert_eq!(err.raw_os_error(), Some(libc::EEXIST));
+    }
+
+    #[test]
+    fn a_dump_ends_with_done_or_its_error() {
+        let mut replies = Vec::new();
+        let part = datagram(vec![(5, link("lo")), (5, link("eth0"))]);
+        assert!(!read_datagram(&part, 5, &mut replies).expect("a part"));
+        assert!(read_datagram(&datagram(vec![(5, done(0))]), 5, &mut replies).expect("the end"));
+        assert_eq!(replies.len(), 2);
+        let err = read_datagram(&datagram(vec![(6, done(-libc::EINTR))]), 6, &mut replies)
+            .expect_err("an interrupted dump");
+        assert_eq!(err.raw_os_error(), Some(libc::EINTR));
+    }
+
+    #[test]
+    fn answers_to_other_requests_are_skipped() {
+        let mut replies = Vec::new();
+        let bytes = datagram(vec![(1, error(0)), (1, link("old")), (2, link("new"))]);
+        assert!(!read_datagram(&bytes, 2, &mut replies).expect("ours"));
+        assert_eq!(replies.len(), 1);
+    }
+
+    #[test]
+    fn a_garbled_datagram_is_an_error() {
+        let mut replies = Vec::new();
+        let err = read_datagram(&[1, 2, 3], 1, &mut replies).expect_err("garbled");
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
     }
 }
