@@ -18,20 +18,23 @@ use super::{NetError, check_link_name, refused};
 pub fn ensure_bridge(name: &str, gateway: Ipv4Interface) -> Result<(), NetError> {
     check_link_name("bridge", name)?;
     let mut socket = RouteSocket::open().map_err(NetError::Socket)?;
-    let (found, created) = match link::find(&mut socket, name).map_err(refused("find", name))? {
+    let (found, created) = match link::find(&mut socket, name).map_err(refused("look up", name))? {
         Some(found) => (found, false),
         None => {
-            match link::create_bridge(&mut socket, name) {
-                // Another pod's start made it first: use it.
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                other => other.map_err(refused("create the bridge", name))?,
-            }
+            let created = match link::create_bridge(&mut socket, name) {
+                // Another pod's start made it first: use it (and never
+                // delete it: it is not ours).
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+                other => other
+                    .map(|()| true)
+                    .map_err(refused("create the bridge", name))?,
+            };
             let found = link::find(&mut socket, name)
-                .map_err(refused("find", name))?
+                .map_err(refused("look up", name))?
                 .ok_or_else(|| NetError::NoSuchLink {
                     link: name.to_owned(),
                 })?;
-            (found, true)
+            (found, created)
         }
     };
     let result = configure(&mut socket, name, &found, gateway);
@@ -55,8 +58,7 @@ fn configure(
     // As the bridge plugin: the bridge's IPv4 address is the gateway and
     // nothing else; one it holds already that differs (a bridge of another
     // pod CIDR, or someone else's) is an error, not a second address.
-    let held =
-        ipv4_addresses(socket, found.index).map_err(refused("list the addresses of", name))?;
+    let held = ipv4_addresses(socket, found.index).map_err(refused("list its addresses", name))?;
     if let Some(other) = held.iter().find(|a| **a != gateway) {
         return Err(NetError::BridgeAddress {
             link: name.to_owned(),

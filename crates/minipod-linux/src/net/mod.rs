@@ -1,7 +1,7 @@
 //! The kernel side of minipod's native default network: a bridge on the
 //! host, a veth pair per pod with one end as the pod's `eth0`, its
-//! address and default route, IPv4 forwarding (docs/networking.md,
-//! [decision 0018](../../../../docs/decisions/0018-default-network.md)).
+//! address and default route, IPv4 forwarding (`docs/networking.md`,
+//! `docs/decisions/0018-default-network.md`).
 //!
 //! It does what the CNI `bridge` plugin does with `isGateway` and
 //! `hairpinMode`, over route netlink from our own process instead of a

@@ -51,7 +51,7 @@ pub fn attach_pod(pod: &PodLink<'_>) -> Result<(), NetError> {
     })?;
     let mut host = RouteSocket::open().map_err(NetError::Socket)?;
     let bridge = link::find(&mut host, pod.bridge)
-        .map_err(refused("find", pod.bridge))?
+        .map_err(refused("look up", pod.bridge))?
         .ok_or_else(|| NetError::NoSuchLink {
             link: pod.bridge.to_owned(),
         })?;
@@ -80,7 +80,7 @@ pub fn attach_pod(pod: &PodLink<'_>) -> Result<(), NetError> {
 /// The host end: a port of the bridge, up.
 fn host_side(host: &mut RouteSocket, pod: &PodLink<'_>, bridge: u32) -> Result<(), NetError> {
     let found = link::find(host, pod.host_interface)
-        .map_err(refused("find", pod.host_interface))?
+        .map_err(refused("look up", pod.host_interface))?
         .ok_or_else(|| NetError::NoSuchLink {
             link: pod.host_interface.to_owned(),
         })?;
@@ -103,7 +103,7 @@ fn pod_side(pod: &PodLink<'_>, netns: &File) -> Result<(), NetError> {
                 })?;
                 let mut socket = RouteSocket::open().map_err(NetError::Socket)?;
                 let index = link::find(&mut socket, pod.pod_interface)
-                    .map_err(refused("find", &where_))?
+                    .map_err(refused("look up", &where_))?
                     .ok_or_else(|| NetError::NoSuchLink {
                         link: where_.clone(),
                     })?
