@@ -1,14 +1,18 @@
 //! The native default network's kernel side (`minipod_linux::net`) on real
-//! links: the node's bridge, a pod's veth pair with `eth0`, its address
-//! and default route in a network namespace, the host reaching a server
-//! inside it, a teardown that leaves no link, a failed step that leaves
-//! nothing; and the times of it next to the CNI chain's.
+//! links: the node's bridge (shared by pods starting at once, refused when
+//! it holds another range), a pod's veth pair with `eth0`, its address and
+//! default route in a network namespace (a `/run/netns` one and a real
+//! sandbox's pinned one), traffic host -> pod and pod -> host, a teardown
+//! that leaves no link (also when the namespace went first), a failed step
+//! that leaves nothing, IPv4 forwarding; and the times of it next to the
+//! CNI chain's (decision 0018).
 //!
 //! Everything is the test's own and removed even when an assertion fails:
-//! the namespace `minipod-test-<pid>-<n>`, the bridge `mpt<pid>`, the
-//! veth `mpv<pid>`, a veth pair `mpd<pid>`/`mpe<pid>`, a /24 of 10.203.0.0/16 that
-//! overlaps no route of the host. `net.ipv4.ip_forward` is restored to its
-//! value before the test. All traffic stays on this machine.
+//! the namespace `minipod-test-<pid>-<n>`, the bridge `mpt<pid>`, the veth
+//! `mpv<pid>`, a veth pair `mpd<pid>`/`mpe<pid>`, a /24 of 10.203.0.0/16
+//! that overlaps no route of the host, the CNI runs' nat rules (checked).
+//! `net.ipv4.ip_forward` is restored to its value before the test. All
+//! traffic stays on this machine.
 
 #[allow(dead_code)] // the CNI tests' scene; this file uses part of it
 #[path = "cni/scene.rs"]
@@ -488,6 +492,7 @@ fn native_and_cni_setup_and_teardown_times() {
     }
     let _serial = serial();
     let veth = host_veth();
+    let nat_before = scene::nat_rules();
 
     // Native: the bridge ensured and the pod's link made, then deleted.
     let mut native = scene();
@@ -562,6 +567,7 @@ fn native_and_cni_setup_and_teardown_times() {
         assert!(ports.trim().is_empty(), "bridge ports left: {ports}");
         drop(scene);
     }
+    assert_eq!(scene::nat_rules(), nat_before, "a nat rule is left");
 }
 
 fn report_runs(test: &str, what: &str, runs: Vec<Duration>) {
