@@ -32,7 +32,10 @@
 //! * [`signals`]: signals blocked and taken with `sigwait` (the stop
 //!   signals of `minipod run`, monitors and the daemon); [`kill`] signals a
 //!   process by pid, for those of which no pidfd is held.
-//! * [`net_namespace`]: a thread entering a pod's network namespace (probes).
+//! * [`net`]: the native default network over route netlink: the node's
+//!   bridge, a pod's veth pair, address and default route, IPv4 forwarding.
+//! * [`net_namespace`]: a thread entering a pod's network namespace (probes,
+//!   the pod's side of [`net`]).
 //! * Small wrappers: [`fd_flags`] (`O_NONBLOCK`), [`fdpass`] (descriptors
 //!   over a unix socket), [`errno`] (error numbers in words), [`uts`] (the
 //!   host name).
@@ -66,6 +69,7 @@ pub mod file_meta;
 pub mod in_root;
 pub mod kill;
 pub mod mounts;
+pub mod net;
 pub mod net_namespace;
 pub mod pidfd;
 pub mod poll;
