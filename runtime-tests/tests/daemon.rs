@@ -1211,7 +1211,9 @@ fn the_minipod_cli_applies_gets_logs_and_deletes() {
     );
     assert_eq!(object["metadata"]["name"], "cli");
     assert_eq!(object["status"]["phase"], "Running");
-    // Bound to this node, with the pod's loopback address.
+    // Bound to this node, with the pod's loopback address (the sandbox has
+    // only `lo`) and the node's address (its default route's, as the
+    // kubelet's without `--node-ip`).
     assert!(
         object["spec"]["nodeName"]
             .as_str()
@@ -1220,7 +1222,10 @@ fn the_minipod_cli_applies_gets_logs_and_deletes() {
         object["spec"]
     );
     assert_eq!(object["status"]["podIPs"], json!([{"ip": "127.0.0.1"}]));
-    assert_eq!(object["status"]["hostIPs"], json!([{"ip": "127.0.0.1"}]));
+    let host_ip = minipod_node::node_ip::host_default_ips()[0].to_string();
+    assert_eq!(object["status"]["hostIPs"], json!([{ "ip": host_ip }]));
+    assert_eq!(object["status"]["hostIP"], json!(host_ip));
+    assert_eq!(object["status"]["podIP"], "127.0.0.1");
     assert!(running_and_ready(&object, "side") && running_and_ready(&object, "app"));
     let uid = object["metadata"]["uid"].as_str().expect("uid").to_owned();
     // apply with a new app image: configured, and the app alone restarts.

@@ -17,13 +17,14 @@ use minipod_spec::quantity::QuantityError;
 use serde::Deserialize;
 
 use crate::duration::{InvalidDuration, parse_duration};
+use crate::node_ip::{NodeIpError, host_default_ips, parse_node_ips};
 
 /// Flags shared by every command that runs pods.
 #[derive(Debug, Clone, Default, Args)]
 pub struct NodeArgs {
     /// A YAML file with the node settings below (camelCase keys:
     /// `stateDir`, `runDir`, `logsDir`, `imageRoot`, `cgroupRoot`,
-    /// `nodeName`, `backoffInitial`, `backoffMax`, `authFile`,
+    /// `nodeName`, `nodeIP`, `backoffInitial`, `backoffMax`, `authFile`,
     /// `insecureRegistries`, `imagePullProgressTimeout`, `kubeReserved`,
     /// `systemReserved`, `evictionHard`, `seccompProfileRoot`,
     /// `seccompDefault`, `containerLogMaxSize`, `containerLogMaxFiles`);
@@ -48,6 +49,12 @@ pub struct NodeArgs {
     /// This node's name (`spec.nodeName`) [default: the host name].
     #[arg(long, value_name = "NAME")]
     pub node_name: Option<String>,
+    /// This node's address, the pods' `status.hostIP`: one IP, or two of
+    /// different families (`IPv4,IPv6`), as the kubelet's `--node-ip`
+    /// [default: the address of the default route's interface, else
+    /// 127.0.0.1].
+    #[arg(long, value_name = "IP[,IP]")]
+    pub node_ip: Option<String>,
     /// CrashLoopBackOff's first delay, e.g. `10s`, `500ms` [default: 10s].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub backoff_initial: Option<Duration>,
@@ -109,6 +116,8 @@ struct ConfigFile {
     image_root: Option<PathBuf>,
     cgroup_root: Option<String>,
     node_name: Option<String>,
+    #[serde(rename = "nodeIP")]
+    node_ip: Option<String>,
     backoff_initial: Option<String>,
     backoff_max: Option<String>,
     auth_file: Option<PathBuf>,
@@ -162,6 +171,9 @@ pub enum NodeConfigError {
     /// The log rotation's own checks (the error names its key).
     #[error(transparent)]
     LogRotation(#[from] RotationError),
+    /// `--node-ip` or `nodeIP` (the error names which).
+    #[error(transparent)]
+    NodeIp(#[from] NodeIpError),
     #[error("the initial back-off ({initial:?}) is longer than the maximum ({max:?})")]
     BackoffOrder { initial: Duration, max: Duration },
 }
@@ -211,6 +223,11 @@ impl NodeArgs {
             .or_else(minipod_linux::uts::host_name)
             .unwrap_or_else(|| "localhost".into());
         let mut config = NodeConfig::new(init_program, &node_name);
+        config.host_ips = match (&self.node_ip, &file.node_ip) {
+            (Some(text), _) => parse_node_ips("--node-ip", text)?,
+            (None, Some(text)) => parse_node_ips("nodeIP", text)?,
+            (None, None) => host_default_ips(),
+        };
         if let Some(dir) = self.state_dir.clone().or(file.state_dir) {
             config.image_root = dir.join("images");
             config.registry_auth_file = Some(dir.join("config.json"));
@@ -412,6 +429,40 @@ mod tests {
         assert_eq!(
             node.config.seccomp_profile_root,
             Path::new("/var/lib/minipod/seccomp")
+        );
+    }
+
+    #[test]
+    fn the_node_ip_comes_from_the_flag_or_the_file_else_the_default_route() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("node.yaml");
+        std::fs::write(&file, "nodeIP: 192.0.2.9,2001:db8::9\n").unwrap();
+        let program = Path::new("/bin/minipod");
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let from_file = NodeArgs {
+            config: Some(file.clone()),
+            ..NodeArgs::default()
+        };
+        let node = from_file.resolve(program).unwrap();
+        assert_eq!(node.config.host_ips, [ip("192.0.2.9"), ip("2001:db8::9")]);
+        let flag_wins = NodeArgs {
+            config: Some(file),
+            node_ip: Some("198.51.100.4".into()),
+            ..NodeArgs::default()
+        };
+        assert_eq!(
+            flag_wins.resolve(program).unwrap().config.host_ips,
+            [ip("198.51.100.4")]
+        );
+        let node = NodeArgs::default().resolve(program).unwrap();
+        assert_eq!(node.config.host_ips, crate::node_ip::host_default_ips());
+        let bad = NodeArgs {
+            node_ip: Some("here".into()),
+            ..NodeArgs::default()
+        };
+        assert_eq!(
+            chain(bad.resolve(program).unwrap_err()),
+            r#"--node-ip: "here" is not an IP address"#
         );
     }
 
