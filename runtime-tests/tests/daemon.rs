@@ -872,6 +872,20 @@ fn kubectl_drives_a_pod_with_an_init_container_and_two_sidecars() {
     let row: Vec<&str> = rows.next().expect("a row").split_whitespace().collect();
     assert_eq!(row[..4], ["e2e", "3/3", "Running", "1"], "{table}");
     assert!(row[4].starts_with('(') && row[5] == "ago)", "{table}");
+    // -o wide: the pod's IP (the sandbox's loopback address until pods get
+    // a network) and the node, through the API's Table.
+    let wide = node.ok(k, &["get", "pods", "-o", "wide"]);
+    let cells: Vec<&str> = wide
+        .lines()
+        .nth(1)
+        .expect("a row")
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        cells[cells.len() - 4..],
+        ["127.0.0.1", "daemon-test", "<none>", "<none>"],
+        "{wide}"
+    );
 
     // describe: kubectl's layout, from the server's pod and events.
     let described = node.ok(k, &["describe", "pod", "e2e"]);
@@ -1200,6 +1214,17 @@ fn the_minipod_cli_applies_gets_logs_and_deletes() {
     let wide = node.ok(c, &["get", "pods", "-o", "wide"]);
     assert!(
         wide.starts_with(&format!("{HEADER}   IP ")) && wide.contains("READINESS GATES"),
+        "{wide}"
+    );
+    let cells: Vec<&str> = wide
+        .lines()
+        .nth(1)
+        .expect("a row")
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        cells[cells.len() - 4..],
+        ["127.0.0.1", "daemon-test", "<none>", "<none>"],
         "{wide}"
     );
 
