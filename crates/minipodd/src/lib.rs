@@ -119,8 +119,11 @@ fn node_flags(
     add("--logs-dir", node.logs_dir.clone().into());
     add("--cgroup-root", node.cgroup_root.clone().into());
     add("--node-name", node.node_name.clone().into());
-    let node_ips: Vec<String> = node.host_ips.iter().map(ToString::to_string).collect();
-    add("--node-ip", node_ips.join(",").into());
+    // The daemon's resolved address, so that no monitor picks another.
+    if !node.host_ips.is_empty() {
+        let node_ips: Vec<String> = node.host_ips.iter().map(ToString::to_string).collect();
+        add("--node-ip", node_ips.join(",").into());
+    }
     add(
         "--backoff-initial",
         format!("{}ms", backoff.initial.as_millis()).into(),
