@@ -872,6 +872,20 @@ fn kubectl_drives_a_pod_with_an_init_container_and_two_sidecars() {
     let row: Vec<&str> = rows.next().expect("a row").split_whitespace().collect();
     assert_eq!(row[..4], ["e2e", "3/3", "Running", "1"], "{table}");
     assert!(row[4].starts_with('(') && row[5] == "ago)", "{table}");
+    // -o wide: the pod's IP (the sandbox's loopback address until pods get
+    // a network) and the node, through the API's Table.
+    let wide = node.ok(k, &["get", "pods", "-o", "wide"]);
+    let cells: Vec<&str> = wide
+        .lines()
+        .nth(1)
+        .expect("a row")
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        cells[cells.len() - 4..],
+        ["127.0.0.1", "daemon-test", "<none>", "<none>"],
+        "{wide}"
+    );
 
     // describe: kubectl's layout, from the server's pod and events.
     let described = node.ok(k, &["describe", "pod", "e2e"]);
@@ -1207,6 +1221,17 @@ fn the_minipod_cli_applies_gets_logs_and_deletes() {
         wide.starts_with(&format!("{HEADER}   IP ")) && wide.contains("READINESS GATES"),
         "{wide}"
     );
+    let cells: Vec<&str> = wide
+        .lines()
+        .nth(1)
+        .expect("a row")
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        cells[cells.len() - 4..],
+        ["127.0.0.1", "daemon-test", "<none>", "<none>"],
+        "{wide}"
+    );
 
     let json = node.ok(c, &["get", "pod", "cli", "-o", "json"]);
     let object: Value = serde_json::from_str(&json).expect("get pod -o json is JSON");
@@ -1216,7 +1241,9 @@ fn the_minipod_cli_applies_gets_logs_and_deletes() {
     );
     assert_eq!(object["metadata"]["name"], "cli");
     assert_eq!(object["status"]["phase"], "Running");
-    // Bound to this node, with the pod's loopback address.
+    // Bound to this node, with the pod's loopback address (the sandbox has
+    // only `lo`) and the node's address (its default route's, as the
+    // kubelet's without `--node-ip`).
     assert!(
         object["spec"]["nodeName"]
             .as_str()
@@ -1225,7 +1252,10 @@ fn the_minipod_cli_applies_gets_logs_and_deletes() {
         object["spec"]
     );
     assert_eq!(object["status"]["podIPs"], json!([{"ip": "127.0.0.1"}]));
-    assert_eq!(object["status"]["hostIPs"], json!([{"ip": "127.0.0.1"}]));
+    let host_ip = minipod_node::node_ip::host_default_ips()[0].to_string();
+    assert_eq!(object["status"]["hostIPs"], json!([{ "ip": host_ip }]));
+    assert_eq!(object["status"]["hostIP"], json!(host_ip));
+    assert_eq!(object["status"]["podIP"], "127.0.0.1");
     assert!(running_and_ready(&object, "side") && running_and_ready(&object, "app"));
     let uid = object["metadata"]["uid"].as_str().expect("uid").to_owned();
     // apply with a new app image: configured, and the app alone restarts.

@@ -10,7 +10,7 @@
 //! server's printer (`printSecret`).
 
 use minipod_lifecycle::duration::human_duration;
-use minipod_lifecycle::printer::PodView;
+use minipod_lifecycle::printer::{PodView, wide_columns};
 use minipod_lifecycle::{PodStatus, Timestamp, kubectl_columns};
 use minipod_spec::model::PodSpec;
 use serde_json::{Value, json};
@@ -151,38 +151,17 @@ pub fn pod_cells(pod: &Value, now: Timestamp) -> Vec<Value> {
         },
         now,
     );
-    let none = || "<none>".to_owned();
-    let gates = pod
-        .pointer("/spec/readinessGates")
-        .and_then(Value::as_array)
-        .filter(|g| !g.is_empty())
-        .map_or_else(none, |gates| {
-            let conditions = pod
-                .pointer("/status/conditions")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            let ready = gates
-                .iter()
-                .filter(|g| {
-                    conditions.iter().any(|c| {
-                        c.get("type") == g.get("conditionType")
-                            && c.get("status").and_then(Value::as_str) == Some("True")
-                    })
-                })
-                .count();
-            format!("{ready}/{}", gates.len())
-        });
+    let wide = wide_columns(&spec, &status);
     vec![
         json!(str_at(pod, "/metadata/name").unwrap_or_default()),
         json!(cols.ready),
         json!(cols.status),
         json!(cols.restarts),
         json!(cols.age),
-        json!(str_at(pod, "/status/podIP").map_or_else(none, str::to_owned)),
-        json!(str_at(pod, "/spec/nodeName").map_or_else(none, str::to_owned)),
-        json!(str_at(pod, "/status/nominatedNodeName").map_or_else(none, str::to_owned)),
-        json!(gates),
+        json!(wide.ip),
+        json!(wide.node),
+        json!(wide.nominated_node),
+        json!(wide.readiness_gates),
     ]
 }
 
@@ -294,6 +273,8 @@ mod tests {
             "status": {
                 "phase": "Running",
                 "podIP": "10.0.0.2",
+                // kubectl reads the IP column from podIPs.
+                "podIPs": [{"ip": "10.0.0.2"}],
                 "conditions": [{"type": "Ready", "status": "True"}],
                 "containerStatuses": [{
                     "name": "c", "ready": true, "restartCount": 2,

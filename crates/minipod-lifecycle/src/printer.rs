@@ -1,4 +1,5 @@
-//! kubectl's `get pods` columns: READY, STATUS, RESTARTS, AGE.
+//! kubectl's `get pods` columns: READY, STATUS, RESTARTS, AGE, and with
+//! `-o wide` the ones of [`wide`].
 //!
 //! Mirrors `printPod` of `pkg/printers/internalversion/printers.go` (with
 //! native sidecars) and its `translateTimestampSince`. Spec §5.
@@ -6,6 +7,10 @@
 use minipod_plan::Role;
 use minipod_plan::roles::role_of;
 use minipod_spec::model::PodSpec;
+
+mod wide;
+
+pub use wide::{WideColumns, wide_columns};
 
 use crate::duration::human_duration;
 use crate::status::condition_type::{INITIALIZED, POD_SCHEDULED, READY};

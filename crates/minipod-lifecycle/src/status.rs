@@ -300,6 +300,10 @@ pub struct PodStatus {
     pub pod_ip: Option<String>,
     #[serde(default, rename = "podIPs", skip_serializing_if = "Vec::is_empty")]
     pub pod_ips: Vec<PodIp>,
+    /// Set by the scheduler on preemption; minipod never sets it, but the
+    /// wide printers show it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nominated_node_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_time: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -408,7 +412,7 @@ mod tests {
     #[test]
     fn unknown_status_fields_from_newer_kubernetes_are_ignored() {
         let status: PodStatus = serde_json::from_value(json!({
-            "phase": "Pending", "podIPs": [{"ip": "10.0.0.1"}], "nominatedNodeName": "n"
+            "phase": "Pending", "podIPs": [{"ip": "10.0.0.1"}], "resize": "InProgress"
         }))
         .unwrap();
         assert_eq!(status.phase, Some(PodPhase::Pending));

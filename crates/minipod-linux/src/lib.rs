@@ -38,7 +38,7 @@
 //!   the pod's side of [`net`]).
 //! * Small wrappers: [`fd_flags`] (`O_NONBLOCK`), [`fdpass`] (descriptors
 //!   over a unix socket), [`errno`] (error numbers in words), [`uts`] (the
-//!   host name).
+//!   host name), [`interfaces`] (the host's interface addresses).
 //!
 //! `unsafe` is denied here except in the modules that name it in their own
 //! `#![allow(unsafe_code)]`, each block with a `SAFETY:` comment:
@@ -67,6 +67,7 @@ pub mod fdpass;
 pub mod file_lock;
 pub mod file_meta;
 pub mod in_root;
+pub mod interfaces;
 pub mod kill;
 pub mod mounts;
 pub mod net;

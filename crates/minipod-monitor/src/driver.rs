@@ -122,13 +122,14 @@ impl Monitor {
             .create_pod(&self.pod, &self.plan)
             .map_err(MonitorError::Create)?;
         self.observer.pod_created(&running);
+        let addresses = running.addresses(&self.node.host_ips);
         let created = SystemTime::now();
         let access = PodAccess {
             runtime: Arc::clone(&runtime),
             pod: Arc::new(RwLock::new(Some(running))),
         };
         let mut machine = PodMachine::new(&self.pod, &self.plan, self.machine, timestamp(created));
-        machine.set_node_fields("127.0.0.1", "127.0.0.1");
+        machine.set_addresses(&addresses);
         let mut driver = Driver {
             pod: self.pod.clone(),
             node: &self.node,

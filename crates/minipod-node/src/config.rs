@@ -17,13 +17,14 @@ use minipod_spec::quantity::QuantityError;
 use serde::Deserialize;
 
 use crate::duration::{InvalidDuration, parse_duration};
+use crate::node_ip::{NodeIpError, host_default_ips, parse_node_ips};
 
 /// Flags shared by every command that runs pods.
 #[derive(Debug, Clone, Default, Args)]
 pub struct NodeArgs {
     /// A YAML file with the node settings below (camelCase keys:
     /// `stateDir`, `runDir`, `logsDir`, `imageRoot`, `cgroupRoot`,
-    /// `nodeName`, `backoffInitial`, `backoffMax`, `authFile`,
+    /// `nodeName`, `nodeIP`, `backoffInitial`, `backoffMax`, `authFile`,
     /// `insecureRegistries`, `imagePullProgressTimeout`, `kubeReserved`,
     /// `systemReserved`, `evictionHard`, `seccompProfileRoot`,
     /// `seccompDefault`, `containerLogMaxSize`, `containerLogMaxFiles`);
@@ -48,6 +49,12 @@ pub struct NodeArgs {
     /// This node's name (`spec.nodeName`) [default: the host name].
     #[arg(long, value_name = "NAME")]
     pub node_name: Option<String>,
+    /// This node's address, the pods' `status.hostIP`: one IP, or two of
+    /// different families (`IPv4,IPv6`), as the kubelet's `--node-ip`
+    /// [default: the address of the default route's interface, else
+    /// 127.0.0.1].
+    #[arg(long, value_name = "IP[,IP]")]
+    pub node_ip: Option<String>,
     /// CrashLoopBackOff's first delay, e.g. `10s`, `500ms` [default: 10s].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub backoff_initial: Option<Duration>,
@@ -109,6 +116,8 @@ struct ConfigFile {
     image_root: Option<PathBuf>,
     cgroup_root: Option<String>,
     node_name: Option<String>,
+    #[serde(rename = "nodeIP")]
+    node_ip: Option<String>,
     backoff_initial: Option<String>,
     backoff_max: Option<String>,
     auth_file: Option<PathBuf>,
@@ -162,6 +171,9 @@ pub enum NodeConfigError {
     /// The log rotation's own checks (the error names its key).
     #[error(transparent)]
     LogRotation(#[from] RotationError),
+    /// `--node-ip` or `nodeIP` (the error names which).
+    #[error(transparent)]
+    NodeIp(#[from] NodeIpError),
     #[error("the initial back-off ({initial:?}) is longer than the maximum ({max:?})")]
     BackoffOrder { initial: Duration, max: Duration },
 }
@@ -211,6 +223,11 @@ impl NodeArgs {
             .or_else(minipod_linux::uts::host_name)
             .unwrap_or_else(|| "localhost".into());
         let mut config = NodeConfig::new(init_program, &node_name);
+        config.host_ips = match (&self.node_ip, &file.node_ip) {
+            (Some(text), _) => parse_node_ips("--node-ip", text)?,
+            (None, Some(text)) => parse_node_ips("nodeIP", text)?,
+            (None, None) => host_default_ips(),
+        };
         if let Some(dir) = self.state_dir.clone().or(file.state_dir) {
             config.image_root = dir.join("images");
             config.registry_auth_file = Some(dir.join("config.json"));
@@ -344,212 +361,5 @@ fn log_rotation(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The error as the binaries print it: the chain, with anyhow's `{:#}`.
-    fn chain(error: NodeConfigError) -> String {
-        format!("{:#}", anyhow::Error::new(error))
-    }
-
-    #[test]
-    fn flags_win_over_the_config_file_over_the_defaults() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("node.yaml");
-        std::fs::write(
-            &file,
-            "stateDir: /tmp/s\nlogsDir: /tmp/l\nbackoffInitial: 1s\nbackoffMax: 8s\n",
-        )
-        .unwrap();
-        let args = NodeArgs {
-            config: Some(file),
-            logs_dir: Some("/tmp/flag-logs".into()),
-            backoff_max: Some(Duration::from_secs(4)),
-            ..NodeArgs::default()
-        };
-        let node = args.resolve(Path::new("/bin/minipod")).unwrap();
-        assert_eq!(node.config.state_dir, Path::new("/tmp/s"));
-        assert_eq!(node.config.image_root, Path::new("/tmp/s/images"));
-        assert_eq!(node.config.logs_dir, Path::new("/tmp/flag-logs"));
-        assert_eq!(node.config.run_dir, Path::new("/run/minipod"));
-        assert_eq!(node.backoff.initial, Duration::from_secs(1));
-        assert_eq!(node.backoff.max, Duration::from_secs(4));
-        assert_eq!(
-            node.config.seccomp_profile_root,
-            Path::new("/tmp/s/seccomp")
-        );
-        assert!(
-            !node.config.seccomp_default,
-            "off unless asked, as the kubelet"
-        );
-    }
-
-    #[test]
-    fn seccomp_settings_come_from_flags_or_the_config_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("node.yaml");
-        std::fs::write(
-            &file,
-            "seccompProfileRoot: /etc/profiles\nseccompDefault: true\n",
-        )
-        .unwrap();
-        let from_file = NodeArgs {
-            config: Some(file),
-            ..NodeArgs::default()
-        };
-        let node = from_file.resolve(Path::new("/x")).unwrap();
-        assert_eq!(node.config.seccomp_profile_root, Path::new("/etc/profiles"));
-        assert!(node.config.seccomp_default);
-        let from_flags = NodeArgs {
-            seccomp_profile_root: Some("/srv/p".into()),
-            seccomp_default: true,
-            ..NodeArgs::default()
-        };
-        let node = from_flags.resolve(Path::new("/x")).unwrap();
-        assert_eq!(node.config.seccomp_profile_root, Path::new("/srv/p"));
-        assert!(node.config.seccomp_default);
-        let node = NodeArgs::default().resolve(Path::new("/x")).unwrap();
-        assert_eq!(
-            node.config.seccomp_profile_root,
-            Path::new("/var/lib/minipod/seccomp")
-        );
-    }
-
-    #[test]
-    fn the_image_pull_progress_timeout_comes_from_the_flag_or_the_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("node.yaml");
-        std::fs::write(&file, "imagePullProgressTimeout: 1m30s\n").unwrap();
-        let program = Path::new("/bin/minipod");
-        let default = NodeArgs::default().resolve(program).unwrap();
-        assert_eq!(
-            default.config.image_pull_progress_timeout,
-            Duration::from_secs(60)
-        );
-        let mut args = NodeArgs {
-            config: Some(file),
-            ..NodeArgs::default()
-        };
-        let from_file = args.resolve(program).unwrap();
-        assert_eq!(
-            from_file.config.image_pull_progress_timeout,
-            Duration::from_secs(90)
-        );
-        args.image_pull_progress_timeout = Some(Duration::from_secs(2));
-        let from_flag = args.resolve(program).unwrap();
-        assert_eq!(
-            from_flag.config.image_pull_progress_timeout,
-            Duration::from_secs(2)
-        );
-    }
-
-    #[test]
-    fn reservations_come_from_flags_over_the_config_file_over_the_kubelet_defaults() {
-        let defaults = NodeArgs::default().resolve(Path::new("/x")).unwrap();
-        assert_eq!(defaults.reservations, Reservations::default());
-
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("node.yaml");
-        std::fs::write(
-            &file,
-            "kubeReserved: {cpu: 100m, memory: 64Mi}\nsystemReserved: {cpu: 200m}\nevictionHard: {memory.available: 10%}\n",
-        )
-        .unwrap();
-        let args = NodeArgs {
-            config: Some(file),
-            system_reserved: Some("memory=1Gi".into()),
-            ..NodeArgs::default()
-        };
-        let node = args.resolve(Path::new("/x")).unwrap();
-        assert_eq!(
-            node.reservations,
-            Reservations {
-                kube_reserved: capacity::CpuAndMemory {
-                    cpu_millis: 100,
-                    memory_bytes: 64 << 20
-                },
-                // The flag replaces the whole key, as the kubelet's does.
-                system_reserved: capacity::CpuAndMemory {
-                    cpu_millis: 0,
-                    memory_bytes: 1 << 30
-                },
-                eviction_hard_memory: MemoryThreshold::Fraction(0.1),
-            }
-        );
-    }
-
-    #[test]
-    fn a_bad_reservation_names_its_flag() {
-        let args = NodeArgs {
-            kube_reserved: Some("cpu=x".into()),
-            ..NodeArgs::default()
-        };
-        let error = chain(args.resolve(Path::new("/x")).unwrap_err());
-        assert!(error.starts_with("--kube-reserved: cpu: \"x\""), "{error}");
-    }
-
-    #[test]
-    fn log_rotation_comes_from_flags_or_the_config_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("node.yaml");
-        std::fs::write(&file, "containerLogMaxSize: 1Mi\ncontainerLogMaxFiles: 3\n").unwrap();
-        let from_file = NodeArgs {
-            config: Some(file.clone()),
-            ..NodeArgs::default()
-        };
-        let rotation = from_file
-            .resolve(Path::new("/x"))
-            .unwrap()
-            .config
-            .log_rotation;
-        assert_eq!((rotation.max_size(), rotation.max_files()), (1 << 20, 3));
-        let flags = NodeArgs {
-            config: Some(file),
-            container_log_max_size: Some("500k".into()),
-            ..NodeArgs::default()
-        };
-        let rotation = flags.resolve(Path::new("/x")).unwrap().config.log_rotation;
-        assert_eq!((rotation.max_size(), rotation.max_files()), (500_000, 3));
-        let defaults = NodeArgs::default().resolve(Path::new("/x")).unwrap();
-        assert_eq!(defaults.config.log_rotation, Rotation::default());
-    }
-
-    #[test]
-    fn bad_log_rotation_settings_name_the_setting() {
-        for (size, files, expected) in [
-            (
-                Some("ten"),
-                None,
-                "containerLogMaxSize: \"ten\" is not a quantity",
-            ),
-            (
-                Some("-1Mi"),
-                None,
-                "containerLogMaxSize: \"-1Mi\" must not be negative",
-            ),
-            (Some("0"), None, "containerLogMaxSize: must be more than 0"),
-            (None, Some(1), "containerLogMaxFiles: must be at least 2"),
-        ] {
-            let args = NodeArgs {
-                container_log_max_size: size.map(String::from),
-                container_log_max_files: files,
-                ..NodeArgs::default()
-            };
-            let error = chain(args.resolve(Path::new("/x")).unwrap_err());
-            assert!(error.contains(expected), "{error}");
-        }
-    }
-
-    #[test]
-    fn an_unknown_config_key_is_an_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("node.yaml");
-        std::fs::write(&file, "stateDri: /tmp/s\n").unwrap();
-        let args = NodeArgs {
-            config: Some(file),
-            ..NodeArgs::default()
-        };
-        let error = chain(args.resolve(Path::new("/x")).unwrap_err());
-        assert!(error.contains("stateDri"), "{error}");
-    }
-}
+#[path = "config_tests.rs"]
+mod tests;

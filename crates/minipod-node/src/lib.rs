@@ -8,6 +8,8 @@
 //!   else a config file, else the defaults, resolved to a [`config::Node`].
 //! * [`duration`]: durations as Go writes them (`1m30s`), for the flags.
 //! * [`host`]: the host's capacity as the kubelet reports it.
+//! * [`node_ip`]: the node's own addresses (`--node-ip`, else the
+//!   default route's), the pods' `status.hostIP(s)`.
 //! * [`pull_secrets`]: a pod's `imagePullSecrets`, resolved among Secrets.
 //! * [`assigned`]: the fields the API server assigns on create (uid,
 //!   `generateName` suffix).
@@ -18,4 +20,5 @@ pub mod assigned;
 pub mod config;
 pub mod duration;
 pub mod host;
+pub mod node_ip;
 pub mod pull_secrets;

@@ -31,6 +31,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod addresses;
 pub mod admission;
 pub mod apparmor;
 pub mod capacity;

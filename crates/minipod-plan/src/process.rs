@@ -18,16 +18,23 @@
 //!   `Env`, then the container's `env`; a later definition of a name wins.
 //! * `valueFrom.fieldRef` (the downward API): `metadata.name`, `namespace`,
 //!   `uid`, `labels['k']`, `annotations['k']`, `spec.nodeName`,
-//!   `spec.serviceAccountName` (the kubelet's `podFieldSelectorRuntimeValue`).
+//!   `spec.serviceAccountName`, and the addresses `status.podIP`,
+//!   `status.hostIP` (the first) and `status.podIPs`, `status.hostIPs`
+//!   (comma-separated) as the pod's status shows them when the container
+//!   starts (the kubelet's `podFieldSelectorRuntimeValue` in
+//!   `pkg/kubelet/kubelet_pods.go`).
 //! * working directory: `workingDir`, else the image's, else `/`.
 //! * user: `runAsUser`/`runAsGroup` of the container, else of the pod, else the
 //!   image's `User`; supplemental groups from the pod.
 //! * stop signal: `lifecycle.stopSignal`, else the image's `StopSignal`, else `SIGTERM`.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 
 use minipod_spec::AdmittedPod;
 use minipod_spec::model::{Container, EnvVar};
+
+use crate::addresses::PodAddresses;
 
 /// The parts of an OCI image config that decide how a container runs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -101,14 +108,37 @@ pub fn pod_hostname(pod: &AdmittedPod) -> String {
     }
 }
 
+/// What the downward API shows that the pod's manifest does not say: the
+/// node it runs on and the addresses its status shows.
+#[derive(Debug, Clone, Copy)]
+pub struct RuntimeFields<'a> {
+    /// `spec.nodeName`.
+    pub node_name: &'a str,
+    /// `status.podIP(s)` and `status.hostIP(s)`.
+    pub addresses: &'a PodAddresses,
+}
+
+/// A node named `node_name` whose pods have no addresses: for tests.
+#[cfg(test)]
+pub(crate) fn on_node(node_name: &str) -> RuntimeFields<'_> {
+    static NONE: PodAddresses = PodAddresses {
+        host_ips: Vec::new(),
+        pod_ips: Vec::new(),
+    };
+    RuntimeFields {
+        node_name,
+        addresses: &NONE,
+    }
+}
+
 /// Merges `container` (of `pod`) with its image's config.
 pub fn resolve_process(
     pod: &AdmittedPod,
     container: &Container,
     image: &ImageConfig,
-    node_name: &str,
+    runtime: RuntimeFields<'_>,
 ) -> Result<Process, ProcessError> {
-    let container_env = container_environment(pod, container, node_name)?;
+    let container_env = container_environment(pod, container, runtime)?;
     let expand_all = |items: &[String]| -> Vec<String> {
         items
             .iter()
@@ -207,7 +237,7 @@ impl Environment {
 fn container_environment(
     pod: &AdmittedPod,
     container: &Container,
-    node_name: &str,
+    runtime: RuntimeFields<'_>,
 ) -> Result<Environment, ProcessError> {
     let mut env = Environment::default();
     for EnvVar {
@@ -222,7 +252,7 @@ fn container_environment(
                 value_from.as_ref().and_then(|v| v.field_ref.as_ref()),
             ) {
                 (Some(value), _) if !value.is_empty() => expand(value, &env.values),
-                (_, Some(field_ref)) => field_value(pod, &field_ref.field_path, node_name)
+                (_, Some(field_ref)) => field_value(pod, &field_ref.field_path, runtime)
                     .ok_or_else(|| ProcessError::UnsupportedFieldRef {
                         container: container.name.clone(),
                         name: name.clone(),
@@ -236,7 +266,7 @@ fn container_environment(
 }
 
 /// The downward API's value for `field_path`, or `None` if minipod cannot provide it.
-fn field_value(pod: &AdmittedPod, field_path: &str, node_name: &str) -> Option<String> {
+fn field_value(pod: &AdmittedPod, field_path: &str, runtime: RuntimeFields<'_>) -> Option<String> {
     let meta = &pod.pod().metadata;
     let keyed = |prefix: &str, map: &BTreeMap<String, String>| {
         let key = field_path.strip_prefix(prefix)?.strip_suffix("']")?;
@@ -246,7 +276,12 @@ fn field_value(pod: &AdmittedPod, field_path: &str, node_name: &str) -> Option<S
         "metadata.name" => Some(pod.name().to_owned()),
         "metadata.namespace" => Some(pod.namespace().to_owned()),
         "metadata.uid" => Some(pod.uid().to_owned()),
-        "spec.nodeName" => Some(node_name.to_owned()),
+        "spec.nodeName" => Some(runtime.node_name.to_owned()),
+        // An address the status does not have yet is the empty string.
+        "status.podIP" => Some(first(&runtime.addresses.pod_ips)),
+        "status.podIPs" => Some(joined(&runtime.addresses.pod_ips)),
+        "status.hostIP" => Some(first(&runtime.addresses.host_ips)),
+        "status.hostIPs" => Some(joined(&runtime.addresses.host_ips)),
         // With no service accounts, the pod runs as the one a cluster would give it.
         "spec.serviceAccountName" => Some(
             pod.pod()
@@ -259,6 +294,15 @@ fn field_value(pod: &AdmittedPod, field_path: &str, node_name: &str) -> Option<S
         _ => keyed("metadata.labels['", &meta.labels)
             .or_else(|| keyed("metadata.annotations['", &meta.annotations)),
     }
+}
+
+fn first(ips: &[IpAddr]) -> String {
+    ips.first().map(IpAddr::to_string).unwrap_or_default()
+}
+
+fn joined(ips: &[IpAddr]) -> String {
+    let texts: Vec<String> = ips.iter().map(IpAddr::to_string).collect();
+    texts.join(",")
 }
 
 /// Expands `$(NAME)` references as the kubelet does: `$$` → `$`; an unknown,
@@ -353,7 +397,13 @@ mod tests {
 
     fn process(container_yaml: &str) -> Process {
         let pod = pod_with(container_yaml);
-        resolve_process(&pod, &pod.pod().spec.containers[0], &image(), "node-1").unwrap()
+        resolve_process(
+            &pod,
+            &pod.pod().spec.containers[0],
+            &image(),
+            on_node("node-1"),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -382,7 +432,7 @@ mod tests {
             &pod,
             &pod.pod().spec.containers[0],
             &ImageConfig::default(),
-            "n",
+            on_node("n"),
         )
         .unwrap_err();
         assert_eq!(
@@ -433,6 +483,41 @@ mod tests {
     }
 
     #[test]
+    fn field_refs_give_the_addresses_of_the_pods_status() {
+        let pod = admitted(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n  - name: app\n    image: busybox\n    env:\n    - {name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}\n    - {name: POD_IPS, valueFrom: {fieldRef: {fieldPath: status.podIPs}}}\n    - {name: HOST_IP, valueFrom: {fieldRef: {fieldPath: status.hostIP}}}\n    - {name: HOST_IPS, valueFrom: {fieldRef: {fieldPath: status.hostIPs}}}\n    - {name: URL, value: \"http://$(POD_IP):80\"}\n",
+        );
+        let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
+        let env_with = |addresses: &PodAddresses| -> BTreeMap<String, String> {
+            let runtime = RuntimeFields {
+                node_name: "n",
+                addresses,
+            };
+            resolve_process(&pod, &pod.pod().spec.containers[0], &image(), runtime)
+                .unwrap()
+                .env
+                .into_iter()
+                .collect()
+        };
+        let dual = PodAddresses::new(
+            &[ip("192.0.2.2"), ip("2001:db8::2")],
+            &[ip("fd00::5"), ip("10.88.0.5")],
+        );
+        let env = env_with(&dual);
+        assert_eq!(env["POD_IP"], "10.88.0.5");
+        assert_eq!(env["POD_IPS"], "10.88.0.5,fd00::5");
+        assert_eq!(env["HOST_IP"], "192.0.2.2");
+        assert_eq!(env["HOST_IPS"], "192.0.2.2,2001:db8::2");
+        assert_eq!(env["URL"], "http://10.88.0.5:80");
+
+        // No address yet: empty values, as the kubelet's empty podIP.
+        let env = env_with(&PodAddresses::default());
+        for name in ["POD_IP", "POD_IPS", "HOST_IP", "HOST_IPS"] {
+            assert_eq!(env[name], "", "{name}");
+        }
+    }
+
+    #[test]
     fn working_dir_stop_signal_and_user_fall_back_to_the_image() {
         let p = process("");
         assert_eq!(p.cwd, "/srv");
@@ -458,7 +543,7 @@ mod tests {
                 &pod,
                 &pod.pod().spec.containers[i],
                 &ImageConfig::default(),
-                "n",
+                on_node("n"),
             )
             .unwrap()
             .user

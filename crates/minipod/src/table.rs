@@ -8,7 +8,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use minipod_lifecycle::Timestamp;
-use minipod_lifecycle::printer::{PodView, kubectl_columns};
+use minipod_lifecycle::printer::{PodView, kubectl_columns, wide_columns};
 use minipod_lifecycle::status::PodStatus;
 use minipod_spec::model::Pod;
 
@@ -92,11 +92,13 @@ pub fn pod_row(
     row.push(metadata["name"].as_str().unwrap_or("").to_owned());
     row.extend([columns.ready, columns.status, columns.restarts, columns.age]);
     if wide {
-        let or_none = |v: &serde_json::Value| v.as_str().unwrap_or("<none>").to_owned();
-        row.push(or_none(&pod["status"]["podIP"]));
-        row.push(or_none(&pod["spec"]["nodeName"]));
-        row.push(or_none(&pod["status"]["nominatedNodeName"]));
-        row.push("<none>".into());
+        let wide = wide_columns(&spec, &status);
+        row.extend([
+            wide.ip,
+            wide.node,
+            wide.nominated_node,
+            wide.readiness_gates,
+        ]);
     }
     row
 }
@@ -148,5 +150,31 @@ mod tests {
             pod_row(&pod, now, false, false),
             ["web", "1/1", "Running", "2", "2m"]
         );
+    }
+
+    /// `-o wide` as the daemon's pods come back from the API: server-set
+    /// metadata, `nodeName`, both address forms, a readiness gate.
+    #[test]
+    fn a_wide_row_shows_the_pod_ip_node_and_gates() {
+        let pod = serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "web", "namespace": "default", "uid": "u-1",
+                         "resourceVersion": "4", "creationTimestamp": "2026-01-01T00:00:00Z"},
+            "spec": {"nodeName": "node-a", "readinessGates": [{"conditionType": "example.com/lb"}],
+                     "containers": [{"name": "app", "image": "busybox"}]},
+            "status": {"phase": "Running", "podIP": "127.0.0.1", "podIPs": [{"ip": "127.0.0.1"}],
+                       "conditions": [{"type": "example.com/lb", "status": "True"}]}
+        });
+        let now = Timestamp::parse_rfc3339("2026-01-01T00:02:00Z").unwrap();
+        let row = pod_row(&pod, now, true, false);
+        assert_eq!(row[5..], ["127.0.0.1", "node-a", "<none>", "1/1"]);
+        let pending = serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"containers": [{"name": "app", "image": "busybox"}]},
+            "status": {"phase": "Pending"}
+        });
+        let row = pod_row(&pending, now, true, false);
+        assert_eq!(row[5..], ["<none>", "<none>", "<none>", "<none>"]);
     }
 }

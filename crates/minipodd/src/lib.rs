@@ -119,6 +119,11 @@ fn node_flags(
     add("--logs-dir", node.logs_dir.clone().into());
     add("--cgroup-root", node.cgroup_root.clone().into());
     add("--node-name", node.node_name.clone().into());
+    // The daemon's resolved address, so that no monitor picks another.
+    if !node.host_ips.is_empty() {
+        let node_ips: Vec<String> = node.host_ips.iter().map(ToString::to_string).collect();
+        add("--node-ip", node_ips.join(",").into());
+    }
     add(
         "--backoff-initial",
         format!("{}ms", backoff.initial.as_millis()).into(),
@@ -309,6 +314,7 @@ mod tests {
         config.seccomp_profile_root = "/etc/minipod/seccomp".into();
         config.seccomp_default = true;
         config.insecure_registries = vec!["127.0.0.1:5000".into()];
+        config.host_ips = vec!["192.0.2.9".parse().unwrap(), "2001:db8::9".parse().unwrap()];
         let backoff = minipod_lifecycle::backoff::BackoffConfig::default();
         let mut argv: Vec<OsString> = vec!["minipod-monitor".into()];
         argv.extend(node_flags(&config, backoff));
@@ -324,6 +330,7 @@ mod tests {
         assert!(node.config.seccomp_default);
         assert_eq!(node.config.state_dir, config.state_dir);
         assert_eq!(node.config.insecure_registries, config.insecure_registries);
+        assert_eq!(node.config.host_ips, config.host_ips);
         assert_eq!(node.backoff, backoff);
     }
 

@@ -204,8 +204,12 @@ impl FakeBackend {
                     {"type": "ContainersReady", "status": "True", "lastTransitionTime": at},
                     {"type": "PodScheduled", "status": "True", "lastTransitionTime": at},
                 ],
+                // Both forms, as a kubelet writes them (kubectl's IP column
+                // reads podIPs).
                 "hostIP": "127.0.0.1",
+                "hostIPs": [{"ip": "127.0.0.1"}],
                 "podIP": format!("10.88.0.{}", st.next_ip),
+                "podIPs": [{"ip": format!("10.88.0.{}", st.next_ip)}],
                 "startTime": at,
                 "containerStatuses": statuses,
                 "qosClass": "BestEffort",

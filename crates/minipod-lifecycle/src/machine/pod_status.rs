@@ -1,10 +1,14 @@
 //! The pod's status as the machine reports it (§4.8): the records'
 //! container statuses, the phase, the conditions, the node's fields.
 
+use std::net::IpAddr;
+
+use minipod_plan::addresses::PodAddresses;
+
 use super::pod_machine::PodMachine;
 use crate::conditions::pod_conditions;
 use crate::phase::{PhaseContext, keep_terminal, pod_phase};
-use crate::status::{PodPhase, PodStatus};
+use crate::status::{PodIp, PodPhase, PodStatus};
 use crate::time::Timestamp;
 
 impl PodMachine {
@@ -48,12 +52,18 @@ impl PodMachine {
         changed
     }
 
-    /// Sets the node-given status fields (`hostIP(s)`, `podIP(s)`).
-    pub fn set_node_fields(&mut self, host_ip: &str, pod_ip: &str) {
-        let ip = |ip: &str| crate::status::PodIp { ip: ip.to_owned() };
-        self.status.host_ip = Some(host_ip.to_owned());
-        self.status.host_ips = vec![ip(host_ip)];
-        self.status.pod_ip = Some(pod_ip.to_owned());
-        self.status.pod_ips = vec![ip(pod_ip)];
+    /// Sets the addresses (`hostIP(s)`, `podIP(s)`). The monitor calls it
+    /// once the sandbox exists with its network, before any container
+    /// starts, as the kubelet's status carries the sandbox's IPs from then
+    /// on (`convertStatusToAPIStatus`) and the node's from the start
+    /// (`generateAPIPodStatus`); an empty list leaves its field unset.
+    pub fn set_addresses(&mut self, addresses: &PodAddresses) {
+        let entries = |ips: &[IpAddr]| -> Vec<PodIp> {
+            ips.iter().map(|ip| PodIp { ip: ip.to_string() }).collect()
+        };
+        self.status.host_ip = addresses.host_ip().map(|ip| ip.to_string());
+        self.status.host_ips = entries(&addresses.host_ips);
+        self.status.pod_ip = addresses.pod_ip().map(|ip| ip.to_string());
+        self.status.pod_ips = entries(&addresses.pod_ips);
     }
 }

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use super::*;
-use crate::process::{ImageConfig, resolve_process};
+use crate::process::{ImageConfig, on_node, resolve_process};
 use crate::test_support::admitted;
 
 const BASE: &str = "
@@ -55,7 +55,7 @@ fn spec_with(extra: &str) -> Result<LaunchSpec, LaunchError> {
         env: vec!["PATH=/bin".into()],
         ..ImageConfig::default()
     };
-    let process = resolve_process(&pod, container, &image, "node").unwrap();
+    let process = resolve_process(&pod, container, &image, on_node("node")).unwrap();
     launch_spec(
         &pod,
         "app",
@@ -263,7 +263,7 @@ fn an_unknown_container_is_an_error() {
             cmd: vec!["sh".into()],
             ..ImageConfig::default()
         },
-        "node",
+        on_node("node"),
     )
     .unwrap();
     let err = launch_spec(

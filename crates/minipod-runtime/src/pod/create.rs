@@ -50,6 +50,7 @@ impl PodRuntime {
             run_dir,
             state_dir,
             sandbox: None,
+            pod_ips: Vec::new(),
             tmpfs: Vec::new(),
             cgroup: None,
             containers: BTreeMap::new(),
@@ -141,6 +142,9 @@ impl PodRuntime {
         }
         running.paths.namespaces = sandbox.namespace_paths();
         running.sandbox = Some(sandbox);
+        // The sandbox's network namespace holds only `lo` (issue 13 gives
+        // it a network): its one address is the loopback address.
+        running.pod_ips = vec![std::net::Ipv4Addr::LOCALHOST.into()];
         Ok(())
     }
 }

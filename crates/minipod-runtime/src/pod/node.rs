@@ -22,6 +22,9 @@ pub struct NodeConfig {
     pub init_program: PathBuf,
     /// `spec.nodeName` as the downward API shows it.
     pub node_name: String,
+    /// The node's addresses, one per IP family, the primary first: the
+    /// pods' `status.hostIPs` (the kubelet's `GetNodeHostIPs`).
+    pub host_ips: Vec<std::net::IpAddr>,
     /// The node's resolver file, the base of a pod's `/etc/resolv.conf`.
     pub host_resolv_conf: PathBuf,
     /// `pids.max` of each container cgroup (none: unlimited).
@@ -56,6 +59,9 @@ impl NodeConfig {
             image_root: "/var/lib/minipod/images".into(),
             init_program: init_program.into(),
             node_name: node_name.into(),
+            // What a node without a configured address shows; the node's
+            // settings (`minipod_node`) resolve the real one.
+            host_ips: vec![std::net::Ipv4Addr::LOCALHOST.into()],
             host_resolv_conf: "/etc/resolv.conf".into(),
             pids_limit: None,
             registry_auth_file: Some("/var/lib/minipod/config.json".into()),

@@ -2,12 +2,14 @@
 
 use std::collections::BTreeMap;
 use std::fs;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use minipod_linux::cgroup::{ContainerCgroup, PodCgroup};
 use minipod_linux::mounts;
 use minipod_linux::sandbox::Sandbox;
 use minipod_plan::Plan;
+use minipod_plan::addresses::PodAddresses;
 use minipod_plan::launch::{self, Namespace, PodPaths};
 use minipod_spec::AdmittedPod;
 
@@ -24,6 +26,9 @@ pub struct RunningPod {
     pub(super) state_dir: PathBuf,
     pub(super) paths: PodPaths,
     pub(super) sandbox: Option<Sandbox>,
+    /// The sandbox's addresses, as its network gave them (CRI's
+    /// `PodSandboxStatus.network`); empty before the sandbox exists.
+    pub(super) pod_ips: Vec<IpAddr>,
     /// Mounted tmpfs: `/dev/shm` and memory-backed emptyDirs.
     pub(super) tmpfs: Vec<PathBuf>,
     pub(super) cgroup: Option<PodCgroup>,
@@ -86,6 +91,19 @@ impl RunningPod {
 
     pub fn cgroup(&self) -> Option<&PodCgroup> {
         self.cgroup.as_ref()
+    }
+
+    /// The sandbox's IP addresses, in the order its network gave them
+    /// (the status and the downward API order them by the node's family:
+    /// [`minipod_plan::addresses::PodAddresses`]).
+    pub fn pod_ips(&self) -> &[IpAddr] {
+        &self.pod_ips
+    }
+
+    /// What the status and the downward API show as the pod's and the
+    /// node's addresses, on a node with `host_ips`.
+    pub fn addresses(&self, host_ips: &[IpAddr]) -> PodAddresses {
+        PodAddresses::new(host_ips, &self.pod_ips)
     }
 
     /// The pod's network namespace, pinned by the sandbox (a file to open

@@ -68,9 +68,15 @@ impl PodRuntime {
             .ok_or_else(|| config_error(format!("no plan for container {name:?}")))?;
         let image = self.image_for(container)?;
 
-        let process =
-            process::resolve_process(&pod, container, &image.defaults, &self.node.node_name)
-                .map_err(|e| config_error(error_chain(&e)))?;
+        // The downward API's addresses are the status's at this start
+        // (the kubelet's `makeEnvironmentVariables` takes the sandbox's).
+        let addresses = running.addresses(&self.node.host_ips);
+        let runtime_fields = process::RuntimeFields {
+            node_name: &self.node.node_name,
+            addresses: &addresses,
+        };
+        let process = process::resolve_process(&pod, container, &image.defaults, runtime_fields)
+            .map_err(|e| config_error(error_chain(&e)))?;
         launch::verify_run_as_non_root(&pod, name, &process)
             .map_err(|e| config_error(e.to_string()))?;
 

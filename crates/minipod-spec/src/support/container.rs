@@ -125,14 +125,9 @@ pub(super) fn check_container(path: &str, container: &Container, report: &mut Su
                 report.reject(format!("{env_path}.{field}"), why);
             }
         }
-        if let Some(field_ref) = &source.field_ref
-            && field_ref.field_path.starts_with("status.")
-        {
-            report.reject(
-                format!("{env_path}.fieldRef.fieldPath"),
-                "the pod has no IP address (minipod pods have loopback networking only)",
-            );
-        }
+        // Every `fieldRef` the API server accepts is served, the `status.`
+        // addresses (`status.podIP(s)`, `status.hostIP(s)`) included:
+        // `minipod_plan::process` resolves them at container start.
     }
     for (i, mount) in container.volume_mounts.iter().enumerate() {
         let mount_path = format!("{path}.volumeMounts[{i}]");

@@ -111,7 +111,7 @@ fn deprecated_seccomp_annotations_warn_as_the_api_server_and_apparmor_ones_are_h
 #[test]
 fn container_fields_minipod_would_violate_are_rejected() {
     let (_, errors) = messages(&report(
-        "  initContainers:\n  - name: setup\n    image: busybox\n    envFrom: [{configMapRef: {name: c}}]\n  containers:\n  - name: app\n    image: busybox\n    tty: true\n    ports: [{containerPort: 80, hostPort: 8080}]\n    env: [{name: IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}]\n",
+        "  initContainers:\n  - name: setup\n    image: busybox\n    envFrom: [{configMapRef: {name: c}}]\n  containers:\n  - name: app\n    image: busybox\n    tty: true\n    ports: [{containerPort: 80, hostPort: 8080}]\n",
     ));
     assert_eq!(
         errors,
@@ -119,9 +119,16 @@ fn container_fields_minipod_would_violate_are_rejected() {
             "spec.initContainers[0].envFrom: Forbidden: not supported by minipod: ConfigMaps and Secrets are not implemented yet",
             "spec.containers[0].tty: Forbidden: not supported by minipod: interactive containers are not implemented",
             "spec.containers[0].ports[0].hostPort: Forbidden: not supported by minipod: host ports are not implemented (a pod has loopback networking only)",
-            "spec.containers[0].env[0].valueFrom.fieldRef.fieldPath: Forbidden: not supported by minipod: the pod has no IP address (minipod pods have loopback networking only)",
         ]
     );
+}
+
+#[test]
+fn the_downward_apis_addresses_are_served() {
+    let (_, errors) = messages(&report(
+        "  containers:\n  - name: app\n    image: busybox\n    env:\n    - {name: A, valueFrom: {fieldRef: {fieldPath: status.podIP}}}\n    - {name: B, valueFrom: {fieldRef: {fieldPath: status.podIPs}}}\n    - {name: C, valueFrom: {fieldRef: {fieldPath: status.hostIP}}}\n    - {name: D, valueFrom: {fieldRef: {fieldPath: status.hostIPs}}}\n",
+    ));
+    assert!(errors.is_empty(), "{errors:?}");
 }
 
 #[test]

@@ -20,6 +20,7 @@ use crate::printer::{PodView, kubectl_columns};
 use crate::status::{ConditionStatus, ContainerStateTerminated, PodPhase, condition_type};
 use crate::time::Timestamp;
 
+mod addresses;
 mod completion;
 mod probing;
 mod restarts;
