@@ -186,27 +186,36 @@ fn refresh_record(daemon: &Daemon, record: PodRecord, startup: bool) {
     // A deleted pod goes once its monitor is done with it.
     let deleting = state.pods.get(&uid).is_some_and(|e| e.deleting);
     if deleting && monitor_done {
-        let entry = state.pods.remove(&uid).expect("known");
-        let version = state.next();
-        let object = with_version(entry.object.clone(), version);
-        let namespace = entry.namespace.clone();
+        // Its files go first, then the object: once the API answers
+        // NotFound, nothing of the pod is left on the node.
+        let (record, logs) = {
+            let entry = state.pods.get(&uid).expect("known");
+            // As the kubelet does, a deleted pod's logs go with it.
+            let logs = minipod_runtime::logs::PodLogs {
+                namespace: &entry.namespace,
+                name: &entry.name,
+                uid: &uid,
+            }
+            .dir(&daemon.node.logs_dir);
+            (entry.record.clone(), logs)
+        };
         drop(state);
-        if let Err(e) = entry.record.remove() {
+        if let Err(e) = record.remove() {
             tracing::warn!(%uid, "removing the record of a deleted pod: {}", error_chain(&e));
         }
-        // As the kubelet does, a deleted pod's logs go with it.
-        let logs = minipod_runtime::logs::PodLogs {
-            namespace: &entry.namespace,
-            name: &entry.name,
-            uid: &uid,
-        }
-        .dir(&daemon.node.logs_dir);
         if let Err(e) = std::fs::remove_dir_all(&logs)
             && e.kind() != std::io::ErrorKind::NotFound
         {
             tracing::warn!(%uid, "removing {}: {e}", logs.display());
         }
         let mut state = daemon.lock();
+        // Another refresh may have finished the same pod meanwhile.
+        let Some(entry) = state.pods.remove(&uid) else {
+            return;
+        };
+        let version = state.next();
+        let object = with_version(entry.object.clone(), version);
+        let namespace = entry.namespace.clone();
         daemon.publish(
             &mut state,
             Change {
