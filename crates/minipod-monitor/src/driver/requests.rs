@@ -11,10 +11,10 @@ use minipod_runtime::exec::{AttachOptions, Attached};
 use minipod_runtime::exit::{self, OomKills};
 use minipod_spec::AdmittedPod;
 
-use super::Driver;
+use super::{Driver, Process};
 use crate::controller::UpdateError;
 use crate::convert::{self, timestamp};
-use crate::handlers::{self, ExecError, ExecResult};
+use crate::handlers::{self, ExecError, ExecResult, PodAccess};
 
 impl Driver<'_> {
     /// Takes an update of the pod: the runtime starts containers from the
@@ -39,21 +39,9 @@ impl Driver<'_> {
         timeout: Duration,
         reply: mpsc::Sender<Result<ExecResult, ExecError>>,
     ) {
-        let Some(process) = self.live.get(name).map(|l| Arc::clone(&l.process)) else {
-            let _ = reply.send(Err(ExecError::NotRunning(name.to_owned())));
-            return;
-        };
-        let access = self.access.clone();
-        let name = name.to_owned();
-        let spawned = std::thread::Builder::new()
-            .name(format!("exec-{name}"))
-            .spawn(move || {
-                let result = handlers::exec(&access, &name, &process, &command, timeout);
-                let _ = reply.send(result);
-            });
-        if let Err(e) = spawned {
-            tracing::error!("cannot start a thread for an exec: {e}");
-        }
+        self.on_exec_thread("exec", name, reply, move |access, name, process| {
+            handlers::exec(access, name, process, &command, timeout)
+        });
     }
 
     /// Starts an attached exec on a thread of its own (the start takes a
@@ -66,6 +54,22 @@ impl Driver<'_> {
         options: AttachOptions,
         reply: mpsc::Sender<Result<Attached, ExecError>>,
     ) {
+        self.on_exec_thread("attach", name, reply, move |access, name, process| {
+            handlers::exec_attached(access, name, process, &command, options)
+        });
+    }
+
+    /// Runs `run` against container `name`'s current process on a thread
+    /// named `<kind>-<name>`, so the loop never waits for an exec, and
+    /// sends its result on `reply`; a container that is not running is
+    /// answered at once.
+    fn on_exec_thread<T: Send + 'static>(
+        &self,
+        kind: &str,
+        name: &str,
+        reply: mpsc::Sender<Result<T, ExecError>>,
+        run: impl FnOnce(&PodAccess, &str, &Process) -> Result<T, ExecError> + Send + 'static,
+    ) {
         let Some(process) = self.live.get(name).map(|l| Arc::clone(&l.process)) else {
             let _ = reply.send(Err(ExecError::NotRunning(name.to_owned())));
             return;
@@ -73,10 +77,9 @@ impl Driver<'_> {
         let access = self.access.clone();
         let name = name.to_owned();
         let spawned = std::thread::Builder::new()
-            .name(format!("attach-{name}"))
+            .name(format!("{kind}-{name}"))
             .spawn(move || {
-                let result = handlers::exec_attached(&access, &name, &process, &command, options);
-                let _ = reply.send(result);
+                let _ = reply.send(run(&access, &name, &process));
             });
         if let Err(e) = spawned {
             tracing::error!("cannot start a thread for an exec: {e}");
