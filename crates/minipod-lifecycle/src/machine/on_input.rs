@@ -75,13 +75,10 @@ impl PodMachine {
         image_id: String,
         out: &mut Vec<Action>,
     ) {
-        let Some(i) = self.index(&container) else {
+        let Some(i) = self.starting(&container, attempt) else {
             return;
         };
         let rec = &mut self.records[i];
-        if !matches!(rec.state, State::Starting) || rec.attempt() != attempt {
-            return;
-        }
         let image_pulled = rec.image_pulled;
         rec.started(now, container_id, image_id);
         let c = self.container(i).clone();
@@ -151,13 +148,10 @@ impl PodMachine {
         pull: PullDone,
         out: &mut Vec<Action>,
     ) {
-        let Some(i) = self.index(&container) else {
+        let Some(i) = self.starting(&container, attempt) else {
             return;
         };
         let rec = &mut self.records[i];
-        if !matches!(rec.state, State::Starting) || rec.attempt() != attempt {
-            return;
-        }
         rec.image_pulled = true;
         // The image manager's event (`EnsureImageExists`).
         let message = format!(

@@ -206,6 +206,15 @@ impl PodMachine {
         self.records.iter().position(|r| r.name == name)
     }
 
+    /// The index of `name` if instance `attempt` of it is the one starting
+    /// now; an input about any other instance is stale and ignored.
+    pub(super) fn starting(&self, name: &str, attempt: u32) -> Option<usize> {
+        self.index(name).filter(|&i| {
+            let rec = &self.records[i];
+            matches!(rec.state, State::Starting) && rec.attempt() == attempt
+        })
+    }
+
     pub(super) fn container(&self, i: usize) -> &Container {
         let inits = self.spec.init_containers.len();
         if i < inits {
