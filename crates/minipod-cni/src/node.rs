@@ -19,6 +19,8 @@ pub struct NodeNetworkSettings {
     /// The default network's range; `None` chooses one
     /// (`docs/decisions/0017-pod-cidr.md`).
     pub pod_cidr: Option<Ipv4Net>,
+    /// The default network's bridge (`minipod0`).
+    pub bridge: String,
 }
 
 impl Default for NodeNetworkSettings {
@@ -27,6 +29,7 @@ impl Default for NodeNetworkSettings {
             conf_dir: PathBuf::from(DEFAULT_CONF_DIR),
             bin_dirs: DEFAULT_BIN_DIRS.iter().map(PathBuf::from).collect(),
             pod_cidr: None,
+            bridge: crate::default_net::DEFAULT_BRIDGE.to_owned(),
         }
     }
 }
@@ -70,7 +73,9 @@ pub fn pod_network(
             }
         })?,
     };
-    Ok(PodNetwork::Default(DefaultNetwork::new(cidr, state_dir)))
+    let mut default = DefaultNetwork::new(cidr, state_dir);
+    default.bridge.clone_from(&settings.bridge);
+    Ok(PodNetwork::Default(default))
 }
 
 #[cfg(test)]

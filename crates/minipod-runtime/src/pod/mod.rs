@@ -10,7 +10,9 @@
 //! 4. the volumes: emptyDir (a directory, or a tmpfs of `sizeLimit` with
 //!    `medium: Memory`) and hostPath (with the kubelet's `type` checks);
 //! 5. `/dev/shm`: a 64Mi tmpfs, as containerd's;
-//! 6. the sandbox: net, ipc and uts namespaces, pinned.
+//! 6. the sandbox: net, ipc and uts namespaces, pinned;
+//! 7. the pod's network, attached to the sandbox's network namespace
+//!    (`network`), and the pod's `/etc/hosts` with its IP.
 //!
 //! [`PodRuntime::start_container`] starts one run of a container;
 //! [`PodRuntime::remove_container`] and [`PodRuntime::remove_pod`] take it
@@ -19,7 +21,8 @@
 //! One module per responsibility: `node` (the node's layout),
 //! `runtime` (the runtime and the removals), `create` (a pod),
 //! `volume` (its volumes), `start` (a container's run), `running`
-//! (a pod on the node and its teardown), `container_run` (a run as the
+//! (a pod on the node and its teardown), `network` (its network
+//! attachment), `container_run` (a run as the
 //! pod keeps it), `image_policy` (a container's image: pull or not, and
 //! the one a start uses), `error` (what goes wrong, in Kubernetes' words).
 
@@ -27,6 +30,7 @@ mod container_run;
 mod create;
 mod error;
 mod image_policy;
+mod network;
 mod node;
 mod running;
 mod runtime;
@@ -35,6 +39,7 @@ mod volume;
 
 pub use create::SHM_SIZE;
 pub use error::{ContainerError, NotStartedReason, PodError, VolumeError};
+pub use network::{NetworkError, NodeNetwork, POD_INTERFACE, port_mappings};
 pub use node::NodeConfig;
 pub use running::RunningPod;
 pub use runtime::PodRuntime;
