@@ -58,7 +58,7 @@ pub enum NatError {
     },
     #[error("nft did not {step} within {after:?} (killed)")]
     Timeout { step: String, after: Duration },
-    #[error("nft wrote too much output to {step} (killed)")]
+    #[error("nft wrote more than 1 MiB of output while trying to {step} (killed)")]
     OutputTooLarge { step: String },
     /// nft refused the script; its own message (`Error: …`, the line).
     #[error("nft could not {step}: {stderr}")]
