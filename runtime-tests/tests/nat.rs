@@ -4,7 +4,8 @@
 //! host port reached from the host on 127.0.0.1 and on the bridge's
 //! address, and from the pod itself (hairpin); over UDP; bound to one
 //! host address; a pod's connection out to
-//! an "outside" namespace masqueraded behind the host's address; a pod's
+//! an "outside" namespace masqueraded behind the host's address, and a
+//! connection from there to a host port reaching the pod; a pod's
 //! host ports gone with its elements, the table gone with its deletion;
 //! input that would carry nft syntax refused before nft runs; the times of
 //! it (decision 0018).
@@ -183,8 +184,8 @@ fn a_udp_host_port_and_one_bound_to_a_host_address_answer() {
 }
 
 #[test]
-fn a_pods_connection_out_is_masqueraded_behind_the_host() {
-    let test = "a_pods_connection_out_is_masqueraded_behind_the_host";
+fn the_pods_traffic_out_is_masqueraded_and_the_outside_reaches_a_host_port() {
+    let test = "the_pods_traffic_out_is_masqueraded_and_the_outside_reaches_a_host_port";
     if !root_on_the_host_or_skip(test) {
         return;
     }
@@ -215,6 +216,20 @@ fn a_pods_connection_out_is_masqueraded_behind_the_host() {
         "the outside sees the host's address, not the pod's {}",
         world.pod
     );
+
+    // From outside to a host port on the host's address: DNATed in
+    // prerouting, forwarded to the pod, which sees the client's own
+    // address (a host port keeps the source, as portmap's does).
+    let _pod_server = PeerEcho::start(&world.scene.netns_path, SERVER_PORT);
+    let [port] = free_host_ports();
+    world
+        .nft
+        .add_host_ports(&world.table, world.pod, &[mapping(port, SERVER_PORT, None)])
+        .expect("add a host port");
+    let via_host = SocketAddrV4::new(outside.host_side, port);
+    let answer =
+        ask_from(&outside.netns_path, via_host).expect("the outside reaches the host port");
+    assert_eq!(answer, outside.address.to_string());
 }
 
 /// Input that would be nft syntax in a script is refused before nft
