@@ -23,9 +23,11 @@
 //! * [`node`]: the node's settings and the network a pod gets from them.
 //! * [`cache`]: the results of `ADD`, kept under the state directory as libcni
 //!   keeps them.
+//! * [`nat`]: the native default network's masquerade and host ports, in
+//!   minipod's own nftables table, applied with the system's `nft`.
 //!
 //! Every decision is a pure function tested beside its code; only
-//! [`exec::CommandExec`] and [`cache`] touch the system, and only through
+//! [`exec::CommandExec`] (which also runs `nft` for [`nat`]) and [`cache`] touch the system, and only through
 //! `std` (no `unsafe`, no libc: kernel calls belong to `minipod-linux`).
 
 #![forbid(unsafe_code)]
@@ -38,6 +40,7 @@ pub mod default_net;
 pub mod error;
 pub mod exec;
 pub mod invoke;
+pub mod nat;
 pub mod node;
 pub mod result;
 pub mod version;
