@@ -189,7 +189,12 @@ impl NodeNetwork {
     pub fn detach_cached(&self, uid: &str) -> Result<bool, NetworkError> {
         let mut found = false;
         let mut first = None;
-        for cached in self.cni.cache.list().map_err(|e| NetworkError::Cache(Box::new(e)))? {
+        for cached in self
+            .cni
+            .cache
+            .list()
+            .map_err(|e| NetworkError::Cache(Box::new(e)))?
+        {
             let Ok(cached) = cached else { continue };
             if cached.attachment.pod_uid != uid {
                 continue;
@@ -212,7 +217,12 @@ impl NodeNetwork {
     pub fn collect_garbage(&self, live: &[String]) -> Result<Vec<String>, NetworkError> {
         let mut cleaned = Vec::new();
         let mut valid = Vec::new();
-        for cached in self.cni.cache.list().map_err(|e| NetworkError::Cache(Box::new(e)))? {
+        for cached in self
+            .cni
+            .cache
+            .list()
+            .map_err(|e| NetworkError::Cache(Box::new(e)))?
+        {
             let Ok(cached) = cached else { continue };
             if live.contains(&cached.attachment.pod_uid) {
                 valid.push(cached.attachment);
