@@ -25,6 +25,7 @@
 //!   keeps them.
 //! * [`nat`]: the native default network's masquerade and host ports, in
 //!   minipod's own nftables table, applied with the system's `nft`.
+//! * [`naming`]: the host end of a pod's veth, named from the pod's uid.
 //!
 //! Every decision is a pure function tested beside its code; only
 //! [`exec::CommandExec`] (which also runs `nft` for [`nat`]) and [`cache`] touch the system, and only through
@@ -40,6 +41,7 @@ pub mod default_net;
 pub mod error;
 pub mod exec;
 pub mod invoke;
+pub mod naming;
 pub mod nat;
 pub mod node;
 pub mod result;
@@ -52,5 +54,6 @@ pub use config::{NetworkConfig, PluginConfig};
 pub use error::{CniError, ConfigError};
 pub use exec::{CommandExec, PluginExec};
 pub use invoke::Cni;
+pub use naming::{HOST_LINK_PREFIX, host_link_name, is_host_link_name};
 pub use node::{NodeNetworkSettings, PodNetwork, pod_network};
 pub use result::CniResult;
