@@ -5,8 +5,8 @@
 //! (`<state dir>/network/<network name>/`).
 //!
 //! * [`range`]: which addresses are handed out and in which order (pure).
-//! * [`store`]: the directory: one file per address, `last_reserved_ip.0`,
-//!   the lock every change is made under, and an index by owner.
+//! * [`store`]: the directory: one file per address (also named after its
+//!   owner), `last_reserved_ip.0`, and the lock every change is made under.
 //!
 //! Unlike host-local, a second reservation for an owner that holds an
 //! address gives that address again instead of an error: the runtime may
@@ -91,9 +91,7 @@ impl Ipam {
                 })?
             }
         };
-        if let Some(held) = locked.indexed(owner)
-            && locked.owner_of(held).as_deref() == Some(owner)
-        {
+        if let Some(held) = locked.held_by(owner) {
             if self.usable.contains(held) {
                 return Ok(self.lease(owner, held));
             }
@@ -101,9 +99,30 @@ impl Ipam {
             // set up again gets an address of this one.
             locked.remove(held)?;
         }
+        let staged = locked.stage(owner)?;
+        match self.claim_next(&locked, &staged) {
+            Ok(Some(address)) => Ok(self.lease(owner, address)),
+            failed => {
+                // Nothing half-made: the staged file goes (the error to
+                // report is the first one).
+                drop(staged);
+                let _ = locked.remove_index(owner);
+                Err(failed.err().unwrap_or(IpamError::RangeFull {
+                    range: self.range(),
+                }))
+            }
+        }
+    }
+
+    /// Claims the first free address for the staged reservation; `None`
+    /// when the range is full.
+    fn claim_next(
+        &self,
+        locked: &store::Locked,
+        staged: &store::Staged,
+    ) -> Result<Option<Ipv4Addr>, IpamError> {
         // The next address after the last one reserved is nearly always
         // free: try it, and list the directory only if it is not.
-        let staged = locked.stage(owner)?;
         let mut taken = None;
         for candidate in self.usable.candidates(locked.last_reserved()) {
             if taken
@@ -114,17 +133,18 @@ impl Ipam {
             }
             // A name taken since the listing (by something that does not
             // take the lock) is refused too: try on.
-            if place(&locked, &staged, owner, candidate)? {
-                return Ok(self.lease(owner, candidate));
+            if staged.claim(candidate)? {
+                if let Err(e) = locked.set_last_reserved(candidate) {
+                    let _ = locked.remove(candidate);
+                    return Err(e);
+                }
+                return Ok(Some(candidate));
             }
             if taken.is_none() {
                 taken = Some(locked.taken()?);
             }
         }
-        locked.remove_index(owner)?;
-        Err(IpamError::RangeFull {
-            range: self.range(),
-        })
+        Ok(None)
     }
 
     /// Gives back `owner`'s address (in or out of the range); idempotent:
@@ -134,14 +154,14 @@ impl Ipam {
         let Some(locked) = store::lock(&self.dir, LockMode::Exclusive)? else {
             return Ok(None);
         };
-        let released = match locked.indexed(owner) {
-            Some(held) if locked.owner_of(held).as_deref() == Some(owner) => {
+        let released = match locked.held_by(owner) {
+            Some(held) => {
                 locked.remove(held)?;
                 Some(held)
             }
-            // No index that holds: look at every reservation (one made
-            // before the index, or a second release).
-            _ => {
+            // No name of its own that holds (a reservation made by hand, or
+            // a second release): look at every reservation.
+            None => {
                 let mut released = None;
                 for r in locked.reservations()? {
                     if r.owner.as_deref() == Some(owner) {
@@ -181,38 +201,6 @@ impl Ipam {
             gateway: self.gateway(),
         }
     }
-}
-
-/// Reserves `candidate` for `owner` with its index and the last reserved
-/// address; `false` when its name is taken. On an error nothing of it
-/// stays: the caller gets the error and no address.
-fn place(
-    locked: &store::Locked,
-    staged: &store::Staged,
-    owner: &str,
-    candidate: Ipv4Addr,
-) -> Result<bool, IpamError> {
-    let mut linked = false;
-    let placed = locked
-        .set_index(owner, candidate)
-        .and_then(|()| {
-            linked = staged.link(candidate)?;
-            Ok(linked)
-        })
-        .and_then(|linked| {
-            if linked {
-                locked.set_last_reserved(candidate)?;
-            }
-            Ok(linked)
-        });
-    if placed.is_err() {
-        // Best effort: the error to report is the first one.
-        if linked {
-            let _ = locked.remove(candidate);
-        }
-        let _ = locked.remove_index(owner);
-    }
-    placed
 }
 
 fn check_owner(owner: &str) -> Result<(), IpamError> {

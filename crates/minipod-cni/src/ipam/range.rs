@@ -109,18 +109,23 @@ pub fn address_of_file_name(name: &str) -> Option<Ipv4Addr> {
     name.parse().ok()
 }
 
-/// The owner a reservation file holds: one valid owner id, white space
-/// around it ignored (host-local trims it too). `None` for anything else:
-/// such a file keeps its address taken but belongs to no one minipod knows.
-pub fn owner_of_contents(bytes: &[u8]) -> Option<&str> {
-    let owner = std::str::from_utf8(bytes).ok()?.trim();
-    owner_problem(owner).is_none().then_some(owner)
+/// What a reservation file holds: its owner, then its address, a line
+/// each, so `cat` shows both and the owner's index (the same file under
+/// a second name) says which address it is.
+pub fn contents_of(owner: &str, address: Ipv4Addr) -> String {
+    format!("{owner}\n{address}\n")
 }
 
-/// What a reservation file holds: the owner and a new line, so `cat`
-/// shows it cleanly.
-pub fn contents_of(owner: &str) -> String {
-    format!("{owner}\n")
+/// The owner and the address a reservation file holds: a valid owner id
+/// on the first line, an address on the second (white space around each
+/// ignored, as host-local trims its files). `None` for anything else: such
+/// a file keeps its address taken but belongs to no one minipod knows.
+pub fn parse_contents(bytes: &[u8]) -> Option<(&str, Ipv4Addr)> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let mut lines = text.trim().lines().map(str::trim);
+    let owner = lines.next()?;
+    let address = lines.next()?.parse().ok()?;
+    (owner_problem(owner).is_none() && lines.next().is_none()).then_some((owner, address))
 }
 
 #[cfg(test)]
@@ -251,15 +256,23 @@ mod tests {
     }
 
     #[test]
-    fn contents_hold_one_owner() {
+    fn contents_hold_an_owner_and_an_address() {
+        let a = ip("10.88.0.2");
+        assert_eq!(contents_of("uid-1", a), "uid-1\n10.88.0.2\n");
         assert_eq!(
-            owner_of_contents(contents_of("uid-1").as_bytes()),
-            Some("uid-1")
+            parse_contents(contents_of("uid-1", a).as_bytes()),
+            Some(("uid-1", a))
         );
-        assert_eq!(owner_of_contents(b"uid-1"), Some("uid-1"));
-        assert_eq!(owner_of_contents(b""), None);
-        assert_eq!(owner_of_contents(b"uid-1\r\neth0"), None);
-        assert_eq!(owner_of_contents(b"\xff\xfe"), None);
-        assert_eq!(owner_of_contents(b"../x"), None);
+        assert_eq!(parse_contents(b" uid-1 \r\n10.88.0.2"), Some(("uid-1", a)));
+        for not_ours in [
+            &b""[..],
+            b"uid-1",
+            b"uid-1\r\neth0",
+            b"uid-1\n10.88.0.2\nmore",
+            b"../x\n10.88.0.2",
+            b"\xff\xfe\n10.88.0.2",
+        ] {
+            assert_eq!(parse_contents(not_ours), None, "{not_ours:?}");
+        }
     }
 }

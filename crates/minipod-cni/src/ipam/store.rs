@@ -1,18 +1,21 @@
 //! The reservation directory on disk, as host-local's `disk` backend keeps
 //! it (`plugins/ipam/host-local/backend/disk`): one file per reserved
-//! address, named by the address and holding its owner;
+//! address, named by the address and holding its owner (and the address);
 //! `last_reserved_ip.0`, the address reserved last; and `lock`, held with
 //! `flock(2)` around every look and change, so that several processes
 //! (each pod's monitor, the daemon) reserve at once without handing out an
 //! address twice.
 //!
-//! One addition: `owner.<owner>` holds the address an owner reserved, so
-//! that a reservation and a release read one file instead of every one
-//! (host-local reads them all). It is only a hint: the address's own file
-//! says who holds it, and an index that disagrees is ignored. It is
-//! written *before* the address's file and removed *after* it, so a crash
-//! in between leaves a stale index (ignored), never a reservation no index
-//! finds.
+//! One addition: `owner.<owner>` is a second name (a hard link) of the
+//! owner's reservation file, so that a reservation and a release open one
+//! file rather than every one (host-local reads them all), and creating a
+//! reservation costs one new file, not two. The file is created under the
+//! owner's name first, written whole, then linked to the address's name,
+//! which fails if that name exists (`link(2)`, `EEXIST`): an address's
+//! name never shows a half-written file, and a crash in between leaves
+//! only an index whose address is not its own, which is ignored and
+//! replaced. A release removes the address's name first, for the same
+//! reason.
 //!
 //! The directory is minipod's, but nothing in it is trusted: a file that is
 //! not a reservation minipod wrote is ignored, and no symlink there is ever
@@ -20,44 +23,37 @@
 //! does not follow one either; links and unlinks act on a name, never on
 //! its target).
 //!
-//! A reservation is written whole or not at all: to a temporary file, then
-//! hard-linked to the address's name, which fails if the name exists
-//! (`link(2)`, `EEXIST`). The index and `last_reserved_ip.0` are hints,
-//! overwritten in place with one write of a fixed size: the old address
-//! or the new one, never a mix (and one that does not parse reads as
-//! none). No `fsync`: a reservation has to outlive the process that made
-//! it, not the machine; after a reboot no pod is left and the daemon's
-//! start-up clean-up releases what remains.
+//! No `fsync`: a reservation has to outlive the process that made it, not
+//! the machine; after a reboot no pod is left and the daemon's start-up
+//! clean-up releases what remains.
 
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::net::Ipv4Addr;
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use minipod_linux::file_lock::{FileLock, LockMode, open_no_follow};
 
 use super::error::IpamError;
-use super::range::{address_of_file_name, contents_of, owner_of_contents};
+use super::range::{address_of_file_name, contents_of, parse_contents};
 
 /// The lock file, host-local's name.
 pub const LOCK_FILE: &str = "lock";
 /// The address reserved last (range 0: minipod's network has one range),
 /// host-local's name.
 pub const LAST_RESERVED_FILE: &str = "last_reserved_ip.0";
-/// The prefix of an owner's index file, `owner.<owner>`: never an address.
+/// The prefix of an owner's name for its reservation, `owner.<owner>`:
+/// never an address.
 pub const OWNER_FILE_PREFIX: &str = "owner.";
-/// Where a reservation is written before it gets its name; only ever used
-/// under the lock.
-const TEMP_FILE: &str = ".write.tmp";
 /// The most a file of the directory may hold to be read: an owner id is
 /// at most 128 bytes, an address 15.
 const MAX_FILE_BYTES: usize = 256;
 
 /// One file named by an address; `owner` is `None` when it holds no valid
-/// owner id (not minipod's, or not a regular file): its address stays
-/// taken, but it is nobody's lease.
+/// owner id and this address (not minipod's, or not a regular file): its
+/// address stays taken, but it is nobody's lease.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reservation {
     pub address: Ipv4Addr,
@@ -140,66 +136,68 @@ impl Locked {
     }
 
     /// Who holds `address`: the owner its file holds, if it is a regular
-    /// file holding a valid one.
-    pub fn owner_of(&self, address: Ipv4Addr) -> Option<String> {
-        let bytes = read_small(&self.dir.join(address.to_string()))?;
-        owner_of_contents(&bytes).map(str::to_owned)
+    /// file holding a valid owner and this address.
+    fn owner_of(&self, address: Ipv4Addr) -> Option<String> {
+        let (bytes, _) = read_small(&self.dir.join(address.to_string()))?;
+        let (owner, named) = parse_contents(&bytes)?;
+        (named == address).then(|| owner.to_owned())
     }
 
-    /// The address `owner`'s index names, if it names one (a hint: check
-    /// it with [`Locked::owner_of`]).
-    pub fn indexed(&self, owner: &str) -> Option<Ipv4Addr> {
-        parse_address(&read_small(&self.owner_file(owner))?)
+    /// The address `owner` holds, found through its own name for its
+    /// reservation: the file names the address, and the address's name is
+    /// the same file.
+    pub fn held_by(&self, owner: &str) -> Option<Ipv4Addr> {
+        let (bytes, index) = read_small(&self.owner_file(owner))?;
+        let (named_owner, address) = parse_contents(&bytes)?;
+        let at_address = fs::symlink_metadata(self.dir.join(address.to_string())).ok()?;
+        let same_file = at_address.dev() == index.dev() && at_address.ino() == index.ino();
+        (named_owner == owner && same_file).then_some(address)
     }
 
-    /// Points `owner`'s index at `address`.
-    pub fn set_index(&self, owner: &str, address: Ipv4Addr) -> Result<(), IpamError> {
+    /// Starts a reservation for `owner`: its file, created empty under the
+    /// owner's name (anything there before, a stale index, goes first).
+    pub fn stage(&self, owner: &str) -> Result<Staged, IpamError> {
         let path = self.owner_file(owner);
-        write_hint(&path, address)
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true).mode(0o600);
+        let file = match open_no_follow(&path, &mut options) {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                remove_if_there(&path, "remove the stale owner index")?;
+                open_no_follow(&path, &mut options)
+            }
+            other => other,
+        }
+        .map_err(io_error("create", &path))?;
+        Ok(Staged {
+            dir: self.dir.clone(),
+            owner: owner.to_owned(),
+            file,
+            path,
+        })
     }
 
-    /// Removes `owner`'s index; already gone is fine.
+    /// Removes `owner`'s name for its reservation; already gone is fine.
     pub fn remove_index(&self, owner: &str) -> Result<(), IpamError> {
         remove_if_there(&self.owner_file(owner), "remove the owner index")
     }
 
-    /// The address reserved last, if the file holds one.
-    pub fn last_reserved(&self) -> Option<Ipv4Addr> {
-        parse_address(&read_small(&self.dir.join(LAST_RESERVED_FILE))?)
-    }
-
-    /// Records `address` as the one reserved last.
-    pub fn set_last_reserved(&self, address: Ipv4Addr) -> Result<(), IpamError> {
-        write_hint(&self.dir.join(LAST_RESERVED_FILE), address)
-    }
-
-    /// Writes `owner`'s reservation to the temporary file, ready to be
-    /// linked to an address's name ([`Staged::link`]).
-    pub fn stage(&self, owner: &str) -> Result<Staged, IpamError> {
-        let temp = self.dir.join(TEMP_FILE);
-        // A stale one, left by a process that died under the lock, goes.
-        remove_if_there(&temp, "remove the stale")?;
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temp)
-            .map_err(io_error("create", &temp))?;
-        let staged = Staged {
-            dir: self.dir.clone(),
-            temp,
-        };
-        file.write_all(contents_of(owner).as_bytes())
-            .map_err(io_error("write", &staged.temp))?;
-        Ok(staged)
-    }
-
-    /// Gives `address` back; already gone is fine.
+    /// Gives `address` back: removes its name; already gone is fine.
     pub fn remove(&self, address: Ipv4Addr) -> Result<(), IpamError> {
         remove_if_there(
             &self.dir.join(address.to_string()),
             "remove the reservation",
         )
+    }
+
+    /// The address reserved last, if the file holds one.
+    pub fn last_reserved(&self) -> Option<Ipv4Addr> {
+        let (bytes, _) = read_small(&self.dir.join(LAST_RESERVED_FILE))?;
+        std::str::from_utf8(&bytes).ok()?.trim().parse().ok()
+    }
+
+    /// Records `address` as the one reserved last.
+    pub fn set_last_reserved(&self, address: Ipv4Addr) -> Result<(), IpamError> {
+        write_hint(&self.dir.join(LAST_RESERVED_FILE), address)
     }
 
     fn owner_file(&self, owner: &str) -> PathBuf {
@@ -208,32 +206,33 @@ impl Locked {
     }
 }
 
-/// A reservation written whole under a temporary name, removed when this
-/// is dropped: linked to an address's name, it is that reservation.
+/// A reservation being made: its file, under the owner's name only.
 #[derive(Debug)]
 pub struct Staged {
     dir: PathBuf,
-    temp: PathBuf,
+    owner: String,
+    file: File,
+    path: PathBuf,
 }
 
 impl Staged {
-    /// Makes the reservation `address`'s; `false` when the name is
-    /// already taken (by anything: a file, a symlink, a directory).
-    pub fn link(&self, address: Ipv4Addr) -> Result<bool, IpamError> {
-        let path = self.dir.join(address.to_string());
-        match fs::hard_link(&self.temp, &path) {
+    /// Makes the file `address`'s reservation: writes the owner and the
+    /// address into it, then links it to the address's name; `false` when
+    /// that name is already taken (by anything: a file, a symlink, a
+    /// directory).
+    pub fn claim(&self, address: Ipv4Addr) -> Result<bool, IpamError> {
+        let contents = contents_of(&self.owner, address);
+        self.file
+            .write_all_at(contents.as_bytes(), 0)
+            .and_then(|()| self.file.set_len(contents.len() as u64))
+            .map_err(io_error("write", &self.path))?;
+        let name = self.dir.join(address.to_string());
+        match fs::hard_link(&self.path, &name) {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
             other => other
                 .map(|()| true)
-                .map_err(io_error("write the reservation", &path)),
+                .map_err(io_error("write the reservation", &name)),
         }
-    }
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        // Not removed (an I/O error): the next `stage` removes it first.
-        let _ = fs::remove_file(&self.temp);
     }
 }
 
@@ -244,13 +243,13 @@ fn remove_if_there(path: &Path, action: &'static str) -> Result<(), IpamError> {
     }
 }
 
-/// How many bytes a hint file holds: an address padded with spaces to
-/// the longest one (15 bytes), and a new line.
+/// How many bytes `last_reserved_ip.0` holds: an address padded with
+/// spaces to the longest one (15 bytes), and a new line.
 const HINT_BYTES: usize = 16;
 
 /// Writes `address` to a hint file in place, always [`HINT_BYTES`] bytes
 /// in one write at its start, so it never needs truncating (freeing and
-/// allocating blocks on every reservation is most of their cost) and a
+/// allocating blocks on every reservation costs more than the rest) and a
 /// crash leaves the old address or the new one. Whatever else is at its
 /// name (a symlink, a FIFO) is replaced, never followed.
 fn write_hint(path: &Path, address: Ipv4Addr) -> Result<(), IpamError> {
@@ -280,36 +279,26 @@ fn replace(path: &Path, options: &mut OpenOptions) -> Result<(File, u64), IpamEr
     Ok((file, 0))
 }
 
-fn parse_address(bytes: &[u8]) -> Option<Ipv4Addr> {
-    std::str::from_utf8(bytes).ok()?.trim().parse().ok()
-}
-
-/// The contents of the regular file `path`, read without following a
-/// symlink; `None` when it is missing, not a regular file, or larger than
-/// [`MAX_FILE_BYTES`].
-fn read_small(path: &Path) -> Option<Vec<u8>> {
+/// The contents of the regular file `path` and what `fstat` says of it,
+/// read without following a symlink; `None` when it is missing, not a
+/// regular file, or larger than [`MAX_FILE_BYTES`].
+fn read_small(path: &Path) -> Option<(Vec<u8>, fs::Metadata)> {
     let mut file: File = open_no_follow(path, OpenOptions::new().read(true)).ok()?;
     let meta = file.metadata().ok()?;
     if !meta.is_file() || meta.len() > MAX_FILE_BYTES as u64 {
         return None;
     }
-    // One read of one byte more than allowed: a file that grew since the
-    // look is refused rather than read on.
+    // Reads until the size `fstat` gave, or the end; one byte more than
+    // allowed is refused (the file grew since the look).
     let mut buffer = [0u8; MAX_FILE_BYTES + 1];
     let mut len = 0;
-    loop {
+    while (len as u64) < meta.len() {
         match file.read(&mut buffer[len..]) {
             Ok(0) => break,
             Ok(n) => len += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(_) => return None,
         }
-        if len > MAX_FILE_BYTES {
-            return None;
-        }
-        if len as u64 == meta.len() {
-            break; // all of it, without a read for the end
-        }
     }
-    Some(buffer[..len].to_vec())
+    (len <= MAX_FILE_BYTES).then(|| (buffer[..len].to_vec(), meta))
 }

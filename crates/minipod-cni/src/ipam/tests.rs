@@ -51,13 +51,13 @@ fn addresses_come_in_order_after_the_gateway_with_the_files_host_local_keeps() {
         ]
     );
     assert_eq!(
-        fs::read_to_string(ipam.dir().join("owner.pod-b")).expect("read"),
-        "10.88.0.3      \n"
-    );
-    assert_eq!(
         fs::read_to_string(ipam.dir().join("10.88.0.2")).expect("read"),
-        "pod-a\n"
+        "pod-a\n10.88.0.2\n"
     );
+    // The owner's name is the same file: one file per reservation.
+    use std::os::unix::fs::MetadataExt;
+    let inode = |name: &str| fs::metadata(ipam.dir().join(name)).expect("meta").ino();
+    assert_eq!(inode("owner.pod-b"), inode("10.88.0.3"));
     assert_eq!(
         fs::read_to_string(ipam.dir().join("last_reserved_ip.0")).expect("read"),
         "10.88.0.3      \n"
@@ -205,11 +205,12 @@ fn foreign_files_are_ignored_and_keep_their_address_taken() {
     fs::create_dir_all(ipam.dir()).expect("mkdir");
     let dir = ipam.dir();
     fs::write(dir.join("README"), "not a reservation").expect("write");
-    fs::write(dir.join("10.88.0.02"), "pod-a").expect("not canonical");
-    fs::write(dir.join("10.88.0.2"), "../../etc/passwd").expect("bad owner");
+    fs::write(dir.join("10.88.0.02"), "pod-a\n10.88.0.2").expect("not canonical");
+    fs::write(dir.join("10.88.0.2"), "../../etc/passwd\n10.88.0.2").expect("bad owner");
+    fs::write(dir.join("10.88.0.6"), "pod-a\n10.88.0.9").expect("another address");
     fs::write(dir.join("10.88.0.3"), "x".repeat(4096)).expect("too large");
     fs::create_dir(dir.join("10.88.0.4")).expect("a directory");
-    fs::write(dir.join("10.99.0.9"), "pod-old").expect("outside the range");
+    fs::write(dir.join("10.99.0.9"), "pod-old\n10.99.0.9\n").expect("outside the range");
     let lease = ipam.reserve("pod-a").expect("reserve");
     assert_eq!(
         lease.address,
@@ -229,6 +230,7 @@ fn foreign_files_are_ignored_and_keep_their_address_taken() {
             "10.88.0.2",
             "10.88.0.3",
             "10.88.0.4",
+            "10.88.0.6",
             "README",
             "last_reserved_ip.0",
             "lock"
@@ -236,7 +238,7 @@ fn foreign_files_are_ignored_and_keep_their_address_taken() {
     );
     assert_eq!(
         fs::read_to_string(dir.join("10.88.0.2")).expect("read"),
-        "../../etc/passwd"
+        "../../etc/passwd\n10.88.0.2"
     );
 }
 
@@ -248,7 +250,7 @@ fn symlinks_planted_in_the_directory_are_never_followed() {
     let outside = tmp.path().join("outside");
     fs::create_dir(&outside).expect("outside");
     let victim = outside.join("victim");
-    fs::write(&victim, "pod-a").expect("victim");
+    fs::write(&victim, "pod-a\n10.0.0.2\n").expect("victim");
     let dir = ipam.dir();
     // A reservation name pointing at a file that holds a valid owner: not
     // read (the owner would otherwise "hold" .2), not written through.
@@ -259,8 +261,8 @@ fn symlinks_planted_in_the_directory_are_never_followed() {
     // (the link itself), not written through.
     fs::write(outside.join("last"), "10.0.0.4").expect("last");
     symlink(outside.join("last"), dir.join("last_reserved_ip.0")).expect("symlink");
-    // The temporary file's name pointing outside.
-    symlink(outside.join("temp"), dir.join(".write.tmp")).expect("symlink");
+    // The owner's own name pointing outside: removed, not written through.
+    symlink(outside.join("staged"), dir.join("owner.pod-a")).expect("symlink");
 
     let lease = ipam.reserve("pod-a").expect("reserve");
     assert_eq!(
@@ -271,7 +273,10 @@ fn symlinks_planted_in_the_directory_are_never_followed() {
     assert_eq!(ipam.leases().expect("leases"), std::slice::from_ref(&lease));
     assert_eq!(ipam.release("pod-a").expect("release"), Some(lease.address));
     assert!(dir.join("10.0.0.2").is_symlink(), "a foreign link stays");
-    assert_eq!(fs::read_to_string(&victim).expect("victim"), "pod-a");
+    assert_eq!(
+        fs::read_to_string(&victim).expect("victim"),
+        "pod-a\n10.0.0.2\n"
+    );
     assert_eq!(
         fs::read_to_string(outside.join("last")).expect("last"),
         "10.0.0.4"
@@ -287,7 +292,7 @@ fn symlinks_planted_in_the_directory_are_never_followed() {
     // and replaced, not written through.
     let holder = ipam.reserve("pod-b").expect("pod-b");
     fs::remove_file(dir.join("owner.pod-b")).expect("remove the index");
-    fs::write(outside.join("index"), "10.0.0.5").expect("index");
+    fs::write(outside.join("index"), "pod-b\n10.0.0.5\n").expect("index");
     symlink(outside.join("index"), dir.join("owner.pod-b")).expect("symlink");
     assert_eq!(
         ipam.reserve("pod-c").expect("pod-c").address,
@@ -304,7 +309,7 @@ fn symlinks_planted_in_the_directory_are_never_followed() {
     );
     assert_eq!(
         fs::read_to_string(outside.join("index")).expect("index"),
-        "10.0.0.5"
+        "pod-b\n10.0.0.5\n"
     );
     assert_eq!(names(&outside), ["index", "last", "victim"]);
 
@@ -318,32 +323,35 @@ fn symlinks_planted_in_the_directory_are_never_followed() {
 }
 
 #[test]
-fn an_index_that_disagrees_with_the_reservations_is_ignored() {
+fn an_owner_name_that_is_not_the_reservation_is_ignored() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let ipam = ipam(tmp.path(), "10.88.0.0/16");
     let b = ipam.reserve("pod-b").expect("b");
     let dir = ipam.dir();
-    // pod-a's index names pod-b's address (a crash, or a hand edit).
-    fs::write(dir.join("owner.pod-a"), "10.88.0.2\n").expect("lying index");
+    // pod-a's name for a reservation claims pod-b's address, in a file of
+    // its own (a hand edit): the address's file is another one.
+    fs::write(dir.join("owner.pod-a"), "pod-a\n10.88.0.2\n").expect("lying index");
     let a = ipam.reserve("pod-a").expect("a");
     assert_eq!(a.address, ip("10.88.0.3"), "pod-b's address is not pod-a's");
     assert_eq!(ipam.release("pod-a").expect("release"), Some(a.address));
-    fs::write(dir.join("owner.pod-a"), "10.88.0.2\n").expect("lying index");
+    fs::write(dir.join("owner.pod-a"), "pod-a\n10.88.0.2\n").expect("lying index");
     assert_eq!(ipam.release("pod-a").expect("release"), None);
+    assert!(!dir.join("owner.pod-a").exists(), "removed on release");
     assert_eq!(ipam.leases().expect("leases"), std::slice::from_ref(&b));
-    // An index naming nothing reserved (a crash before the reservation).
-    fs::write(dir.join("owner.pod-c"), "10.88.0.77").expect("stale index");
+    // A staged file never linked to its address (a crash in between).
+    fs::write(dir.join("owner.pod-c"), "pod-c\n10.88.0.77\n").expect("stale");
     assert_eq!(ipam.reserve("pod-c").expect("c").address, ip("10.88.0.4"));
-    // A reservation whose index was lost is still found and given back.
+    assert!(!dir.join("10.88.0.77").exists());
+    // A reservation whose owner name was lost is still found and given back.
     fs::remove_file(dir.join("owner.pod-b")).expect("remove");
     assert_eq!(ipam.release("pod-b").expect("release"), Some(b.address));
     assert!(!dir.join("10.88.0.2").exists());
-    // Garbage and oversized indexes read as none.
+    // Garbage and oversized ones read as none, and are replaced.
     fs::write(dir.join("owner.pod-d"), "x".repeat(10_000)).expect("big");
     assert_eq!(ipam.reserve("pod-d").expect("d").address, ip("10.88.0.5"));
     assert_eq!(
         fs::read_to_string(dir.join("owner.pod-d")).expect("rewritten"),
-        "10.88.0.5      \n"
+        "pod-d\n10.88.0.5\n"
     );
 }
 
