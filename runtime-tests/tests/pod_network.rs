@@ -1,33 +1,38 @@
 //! A pod's network through the runtime (`PodRuntime::create_pod` and
-//! `remove_pod`): the sandbox attached to a network the test configures,
-//! the host reaching a server in the pod at the pod IP, the pod's
-//! `/etc/hosts`, a broken configuration failing the sandbox with nothing
-//! left, and the removal of a pod whose monitor died.
+//! `remove_pod`), on a CNI configuration (this file) and on the native
+//! default network (`pod_network/native.rs`): the host reaching a server
+//! in the pod at the pod IP, the pod's `/etc/hosts`, a broken
+//! configuration failing the sandbox with nothing left, and the removal
+//! of a pod whose monitor died.
 //!
 //! Everything the test makes is its own and removed even when an
-//! assertion fails: a conf dir with a `.conflist` for Debian's `bridge` +
-//! `host-local` plugins on a bridge `mpt<pid>` and a /24 of 10.203.0.0/16
-//! that the host does not route, the node's directories and cgroups
-//! (`TestNode`). The bridge plugin's `isGateway` turns
-//! `net.ipv4.ip_forward` on host-wide: it is restored to its value before
-//! the test. All traffic stays on this machine.
+//! assertion fails (`pod_network/setup.rs`): a conf dir (with a
+//! `.conflist` for Debian's `bridge` + `host-local` plugins, or empty for
+//! the native network), a bridge `mpt<pid>` and a /24 of 10.203.0.0/16
+//! that the host does not route, the native network's NAT table
+//! `minipod_mpt<pid>`, the node's directories and cgroups (`TestNode`).
+//! The bridge plugin's `isGateway` turns `net.ipv4.ip_forward` on
+//! host-wide: it is restored to its value before the test (the native
+//! network is told to leave it alone). All traffic stays on this machine.
 
 #[path = "cni/scene.rs"]
 #[allow(dead_code)] // shared with tests/cni.rs, which uses the rest
 mod scene;
+#[path = "pod_network/setup.rs"]
+mod setup;
+
+#[path = "pod_network/native.rs"]
+mod native;
 
 use std::fs;
-use std::io::{Read, Write};
-use std::net::{IpAddr, SocketAddr, TcpStream};
-use std::path::PathBuf;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use minipod_cni::NodeNetworkSettings;
 use minipod_linux::signals::Signal;
-use minipod_runtime_tests::{TestNode, root_on_the_host_or_skip, serial, wait_until};
-use scene::{BIN_DIRS, Cleanup, link_exists, quiet, test_cidr};
+use minipod_runtime_tests::{root_on_the_host_or_skip, serial, wait_until};
+use scene::link_exists;
+use setup::{TestNetwork, http_get, reservations};
 
-const INIT: &str = env!("CARGO_BIN_EXE_minipod-test-init");
 const PATIENCE: Duration = Duration::from_secs(60);
 
 const WEB: &str = r#"
@@ -48,120 +53,6 @@ spec:
       echo hello from the pod network > /tmp/www/index.html
       exec httpd -f -p 8080 -h /tmp/www
 "#;
-
-/// A test's network: its conf dir, bridge and range, restored and removed
-/// on drop.
-struct TestNetwork {
-    conf_dir: tempfile::TempDir,
-    bridge: String,
-    name: String,
-    cidr: minipod_cni::Ipv4Net,
-    _cleanup: Cleanup,
-}
-
-impl TestNetwork {
-    /// `conflist(name, bridge, cidr, ipam_dir)` is written to the conf dir.
-    fn new(conflist: impl FnOnce(&str, &str, &str, &str) -> String) -> TestNetwork {
-        let mut cleanup = Cleanup::default();
-        let forward = fs::read_to_string("/proc/sys/net/ipv4/ip_forward").expect("ip_forward");
-        cleanup.push("ip_forward", move || {
-            let _ = fs::write("/proc/sys/net/ipv4/ip_forward", forward.trim());
-        });
-        let pid = std::process::id();
-        let bridge = format!("mpt{pid}");
-        assert!(!link_exists(&bridge), "{bridge} already exists: not ours");
-        let b = bridge.clone();
-        cleanup.push("bridge", move || {
-            if link_exists(&b) {
-                let _ = quiet("ip", &["link", "del", "dev", &b]);
-            }
-        });
-        let name = format!("minipod-test-{pid}");
-        let cidr = test_cidr();
-        let conf_dir = tempfile::tempdir().expect("conf dir");
-        // host-local's reservations in the test's own directory (its
-        // default is the host-wide /var/lib/cni/networks).
-        let ipam_dir = conf_dir.path().join("ipam");
-        fs::write(
-            conf_dir.path().join("10-test.conflist"),
-            conflist(
-                &name,
-                &bridge,
-                &cidr.to_string(),
-                ipam_dir.to_str().expect("utf-8"),
-            ),
-        )
-        .expect("write the conflist");
-        TestNetwork {
-            conf_dir,
-            bridge,
-            name,
-            cidr,
-            _cleanup: cleanup,
-        }
-    }
-
-    /// The bridge/host-local chain of the default network, without
-    /// `ipMasq` and portmap (the native NAT's tests cover those).
-    fn bridge() -> TestNetwork {
-        TestNetwork::new(|name, bridge, cidr, ipam_dir| {
-            serde_json::json!({
-                "cniVersion": "1.0.0",
-                "name": name,
-                "plugins": [{
-                    "type": "bridge", "bridge": bridge, "isGateway": true, "hairpinMode": true,
-                    "ipam": {"type": "host-local", "ranges": [[{"subnet": cidr}]],
-                             "routes": [{"dst": "0.0.0.0/0"}], "dataDir": ipam_dir},
-                }],
-            })
-            .to_string()
-        })
-    }
-
-    fn settings(&self) -> NodeNetworkSettings {
-        NodeNetworkSettings {
-            conf_dir: self.conf_dir.path().to_owned(),
-            bin_dirs: BIN_DIRS.iter().map(PathBuf::from).collect(),
-            ..NodeNetworkSettings::default()
-        }
-    }
-
-    fn node(&self) -> TestNode {
-        let settings = self.settings();
-        TestNode::configured(INIT, "nameserver 192.0.2.53\n", move |node| {
-            node.network = Some(settings);
-        })
-    }
-
-    /// The bridge's ports (the pods' host ends).
-    fn ports(&self) -> String {
-        scene::run("ip", &["-o", "link", "show", "master", &self.bridge])
-    }
-}
-
-/// host-local's reservations (its files other than the lock and the last
-/// reserved address).
-fn reservations(net: &TestNetwork) -> Vec<String> {
-    let dir = net.conf_dir.path().join("ipam").join(&net.name);
-    fs::read_dir(&dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n != "lock" && !n.starts_with("last_reserved_ip"))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn http_get(addr: SocketAddr) -> std::io::Result<String> {
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(stream, "GET / HTTP/1.0\r\nHost: pod\r\n\r\n")?;
-    let mut reply = String::new();
-    stream.read_to_string(&mut reply)?;
-    Ok(reply)
-}
 
 #[test]
 fn a_pod_on_a_cni_network_answers_the_host_at_its_ip() {
@@ -227,7 +118,7 @@ fn a_broken_network_configuration_fails_the_sandbox_and_leaves_nothing() {
     let _serial = serial();
     // host-local cannot use this range: the bridge plugin's ADD fails
     // after it made the bridge.
-    let net = TestNetwork::new(|name, bridge, _, ipam_dir| {
+    let net = TestNetwork::new(Some(&|name, bridge, _, ipam_dir| {
         serde_json::json!({
             "cniVersion": "1.0.0",
             "name": name,
@@ -238,7 +129,7 @@ fn a_broken_network_configuration_fails_the_sandbox_and_leaves_nothing() {
             }],
         })
         .to_string()
-    });
+    }));
     let node = net.node();
     let e = node.create(WEB).expect_err("the sandbox fails");
     let chain = minipod_spec::error_chain(&e);

@@ -21,6 +21,11 @@ pub struct NodeNetworkSettings {
     pub pod_cidr: Option<Ipv4Net>,
     /// The default network's bridge (`minipod0`).
     pub bridge: String,
+    /// Whether the default network turns the host-wide
+    /// `net.ipv4.ip_forward` on (if it is off), as the bridge plugin's
+    /// `isGateway` does: pods then reach, through NAT, whatever the host
+    /// reaches. Off: pods reach the host and each other only.
+    pub ip_forward: bool,
 }
 
 impl Default for NodeNetworkSettings {
@@ -30,6 +35,7 @@ impl Default for NodeNetworkSettings {
             bin_dirs: DEFAULT_BIN_DIRS.iter().map(PathBuf::from).collect(),
             pod_cidr: None,
             bridge: crate::default_net::DEFAULT_BRIDGE.to_owned(),
+            ip_forward: true,
         }
     }
 }

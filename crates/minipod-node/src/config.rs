@@ -29,7 +29,8 @@ pub struct NodeArgs {
     /// `insecureRegistries`, `imagePullProgressTimeout`, `kubeReserved`,
     /// `systemReserved`, `evictionHard`, `seccompProfileRoot`,
     /// `seccompDefault`, `containerLogMaxSize`, `containerLogMaxFiles`,
-    /// `podNetwork`, `cniConfDir`, `cniBinDirs`, `podCIDR`, `podBridge`);
+    /// `podNetwork`, `cniConfDir`, `cniBinDirs`, `podCIDR`, `podBridge`,
+    /// `ipForward`);
     /// flags win over it.
     #[arg(long, value_name = "FILE", env = "MINIPOD_CONFIG")]
     pub config: Option<PathBuf>,
@@ -126,6 +127,11 @@ pub struct NodeArgs {
     /// The default network's bridge [default: minipod0].
     #[arg(long, value_name = "NAME")]
     pub pod_bridge: Option<String>,
+    /// Leave the host-wide `net.ipv4.ip_forward` as it is: the default
+    /// network turns it on (as the CNI bridge plugin's `isGateway` does),
+    /// without which pods reach the host and each other only.
+    #[arg(long)]
+    pub no_ip_forward: bool,
 }
 
 /// The config file's keys.
@@ -161,6 +167,7 @@ struct ConfigFile {
     #[serde(rename = "podCIDR")]
     pod_cidr: Option<String>,
     pod_bridge: Option<String>,
+    ip_forward: Option<bool>,
 }
 
 /// A node setting that cannot be used; the message names the setting or
@@ -318,6 +325,11 @@ impl NodeArgs {
                 .or(file.pod_cidr.map(|v| ("podCIDR", v))),
             pod_bridge: (self.pod_bridge.clone().map(|v| ("--pod-bridge", v)))
                 .or(file.pod_bridge.map(|v| ("podBridge", v))),
+            ip_forward: if self.no_ip_forward {
+                Some(false)
+            } else {
+                file.ip_forward
+            },
         }
         .resolve()?;
         let defaults = BackoffConfig::default();

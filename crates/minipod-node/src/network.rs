@@ -24,6 +24,8 @@ pub struct NetworkSettingsGiven {
     pub cni_bin_dirs: Vec<PathBuf>,
     pub pod_cidr: Option<(&'static str, String)>,
     pub pod_bridge: Option<(&'static str, String)>,
+    /// `false`: leave the host-wide `net.ipv4.ip_forward` as it is.
+    pub ip_forward: Option<bool>,
 }
 
 /// A network setting that cannot be used, named by its flag or key.
@@ -63,6 +65,9 @@ impl NetworkSettingsGiven {
                 return Err(NetworkSettingError::Bridge { key, name, why });
             }
             settings.bridge = name;
+        }
+        if let Some(on) = self.ip_forward {
+            settings.ip_forward = on;
         }
         Ok(Some(settings))
     }

@@ -152,7 +152,7 @@ impl PodRuntime {
         // 2. The pod's network, from the result cache, while its
         // namespace is still pinned (as `RunningPod::teardown` does).
         if let Some(network) = self.network() {
-            match network.detach_cached(uid) {
+            match network.detach_orphan(uid) {
                 Ok(found) => removal.network = found,
                 Err(e) => keep(Err(e.into())),
             }

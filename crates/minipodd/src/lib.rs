@@ -170,6 +170,9 @@ fn node_flags(
     if node.seccomp_default {
         flags.push("--seccomp-default".into());
     }
+    if node.network.as_ref().is_some_and(|n| !n.ip_forward) {
+        flags.push("--no-ip-forward".into());
+    }
     flags
 }
 

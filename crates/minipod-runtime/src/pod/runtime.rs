@@ -26,7 +26,7 @@ impl PodRuntime {
         let network = node
             .network
             .as_ref()
-            .map(|settings| NodeNetwork::new(settings, &node.state_dir));
+            .map(|settings| NodeNetwork::new(settings, &node.state_dir, &node.run_dir));
         let images = Store::new(node.image_root.clone());
         let puller = minipod_registry::Puller::new(
             images.clone(),

@@ -115,7 +115,11 @@ impl Daemon {
             tracing::info!("pod network: none (loopback only)");
             return;
         };
-        let network = minipod_runtime::pod::NodeNetwork::new(settings, &self.node.state_dir);
+        let network = minipod_runtime::pod::NodeNetwork::new(
+            settings,
+            &self.node.state_dir,
+            &self.node.run_dir,
+        );
         match network.describe() {
             Ok(line) => tracing::info!("pod network: {line}"),
             Err(e) => tracing::warn!("pod network: {}", minipod_spec::error_chain(&e)),

@@ -2,28 +2,35 @@
 //! sandbox exists, detached before the namespace is unpinned
 //! (`docs/networking.md`).
 //!
-//! The node's network is resolved once per runtime ([`NodeNetwork::resolve`]):
-//! the first configuration of the CNI conf dir, used as it is, else
-//! minipod's default network on the node's pod CIDR. A pod's attachment
-//! is what containerd's CRI plugin makes of it: `CNI_CONTAINERID` is the
-//! sandbox's id (the pod's uid, which names everything of the pod on this
-//! node), `CNI_IFNAME` is `eth0`, `CNI_ARGS` carries the pod's namespace,
-//! name and uid, and the pod's app containers' `hostPort`s go to the
-//! plugins as the `portMappings` capability
-//! (`pkg/kubelet/kuberuntime/kuberuntime_sandbox.go`,
+//! The node's network is read for each pod ([`NodeNetwork::current`]):
+//! the first configuration of the CNI conf dir, used as it is through the
+//! plugins (`cni`), else minipod's default network on the node's pod CIDR,
+//! built natively (`native`, decision 0018). Either way a pod's
+//! attachment is what containerd's CRI plugin makes of it: the sandbox's
+//! id is the pod's uid (which names everything of the pod on this node),
+//! its interface `eth0`, and the pod's app containers' `hostPort`s are
+//! its port mappings (`pkg/kubelet/kuberuntime/kuberuntime_sandbox.go`,
 //! `generatePodSandboxConfig`).
 //!
-//! Every attachment's result is cached under the state directory before
-//! `ADD` returns (`minipod_cni::cache`), so whoever removes the pod later,
-//! its monitor or the daemon after the monitor died, tears it down as it
-//! was made.
+//! Every attachment is written down under the state directory before it
+//! is made (the CNI result cache, the native network's record), so
+//! whoever removes the pod later, its monitor or the daemon after the
+//! monitor died, tears it down as it was made.
+
+mod cni;
+mod native;
+
+pub use cni::CniAttachment;
+pub use native::NativeAttachment;
 
 use std::fs;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use minipod_cni::{Attachment, Cni, CniError, CommandExec, ConfigError, NodeNetworkSettings};
-use minipod_cni::{Ipv4Net, NetworkConfig, PodNetwork, PortMapping};
+use minipod_cni::nat::NatError;
+use minipod_cni::{Cni, CniError, CommandExec, ConfigError, IpamError, NodeNetworkSettings};
+use minipod_cni::{Ipv4Net, PodNetwork, PortMapping};
+use minipod_linux::net::NetError;
 use minipod_spec::AdmittedPod;
 use minipod_spec::model::PodSpec;
 
@@ -35,15 +42,17 @@ pub const POD_INTERFACE: &str = "eth0";
 pub enum NetworkError {
     #[error("the node's pod network")]
     Config(#[source] ConfigError),
-    /// The node's pod CIDR choice could not be read or kept.
+    /// A file of the network's state (the pod CIDR kept, a record).
     #[error("{}", path.display())]
-    PodCidrFile {
+    File {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
     #[error("{}: not a pod CIDR", path.display())]
     PodCidrInvalid { path: PathBuf },
+    #[error("{}: not a pod network record of minipod's", path.display())]
+    BadRecord { path: PathBuf },
     /// A CNI `ADD`: the message says "setup" as containerd's does.
     #[error("failed to setup network for sandbox {sandbox:?}")]
     Setup {
@@ -62,34 +71,41 @@ pub enum NetworkError {
     NoAddress { sandbox: String },
     #[error("the CNI result cache")]
     Cache(#[source] Box<CniError>),
+    #[error("the pod's address")]
+    Ipam(#[source] IpamError),
+    #[error("the pod's link")]
+    Kernel(#[source] NetError),
+    #[error("the node's NAT table")]
+    Nat(#[source] NatError),
 }
 
-/// The node's pod network: its settings, and the plugins that run it.
-/// The configuration is read again for each pod ([`NodeNetwork::current`]),
-/// as containerd reloads its conf dir: a configuration fixed (or dropped in)
-/// while pods wait for their sandbox is used by their next attempt.
+/// The node's pod network: its settings, and where its state is. The
+/// configuration is read again for each pod ([`NodeNetwork::current`]),
+/// as containerd reloads its conf dir: a configuration fixed (or dropped
+/// in) while pods wait for their sandbox is used by their next attempt.
 #[derive(Debug, Clone)]
 pub struct NodeNetwork {
     settings: NodeNetworkSettings,
     state_dir: PathBuf,
+    run_dir: PathBuf,
     cni: Cni<CommandExec>,
 }
 
 /// A pod attached to the node's network: what its teardown needs.
 #[derive(Debug, Clone)]
-pub struct PodAttachment {
-    cni: Cni<CommandExec>,
-    config: NetworkConfig,
-    attachment: Attachment,
+pub enum PodAttachment {
+    Cni(CniAttachment),
+    Native(NativeAttachment),
 }
 
 impl NodeNetwork {
     /// The node's network for `settings`, its state under `state_dir`
-    /// (reads nothing yet).
-    pub fn new(settings: &NodeNetworkSettings, state_dir: &Path) -> NodeNetwork {
+    /// and `run_dir` (reads nothing yet).
+    pub fn new(settings: &NodeNetworkSettings, state_dir: &Path, run_dir: &Path) -> NodeNetwork {
         NodeNetwork {
             settings: settings.clone(),
             state_dir: state_dir.to_owned(),
+            run_dir: run_dir.to_owned(),
             cni: Cni::new(settings.bin_dirs.clone(), state_dir, CommandExec),
         }
     }
@@ -133,131 +149,88 @@ impl NodeNetwork {
                     .map_or_else(|| "?".to_owned(), |p| p.display().to_string())
             ),
             PodNetwork::Default(default) => format!(
-                "minipod's default network {:?}: bridge {}, pod CIDR {}",
-                default.name, default.bridge, default.pod_cidr
+                "minipod's default network {:?}: bridge {}, pod CIDR {}, NAT table {}",
+                default.name,
+                default.bridge,
+                default.pod_cidr,
+                native::nat_table(&default.bridge)?
             ),
         })
     }
 
     /// Attaches `pod`'s network namespace (pinned at `netns`) to the
     /// network: its IPs, in the order the network gave them. On failure
-    /// nothing of the attachment is left (the CNI runtime deletes a chain
-    /// that failed half-way).
+    /// nothing of the attachment is left.
     pub(super) fn attach(
         &self,
         pod: &AdmittedPod,
         netns: &Path,
     ) -> Result<(PodAttachment, Vec<IpAddr>), NetworkError> {
-        let sandbox = pod.uid().to_owned();
-        let setup = |source| NetworkError::Setup {
-            sandbox: sandbox.clone(),
-            source: Box::new(source),
-        };
-        let config = self
-            .current()
-            .map_err(|e| match e {
-                NetworkError::Config(c) => setup(CniError::Config(c)),
-                other => other,
-            })?
-            .config();
-        let attachment = Attachment {
-            container_id: pod.uid().to_owned(),
-            netns: netns.to_owned(),
-            if_name: POD_INTERFACE.to_owned(),
-            pod_namespace: pod.namespace().to_owned(),
-            pod_name: pod.name().to_owned(),
-            pod_uid: pod.uid().to_owned(),
-            port_mappings: port_mappings(&pod.pod().spec),
-        };
-        let result = self.cni.add(&config, &attachment).map_err(setup)?;
-        let attached = PodAttachment {
-            cni: self.cni.clone(),
-            config,
-            attachment,
-        };
-        let ips = result.pod_ips();
-        if ips.is_empty() {
-            let _ = attached.detach();
-            return Err(NetworkError::NoAddress { sandbox });
+        let network = self.current().map_err(|e| match e {
+            // In the words of the sandbox's failure, as containerd's are.
+            NetworkError::Config(c) => NetworkError::Setup {
+                sandbox: pod.uid().to_owned(),
+                source: Box::new(CniError::Config(c)),
+            },
+            other => other,
+        })?;
+        let ports = port_mappings(&pod.pod().spec);
+        match network {
+            PodNetwork::Configured(config) => {
+                let (attached, ips) = cni::attach(&self.cni, config, pod, netns, ports)?;
+                Ok((PodAttachment::Cni(attached), ips))
+            }
+            PodNetwork::Default(default) => {
+                let (attached, ips) = native::attach(
+                    &default,
+                    self.settings.ip_forward,
+                    (&self.state_dir, &self.run_dir),
+                    pod.uid(),
+                    netns,
+                    ports,
+                )?;
+                Ok((PodAttachment::Native(attached), ips))
+            }
         }
-        Ok((attached, ips))
     }
 
-    /// Detaches every attachment of the pod `uid` that the result cache
-    /// knows, whatever network made it: the removal of a pod whose
-    /// monitor died. Whether anything was found.
-    pub fn detach_cached(&self, uid: &str) -> Result<bool, NetworkError> {
-        let mut found = false;
-        let mut first = None;
-        for cached in self
-            .cni
-            .cache
-            .list()
-            .map_err(|e| NetworkError::Cache(Box::new(e)))?
-        {
-            let Ok(cached) = cached else { continue };
-            if cached.attachment.pod_uid != uid {
-                continue;
-            }
+    /// Detaches whatever attachment of the pod `uid` is written down, by
+    /// whichever network made it: the removal of a pod whose monitor
+    /// died. Whether anything was found.
+    pub fn detach_orphan(&self, uid: &str) -> Result<bool, NetworkError> {
+        let mut found = cni::detach_cached(&self.cni, uid)?;
+        if let Some(record) = NativeAttachment::load(&native::record_path(&self.state_dir, uid))? {
             found = true;
-            if let Err(source) = self.cni.del(&cached.network, &cached.attachment) {
-                first.get_or_insert(NetworkError::Teardown {
-                    sandbox: uid.to_owned(),
-                    source: Box::new(source),
-                });
-            }
+            record.detach()?;
         }
-        first.map_or(Ok(found), Err)
+        Ok(found)
     }
 
     /// Detaches the attachments of pods that no longer exist (`live` holds
-    /// the uids of those that do): the daemon's clean-up at start. Then,
-    /// where the plugins support CNI 1.1, `GC` with the live attachments.
-    /// The uids of the pods cleaned up.
+    /// the uids of those that do): the daemon's clean-up at start, as the
+    /// kubelet's runtime garbage-collects sandboxes. The uids of the pods
+    /// cleaned up.
     pub fn collect_garbage(&self, live: &[String]) -> Result<Vec<String>, NetworkError> {
-        let mut cleaned = Vec::new();
-        let mut valid = Vec::new();
-        for cached in self
-            .cni
-            .cache
-            .list()
-            .map_err(|e| NetworkError::Cache(Box::new(e)))?
-        {
-            let Ok(cached) = cached else { continue };
-            if live.contains(&cached.attachment.pod_uid) {
-                valid.push(cached.attachment);
+        let mut cleaned = cni::collect_garbage(&self.cni, self.current().ok(), live)?;
+        for record in NativeAttachment::load_all(&self.state_dir) {
+            if live.iter().any(|uid| uid == record.uid()) {
                 continue;
             }
-            let uid = cached.attachment.pod_uid.clone();
-            self.cni
-                .del(&cached.network, &cached.attachment)
-                .map_err(|source| NetworkError::Teardown {
-                    sandbox: uid.clone(),
-                    source: Box::new(source),
-                })?;
-            cleaned.push(uid);
-        }
-        // GC is a sweep on top (CNI 1.1); plugins that predate it are
-        // skipped by `Cni::gc` itself.
-        if let Ok(network) = self.current()
-            && let Err(e) = self.cni.gc(&network.config(), &valid)
-        {
-            tracing::warn!("CNI GC: {}", minipod_spec::error_chain(&e));
+            record.detach()?;
+            cleaned.push(record.uid().to_owned());
         }
         Ok(cleaned)
     }
 }
 
 impl PodAttachment {
-    /// `DEL` along the chain, with the cached result. Idempotent: a pod
-    /// already detached is not an error.
+    /// Takes the attachment down. Idempotent: a pod already detached is
+    /// not an error.
     pub(super) fn detach(&self) -> Result<(), NetworkError> {
-        self.cni
-            .del(&self.config, &self.attachment)
-            .map_err(|source| NetworkError::Teardown {
-                sandbox: self.attachment.container_id.clone(),
-                source: Box::new(source),
-            })
+        match self {
+            PodAttachment::Cni(attached) => attached.detach(),
+            PodAttachment::Native(attached) => attached.detach(),
+        }
     }
 }
 
@@ -294,7 +267,7 @@ fn read_kept_cidr(path: &Path) -> Result<Option<Ipv4Net>, NetworkError> {
                 path: path.to_owned(),
             }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(NetworkError::PodCidrFile {
+        Err(source) => Err(NetworkError::File {
             path: path.to_owned(),
             source,
         }),
@@ -302,7 +275,7 @@ fn read_kept_cidr(path: &Path) -> Result<Option<Ipv4Net>, NetworkError> {
 }
 
 fn keep_cidr(path: &Path, cidr: Ipv4Net) -> Result<(), NetworkError> {
-    let io = |source| NetworkError::PodCidrFile {
+    let io = |source| NetworkError::File {
         path: path.to_owned(),
         source,
     };
@@ -355,7 +328,7 @@ mod tests {
             conf_dir: conf.path().to_owned(),
             ..NodeNetworkSettings::default()
         };
-        let node = NodeNetwork::new(&settings, state.path());
+        let node = NodeNetwork::new(&settings, state.path(), state.path());
         let first = node.current().expect("resolve");
         let PodNetwork::Default(default) = &first else {
             panic!("the default network expected")
