@@ -118,9 +118,19 @@ fn container_fields_minipod_would_violate_are_rejected() {
         [
             "spec.initContainers[0].envFrom: Forbidden: not supported by minipod: ConfigMaps and Secrets are not implemented yet",
             "spec.containers[0].tty: Forbidden: not supported by minipod: interactive containers are not implemented",
-            "spec.containers[0].ports[0].hostPort: Forbidden: not supported by minipod: host ports are not implemented (a pod has loopback networking only)",
         ]
     );
+}
+
+#[test]
+fn host_ports_and_host_ips_are_accepted() {
+    // Forwarded by the pod network (DNAT, or CNI's portmap) and admitted
+    // by the kubelet's NodePorts check (`minipod_plan::admission`).
+    let (warnings, errors) = messages(&report(
+        "  containers:\n  - name: app\n    image: busybox\n    ports:\n    - {containerPort: 80, hostPort: 8080}\n    - {containerPort: 53, hostPort: 5353, hostIP: 127.0.0.1, protocol: UDP}\n",
+    ));
+    assert!(errors.is_empty(), "{errors:?}");
+    assert!(warnings.is_empty(), "{warnings:?}");
 }
 
 #[test]
