@@ -4,18 +4,21 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 
 use minipod_linux::cgroup::PodCgroup;
 use minipod_linux::mounts;
 use minipod_linux::private_fs::private_dir;
 use minipod_linux::sandbox::Sandbox;
 use minipod_plan::Plan;
-use minipod_plan::launch::PodPaths;
+use minipod_plan::addresses;
+use minipod_plan::launch::{self, PodPaths};
 use minipod_plan::process;
 use minipod_plan::{dns, sandbox_files};
 use minipod_spec::AdmittedPod;
 
 use super::error::{PodError, io_error};
+use super::host_network;
 use super::running::RunningPod;
 use super::runtime::PodRuntime;
 
@@ -93,16 +96,22 @@ impl PodRuntime {
             ..dns::NodeDns::default()
         };
         let loopback = ["127.0.0.1".to_owned()];
-        let hosts_source = sandbox_files::HostsSource::PodNetwork {
-            pod_ips: &loopback,
-            cluster_domain: "",
+        // A `hostNetwork` pod's files are the node's (`host_network`).
+        let node_hosts = match pod.uses_host_network() {
+            true => host_network::node_hosts_text(Path::new(host_network::NODE_HOSTS))?,
+            false => String::new(),
         };
+        let node_hostname = host_network::node_hostname();
+        let hosts_source = sandbox_files::HostsSource::for_pod(&pod, &loopback, "", &node_hosts);
         let files = [
             (
                 &running.paths.hosts,
                 sandbox_files::hosts_file(&pod, hosts_source),
             ),
-            (&running.paths.hostname, sandbox_files::hostname_file(&pod)),
+            (
+                &running.paths.hostname,
+                sandbox_files::hostname_file(&pod, &node_hostname),
+            ),
             (
                 &running.paths.resolv_conf,
                 dns::pod_dns(pod.pod(), &node_dns)?.resolv_conf(),
@@ -130,10 +139,13 @@ impl PodRuntime {
         mounts::mount_tmpfs(&shm, Some(SHM_SIZE), 0o1777, true).map_err(io_error(&shm))?;
         running.tmpfs.push(shm);
         // Step 6: the sandbox.
-        let mut sandbox = Sandbox::create(
+        // Only the namespaces the plan gives the pod: a `hostNetwork`
+        // pod's containers stay in the node's network and UTS namespaces.
+        let mut sandbox = Sandbox::create_with_namespaces(
             &self.node.init_program,
             &running.run_dir.join("sandbox"),
-            &process::pod_hostname(&pod),
+            &process::sandbox_hostname(&pod, &node_hostname),
+            &launch::sandbox_namespaces(&pod),
         )?;
         // `shareProcessNamespace: true`: one PID namespace for the whole pod,
         // whose pid 1 is a pause process.
@@ -143,8 +155,12 @@ impl PodRuntime {
         running.paths.namespaces = sandbox.namespace_paths();
         running.sandbox = Some(sandbox);
         // The sandbox's network namespace holds only `lo` (issue 13 gives
-        // it a network): its one address is the loopback address.
-        running.pod_ips = vec![std::net::Ipv4Addr::LOCALHOST.into()];
+        // it a network): its one address is the loopback address. A
+        // `hostNetwork` pod has the node's network, and shows its IPs.
+        running.pod_ips = match pod.uses_host_network() {
+            true => addresses::host_network_sandbox_ips(&self.node.host_ips),
+            false => vec![std::net::Ipv4Addr::LOCALHOST.into()],
+        };
         Ok(())
     }
 }

@@ -10,7 +10,9 @@
 //! 4. the volumes: emptyDir (a directory, or a tmpfs of `sizeLimit` with
 //!    `medium: Memory`) and hostPath (with the kubelet's `type` checks);
 //! 5. `/dev/shm`: a 64Mi tmpfs, as containerd's;
-//! 6. the sandbox: net, ipc and uts namespaces, pinned.
+//! 6. the sandbox: net, ipc and uts namespaces, pinned (ipc only for a
+//!    `hostNetwork` pod, which keeps the node's network, hostname and
+//!    `/etc/hosts`: `host_network`).
 //!
 //! [`PodRuntime::start_container`] starts one run of a container;
 //! [`PodRuntime::remove_container`] and [`PodRuntime::remove_pod`] take it
@@ -26,6 +28,7 @@
 mod container_run;
 mod create;
 mod error;
+mod host_network;
 mod image_policy;
 mod node;
 mod running;

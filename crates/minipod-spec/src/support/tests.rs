@@ -48,14 +48,13 @@ fn scheduler_fields_are_accepted_with_a_warning() {
 }
 
 #[test]
-fn host_namespaces_are_rejected_only_when_requested() {
+fn host_pid_and_ipc_are_rejected_only_when_requested_host_network_is_served() {
     let (_, errors) = messages(&report(&format!(
         "{APP}  hostNetwork: true\n  hostPID: false\n  hostIPC: true\n"
     )));
     assert_eq!(
         errors,
         [
-            "spec.hostNetwork: Forbidden: not supported by minipod: the pod always gets its own network namespace",
             "spec.hostIPC: Forbidden: not supported by minipod: the pod always gets its own IPC namespace",
         ]
     );

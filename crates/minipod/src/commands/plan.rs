@@ -102,31 +102,44 @@ pub fn run(args: &PlanArgs) -> Result<u8> {
         },
         &Reservations::default(),
     );
-    let plans: Vec<(Plan, PodClaims)> = pods
+    let plans: Vec<PodText> = pods
         .iter()
         .map(|pod| {
             input::print_warnings(pod);
-            (plan(pod, &node), PodClaims::of(&pod.pod().spec))
+            PodText {
+                plan: plan(pod, &node),
+                claims: PodClaims::of(&pod.pod().spec),
+                host_network: pod.uses_host_network(),
+            }
         })
         .collect();
     print!("{}", render(&plans, allocatable, args.output)?);
     Ok(exit::OK)
 }
 
-fn render(
-    plans: &[(Plan, PodClaims)],
-    allocatable: CpuAndMemory,
-    format: Format,
-) -> Result<String> {
+/// What the plan of one pod shows.
+struct PodText {
+    plan: Plan,
+    claims: PodClaims,
+    /// `hostNetwork: true` (said in the text form only: the JSON plan is
+    /// the plan's contract).
+    host_network: bool,
+}
+
+fn render(plans: &[PodText], allocatable: CpuAndMemory, format: Format) -> Result<String> {
     let mut out = String::new();
-    for (i, (plan, claims)) in plans.iter().enumerate() {
+    for (i, pod) in plans.iter().enumerate() {
+        let plan = &pod.plan;
         match format {
             Format::Text => {
                 if i > 0 {
                     out.push('\n');
                 }
                 out.push_str(&render_text(plan));
-                out.push_str(&admission_text(allocatable, claims));
+                if pod.host_network {
+                    out.push_str(HOST_NETWORK_TEXT);
+                }
+                out.push_str(&admission_text(allocatable, &pod.claims));
             }
             Format::Json => {
                 out.push_str(&serde_json::to_string_pretty(plan)?);
@@ -142,6 +155,12 @@ fn render(
     }
     Ok(out)
 }
+
+/// What a `hostNetwork` pod's text plan says of its network.
+const HOST_NETWORK_TEXT: &str = "\nNetwork: the node's (hostNetwork: true)\n  \
+    no network or UTS namespace of its own (its IPC namespace is its own), no network attached;\n  \
+    its hostname and /etc/hosts are the node's, its podIPs the node's hostIPs, and every\n  \
+    container port is a host port on the node\n";
 
 /// The node's side of a text plan: the allocatable (capacity with the
 /// kubelet's default reservations), the host ports the pod claims, and
