@@ -5,9 +5,12 @@
 //! as the pod's (`minipod_plan::launch::sandbox_namespaces`,
 //! `sandbox_files`, `addresses`; `docs/kubernetes-semantics.md` §10.5).
 //!
+//! Probes of such a pod go, as the kubelet's, from the node to the pod's
+//! IP, which is the node's (`minipod_runtime::probe::dial_target`).
+//!
 //! The node's hostname must survive the pod: a guard puts it back (and the
 //! test fails) if the sandbox set the pod's on the node. The only traffic
-//! is the test's own, to 127.0.0.1. Run as root on the host; the pod's
+//! is the test's own, to 127.0.0.1 and the node's own address. Run as root on the host; the pod's
 //! namespaces, mounts, cgroups and directories are checked gone at the end.
 
 use std::fs;
@@ -16,7 +19,9 @@ use std::net::{IpAddr, TcpStream};
 use std::time::Duration;
 
 use minipod_linux::container::ExitStatus;
+use minipod_runtime::probe::{self, HttpGetRequest};
 use minipod_runtime_tests::{TestNode, root_on_the_host_or_skip, serial, wait_until_or};
+use minipod_spec::enums::UriScheme;
 use nix::sys::signal::Signal;
 
 const INIT: &str = env!("CARGO_BIN_EXE_minipod-test-init");
@@ -129,46 +134,106 @@ fn a_host_network_pod_has_the_nodes_network_hostname_and_files_and_its_own_ipc()
     node.finish();
 }
 
+/// A port free on the node now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// `GET /index.html` on `addr`, the whole answer.
+fn get_index(addr: (IpAddr, u16)) -> Result<String, String> {
+    let mut stream = TcpStream::connect(addr).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .map_err(|e| e.to_string())?;
+    stream
+        .write_all(b"GET /index.html HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .map_err(|e| e.to_string())?;
+    let mut answer = String::new();
+    stream
+        .read_to_string(&mut answer)
+        .map_err(|e| e.to_string())?;
+    Ok(answer)
+}
+
+fn get(port: u16) -> HttpGetRequest {
+    HttpGetRequest {
+        host: None,
+        port,
+        path: "/index.html".to_owned(),
+        scheme: UriScheme::Http,
+        headers: vec![],
+    }
+}
+
+/// One pod, two servers in the node's network: on 127.0.0.1, where the
+/// test reaches it as it would any local server, and on the node's own
+/// address (the pod's IP), where probes without a `host` go, dialled
+/// from the node as the kubelet dials.
 #[test]
-fn an_http_server_in_a_host_network_pod_answers_on_the_nodes_loopback() {
+fn a_host_network_pods_servers_answer_the_node_and_its_probes_at_the_nodes_ip() {
     if !root_on_the_host_or_skip(
-        "an_http_server_in_a_host_network_pod_answers_on_the_nodes_loopback",
+        "a_host_network_pods_servers_answer_the_node_and_its_probes_at_the_nodes_ip",
     ) {
         return;
     }
     let _serial = serial();
     let _hostname = HostnameGuard::new();
-    let node = node();
-    // A port free on the node now: the server binds it in the node's
-    // network namespace, where the test connects.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    // The node's own address (its default route's): traffic to it stays
+    // on this machine.
+    let node_ip = minipod_node::node_ip::host_default_ips()[0];
+    let node = TestNode::configured(INIT, NODE_RESOLV, |node| node.host_ips = vec![node_ip]);
+    let (loopback_port, node_port) = (free_port(), free_port());
     let script = format!(
         "mkdir -p /tmp/www && echo hello-from-the-host-network > /tmp/www/index.html && \
-         exec httpd -f -p 127.0.0.1:{port} -h /tmp/www"
+         httpd -p 127.0.0.1:{loopback_port} -h /tmp/www && \
+         exec httpd -f -p {node_ip}:{node_port} -h /tmp/www"
     );
     let mut running = node.create(&pod(&script)).expect("create the pod");
+    assert_eq!(running.pod_ips(), [node_ip]);
     let started = node.start(&mut running, "app");
-    let answer = wait_until_or("httpd answers on the node's loopback", PATIENCE, || {
-        let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .map_err(|e| e.to_string())?;
-        stream
-            .write_all(b"GET /index.html HTTP/1.0\r\nHost: localhost\r\n\r\n")
-            .map_err(|e| e.to_string())?;
-        let mut answer = String::new();
-        stream
-            .read_to_string(&mut answer)
-            .map_err(|e| e.to_string())?;
-        Ok::<_, String>(answer)
-    });
-    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
-    assert!(
-        answer.ends_with("\r\n\r\nhello-from-the-host-network\n"),
-        "{answer}"
+    let loopback = IpAddr::from([127, 0, 0, 1]);
+    for addr in [(loopback, loopback_port), (node_ip, node_port)] {
+        let answer = wait_until_or("the pod's httpd answers the node", PATIENCE, || {
+            get_index(addr)
+        });
+        assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+        assert!(
+            answer.ends_with("\r\n\r\nhello-from-the-host-network\n"),
+            "{answer}"
+        );
+    }
+
+    // Probes: no host is the pod's IP, the node's, dialled from the node.
+    let timeout = Duration::from_secs(10);
+    probe::tcp_check(&running, None, node_port, timeout).expect("tcpSocket at the pod IP");
+    let ok = probe::http_get(&running, &get(node_port), timeout).expect("httpGet at the pod IP");
+    assert_eq!(
+        (ok.status, ok.body.as_slice()),
+        (200, &b"hello-from-the-host-network\n"[..])
+    );
+    // Not 127.0.0.1: the loopback server is not at the pod's IP ...
+    let refused = String::from(
+        probe::tcp_check(&running, None, loopback_port, timeout).expect_err("not at the pod IP"),
+    );
+    assert_eq!(
+        refused,
+        format!("dial tcp {node_ip}:{loopback_port}: connect: connection refused")
+    );
+    // ... but a `host` is honoured, from the node.
+    probe::tcp_check(&running, Some("127.0.0.1"), loopback_port, timeout)
+        .expect("tcpSocket at the host given");
+    let given = HttpGetRequest {
+        host: Some("127.0.0.1".to_owned()),
+        ..get(loopback_port)
+    };
+    assert_eq!(
+        probe::http_get(&running, &given, timeout)
+            .expect("httpGet at the host given")
+            .status,
+        200
     );
 
     started
@@ -178,7 +243,8 @@ fn an_http_server_in_a_host_network_pod_answers_on_the_nodes_loopback() {
     let _ = started.container.wait();
     drop(started);
     node.runtime.remove_pod(running).expect("remove the pod");
-    // Nothing listens on the port any more.
-    assert!(TcpStream::connect(("127.0.0.1", port)).is_err());
+    // Nothing listens any more: the pod's cgroup took the daemonized httpd too.
+    assert!(TcpStream::connect((loopback, loopback_port)).is_err());
+    assert!(TcpStream::connect((node_ip, node_port)).is_err());
     node.finish();
 }
