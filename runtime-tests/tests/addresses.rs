@@ -3,7 +3,8 @@
 //! `status.hostIP(s)` (env `fieldRef`s), checked against the status the
 //! run reports, as the kubelet makes both from the same values
 //! (`podFieldSelectorRuntimeValue`, `generateAPIPodStatus`). Once with the
-//! node's default address (its default route's), once with `--node-ip`.
+//! node's default address (its default route's), once with `--node-ip`,
+//! and once for a `hostNetwork` pod, whose IPs are the node's.
 //!
 //! Each run has a node of its own ([`ScratchNode`]) and checks at the end
 //! that nothing of the pod is left. No traffic: only addresses are read.
@@ -24,8 +25,9 @@ const CLI: &str = env!("CARGO_BIN_EXE_minipod-cli");
 const PATIENCE: Duration = Duration::from_secs(120);
 
 /// A pod whose container prints the four addresses of the downward API,
-/// one `NAME=value` a line, to its log and to `/shared/addresses`.
-fn pod(shared: &str) -> Value {
+/// one `NAME=value` a line, to its log and to `/shared/addresses`; with
+/// `hostNetwork` when `host_network`.
+fn pod(shared: &str, host_network: bool) -> Value {
     let field = |name: &str, path: &str| json!({"name": name, "valueFrom": {"fieldRef": {"fieldPath": path}}});
     json!({
         "apiVersion": "v1",
@@ -33,6 +35,7 @@ fn pod(shared: &str) -> Value {
         "metadata": {"name": "addresses"},
         "spec": {
             "restartPolicy": "Never",
+            "hostNetwork": host_network,
             "terminationGracePeriodSeconds": 5,
             "volumes": [{"name": "shared", "hostPath": {"path": shared, "type": "Directory"}}],
             "containers": [{
@@ -70,12 +73,13 @@ impl Drop for Run {
 }
 
 /// What the pod's container printed and the Pod of the status file, after
-/// running it with `extra` flags on a node of its own.
-fn run_pod(extra: &[&str]) -> (String, Value) {
+/// running it (`hostNetwork` when `host_network`) with `extra` flags on a
+/// node of its own.
+fn run_pod(host_network: bool, extra: &[&str]) -> (String, Value) {
     let node = ScratchNode::new("addresses");
     let shared = node.shared();
     let manifest = node.path("pod.json");
-    let manifest_json = pod(shared.to_str().expect("utf-8"));
+    let manifest_json = pod(shared.to_str().expect("utf-8"), host_network);
     fs::write(&manifest, manifest_json.to_string()).expect("write the manifest");
     let status_file = node.path("status.json");
     let started = std::time::Instant::now();
@@ -134,7 +138,7 @@ fn a_container_sees_the_addresses_of_its_pods_status() {
         return;
     }
     let _serial = serial();
-    let (printed, pod) = run_pod(&[]);
+    let (printed, pod) = run_pod(false, &[]);
     let status = &pod["status"];
     assert_eq!(status["phase"], "Succeeded", "{pod}");
     check_env_matches_status(&printed, status);
@@ -154,7 +158,7 @@ fn the_node_ip_flag_gives_the_pods_host_ips_in_status_and_env() {
     }
     let _serial = serial();
     // Documentation addresses: set as the node's, never used for traffic.
-    let (printed, pod) = run_pod(&["--node-ip", "192.0.2.200,2001:db8::200"]);
+    let (printed, pod) = run_pod(false, &["--node-ip", "192.0.2.200,2001:db8::200"]);
     let status = &pod["status"];
     assert_eq!(status["phase"], "Succeeded", "{pod}");
     check_env_matches_status(&printed, status);
@@ -166,6 +170,26 @@ fn the_node_ip_flag_gives_the_pods_host_ips_in_status_and_env() {
     );
     assert!(
         printed.contains("MY_HOST_IPS=192.0.2.200,2001:db8::200\n"),
+        "{printed}"
+    );
+}
+
+#[test]
+fn a_host_network_pods_ips_are_the_nodes_in_status_and_env() {
+    if !root_on_the_host_or_skip("a_host_network_pods_ips_are_the_nodes_in_status_and_env") {
+        return;
+    }
+    let _serial = serial();
+    // "HostNetwork Pods inherit the node IPs as PodIPs" (the kubelet's
+    // `generateAPIPodStatus`). Documentation addresses, never used.
+    let (printed, pod) = run_pod(true, &["--node-ip", "192.0.2.200,2001:db8::200"]);
+    let status = &pod["status"];
+    assert_eq!(status["phase"], "Succeeded", "{pod}");
+    check_env_matches_status(&printed, status);
+    assert_eq!(status["podIP"], "192.0.2.200", "{status}");
+    assert_eq!(status["podIPs"], status["hostIPs"], "{status}");
+    assert!(
+        printed.contains("MY_POD_IPS=192.0.2.200,2001:db8::200\n"),
         "{printed}"
     );
 }

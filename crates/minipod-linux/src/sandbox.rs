@@ -3,7 +3,11 @@
 //!
 //! The namespaces are created by a short-lived holder process (our binary,
 //! re-executed by `spawn_init` with `CLONE_NEWNET | CLONE_NEWIPC |
-//! CLONE_NEWUTS`), which sets the hostname and brings loopback up. The parent
+//! CLONE_NEWUTS`), which sets the hostname and brings loopback up. A
+//! `hostNetwork` pod's sandbox makes only the IPC namespace
+//! ([`minipod_plan::launch::sandbox_namespaces`]): its containers stay in
+//! the node's network and UTS namespaces, and the holder then touches
+//! neither the hostname nor a link (they are the node's). The parent
 //! then *pins* each namespace by bind-mounting `/proc/<holder>/ns/<kind>`
 //! onto a file in the pod's run directory (as `ip netns add` does), and lets
 //! the holder exit. A pinned namespace lives until it is unmounted, so the pod
@@ -33,6 +37,8 @@ pub const PAUSE_HELPER: &str = "__minipod-pause";
 #[derive(Debug)]
 pub struct Sandbox {
     dir: PathBuf,
+    /// The namespaces it made and pinned, in [`Namespace::SHARED_BY_POD`]'s order.
+    namespaces: Vec<Namespace>,
     /// With `shareProcessNamespace: true`: the pod's pause process.
     pause: Option<Pause>,
 }
@@ -67,10 +73,25 @@ pub enum SandboxError {
 }
 
 impl Sandbox {
-    /// Creates the namespaces and pins them under `dir` (made here; removed by
-    /// [`Sandbox::remove`] or on drop). `program` is our own binary, which
-    /// serves as the holder ([`SANDBOX_HELPER`]).
+    /// Creates the network, IPC and UTS namespaces and pins them under
+    /// `dir` (made here; removed by [`Sandbox::remove`] or on drop).
+    /// `program` is our own binary, which serves as the holder
+    /// ([`SANDBOX_HELPER`]).
     pub fn create(program: &Path, dir: &Path, hostname: &str) -> Result<Sandbox, SandboxError> {
+        Sandbox::create_with_namespaces(program, dir, hostname, &Namespace::SHARED_BY_POD)
+    }
+
+    /// As [`Sandbox::create`], making only the `namespaces` named (the
+    /// plan's [`minipod_plan::launch::sandbox_namespaces`]): `hostname` is
+    /// set only in a new UTS namespace, loopback brought up only in a new
+    /// network namespace, so a sandbox left in the node's namespaces
+    /// changes nothing of the node.
+    pub fn create_with_namespaces(
+        program: &Path,
+        dir: &Path,
+        hostname: &str,
+        namespaces: &[Namespace],
+    ) -> Result<Sandbox, SandboxError> {
         let io = |path: &Path| {
             let path = path.to_owned();
             move |source| SandboxError::Io { path, source }
@@ -78,10 +99,17 @@ impl Sandbox {
         fs::create_dir_all(dir.join("ns")).map_err(io(dir))?;
         let sandbox = Sandbox {
             dir: dir.to_owned(),
+            namespaces: Namespace::SHARED_BY_POD
+                .into_iter()
+                .filter(|kind| namespaces.contains(kind))
+                .collect(),
             pause: None,
         };
         // From here on, dropping `sandbox` on an error undoes what was made.
-        for kind in Namespace::SHARED_BY_POD {
+        if sandbox.namespaces.is_empty() {
+            return Ok(sandbox);
+        }
+        for &kind in &sandbox.namespaces {
             let pin = sandbox.pin(kind);
             fs::File::create(&pin).map_err(io(&pin))?;
         }
@@ -98,10 +126,20 @@ impl Sandbox {
         drop(cfg_w);
         // Only the namespaces the pod shares: the holder needs no PID or
         // mount namespace of its own.
-        let flags = (libc::CLONE_NEWNET | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS) as u64;
+        let flags = sandbox
+            .namespaces
+            .iter()
+            .map(|kind| match kind {
+                Namespace::Net => libc::CLONE_NEWNET,
+                Namespace::Ipc => libc::CLONE_NEWIPC,
+                Namespace::Uts => libc::CLONE_NEWUTS,
+            })
+            .fold(0, |all, flag| all | flag) as u64;
+        let kinds: Vec<&str> = sandbox.namespaces.iter().map(|k| k.as_str()).collect();
+        let kinds = kinds.join(",");
         let holder = spawn_init(
             program,
-            &["minipod-sandbox", SANDBOX_HELPER, hostname],
+            &["minipod-sandbox", SANDBOX_HELPER, &kinds, hostname],
             &ChildFds {
                 stdin: &stdin_r,
                 stdout: &out_w,
@@ -128,7 +166,7 @@ impl Sandbox {
         let result = if ready.trim() != "ready" {
             Err(SandboxError::Holder(ready.trim().to_owned()))
         } else {
-            Namespace::SHARED_BY_POD.iter().try_for_each(|&kind| {
+            sandbox.namespaces.iter().try_for_each(|&kind| {
                 let source = format!("/proc/{}/ns/{kind}", holder.pid);
                 mount(
                     Some(source.as_str()),
@@ -222,12 +260,10 @@ impl Sandbox {
         self.dir.join("ns").join(kind.as_str())
     }
 
-    /// The pinned namespace files, for containers to join.
+    /// The pinned namespace files, for containers to join: only those
+    /// the sandbox made (a container stays in the node's others).
     pub fn namespace_paths(&self) -> Vec<(Namespace, PathBuf)> {
-        Namespace::SHARED_BY_POD
-            .iter()
-            .map(|&k| (k, self.pin(k)))
-            .collect()
+        self.namespaces.iter().map(|&k| (k, self.pin(k))).collect()
     }
 
     /// The pod's run directory.
@@ -249,7 +285,7 @@ impl Drop for Sandbox {
         if let Some(pause) = self.pause.take() {
             stop_pause(&pause.pidfd);
         }
-        for kind in Namespace::SHARED_BY_POD {
+        for &kind in &self.namespaces {
             let _ = umount2(&self.pin(kind), MntFlags::MNT_DETACH);
         }
         let _ = fs::remove_dir_all(&self.dir);
@@ -259,11 +295,21 @@ impl Drop for Sandbox {
 /// The holder's side: runs in the new namespaces, prepares them, says
 /// "ready", and waits for the parent to close its stdin.
 pub fn holder_main() -> ! {
-    // argv: [name, SANDBOX_HELPER, hostname]
-    let hostname = std::env::args().nth(2).unwrap_or_default();
-    let result = nix::unistd::sethostname(&hostname)
-        .map_err(|e| format!("sethostname: {e}"))
-        .and_then(|()| loopback_up().map_err(|e| format!("loopback up: {e}")));
+    // argv: [name, SANDBOX_HELPER, "net,ipc,uts" (those made), hostname]
+    let kinds = std::env::args().nth(2).unwrap_or_default();
+    let hostname = std::env::args().nth(3).unwrap_or_default();
+    let made = |kind: Namespace| kinds.split(',').any(|k| k == kind.as_str());
+    // The hostname and `lo` only of namespaces of our own: in the node's,
+    // they are the node's.
+    let result = Ok(())
+        .and_then(|()| match made(Namespace::Uts) {
+            true => nix::unistd::sethostname(&hostname).map_err(|e| format!("sethostname: {e}")),
+            false => Ok(()),
+        })
+        .and_then(|()| match made(Namespace::Net) {
+            true => loopback_up().map_err(|e| format!("loopback up: {e}")),
+            false => Ok(()),
+        });
     let mut out = std::io::stdout();
     match result {
         Ok(()) => {

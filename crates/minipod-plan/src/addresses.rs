@@ -9,6 +9,9 @@
 //!   node's family preference: the first address of the primary family,
 //!   then the first of the other family, any others dropped (the kubelet's
 //!   `sortPodIPs` in `pkg/kubelet/kubelet_pods.go`); `podIP` is the first.
+//! * a `hostNetwork` pod's addresses are the node's: "HostNetwork Pods
+//!   inherit the node IPs as PodIPs" (`generateAPIPodStatus`, same file):
+//!   [`host_network_sandbox_ips`].
 
 use std::net::IpAddr;
 
@@ -43,6 +46,12 @@ impl PodAddresses {
     }
 }
 
+/// The sandbox addresses of a `hostNetwork` pod on a node with `host_ips`:
+/// the node's own (`podIP` is `hostIPs[0]`, then the other family's).
+pub fn host_network_sandbox_ips(host_ips: &[IpAddr]) -> Vec<IpAddr> {
+    host_ips.to_vec()
+}
+
 /// The first address of `primary`'s family, then the first of the other
 /// family. Without a node address, IPv4 is the primary family, as a
 /// single-stack IPv4 cluster's.
@@ -58,6 +67,16 @@ fn by_family_preference(ips: &[IpAddr], primary: Option<&IpAddr>) -> Vec<IpAddr>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_host_network_pod_shows_the_nodes_addresses() {
+        let host_ips: Vec<IpAddr> =
+            vec!["192.0.2.7".parse().unwrap(), "2001:db8::7".parse().unwrap()];
+        let sandbox = host_network_sandbox_ips(&host_ips);
+        let shown = PodAddresses::new(&host_ips, &sandbox);
+        assert_eq!(shown.pod_ips, host_ips);
+        assert_eq!(shown.pod_ip(), shown.host_ip());
+    }
 
     fn ips(list: &[&str]) -> Vec<IpAddr> {
         list.iter().map(|s| s.parse().expect("ip")).collect()

@@ -209,4 +209,19 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn a_host_network_pods_container_ports_are_its_claims() {
+        // The API server's defaulting made each containerPort a hostPort,
+        // so two hostNetwork pods serving one port conflict.
+        let pod = crate::test_support::admitted(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {hostNetwork: true, containers: [{name: a, image: i, ports: [{containerPort: 8080}, {containerPort: 53, protocol: UDP}]}]}",
+        );
+        let claims = host_port_claims(&pod.pod().spec);
+        assert_eq!(
+            claims,
+            [claim("0.0.0.0", "TCP", 8080), claim("0.0.0.0", "UDP", 53)]
+        );
+        assert!(!fits_host_ports(&claims, &claims));
+    }
 }

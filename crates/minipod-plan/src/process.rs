@@ -108,12 +108,26 @@ pub fn pod_hostname(pod: &AdmittedPod) -> String {
     }
 }
 
+/// The hostname the pod's containers see (`uname -n`, `/etc/hostname`,
+/// `HOSTNAME`): [`pod_hostname`], but the node's own (`node_hostname`) for
+/// a `hostNetwork` pod, which stays in the node's UTS namespace (the
+/// kubelet sends no hostname for it, and containerd takes the host's).
+pub fn sandbox_hostname(pod: &AdmittedPod, node_hostname: &str) -> String {
+    if pod.uses_host_network() {
+        node_hostname.to_owned()
+    } else {
+        pod_hostname(pod)
+    }
+}
+
 /// What the downward API shows that the pod's manifest does not say: the
 /// node it runs on and the addresses its status shows.
 #[derive(Debug, Clone, Copy)]
 pub struct RuntimeFields<'a> {
     /// `spec.nodeName`.
     pub node_name: &'a str,
+    /// The node's own hostname (`uname -n`): a `hostNetwork` pod's.
+    pub node_hostname: &'a str,
     /// `status.podIP(s)` and `status.hostIP(s)`.
     pub addresses: &'a PodAddresses,
 }
@@ -127,6 +141,7 @@ pub(crate) fn on_node(node_name: &str) -> RuntimeFields<'_> {
     };
     RuntimeFields {
         node_name,
+        node_hostname: "node-hostname",
         addresses: &NONE,
     }
 }
@@ -158,7 +173,7 @@ pub fn resolve_process(
     }
 
     let mut env = Environment::default();
-    env.set("HOSTNAME", &pod_hostname(pod));
+    env.set("HOSTNAME", &sandbox_hostname(pod, runtime.node_hostname));
     for entry in &image.env {
         let (name, value) = entry.split_once('=').unwrap_or((entry, ""));
         env.set(name, value);
@@ -491,6 +506,7 @@ mod tests {
         let env_with = |addresses: &PodAddresses| -> BTreeMap<String, String> {
             let runtime = RuntimeFields {
                 node_name: "n",
+                node_hostname: "node-hostname",
                 addresses,
             };
             resolve_process(&pod, &pod.pod().spec.containers[0], &image(), runtime)

@@ -13,7 +13,7 @@
 use minipod_spec::AdmittedPod;
 use minipod_spec::model::{HostAlias, PodSpec};
 
-use crate::process::pod_hostname;
+use crate::process::{pod_hostname, sandbox_hostname};
 
 /// The first line of a pod's own hosts file (`managedHostsHeader`).
 pub const MANAGED_HOSTS_HEADER: &str = "# Kubernetes-managed hosts file.\n";
@@ -32,6 +32,27 @@ pub enum HostsSource<'a> {
     },
     /// `hostNetwork: true`: the text of the node's `/etc/hosts`.
     HostNetwork { node_hosts: &'a str },
+}
+
+impl<'a> HostsSource<'a> {
+    /// What `pod`'s hosts file is made from (`ensureHostsFile`'s
+    /// `useHostNetwork`): the node's `/etc/hosts` (`node_hosts`) for a
+    /// `hostNetwork` pod, else its own IPs and the cluster domain.
+    pub fn for_pod(
+        pod: &AdmittedPod,
+        pod_ips: &'a [String],
+        cluster_domain: &'a str,
+        node_hosts: &'a str,
+    ) -> HostsSource<'a> {
+        if pod.uses_host_network() {
+            HostsSource::HostNetwork { node_hosts }
+        } else {
+            HostsSource::PodNetwork {
+                pod_ips,
+                cluster_domain,
+            }
+        }
+    }
 }
 
 /// The pod's `/etc/hosts` (`ensureHostsFile`).
@@ -109,9 +130,10 @@ fn alias_entries(aliases: &[HostAlias]) -> String {
     out
 }
 
-/// The pod's `/etc/hostname`.
-pub fn hostname_file(pod: &AdmittedPod) -> String {
-    format!("{}\n", pod_hostname(pod))
+/// The pod's `/etc/hostname`, on a node named `node_hostname`
+/// ([`sandbox_hostname`]: the node's for a `hostNetwork` pod).
+pub fn hostname_file(pod: &AdmittedPod, node_hostname: &str) -> String {
+    format!("{}\n", sandbox_hostname(pod, node_hostname))
 }
 
 #[cfg(test)]
@@ -211,6 +233,27 @@ mod tests {
 
     #[test]
     fn hostname_file_holds_the_pod_hostname() {
-        assert_eq!(hostname_file(&pod("  hostname: front\n")), "front\n");
+        assert_eq!(
+            hostname_file(&pod("  hostname: front\n"), "node1"),
+            "front\n"
+        );
+    }
+
+    #[test]
+    fn a_host_network_pod_has_the_nodes_hostname_and_hosts_file() {
+        // `spec.hostname` is the API server's to validate; the kubelet
+        // does not apply it to a pod in the node's UTS namespace.
+        let host_net = pod("  hostNetwork: true\n  hostname: front\n");
+        assert_eq!(hostname_file(&host_net, "node1"), "node1\n");
+        let ips = ["10.88.0.5".to_owned()];
+        let node = "127.0.0.1\tlocalhost\n";
+        assert_eq!(
+            HostsSource::for_pod(&host_net, &ips, "", node),
+            HostsSource::HostNetwork { node_hosts: node }
+        );
+        assert_eq!(
+            HostsSource::for_pod(&pod(""), &ips, "cluster.local", node),
+            own_network(&ips, "cluster.local")
+        );
     }
 }

@@ -34,6 +34,12 @@ impl AdmittedPod {
         self.pod.metadata.uid.as_deref().unwrap_or_default()
     }
 
+    /// `spec.hostNetwork: true`: the pod uses the node's network (and UTS)
+    /// namespace, gets no network of its own, and shows the node's IPs.
+    pub fn uses_host_network(&self) -> bool {
+        self.pod.spec.host_network == Some(true)
+    }
+
     /// Fields minipod accepted but ignores, to be shown to the user.
     pub fn warnings(&self) -> &[Warning] {
         &self.warnings

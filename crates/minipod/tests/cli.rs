@@ -241,6 +241,69 @@ fn the_text_plan_says_whether_the_node_admits_the_pod() {
 }
 
 #[test]
+fn the_text_plan_shows_the_host_ports_admission_holds() {
+    let dir = tempdir("host-ports");
+    std::fs::write(
+        dir.join("pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec: {containers: [{name: a, image: busybox, ports: [{containerPort: 80, hostPort: 8080}, {containerPort: 53, hostPort: 5353, protocol: UDP, hostIP: '::1'}, {containerPort: 81}]}]}\n",
+    )
+    .unwrap();
+    let run = minipod(
+        &dir,
+        &[
+            "plan",
+            "-f",
+            "pod.yaml",
+            "--node-memory",
+            "1Gi",
+            "--node-cpu",
+            "2",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let needle = "  host ports   TCP 0.0.0.0:8080, UDP [::1]:5353 (a pod is refused, NodePorts, when a running pod holds one)\n  verdict      fits an empty node\n";
+    assert!(
+        run.stdout.contains(needle),
+        "{needle:?} not in\n{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn the_text_plan_says_a_host_network_pod_uses_the_nodes_network() {
+    let dir = tempdir("host-network");
+    std::fs::write(
+        dir.join("pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec: {hostNetwork: true, containers: [{name: a, image: busybox, ports: [{containerPort: 8080}]}]}\n",
+    )
+    .unwrap();
+    let run = minipod(
+        &dir,
+        &[
+            "plan",
+            "-f",
+            "pod.yaml",
+            "--node-memory",
+            "1Gi",
+            "--node-cpu",
+            "2",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // The API server's default made the container port a host port.
+    for needle in [
+        "\nNetwork: the node's (hostNetwork: true)\n",
+        "  host ports   TCP 0.0.0.0:8080 (",
+    ] {
+        assert!(
+            run.stdout.contains(needle),
+            "{needle:?} not in\n{}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
 fn golden_messages_and_exit_codes() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
     let bless = std::env::var_os("MINIPOD_BLESS").is_some();

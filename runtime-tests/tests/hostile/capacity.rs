@@ -13,7 +13,11 @@
 //! * through the daemon, on a node with exactly 1 CPU allocatable
 //!   (`--system-reserved`), a second pod of 600m next to a running one of
 //!   600m is `Failed`/`OutOfcpu` with the kubelet's words in `get`,
-//!   `describe` and its event, and the first keeps running.
+//!   `describe` and its event, and the first keeps running;
+//! * host ports are capacity too (the kubelet's `NodePorts` check): through
+//!   the daemon, a pod claiming a `hostPort` that a running pod holds is
+//!   `Failed`/`NodePorts` with the kubelet's words, while one claiming
+//!   another port runs beside the first.
 
 use std::fs;
 use std::path::PathBuf;
@@ -242,7 +246,7 @@ impl Drop for Daemon<'_> {
     /// monitors outlive the daemon), then the daemon is killed.
     fn drop(&mut self) {
         if self.child.is_some() {
-            for name in ["first", "second"] {
+            for name in ["first", "second", "third"] {
                 let _ = self.cli(&["delete", "pod", name, "--now"]);
             }
         }
@@ -339,6 +343,121 @@ fn the_daemon_fails_a_pod_that_does_not_fit_next_to_a_running_one() {
     daemon.ok(&["delete", "pod", "first", "--grace-period", "1"]);
     wait_until_or("both pods are gone", PATIENCE, || {
         let left: Vec<&str> = ["first", "second"]
+            .into_iter()
+            .filter(|n| daemon.pod(n).is_some())
+            .collect();
+        left.is_empty().then_some(()).ok_or(left)
+    });
+    let pid = daemon.child.as_ref().map(Child::id).expect("the daemon");
+    node.wait_until_no_processes("the pods' processes are gone", &[pid]);
+    assert!(node.entries("state/records").is_empty());
+    daemon.stop();
+    node.check_nothing_left();
+    node.remove_dir();
+}
+
+/// `pod` with one container port, `80`, claiming `host_port` on `host_ip`
+/// (`""`: all addresses).
+fn with_host_port(mut pod: Value, host_port: u16, host_ip: &str) -> Value {
+    let mut port = json!({"containerPort": 80, "hostPort": host_port});
+    if !host_ip.is_empty() {
+        port["hostIP"] = json!(host_ip);
+    }
+    pod["spec"]["containers"][0]["ports"] = json!([port]);
+    pod
+}
+
+#[test]
+fn the_daemon_fails_a_pod_whose_host_port_a_running_pod_holds() {
+    if !root_on_the_host_or_skip("the_daemon_fails_a_pod_whose_host_port_a_running_pod_holds") {
+        return;
+    }
+    let _serial = serial();
+    let node = ScratchNode::new("host-ports-daemon");
+    let daemon = Daemon::start(&node, &[]);
+    // A port nothing on the host listens on now (admission binds nothing,
+    // but a forwarding added later must not meet a listener of the host).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let none = json!({});
+    let running = |name: &str| {
+        wait_until_or(&format!("{name} runs"), PATIENCE, || {
+            let phase = daemon.pod(name).map(|p| p["status"]["phase"].clone());
+            (phase == Some(json!("Running"))
+                && node.shared().join(format!("{name}-started")).exists())
+            .then_some(())
+            .ok_or(phase)
+        })
+    };
+    // The first holds the port on every address (no hostIP: 0.0.0.0).
+    let first = with_host_port(
+        pod(&node, "first", none.clone(), "exec sleep 600"),
+        port,
+        "",
+    );
+    daemon.ok(&[
+        "apply",
+        "-f",
+        write_manifest(&node, &first).to_str().expect("utf-8"),
+    ]);
+    running("first");
+
+    // The same port on one address conflicts with the first's 0.0.0.0.
+    let second = with_host_port(
+        pod(&node, "second", none.clone(), "exec sleep 600"),
+        port,
+        "127.0.0.1",
+    );
+    daemon.ok(&[
+        "apply",
+        "-f",
+        write_manifest(&node, &second).to_str().expect("utf-8"),
+    ]);
+    let decided = |p: &Value| matches!(p["status"]["phase"].as_str(), Some("Failed" | "Running"));
+    let rejected = wait_until_or("the node decides on the second pod", PATIENCE, || {
+        let pod = daemon.pod("second");
+        pod.clone().filter(decided).ok_or(pod)
+    });
+    let message =
+        "Predicate NodePorts failed: node(s) didn't have free ports for the requested pod ports";
+    assert_eq!(rejected["status"]["phase"], "Failed", "{rejected}");
+    assert_eq!(rejected["status"]["reason"], "NodePorts", "{rejected}");
+    assert_eq!(
+        rejected["status"]["message"],
+        format!("Pod was rejected: {message}"),
+        "{rejected}"
+    );
+    let described = daemon.ok(&["describe", "pod", "second"]);
+    assert!(
+        described
+            .lines()
+            .any(|l| l.trim_start().starts_with("Warning")
+                && l.contains(" NodePorts ")
+                && l.ends_with(message)),
+        "no NodePorts event in\n{described}"
+    );
+    assert!(!node.shared().join("second-started").exists());
+    let uid = rejected["metadata"]["uid"].as_str().expect("a uid");
+    assert!(!node.path("run/pods").join(uid).exists());
+
+    // Another port fits beside the first.
+    let third = with_host_port(pod(&node, "third", none, "exec sleep 600"), port + 1, "");
+    daemon.ok(&[
+        "apply",
+        "-f",
+        write_manifest(&node, &third).to_str().expect("utf-8"),
+    ]);
+    running("third");
+    let first_now = daemon.pod("first").expect("the first pod");
+    assert_eq!(first_now["status"]["phase"], "Running", "{first_now}");
+
+    for name in ["second", "first", "third"] {
+        daemon.ok(&["delete", "pod", name, "--grace-period", "1"]);
+    }
+    wait_until_or("the pods are gone", PATIENCE, || {
+        let left: Vec<&str> = ["first", "second", "third"]
             .into_iter()
             .filter(|n| daemon.pod(n).is_some())
             .collect();

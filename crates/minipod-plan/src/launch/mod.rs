@@ -24,7 +24,7 @@ pub use capabilities::{ALL_CAPABILITIES, DEFAULT_CAPABILITIES, capabilities};
 pub use config::{BindMount, ContainerConfig, Rootfs, User};
 pub use error::LaunchError;
 pub use mounts::{SubPath, mounts};
-pub use namespace::Namespace;
+pub use namespace::{Namespace, sandbox_namespaces};
 pub use non_root::{NonRootError, verify_run_as_non_root};
 pub use paths::{ContainerDirs, DEV_SHM, ETC_HOSTNAME, ETC_HOSTS, PodPaths, RESOLV_CONF};
 pub use spec::{LaunchSpec, launch_spec};

@@ -4,18 +4,21 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
 
 use minipod_linux::cgroup::PodCgroup;
 use minipod_linux::mounts;
 use minipod_linux::private_fs::private_dir;
 use minipod_linux::sandbox::Sandbox;
 use minipod_plan::Plan;
-use minipod_plan::launch::PodPaths;
+use minipod_plan::addresses;
+use minipod_plan::launch::{self, PodPaths};
 use minipod_plan::process;
 use minipod_plan::{dns, sandbox_files};
 use minipod_spec::AdmittedPod;
 
 use super::error::{PodError, io_error};
+use super::host_network;
 use super::running::RunningPod;
 use super::runtime::PodRuntime;
 
@@ -92,7 +95,11 @@ impl PodRuntime {
             host_resolv_conf: Some(host_resolv),
             ..dns::NodeDns::default()
         };
-        write_pod_file(&running.paths.hostname, &sandbox_files::hostname_file(&pod))?;
+        let node_hostname = host_network::node_hostname();
+        write_pod_file(
+            &running.paths.hostname,
+            &sandbox_files::hostname_file(&pod, &node_hostname),
+        )?;
         write_pod_file(
             &running.paths.resolv_conf,
             &dns::pod_dns(pod.pod(), &node_dns)?.resolv_conf(),
@@ -115,10 +122,13 @@ impl PodRuntime {
         mounts::mount_tmpfs(&shm, Some(SHM_SIZE), 0o1777, true).map_err(io_error(&shm))?;
         running.tmpfs.push(shm);
         // Step 6: the sandbox.
-        let mut sandbox = Sandbox::create(
+        // Only the namespaces the plan gives the pod: a `hostNetwork`
+        // pod's containers stay in the node's network and UTS namespaces.
+        let mut sandbox = Sandbox::create_with_namespaces(
             &self.node.init_program,
             &running.run_dir.join("sandbox"),
-            &process::pod_hostname(&pod),
+            &process::sandbox_hostname(&pod, &node_hostname),
+            &launch::sandbox_namespaces(&pod),
         )?;
         // `shareProcessNamespace: true`: one PID namespace for the whole pod,
         // whose pid 1 is a pause process.
@@ -127,11 +137,16 @@ impl PodRuntime {
         }
         running.paths.namespaces = sandbox.namespace_paths();
         running.sandbox = Some(sandbox);
-        // Step 7: the network, then the hosts file with the pod's IPs. On a
-        // node without a pod network the namespace holds only `lo`, and
-        // the pod's one address is the loopback address.
-        running.pod_ips = vec![std::net::Ipv4Addr::LOCALHOST.into()];
-        if let Some(network) = &self.network {
+        // Step 7: the network, then the hosts file with the pod's IPs. A
+        // `hostNetwork` pod has the node's network and shows the node's
+        // IPs and hosts file (`host_network`); on a node without a pod
+        // network the namespace holds only `lo`, and the pod's one
+        // address is the loopback address.
+        running.pod_ips = match pod.uses_host_network() {
+            true => addresses::host_network_sandbox_ips(&self.node.host_ips),
+            false => vec![std::net::Ipv4Addr::LOCALHOST.into()],
+        };
+        if let Some(network) = self.network.as_ref().filter(|_| !pod.uses_host_network()) {
             let netns = running
                 .network_namespace_path()
                 .map(ToOwned::to_owned)
@@ -140,11 +155,12 @@ impl PodRuntime {
             running.network = Some(attachment);
             running.pod_ips = ips;
         }
-        let pod_ips: Vec<String> = running.pod_ips.iter().map(ToString::to_string).collect();
-        let hosts_source = sandbox_files::HostsSource::PodNetwork {
-            pod_ips: &pod_ips,
-            cluster_domain: "",
+        let node_hosts = match pod.uses_host_network() {
+            true => host_network::node_hosts_text(Path::new(host_network::NODE_HOSTS))?,
+            false => String::new(),
         };
+        let pod_ips: Vec<String> = running.pod_ips.iter().map(ToString::to_string).collect();
+        let hosts_source = sandbox_files::HostsSource::for_pod(&pod, &pod_ips, "", &node_hosts);
         write_pod_file(
             &running.paths.hosts,
             &sandbox_files::hosts_file(&pod, hosts_source),

@@ -10,9 +10,12 @@
 //! 4. the volumes: emptyDir (a directory, or a tmpfs of `sizeLimit` with
 //!    `medium: Memory`) and hostPath (with the kubelet's `type` checks);
 //! 5. `/dev/shm`: a 64Mi tmpfs, as containerd's;
-//! 6. the sandbox: net, ipc and uts namespaces, pinned;
+//! 6. the sandbox: net, ipc and uts namespaces, pinned (ipc only for a
+//!    `hostNetwork` pod, which keeps the node's network, hostname and
+//!    `/etc/hosts`: `host_network`);
 //! 7. the pod's network, attached to the sandbox's network namespace
-//!    (`network`), and the pod's `/etc/hosts` with its IP.
+//!    (`network`; not for a `hostNetwork` pod), and the pod's
+//!    `/etc/hosts` with its IPs.
 //!
 //! [`PodRuntime::start_container`] starts one run of a container;
 //! [`PodRuntime::remove_container`] and [`PodRuntime::remove_pod`] take it
@@ -29,6 +32,7 @@
 mod container_run;
 mod create;
 mod error;
+mod host_network;
 mod image_policy;
 mod network;
 mod node;

@@ -71,8 +71,10 @@ impl PodRuntime {
         // The downward API's addresses are the status's at this start
         // (the kubelet's `makeEnvironmentVariables` takes the sandbox's).
         let addresses = running.addresses(&self.node.host_ips);
+        let node_hostname = minipod_linux::uts::host_name().unwrap_or_default();
         let runtime_fields = process::RuntimeFields {
             node_name: &self.node.node_name,
+            node_hostname: &node_hostname,
             addresses: &addresses,
         };
         let process = process::resolve_process(&pod, container, &image.defaults, runtime_fields)

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use super::error::{DialError, ProbeError};
 
-/// The host when a probe names none: the pod's loopback (minipod pods have
-/// no other address).
+/// The host when a probe names none and the pod has no network (its only
+/// address is loopback): dialled from inside the pod ([`super::target`]).
 pub const DEFAULT_HOST: &str = "127.0.0.1";
 
 pub(super) fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, ProbeError> {

@@ -1,5 +1,6 @@
-//! The `httpGet` check: a GET from inside the pod, redirects on the same
-//! host followed (`pkg/probe/http` of the kubelet).
+//! The `httpGet` check: a GET to the pod, from the node (or from inside a
+//! pod without a network: [`super::target`]), redirects on the same host
+//! followed (`pkg/probe/http` of the kubelet).
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;
@@ -7,10 +8,11 @@ use std::time::{Duration, Instant};
 
 use minipod_spec::enums::UriScheme;
 
-use super::dial::{DEFAULT_HOST, connect, remaining, resolve};
+use super::dial::{connect, remaining, resolve};
 use super::error::ProbeError;
-use super::network::in_pod_network;
+use super::network::in_network;
 use super::response::{parse_response, response_complete};
+use super::target::dial_target;
 use crate::pod::RunningPod;
 
 /// The kubelet's user agent for probes: `kube-probe/<major>.<minor>` of the
@@ -22,7 +24,7 @@ pub const MAX_REDIRECTS: usize = 10;
 /// An `httpGet` action, its port resolved to a number.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpGetRequest {
-    /// `httpGet.host`; [`DEFAULT_HOST`] when absent.
+    /// `httpGet.host`; the pod's IP when absent ([`super::target`]).
     pub host: Option<String>,
     pub port: u16,
     /// `httpGet.path` (with its query, if any); `/` when empty.
@@ -56,8 +58,9 @@ impl HttpOutcome {
     }
 }
 
-/// `httpGet`: a GET to `request` from inside the pod's network namespace,
-/// redirects on the same host followed, all within `timeout`. Returns the
+/// `httpGet`: a GET to `request`, made where
+/// [`dial_target`](super::target::dial_target) says, redirects on the same
+/// host followed, all within `timeout`. Returns the
 /// final response whatever its status (see [`HttpOutcome::is_success`]);
 /// an error when no response came (refused, timeout, malformed).
 pub fn http_get(
@@ -69,15 +72,15 @@ pub fn http_get(
         return Err(ProbeError::HttpsUnsupported);
     }
     let deadline = Instant::now() + timeout;
-    let host = request
-        .host
-        .clone()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| DEFAULT_HOST.to_owned());
+    let dial = dial_target(
+        request.host.as_deref(),
+        running.pod_ips(),
+        running.pod().uses_host_network(),
+    );
     // Names are resolved by the node, as the kubelet does (the pod's own
     // network has no resolver).
     let first = Target {
-        host: host.clone(),
+        host: dial.host,
         port: request.port,
         path: normalize_path(&request.path),
     };
@@ -87,7 +90,7 @@ pub fn http_get(
     let mut redirects = 0;
     loop {
         let text = request_text(&target, &headers);
-        let raw = in_pod_network(running, {
+        let raw = in_network(running, dial.from, {
             let addrs = addrs.clone();
             move || exchange(&addrs, &text, deadline)
         })?;

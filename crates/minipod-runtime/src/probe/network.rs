@@ -1,14 +1,29 @@
-//! A check's own thread, inside the pod's network namespace: setns(2)
-//! moves only the calling thread, and the thread ends with the check.
+//! Where a check's connection is made: from the node's network namespace
+//! (the monitor's own, as the kubelet dials), or on a thread of its own
+//! inside the pod's: setns(2) moves only the calling thread, and the
+//! thread ends with the check.
 
 use std::fs::File;
 use std::path::Path;
 
 use super::error::ProbeError;
+use super::target::DialFrom;
 use crate::pod::RunningPod;
 
+/// Runs `f` in the network namespace `from` says ([`super::target`]).
+pub(super) fn in_network<T: Send>(
+    running: &RunningPod,
+    from: DialFrom,
+    f: impl FnOnce() -> Result<T, ProbeError> + Send,
+) -> Result<T, ProbeError> {
+    match from {
+        DialFrom::Node => f(),
+        DialFrom::Pod => in_pod_network(running, f),
+    }
+}
+
 /// Runs `f` on a new thread inside the pod's network namespace.
-pub(super) fn in_pod_network<T: Send>(
+fn in_pod_network<T: Send>(
     running: &RunningPod,
     f: impl FnOnce() -> Result<T, ProbeError> + Send,
 ) -> Result<T, ProbeError> {

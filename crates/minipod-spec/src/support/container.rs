@@ -79,20 +79,6 @@ pub(super) fn check_container(path: &str, container: &Container, report: &mut Su
             );
         }
     }
-    for (i, port) in container.ports.iter().enumerate() {
-        if port.host_port.is_some_and(|p| p != 0) {
-            report.reject(
-                format!("{path}.ports[{i}].hostPort"),
-                "host ports are not implemented (a pod has loopback networking only)",
-            );
-        }
-        if port.host_ip.as_ref().is_some_and(|v| !v.is_empty()) {
-            report.reject(
-                format!("{path}.ports[{i}].hostIP"),
-                "host ports are not implemented (a pod has loopback networking only)",
-            );
-        }
-    }
     for (i, env) in container.env.iter().enumerate() {
         let Some(source) = &env.value_from else {
             continue;

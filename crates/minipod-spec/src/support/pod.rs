@@ -184,13 +184,10 @@ pub(super) fn check_pod_spec(spec: &PodSpec, report: &mut SupportReport) {
         );
     }
 
-    // Host namespaces: minipod always gives a pod its own.
+    // Host namespaces: `hostNetwork` is served (the pod stays in the
+    // node's network and UTS namespaces, `minipod_plan::launch::
+    // sandbox_namespaces`); a pod always gets its own PID and IPC ones.
     let host_namespaces = [
-        (
-            "spec.hostNetwork",
-            spec.host_network,
-            "the pod always gets its own network namespace",
-        ),
         (
             "spec.hostPID",
             spec.host_pid,

@@ -48,14 +48,13 @@ fn scheduler_fields_are_accepted_with_a_warning() {
 }
 
 #[test]
-fn host_namespaces_are_rejected_only_when_requested() {
+fn host_pid_and_ipc_are_rejected_only_when_requested_host_network_is_served() {
     let (_, errors) = messages(&report(&format!(
         "{APP}  hostNetwork: true\n  hostPID: false\n  hostIPC: true\n"
     )));
     assert_eq!(
         errors,
         [
-            "spec.hostNetwork: Forbidden: not supported by minipod: the pod always gets its own network namespace",
             "spec.hostIPC: Forbidden: not supported by minipod: the pod always gets its own IPC namespace",
         ]
     );
@@ -118,9 +117,19 @@ fn container_fields_minipod_would_violate_are_rejected() {
         [
             "spec.initContainers[0].envFrom: Forbidden: not supported by minipod: ConfigMaps and Secrets are not implemented yet",
             "spec.containers[0].tty: Forbidden: not supported by minipod: interactive containers are not implemented",
-            "spec.containers[0].ports[0].hostPort: Forbidden: not supported by minipod: host ports are not implemented (a pod has loopback networking only)",
         ]
     );
+}
+
+#[test]
+fn host_ports_and_host_ips_are_accepted() {
+    // Forwarded by the pod network (DNAT, or CNI's portmap) and admitted
+    // by the kubelet's NodePorts check (`minipod_plan::admission`).
+    let (warnings, errors) = messages(&report(
+        "  containers:\n  - name: app\n    image: busybox\n    ports:\n    - {containerPort: 80, hostPort: 8080}\n    - {containerPort: 53, hostPort: 5353, hostIP: 127.0.0.1, protocol: UDP}\n",
+    ));
+    assert!(errors.is_empty(), "{errors:?}");
+    assert!(warnings.is_empty(), "{warnings:?}");
 }
 
 #[test]

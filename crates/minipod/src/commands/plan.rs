@@ -5,8 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use minipod_plan::admission::{self, Admission};
+use minipod_plan::admission::{self, Admission, PodClaims};
 use minipod_plan::capacity::{self, CpuAndMemory, Reservations};
+use minipod_plan::host_ports::HostPortClaim;
 use minipod_plan::{NodeFacts, Plan, plan, render_text};
 use minipod_spec::Quantity;
 use minipod_spec::quantity::QuantityError;
@@ -101,31 +102,44 @@ pub fn run(args: &PlanArgs) -> Result<u8> {
         },
         &Reservations::default(),
     );
-    let plans: Vec<(Plan, CpuAndMemory)> = pods
+    let plans: Vec<PodText> = pods
         .iter()
         .map(|pod| {
             input::print_warnings(pod);
-            (plan(pod, &node), admission::pod_requests(&pod.pod().spec))
+            PodText {
+                plan: plan(pod, &node),
+                claims: PodClaims::of(&pod.pod().spec),
+                host_network: pod.uses_host_network(),
+            }
         })
         .collect();
     print!("{}", render(&plans, allocatable, args.output)?);
     Ok(exit::OK)
 }
 
-fn render(
-    plans: &[(Plan, CpuAndMemory)],
-    allocatable: CpuAndMemory,
-    format: Format,
-) -> Result<String> {
+/// What the plan of one pod shows.
+struct PodText {
+    plan: Plan,
+    claims: PodClaims,
+    /// `hostNetwork: true` (said in the text form only: the JSON plan is
+    /// the plan's contract).
+    host_network: bool,
+}
+
+fn render(plans: &[PodText], allocatable: CpuAndMemory, format: Format) -> Result<String> {
     let mut out = String::new();
-    for (i, (plan, requests)) in plans.iter().enumerate() {
+    for (i, pod) in plans.iter().enumerate() {
+        let plan = &pod.plan;
         match format {
             Format::Text => {
                 if i > 0 {
                     out.push('\n');
                 }
                 out.push_str(&render_text(plan));
-                out.push_str(&admission_text(allocatable, *requests));
+                if pod.host_network {
+                    out.push_str(HOST_NETWORK_TEXT);
+                }
+                out.push_str(&admission_text(allocatable, &pod.claims));
             }
             Format::Json => {
                 out.push_str(&serde_json::to_string_pretty(plan)?);
@@ -142,24 +156,53 @@ fn render(
     Ok(out)
 }
 
+/// What a `hostNetwork` pod's text plan says of its network.
+const HOST_NETWORK_TEXT: &str = "\nNetwork: the node's (hostNetwork: true)\n  \
+    no network or UTS namespace of its own (its IPC namespace is its own), no network attached;\n  \
+    its hostname and /etc/hosts are the node's, its podIPs the node's hostIPs, and every\n  \
+    container port is a host port on the node\n";
+
 /// The node's side of a text plan: the allocatable (capacity with the
-/// kubelet's default reservations) and whether the pod alone fits it.
-fn admission_text(allocatable: CpuAndMemory, requests: CpuAndMemory) -> String {
-    let verdict = match admission::admit(allocatable, &[], requests) {
+/// kubelet's default reservations), the host ports the pod claims, and
+/// whether the pod alone fits the node.
+fn admission_text(allocatable: CpuAndMemory, claims: &PodClaims) -> String {
+    let verdict = match admission::admit_pod(allocatable, &[], claims) {
         Admission::Admit => "fits an empty node".to_owned(),
         Admission::Reject(r) => format!(
             "rejected even on an empty node: {}: {}",
             r.reason, r.message
         ),
     };
+    let requests = claims.requests;
     format!(
         "\nNode admission (the kubelet's resource fit; reservations: none, memory.available<100Mi)\n  \
          allocatable  cpu {}m, memory {} bytes\n  \
-         requests     cpu {}m, memory {} bytes (zero always fits)\n  \
+         requests     cpu {}m, memory {} bytes (zero always fits)\n\
+         {}  \
          verdict      {verdict}\n",
         allocatable.cpu_millis,
         allocatable.memory_bytes,
         requests.cpu_millis,
-        requests.memory_bytes
+        requests.memory_bytes,
+        host_ports_line(&claims.host_ports),
+    )
+}
+
+/// The host ports line of the admission text (nothing when the pod claims
+/// none): what the kubelet's `NodePorts` check holds against other pods.
+fn host_ports_line(ports: &[HostPortClaim]) -> String {
+    if ports.is_empty() {
+        return String::new();
+    }
+    let listed: Vec<String> = ports
+        .iter()
+        .map(|p| match p.host_ip.contains(':') {
+            true => format!("{} [{}]:{}", p.protocol, p.host_ip, p.host_port),
+            false => format!("{} {}:{}", p.protocol, p.host_ip, p.host_port),
+        })
+        .collect();
+    format!(
+        "  host ports   {} (a pod is refused, NodePorts, when a running pod holds one)\n",
+        listed.join(", ")
     )
 }

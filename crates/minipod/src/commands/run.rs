@@ -7,13 +7,15 @@
 //! started). Ctrl-C or SIGTERM stops the pod gracefully, a second one kills
 //! it at once.
 //!
-//! Before anything starts, the pod goes through the kubelet's resource
-//! admission against the node's allocatable (`minipod_plan::admission`): a
-//! pod whose requests do not fit fails at once, `OutOfcpu`/`OutOfmemory`
+//! Before anything starts, the pod goes through the kubelet's admission
+//! against the node's allocatable (`minipod_plan::admission::admit_pod`):
+//! a pod whose requests do not fit fails at once, `OutOfcpu`/`OutOfmemory`
 //! with the kubelet's message, exit 1. `minipod run` is a node of its own:
 //! it counts no other pod (neither other `minipod run`s nor the daemon's,
 //! which it does not know), so the check is the pod alone against the
-//! whole allocatable.
+//! whole allocatable, and its host ports always fit (the kubelet's
+//! `NodePorts` check compares a pod with the others only; two of its own
+//! containers claiming one host port is a validation error, exit 2).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -29,7 +31,7 @@ use minipod_linux::signals::Signal;
 use minipod_monitor::{Monitor, Observer, PodEvent, Stream};
 use minipod_node::config::NodeArgs;
 use minipod_node::host;
-use minipod_plan::admission::{self, Admission, Rejection};
+use minipod_plan::admission::{self, Admission, PodClaims, Rejection};
 use minipod_plan::capacity;
 use minipod_plan::{NodeFacts, QosClass, plan};
 
@@ -90,8 +92,8 @@ pub fn run(args: &RunArgs) -> Result<u8> {
     let label = format!("{}/{}", pod.namespace(), pod.name());
 
     let allocatable = capacity::allocatable(host::node_capacity()?, &node.reservations);
-    let requests = admission::pod_requests(&pod.pod().spec);
-    if let Admission::Reject(rejection) = admission::admit(allocatable, &[], requests) {
+    let claims = PodClaims::of(&pod.pod().spec);
+    if let Admission::Reject(rejection) = admission::admit_pod(allocatable, &[], &claims) {
         eprintln!("Warning {}: {}", rejection.reason, rejection.message);
         if let Some(path) = &args.status_file {
             let rejected = rejected_pod(pod.pod(), plan.qos_class, &rejection)?;

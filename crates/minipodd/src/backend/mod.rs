@@ -15,10 +15,11 @@
 //! (`pull-secrets.json`) before its monitor starts.
 //!
 //! A new pod is admitted as the kubelet admits it
-//! (`minipod_plan::admission`): its requests, plus those of the pods not
-//! terminated, against the node's allocatable. A pod that does not fit
-//! still gets its record, marked `Failed` (`OutOfcpu`/`OutOfmemory`, a
-//! Warning event), and no monitor: nothing of it ever runs.
+//! (`minipod_plan::admission::admit_pod`): its requests, plus those of the
+//! pods not terminated, against the node's allocatable, then its host
+//! ports against theirs. A pod that does not fit still gets its record,
+//! marked `Failed` (`OutOfcpu`/`OutOfmemory`/`NodePorts`, a Warning
+//! event), and no monitor: nothing of it ever runs.
 //!
 //! ## Layout
 //! [`Daemon`] and its [`Backend`] implementation are here; each call is

@@ -7,7 +7,7 @@ use minipod_api::ApiError;
 use minipod_api::handlers::now;
 use minipod_lifecycle::status::PodPhase;
 use minipod_monitor::records::{PodRecord, RecordError};
-use minipod_plan::admission::{self, Admission};
+use minipod_plan::admission::{Admission, PodClaims};
 use minipod_spec::error_chain;
 use minipod_spec::{Pod, ServerAssigned, admit};
 use serde_json::Value;
@@ -75,12 +75,12 @@ pub(super) async fn create(
     // The kubelet's admission, under the lock: a concurrent create
     // counts this pod from now on (`admitting`) until it is a record.
     let uid = admitted.uid().to_owned();
-    let requests = admission::pod_requests(&admitted.pod().spec);
+    let claims = PodClaims::of(&admitted.pod().spec);
     let verdict = {
         let mut state = daemon.lock();
-        let verdict = state.admit(daemon.allocatable, requests);
+        let verdict = state.admit(daemon.allocatable, &claims);
         if verdict == Admission::Admit {
-            state.admitting.insert(uid.clone(), requests);
+            state.admitting.insert(uid.clone(), claims);
         }
         verdict
     };

@@ -8,8 +8,7 @@ use minipod_api::ApiError;
 use minipod_api::backend::{EventType, Resource, WatchEvent};
 use minipod_lifecycle::status::PodPhase;
 use minipod_monitor::records::{Checked, PULL_SECRETS_FILE, PodRecord};
-use minipod_plan::admission;
-use minipod_plan::capacity::CpuAndMemory;
+use minipod_plan::admission::PodClaims;
 use minipod_spec::error_chain;
 use serde_json::Value;
 
@@ -91,13 +90,13 @@ fn refresh_record(daemon: &Daemon, record: PodRecord, startup: bool) {
     };
     let events = record.events().unwrap_or_default();
     let known = daemon.lock().pods.contains_key(&uid);
-    // Read once per pod: resources cannot change after creation.
-    let requests = if known {
-        CpuAndMemory::default()
+    // Read once per pod: resources and ports cannot change after creation.
+    let claims = if known {
+        PodClaims::default()
     } else {
         record
             .admitted()
-            .map(|pod| admission::pod_requests(&pod.pod().spec))
+            .map(|pod| PodClaims::of(&pod.pod().spec))
             .unwrap_or_default()
     };
     let mut state = daemon.lock();
@@ -122,7 +121,7 @@ fn refresh_record(daemon: &Daemon, record: PodRecord, startup: bool) {
                 events_seen: 0,
                 deleting: false,
                 monitor_done,
-                requests,
+                claims,
             },
         );
         daemon.publish(

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use minipod_api::backend::{Resource, WatchEvent};
 use minipod_monitor::records::{PodRecord, PullSecrets};
-use minipod_plan::admission::{self, Admission};
+use minipod_plan::admission::{self, Admission, PodClaims};
 use minipod_plan::capacity::CpuAndMemory;
 use minipod_spec::{Pod, Secret};
 use serde_json::Value;
@@ -39,12 +39,13 @@ pub(super) struct Entry {
     pub(super) deleting: bool,
     /// Its monitor ended (or died and was dealt with): nothing runs.
     pub(super) monitor_done: bool,
-    /// Its effective requests, as admission counts them.
-    pub(super) requests: CpuAndMemory,
+    /// Its effective requests and host ports, as admission counts them.
+    pub(super) claims: PodClaims,
 }
 
 impl Entry {
-    /// Whether admission counts the pod: every pod not `Failed` or
+    /// Whether admission counts the pod (its requests and its host
+    /// ports): every pod not `Failed` or
     /// `Succeeded`, terminating ones included. The kubelet
     /// (`filterOutInactivePods`) also counts a terminal pod whose
     /// termination is still under way; minipod's monitor reports a
@@ -68,8 +69,8 @@ pub(super) struct State {
     pub(super) events: Vec<Value>,
     pub(super) history: VecDeque<Change>,
     /// Pods admitted whose create has not finished yet, by uid, with their
-    /// requests: counted by the admission of a concurrent create.
-    pub(super) admitting: BTreeMap<String, CpuAndMemory>,
+    /// claims: counted by the admission of a concurrent create.
+    pub(super) admitting: BTreeMap<String, PodClaims>,
 }
 
 impl State {
@@ -84,17 +85,18 @@ impl State {
             .find(|e| e.namespace == namespace && e.name == name)
     }
 
-    /// The kubelet's resource admission of a pod requesting `requests`,
-    /// next to the pods that hold resources and those being admitted.
-    pub(super) fn admit(&self, allocatable: CpuAndMemory, requests: CpuAndMemory) -> Admission {
-        let used: Vec<CpuAndMemory> = self
+    /// The kubelet's admission (resources, then host ports) of a pod
+    /// claiming `pod`, next to the pods that hold resources and those
+    /// being admitted.
+    pub(super) fn admit(&self, allocatable: CpuAndMemory, pod: &PodClaims) -> Admission {
+        let held: Vec<PodClaims> = self
             .pods
             .iter()
             .filter(|(uid, e)| !self.admitting.contains_key(*uid) && e.holds_resources())
-            .map(|(_, e)| e.requests)
-            .chain(self.admitting.values().copied())
+            .map(|(_, e)| e.claims.clone())
+            .chain(self.admitting.values().cloned())
             .collect();
-        admission::admit(allocatable, &used, requests)
+        admission::admit_pod(allocatable, &held, pod)
     }
 
     pub(super) fn uid_of(&self, namespace: &str, name: &str) -> Option<String> {
