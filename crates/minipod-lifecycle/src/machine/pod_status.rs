@@ -52,11 +52,12 @@ impl PodMachine {
         changed
     }
 
-    /// Sets the addresses (`hostIP(s)`, `podIP(s)`). The monitor calls it
-    /// once the sandbox exists with its network, before any container
-    /// starts, as the kubelet's status carries the sandbox's IPs from then
-    /// on (`convertStatusToAPIStatus`) and the node's from the start
-    /// (`generateAPIPodStatus`); an empty list leaves its field unset.
+    /// Sets the addresses (`hostIP(s)`, `podIP(s)`): the kubelet's status
+    /// carries the node's from the start (`generateAPIPodStatus`), so the
+    /// monitor sets them before the sandbox exists (with no pod IPs), and
+    /// the sandbox's once it exists ([`Input::SandboxCreated`](super::Input::SandboxCreated),
+    /// before any container starts: `convertStatusToAPIStatus`). An empty
+    /// list leaves its field unset. Reported with the next status change.
     pub fn set_addresses(&mut self, addresses: &PodAddresses) {
         let entries = |ips: &[IpAddr]| -> Vec<PodIp> {
             ips.iter().map(|ip| PodIp { ip: ip.to_string() }).collect()

@@ -18,12 +18,16 @@ use crate::handlers::{self, ExecError, ExecResult, PodAccess};
 
 impl Driver<'_> {
     /// Takes an update of the pod: the runtime starts containers from the
-    /// new spec from now on, and the machine decides what to restart.
+    /// new spec from now on, and the machine decides what to restart. A
+    /// pod without a sandbox yet is created from the new spec.
     pub(super) fn update(&mut self, pod: AdmittedPod) -> Result<Input, UpdateError> {
         {
             let mut guard = self.access.pod.write().unwrap_or_else(|p| p.into_inner());
-            let running = guard.as_mut().ok_or(UpdateError::PodRemoved)?;
-            running.update(pod.clone())?;
+            // The pod is only taken away after the loop: `None` here is a
+            // sandbox not created yet.
+            if let Some(running) = guard.as_mut() {
+                running.update(pod.clone())?;
+            }
         }
         let spec = pod.pod().spec.clone();
         self.pod = pod;

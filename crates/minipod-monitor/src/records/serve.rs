@@ -191,8 +191,10 @@ impl RecordedMonitor {
 
     /// Listens on `monitor.sock`, says ready on `ready_fd` (see
     /// `PodRecord::spawn_monitor`), runs the pod until it is done and removes
-    /// it. If the pod cannot be created, the record says `Failed` with
-    /// reason `FailedCreatePodSandBox` and a Warning event, never nothing.
+    /// it. A sandbox that cannot be created is retried (the pod stays
+    /// Pending with the kubelet's events); if the node cannot be set up or
+    /// the pod is refused, the record says `Failed` with reason
+    /// `FailedCreatePodSandBox`, never nothing.
     pub fn run(self, ready_fd: Option<i32>) -> Result<Outcome, ServeError> {
         let listener = server::bind(&self.record)?;
         let controller = self.monitor.controller();
@@ -215,7 +217,7 @@ impl RecordedMonitor {
             Ok(outcome) => Ok(outcome),
             Err(error) => {
                 let reason = match &error {
-                    MonitorError::Node(_) | MonitorError::Create(_) => "FailedCreatePodSandBox",
+                    MonitorError::Node(_) | MonitorError::Admit(_) => "FailedCreatePodSandBox",
                     MonitorError::Remove(_) => "FailedKillPod",
                 };
                 // The status message: where the error becomes text.
