@@ -2,7 +2,7 @@
 //! the pod's [`Monitor`] with an observer that writes the record's files,
 //! and takes commands on `monitor.sock`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use minipod_lifecycle::Timestamp;
@@ -12,7 +12,7 @@ use minipod_runtime::pod::{NodeConfig, RunningPod};
 use serde_json::Value;
 
 use super::error::RecordError;
-use super::event::{EventFacts, EventSource, event_json};
+use super::event::{Correlator, EventFacts, EventSource};
 use super::json_file::write_json_atomically;
 use super::layout::{CONTAINERS_DIR, MONITOR_FILE, PAUSE_FILE, SOCKET_FILE, STATUS_FILE};
 use super::process::{ProcessId, children_running};
@@ -38,13 +38,16 @@ pub enum ServeError {
 }
 
 /// Writes what the monitor reports into the record: `status.json`,
-/// `events.jsonl`, `containers/<name>.json`, `pause.json`. Container output
+/// `events.jsonl` (an event repeated is a line with the same Event name and
+/// a higher count), `containers/<name>.json`, `pause.json`. Container output
 /// is not written here: it is in the CRI log files already.
 #[derive(Debug)]
 pub struct RecordObserver {
     record: PodRecord,
     source: EventSource,
     created: Timestamp,
+    /// A repeated event is its Event again, its count one more.
+    events: Mutex<Correlator>,
 }
 
 impl RecordObserver {
@@ -53,6 +56,7 @@ impl RecordObserver {
             record,
             source,
             created,
+            events: Mutex::default(),
         }
     }
 
@@ -71,7 +75,11 @@ impl Observer for RecordObserver {
             message: &event.message,
             field_path: event.field_path.as_deref(),
         };
-        let value = event_json(&self.source, &facts, timestamp(at));
+        let value = self.events.lock().unwrap_or_else(|p| p.into_inner()).event(
+            &self.source,
+            &facts,
+            timestamp(at),
+        );
         self.warn("appending an event", self.record.append_event(&value));
     }
 
