@@ -211,6 +211,7 @@ fn a_pod_whose_volume_fails_is_retried_and_starts_once_the_directory_exists() {
         let n = run.event_count("FailedMount");
         (n >= 3).then_some(()).ok_or_else(|| run.diagnostics())
     });
+    eprintln!("minipod run said:\n{}", tail(&run.events(), 4));
     let message = format!(
         "pod: MountVolume.SetUp failed for volume \"data\" : hostPath type check failed: {} is not a directory",
         dir.display()

@@ -26,7 +26,8 @@ impl Driver<'_> {
                 Some(reason) => {
                     // The event's text: where the error becomes a string.
                     let error = error_chain(&error);
-                    tracing::warn!("creating the pod sandbox: {error}");
+                    // The event says it; the log only for debugging.
+                    tracing::debug!("creating the pod sandbox: {error}");
                     self.queue.push_back(Input::SandboxFailed { reason, error });
                 }
                 None => self.refused = Some(error),
