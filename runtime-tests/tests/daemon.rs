@@ -1949,6 +1949,16 @@ fn a_pod_whose_sandbox_fails_stays_container_creating_and_its_event_is_counted()
         "{app}"
     );
     assert!(pending["status"].get("podIP").is_none(), "{pending}");
+    let sandbox_condition = pending["status"]["conditions"].as_array().and_then(|all| {
+        all.iter()
+            .find(|c| c["type"] == "PodReadyToStartContainers")
+            .cloned()
+    });
+    assert_eq!(
+        sandbox_condition.map(|c| c["status"].clone()),
+        Some(json!("False")),
+        "{pending}"
+    );
     if k == Tool::Kubectl {
         let table = node.ok(k, &["get", "pods"]);
         let row: Vec<&str> = table

@@ -21,6 +21,8 @@ use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
+use minipod_lifecycle::status::ConditionStatus;
+use minipod_lifecycle::status::condition_type::POD_READY_TO_START_CONTAINERS;
 use minipod_lifecycle::{PodPhase, PodStatus};
 use minipod_linux::cgroup::layout::POD_PREFIX;
 use minipod_runtime_tests::{
@@ -232,6 +234,9 @@ fn a_pod_whose_volume_fails_is_retried_and_starts_once_the_directory_exists() {
     let waiting = app.state.waiting.as_ref().expect("waiting");
     assert_eq!(waiting.reason.as_deref(), Some("ContainerCreating"));
     assert_eq!(status.pod_ip, None, "no sandbox, no pod IP");
+    let sandbox_ready =
+        |s: &PodStatus| s.condition(POD_READY_TO_START_CONTAINERS).map(|c| c.status);
+    assert_eq!(sandbox_ready(&status), Some(ConditionStatus::False));
     assert_eq!(run.event_count("Started"), 0, "{}", run.diagnostics());
     check_nothing_between_tries(&node, &run);
 
@@ -257,7 +262,9 @@ fn a_pod_whose_volume_fails_is_retried_and_starts_once_the_directory_exists() {
         "at most the try under way failed after the directory was made\n{}",
         run.diagnostics()
     );
-    assert_eq!(run.status().and_then(|s| s.phase), Some(PodPhase::Running));
+    let status = run.status().expect("a status");
+    assert_eq!(status.phase, Some(PodPhase::Running));
+    assert_eq!(sandbox_ready(&status), Some(ConditionStatus::True));
 
     assert_eq!(run.terminate(PATIENCE), Some(0), "{}", run.diagnostics());
     assert_eq!(

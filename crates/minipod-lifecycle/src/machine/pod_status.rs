@@ -45,8 +45,16 @@ impl PodMachine {
             phase = PodPhase::Failed;
         }
         status.phase = Some(phase);
-        status.conditions =
-            pod_conditions(&self.spec, &status, phase, &self.status.conditions, now);
+        // The sandbox goes with the pod's end (the monitor removes it).
+        let sandbox_ready = self.has_sandbox() && !self.finished;
+        status.conditions = pod_conditions(
+            &self.spec,
+            &status,
+            phase,
+            &self.status.conditions,
+            sandbox_ready,
+            now,
+        );
         let changed = status != self.status;
         self.status = status;
         changed

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use minipod_plan::addresses::PodAddresses;
 
 use super::*;
+use crate::status::condition_type::POD_READY_TO_START_CONTAINERS;
 use crate::status::reasons::{CONTAINER_CREATING, POD_INITIALIZING};
 
 const APP: &str = "{containers: [{name: app, image: b:1}]}";
@@ -32,6 +33,14 @@ fn waiting_reason(sim: &Sim, name: &str) -> Option<String> {
     let status = sim.machine.status();
     let c = status.container_status(name).expect("a status");
     c.state.waiting.as_ref().and_then(|w| w.reason.clone())
+}
+
+/// The `PodReadyToStartContainers` condition.
+fn sandbox_condition(sim: &Sim) -> Option<ConditionStatus> {
+    let status = sim.machine.status();
+    status
+        .condition(POD_READY_TO_START_CONTAINERS)
+        .map(|c| c.status)
 }
 
 /// Seconds from now to the machine's last wake-up.
@@ -85,6 +94,7 @@ fn a_failed_sandbox_is_a_warning_event_and_the_pod_stays_container_creating() {
         Some(CONTAINER_CREATING)
     );
     assert_eq!(sim.columns().1, "ContainerCreating");
+    assert_eq!(sandbox_condition(&sim), Some(ConditionStatus::False));
     assert_eq!(sim.finished(), None, "never failed for it");
     assert!(sim.starts().is_empty());
     // The pod worker's back-off: 10 s, plus up to half of it.
@@ -106,9 +116,15 @@ fn the_retry_comes_at_the_back_off_and_a_success_starts_the_containers() {
         addresses: PodAddresses::new(&[], &[ip]),
     });
     assert_eq!(sim.machine.status().pod_ip.as_deref(), Some("10.88.0.9"));
+    assert_eq!(sandbox_condition(&sim), Some(ConditionStatus::True));
     sim.start_all(&["app"]);
     assert_eq!(sim.phase(), PodPhase::Running);
     assert_eq!(sim.events("FailedCreatePodSandBox").len(), 1);
+    // The pod's end takes its sandbox away.
+    sim.feed(Input::Stop { grace: None });
+    sim.exited("app", 0);
+    assert!(sim.finished().is_some());
+    assert_eq!(sandbox_condition(&sim), Some(ConditionStatus::False));
 }
 
 #[test]
