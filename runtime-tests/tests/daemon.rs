@@ -1969,6 +1969,14 @@ fn a_pod_whose_sandbox_fails_stays_container_creating_and_its_event_is_counted()
             .collect();
         assert_eq!(row[..3], ["later", "0/1", "ContainerCreating"], "{table}");
     }
+    // No log yet: the kubelet's answer, not an empty one.
+    let logs = node.with(k, &["logs", "later"]);
+    assert!(!logs.status.success());
+    let err = text(&logs.stderr);
+    assert!(
+        err.contains("container \"app\" in pod \"later\" is waiting to start: ContainerCreating"),
+        "{err}"
+    );
 
     // The directory appears: the next try starts the pod by itself.
     fs::create_dir(&later).expect("make the hostPath directory");
