@@ -23,6 +23,10 @@
 //!   failure after the restart still restarts the sidecar;
 //! * `a_killed_monitor_is_reported_monitor_lost`: `Failed`, `MonitorLost`,
 //!   a Warning event, nothing left;
+//! * `a_pod_whose_sandbox_fails_stays_container_creating_and_its_event_is_counted`:
+//!   a missing hostPath directory keeps the pod `Pending`,
+//!   `ContainerCreating`, with one `FailedMount` Event whose count grows;
+//!   the directory made, the pod starts by itself;
 //! * `fifty_pods_at_once_and_a_stream_of_bad_requests`: 50 concurrent
 //!   applies all run; malformed, unknown-field, oversized, wrongly routed
 //!   and unauthenticated requests get their codes; no pod is affected.
@@ -1871,6 +1875,121 @@ fn a_killed_monitor_is_reported_monitor_lost() {
     node.finish();
     eprintln!(
         "{TEST}: MonitorLost seen {noticed:?} after the SIGKILL; whole test {:?}",
+        began.elapsed()
+    );
+}
+
+/// The latest version of each Event (a record lists a repeated event once
+/// per repeat, under the same name), in order of first appearance.
+fn latest_events(events: Vec<Value>) -> Vec<Value> {
+    let mut latest: Vec<Value> = Vec::new();
+    for event in events {
+        match latest
+            .iter_mut()
+            .find(|e| e["metadata"]["name"] == event["metadata"]["name"])
+        {
+            Some(earlier) => *earlier = event,
+            None => latest.push(event),
+        }
+    }
+    latest
+}
+
+#[test]
+fn a_pod_whose_sandbox_fails_stays_container_creating_and_its_event_is_counted() {
+    const TEST: &str =
+        "a_pod_whose_sandbox_fails_stays_container_creating_and_its_event_is_counted";
+    if !root_or_skip(TEST) {
+        return;
+    }
+    let _serial = serial();
+    let began = Instant::now();
+    let k = api_tool(TEST);
+    let mut node = Node::new();
+    node.start_daemon();
+    // Its hostPath directory does not exist yet: each try is FailedMount.
+    let later = node.path("later");
+    let mut pod = node.scenario_pod(
+        "later",
+        vec![],
+        vec![container("app", &ScriptOptions::new(), false)],
+    );
+    pod["spec"]["volumes"][0]["hostPath"]["path"] = json!(later.to_str().expect("utf-8"));
+    let manifest = node.manifest(&pod);
+    node.ok(k, &["apply", "-f", manifest.to_str().expect("utf-8")]);
+
+    let message = format!(
+        "MountVolume.SetUp failed for volume \"shared\" : hostPath type check failed: {} is not a directory",
+        later.display()
+    );
+    // The daemon's back-off is 1 s: a try every 1 to 1.5 s, one Event.
+    let event = wait_until_or("one FailedMount Event counted 3 times", PATIENCE, || {
+        let events = latest_events(pod_events(&node, k, "later"));
+        let failed: Vec<&Value> = events
+            .iter()
+            .filter(|e| e["reason"] == "FailedMount")
+            .collect();
+        match failed.as_slice() {
+            [one] if one["count"].as_u64() >= Some(3) => Ok((*one).clone()),
+            _ => Err(format!("{events:#?}")),
+        }
+    });
+    assert_eq!(event["type"], "Warning");
+    assert_eq!(event["message"], message.as_str());
+    assert!(
+        event["involvedObject"].get("fieldPath").is_none(),
+        "{event}"
+    );
+    assert_ne!(event["firstTimestamp"], event["lastTimestamp"], "{event}");
+    let pending = node.pod(k, "later").expect("the pod");
+    assert_eq!(pending["status"]["phase"], "Pending", "{pending}");
+    let app = container_status(&pending, "app").expect("the app's status");
+    assert_eq!(
+        app["state"]["waiting"]["reason"], "ContainerCreating",
+        "{app}"
+    );
+    assert!(pending["status"].get("podIP").is_none(), "{pending}");
+    let sandbox_condition = pending["status"]["conditions"].as_array().and_then(|all| {
+        all.iter()
+            .find(|c| c["type"] == "PodReadyToStartContainers")
+            .cloned()
+    });
+    assert_eq!(
+        sandbox_condition.map(|c| c["status"].clone()),
+        Some(json!("False")),
+        "{pending}"
+    );
+    if k == Tool::Kubectl {
+        let table = node.ok(k, &["get", "pods"]);
+        let row: Vec<&str> = table
+            .lines()
+            .nth(1)
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect();
+        assert_eq!(row[..3], ["later", "0/1", "ContainerCreating"], "{table}");
+    }
+    // No log yet: the kubelet's answer, not an empty one.
+    let logs = node.with(k, &["logs", "later"]);
+    assert!(!logs.status.success());
+    let err = text(&logs.stderr);
+    assert!(
+        err.contains("container \"app\" in pod \"later\" is waiting to start: ContainerCreating"),
+        "{err}"
+    );
+
+    // The directory appears: the next try starts the pod by itself.
+    fs::create_dir(&later).expect("make the hostPath directory");
+    let made = Instant::now();
+    let running = node.wait_for_pod(k, "later", "the app runs", |p| running_and_ready(p, "app"));
+    let started = made.elapsed();
+    let uid = running["metadata"]["uid"].as_str().expect("uid").to_owned();
+    node.ok(k, &["delete", "pod", "later"]);
+    assert!(node.pod(k, "later").is_none());
+    node.check_pod_gone(&uid);
+    node.finish();
+    eprintln!(
+        "{TEST}: the app ran {started:?} after its directory was made; whole test {:?}",
         began.elapsed()
     );
 }

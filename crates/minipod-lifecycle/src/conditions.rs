@@ -1,5 +1,5 @@
-//! The pod conditions the kubelet owns: `Initialized`, `Ready`,
-//! `ContainersReady`, `PodScheduled`.
+//! The pod conditions the kubelet owns: `PodReadyToStartContainers`,
+//! `Initialized`, `Ready`, `ContainersReady`, `PodScheduled`.
 //!
 //! Mirrors `pkg/kubelet/status/generate.go` (GeneratePodInitializedCondition,
 //! GenerateContainersReadyCondition, GeneratePodReadyCondition), the order in
@@ -28,7 +28,11 @@ pub mod reasons {
 
 /// The kubelet's conditions for the pod, after the conditions it does not own
 /// (readiness gates set by others) carried over from `previous`:
-/// `..., Initialized, Ready, ContainersReady, PodScheduled`.
+/// `..., PodReadyToStartContainers, Initialized, Ready, ContainersReady,
+/// PodScheduled`. `sandbox_ready`: the pod's sandbox exists, with its
+/// network (`GeneratePodReadyToStartContainersCondition`: True unless a new
+/// sandbox is needed: before it is made, after a failure, once the pod is
+/// over and its sandbox gone; on by default since Kubernetes 1.29).
 ///
 /// `lastTransitionTime` is `now` for a condition that is new or changed its
 /// status, else the previous one.
@@ -37,6 +41,7 @@ pub fn pod_conditions(
     status: &PodStatus,
     phase: PodPhase,
     previous: &[PodCondition],
+    sandbox_ready: bool,
     now: Timestamp,
 ) -> Vec<PodCondition> {
     let mut conditions: Vec<PodCondition> = previous
@@ -44,6 +49,12 @@ pub fn pod_conditions(
         .filter(|c| !is_kubelet_owned(&c.condition_type))
         .cloned()
         .collect();
+    let sandbox = if sandbox_ready {
+        ConditionStatus::True
+    } else {
+        ConditionStatus::False
+    };
+    conditions.push(PodCondition::new(POD_READY_TO_START_CONTAINERS, sandbox));
     conditions.push(initialized(spec, status, phase));
     let ready = ready(spec, status, &conditions, phase);
     conditions.push(ready);

@@ -159,8 +159,6 @@ impl Controller {
 /// Why the monitor could not take an update of its pod.
 #[derive(Debug, thiserror::Error)]
 pub enum UpdateError {
-    #[error("the pod is being removed")]
-    PodRemoved,
     #[error(transparent)]
     Runtime(#[from] PodError),
 }

@@ -1,8 +1,9 @@
 //! The monitor's loop: inputs in, the machine decides, actions out
-//! (`actions`, `start`); requests from outside are `requests`.
+//! (`actions`, `sandbox`, `start`); requests from outside are `requests`.
 
 mod actions;
 mod requests;
+mod sandbox;
 mod start;
 
 use std::collections::{HashMap, VecDeque};
@@ -11,12 +12,13 @@ use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
 use minipod_lifecycle::Timestamp;
-use minipod_lifecycle::machine::{Input, MachineConfig, PodMachine, StartFailureStatus};
+use minipod_lifecycle::machine::{Action, Input, MachineConfig, PodMachine, StartFailureStatus};
 use minipod_lifecycle::status::{PodPhase, PodStatus};
 use minipod_linux::cgroup::ContainerCgroup;
 use minipod_linux::container::Container as Process;
 use minipod_linux::signals::Signal;
 use minipod_plan::Plan;
+use minipod_plan::addresses::PodAddresses;
 use minipod_runtime::pod::{NodeConfig, PodError, PodRuntime};
 use minipod_spec::AdmittedPod;
 
@@ -31,8 +33,10 @@ use crate::pull::PullContext;
 pub enum MonitorError {
     #[error("setting up the node")]
     Node(#[source] PodError),
-    #[error("creating the pod")]
-    Create(#[source] PodError),
+    /// The pod was refused (the kubelet's admission): it is never retried,
+    /// unlike a sandbox that could not be created.
+    #[error("admitting the pod")]
+    Admit(#[source] PodError),
     #[error("removing the pod")]
     Remove(#[source] PodError),
 }
@@ -114,24 +118,24 @@ impl Monitor {
         }
     }
 
-    /// Creates the pod, runs it until it is done (or stopped through a
-    /// [`Controller`]), removes it, and says how it ended.
+    /// Runs the pod until it is done (or stopped through a [`Controller`]):
+    /// its sandbox first, created again after each failure as the machine
+    /// decides, then its containers; removes it, and says how it ended.
     pub fn run(self) -> Result<Outcome, MonitorError> {
         let runtime = Arc::new(PodRuntime::new(self.node.clone()).map_err(MonitorError::Node)?);
-        let running = runtime
-            .create_pod(&self.pod, &self.plan)
-            .map_err(MonitorError::Create)?;
-        self.observer.pod_created(&running);
-        let addresses = running.addresses(&self.node.host_ips);
         let created = SystemTime::now();
+        // No pod until its sandbox is created (`Action::CreateSandbox`).
         let access = PodAccess {
             runtime: Arc::clone(&runtime),
-            pod: Arc::new(RwLock::new(Some(running))),
+            pod: Arc::new(RwLock::new(None)),
         };
         let mut machine = PodMachine::new(&self.pod, &self.plan, self.machine, timestamp(created));
-        machine.set_addresses(&addresses);
+        // The node's addresses show from the start, the pod's once its
+        // sandbox exists.
+        machine.set_addresses(&PodAddresses::new(&self.node.host_ips, &[]));
         let mut driver = Driver {
             pod: self.pod.clone(),
+            plan: &self.plan,
             node: &self.node,
             pulls: &self.pulls,
             created,
@@ -142,13 +146,20 @@ impl Monitor {
             queue: VecDeque::from([Input::Tick]),
             wake: None,
             finished: None,
+            refused: None,
             update_reply: None,
         };
+        // The pod is Pending, its containers ContainerCreating, from now on.
+        driver.execute(&machine, Action::StatusChanged);
         let phase = driver.run(&mut machine, &self.receiver);
+        let refused = driver.refused.take();
         let status = machine.status().clone();
         let running = access.pod.write().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(running) = running {
             runtime.remove_pod(running).map_err(MonitorError::Remove)?;
+        }
+        if let Some(error) = refused {
+            return Err(MonitorError::Admit(error));
         }
         Ok(Outcome { phase, status })
     }
@@ -158,6 +169,7 @@ impl Monitor {
 struct Driver<'a> {
     /// The pod as last applied (updates change container images).
     pod: AdmittedPod,
+    plan: &'a Plan,
     node: &'a NodeConfig,
     pulls: &'a PullContext,
     created: SystemTime,
@@ -170,6 +182,8 @@ struct Driver<'a> {
     queue: VecDeque<Input>,
     wake: Option<Timestamp>,
     finished: Option<PodPhase>,
+    /// The runtime refused the pod (an admission error): the loop ends.
+    refused: Option<PodError>,
     /// The caller of an update, answered once its actions are carried out.
     update_reply: Option<mpsc::Sender<Result<(), UpdateError>>>,
 }
@@ -198,6 +212,9 @@ impl Driver<'_> {
             }
             if let Some(phase) = self.finished {
                 return phase;
+            }
+            if self.refused.is_some() {
+                return machine.status().phase.unwrap_or(PodPhase::Failed);
             }
         }
     }

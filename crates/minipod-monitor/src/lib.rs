@@ -1,14 +1,16 @@
 //! # minipod-monitor: one pod, alive
 //!
 //! The monitor is the process that keeps one pod going, as the kubelet's
-//! pod worker and containerd's shim do together: it creates the pod
-//! (sandbox, cgroups, volumes) through `minipod-runtime`, then runs the
-//! pod's [`PodMachine`](minipod_lifecycle::machine::PodMachine): it feeds
-//! it what happens and does what it decides.
+//! pod worker and containerd's shim do together: it runs the pod's
+//! [`PodMachine`](minipod_lifecycle::machine::PodMachine), feeding it what
+//! happens and doing what it decides, starting with the pod's creation
+//! (sandbox, cgroups, volumes) through `minipod-runtime`, tried again after
+//! each failure as the machine says.
 //!
 //! ```text
 //!              inputs (channel)                       actions
-//!  waiter threads ──Exited──┐                 ┌── StartContainer → runtime.start_container
+//!                                             ┌── CreateSandbox → runtime.create_pod (first)
+//!  waiter threads ──Exited──┐                 ├── StartContainer → runtime.start_container
 //!  probe/hook threads ──────┼─► machine.handle├── Signal → pidfd_send_signal
 //!  Controller (Ctrl-C) ─────┤   (main loop)   ├── RunProbe / RunHook → a thread each
 //!  timer (recv_timeout) ────┘                 ├── Event / StatusChanged → the Observer
@@ -32,7 +34,7 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | `driver` | [`Monitor`]: creates the pod, runs the loop (inputs in, the machine decides, actions out), removes the pod |
+//! | `driver` | [`Monitor`]: runs the loop (inputs in, the machine decides, actions out), creates the pod when the machine asks (again after a failure), removes the pod |
 //! | `controller` | the loop's `Message`s, and [`Controller`] |
 //! | `handlers`, `pull`, `console` | probes, hooks and execs; image pulls; output for the observer |
 //! | `observer` | [`Observer`]: where the monitor reports |

@@ -337,7 +337,7 @@ fn pod_conditions_come_in_kubelet_order_after_foreign_ones() {
     );
     let status = status(vec![], vec![st("a").running().ready()]);
     let previous = vec![cond("example.com/lb", True), cond(READY, False)];
-    let conditions = pod_conditions(&spec, &status, PodPhase::Running, &previous, now());
+    let conditions = pod_conditions(&spec, &status, PodPhase::Running, &previous, true, now());
     let types: Vec<&str> = conditions
         .iter()
         .map(|c| c.condition_type.as_str())
@@ -346,6 +346,7 @@ fn pod_conditions_come_in_kubelet_order_after_foreign_ones() {
         types,
         [
             "example.com/lb",
+            "PodReadyToStartContainers",
             "Initialized",
             "Ready",
             "ContainersReady",
@@ -364,7 +365,7 @@ fn transition_time_moves_only_when_the_status_changes() {
     let mut ready_before = cond(READY, True);
     ready_before.last_transition_time = Some(ago(300));
     let previous = vec![initialized_before, ready_before];
-    let conditions = pod_conditions(&spec, &status, PodPhase::Running, &previous, now());
+    let conditions = pod_conditions(&spec, &status, PodPhase::Running, &previous, true, now());
     let time_of = |t: &str| {
         conditions
             .iter()

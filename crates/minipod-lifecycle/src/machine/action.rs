@@ -20,6 +20,11 @@ pub enum StopSignal {
 /// Something for the monitor to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
+    /// Create the pod's sandbox (directories, cgroup, volumes, namespaces,
+    /// network); answer with [`Input::SandboxCreated`](super::Input::SandboxCreated)
+    /// or [`Input::SandboxFailed`](super::Input::SandboxFailed). Always the
+    /// first action: no container starts before it succeeded.
+    CreateSandbox,
     /// Start instance `attempt` (its restart count) of `container`; answer
     /// with [`Input::Started`](super::Input::Started) or [`Input::StartFailed`](super::Input::StartFailed).
     StartContainer { container: String, attempt: u32 },

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use minipod_plan::addresses::PodAddresses;
 use minipod_spec::model::{Container, LifecycleHandler, PodSpec};
 
 use super::probe::{ProbeKind, ProbeOutcome};
@@ -30,6 +31,16 @@ impl HookKind {
 pub enum Input {
     /// Time passed (a [`Action::WakeAt`](super::Action::WakeAt) came due): re-check deadlines.
     Tick,
+    /// The sandbox asked for by [`Action::CreateSandbox`](super::Action::CreateSandbox)
+    /// exists, with these addresses (the node's and the sandbox's).
+    SandboxCreated { addresses: PodAddresses },
+    /// The sandbox could not be created (and nothing of it is left): the
+    /// pod stays Pending and it is tried again after the back-off.
+    /// `error` is the error's whole text.
+    SandboxFailed {
+        reason: SandboxFailure,
+        error: String,
+    },
     /// Instance `attempt` of `container` runs (its workload was exec'd).
     Started {
         container: String,
@@ -81,6 +92,39 @@ pub enum Input {
     /// differ, container images above all; a running container whose
     /// definition changed is killed and started again (§4.1 step 3, §4.2).
     SpecUpdated(Box<PodSpec>),
+}
+
+/// Which of the kubelet's events a failed sandbox creation is: the kubelet
+/// sets up volumes (its volume manager) before it asks the runtime for the
+/// sandbox (`SyncPod` in `pkg/kubelet/kubelet.go`, then
+/// `kuberuntime_manager.go`), and each has its own event reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SandboxFailure {
+    /// A volume could not be set up: `FailedMount`, the error's text as is
+    /// (`MountVolume.SetUp failed for volume "x" : ...`, the volume
+    /// manager's `GenerateError`).
+    Mount,
+    /// Anything else (namespaces, cgroup, network, files):
+    /// `FailedCreatePodSandBox`, `Failed to create pod sandbox: <error>`.
+    CreatePodSandbox,
+}
+
+impl SandboxFailure {
+    /// The event's reason.
+    pub fn reason(self) -> &'static str {
+        match self {
+            SandboxFailure::Mount => "FailedMount",
+            SandboxFailure::CreatePodSandbox => "FailedCreatePodSandBox",
+        }
+    }
+
+    /// The event's message for `error`, in the kubelet's words.
+    pub fn message(self, error: &str) -> String {
+        match self {
+            SandboxFailure::Mount => error.to_owned(),
+            SandboxFailure::CreatePodSandbox => format!("Failed to create pod sandbox: {error}"),
+        }
+    }
 }
 
 /// How a pull went, as the monitor measured it.

@@ -21,6 +21,8 @@
 //! The modules, one responsibility each:
 //!
 //! * `input.rs`, `action.rs`: what comes in and what goes out;
+//! * `sandbox.rs`: the pod's sandbox, created first and retried with the
+//!   pod worker's back-off when it fails;
 //! * `pod_machine.rs`: the state, [`PodMachine::new`] from the pod and its
 //!   plan, [`PodMachine::handle`] and the sync;
 //! * `on_input.rs`: how each input is taken into account;
@@ -40,12 +42,13 @@ mod pod_status;
 mod probe;
 mod probing;
 mod record;
+mod sandbox;
 mod starts;
 mod stopping;
 #[cfg(test)]
 mod tests;
 
 pub use action::{Action, PodEvent, StopSignal};
-pub use input::{HookKind, Input, PullDone, StartFailureStatus};
+pub use input::{HookKind, Input, PullDone, SandboxFailure, StartFailureStatus};
 pub use pod_machine::{MachineConfig, PodMachine, StopCause};
 pub use probe::{ProbeKind, ProbeOutcome, ProbeResult, ProbeSettings};

@@ -19,6 +19,10 @@ impl PodMachine {
     pub(super) fn record(&mut self, now: Timestamp, input: Input, out: &mut Vec<Action>) {
         match input {
             Input::Tick => {}
+            Input::SandboxCreated { addresses } => self.sandbox_created(&addresses),
+            Input::SandboxFailed { reason, error } => {
+                self.sandbox_failed(now, reason, &error, out);
+            }
             Input::Stop { grace } => self.begin_termination(StopCause::Requested, grace, now),
             Input::KillNow => {
                 self.begin_termination(StopCause::Requested, Some(0), now);

@@ -46,6 +46,31 @@ pub(super) struct Termination {
     pub(super) now: bool,
 }
 
+/// Where the pod's sandbox stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Sandbox {
+    /// There is none: create it at `retry_at` (at once if `None`).
+    /// `failures`: the creations that failed so far.
+    Missing {
+        failures: u32,
+        retry_at: Option<Timestamp>,
+    },
+    /// [`Action::CreateSandbox`](super::Action::CreateSandbox) was sent; its outcome has not come back.
+    Creating { failures: u32 },
+    /// It exists: containers may start.
+    Ready,
+}
+
+impl Sandbox {
+    /// No sandbox yet, none asked for.
+    pub(super) fn new() -> Sandbox {
+        Sandbox::Missing {
+            failures: 0,
+            retry_at: None,
+        }
+    }
+}
+
 /// One pod's lifecycle state.
 #[derive(Debug, Clone)]
 pub struct PodMachine {
@@ -53,6 +78,8 @@ pub struct PodMachine {
     pub(super) pod_label: String,
     pub(super) config: MachineConfig,
     pub(super) records: Vec<Record>,
+    /// The sandbox: no container starts before it exists.
+    pub(super) sandbox: Sandbox,
     pub(super) crash_loop: CrashLoop,
     pub(super) termination: Option<Termination>,
     /// An app container was started (`HasAnyActiveRegularContainerStarted`):
@@ -92,6 +119,7 @@ impl PodMachine {
             spec,
             config,
             records,
+            sandbox: Sandbox::new(),
             crash_loop: CrashLoop::new(config.backoff),
             termination: None,
             initialized: false,
@@ -175,9 +203,11 @@ impl PodMachine {
         let mut wake: Option<Timestamp> = None;
         if self.termination.is_some() {
             self.sync_termination(now, out);
-        } else {
+        } else if self.has_sandbox() {
             self.restart_changed(now, out);
             self.sync_starts(now, out, &mut wake);
+        } else {
+            self.sync_sandbox(now, out, &mut wake);
         }
         if self.termination.is_some() && self.termination.as_ref().is_some_and(|t| t.now) {
             for i in 0..self.records.len() {
@@ -188,7 +218,10 @@ impl PodMachine {
             self.advance_kill(i, now, out, &mut wake);
             self.run_probes(i, now, out, &mut wake);
         }
+        // A sandbox being created may still come back: it is removed with
+        // the pod, so the pod ends after its outcome.
         if self.termination.is_some()
+            && !matches!(self.sandbox, Sandbox::Creating { .. })
             && self
                 .records
                 .iter()

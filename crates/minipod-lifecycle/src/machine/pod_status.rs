@@ -45,18 +45,27 @@ impl PodMachine {
             phase = PodPhase::Failed;
         }
         status.phase = Some(phase);
-        status.conditions =
-            pod_conditions(&self.spec, &status, phase, &self.status.conditions, now);
+        // The sandbox goes with the pod's end (the monitor removes it).
+        let sandbox_ready = self.has_sandbox() && !self.finished;
+        status.conditions = pod_conditions(
+            &self.spec,
+            &status,
+            phase,
+            &self.status.conditions,
+            sandbox_ready,
+            now,
+        );
         let changed = status != self.status;
         self.status = status;
         changed
     }
 
-    /// Sets the addresses (`hostIP(s)`, `podIP(s)`). The monitor calls it
-    /// once the sandbox exists with its network, before any container
-    /// starts, as the kubelet's status carries the sandbox's IPs from then
-    /// on (`convertStatusToAPIStatus`) and the node's from the start
-    /// (`generateAPIPodStatus`); an empty list leaves its field unset.
+    /// Sets the addresses (`hostIP(s)`, `podIP(s)`): the kubelet's status
+    /// carries the node's from the start (`generateAPIPodStatus`), so the
+    /// monitor sets them before the sandbox exists (with no pod IPs), and
+    /// the sandbox's once it exists ([`Input::SandboxCreated`](super::Input::SandboxCreated),
+    /// before any container starts: `convertStatusToAPIStatus`). An empty
+    /// list leaves its field unset. Reported with the next status change.
     pub fn set_addresses(&mut self, addresses: &PodAddresses) {
         let entries = |ips: &[IpAddr]| -> Vec<PodIp> {
             ips.iter().map(|ip| PodIp { ip: ip.to_string() }).collect()

@@ -22,6 +22,7 @@ const POST_START_LIMIT: Duration = Duration::from_secs(24 * 3600);
 impl Driver<'_> {
     pub(super) fn execute(&mut self, machine: &PodMachine, action: Action) {
         match action {
+            Action::CreateSandbox => self.create_sandbox(),
             Action::StartContainer { container, attempt } => self.start(&container, attempt),
             Action::Signal { container, signal } => self.signal(&container, signal),
             Action::RunProbe {

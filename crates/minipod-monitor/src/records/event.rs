@@ -4,6 +4,7 @@
 //! `fieldPath` `spec.containers{name}` when about a container), from
 //! `source.component: kubelet` on this node.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use minipod_lifecycle::Timestamp;
@@ -80,9 +81,112 @@ pub fn event_json(source: &EventSource, facts: &EventFacts<'_>, at: Timestamp) -
     })
 }
 
+/// How many series a [`Correlator`] remembers: client-go's
+/// `maxLruCacheEntries`. Past it, a new kind of event starts no series
+/// (each is an Event of its own, as when the kubelet's cache evicts).
+const MAX_SERIES: usize = 4096;
+
+/// The kubelet's event correlator for identical events (client-go
+/// `tools/record/events_cache.go`, `eventObserve`): an event with the same
+/// type, reason, message and object (`fieldPath` included) as an earlier
+/// one is that Event again, with the same name and `firstTimestamp`, its
+/// `lastTimestamp` now and its `count` one more. kubectl shows it once,
+/// `(x3 over 30s)`. (client-go also folds more than 10 *similar* events in
+/// 10 minutes into one "combined from similar events"; minipod does not.)
+#[derive(Debug, Default)]
+pub(crate) struct Correlator {
+    series: HashMap<(String, String, Option<String>, String), Series>,
+}
+
+#[derive(Debug, Clone)]
+struct Series {
+    name: Value,
+    first: Value,
+    count: u64,
+}
+
+impl Correlator {
+    /// The Event for `facts` at `at`: a new one, or the next of its series.
+    pub(crate) fn event(
+        &mut self,
+        source: &EventSource,
+        facts: &EventFacts<'_>,
+        at: Timestamp,
+    ) -> Value {
+        let mut event = event_json(source, facts, at);
+        let key = (
+            facts.event_type.to_owned(),
+            facts.reason.to_owned(),
+            facts.field_path.map(str::to_owned),
+            facts.message.to_owned(),
+        );
+        let room = self.series.len() < MAX_SERIES;
+        match self.series.get_mut(&key) {
+            Some(series) => {
+                series.count += 1;
+                event["metadata"]["name"] = series.name.clone();
+                event["metadata"]["creationTimestamp"] = series.first.clone();
+                event["firstTimestamp"] = series.first.clone();
+                event["count"] = json!(series.count);
+            }
+            None if room => {
+                let series = Series {
+                    name: event["metadata"]["name"].clone(),
+                    first: event["firstTimestamp"].clone(),
+                    count: 1,
+                };
+                self.series.insert(key, series);
+            }
+            None => {}
+        }
+        event
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn identical_events_are_one_event_whose_count_grows() {
+        let mut correlator = Correlator::default();
+        let failed = EventFacts {
+            event_type: "Warning",
+            reason: "FailedCreatePodSandBox",
+            message: "Failed to create pod sandbox: boom",
+            field_path: None,
+        };
+        let t0 = Timestamp::from_unix_seconds(1_700_000_000);
+        let first = correlator.event(&source(), &failed, t0);
+        let third = [10, 20]
+            .map(|s| correlator.event(&source(), &failed, t0.plus_seconds(s)))
+            .into_iter()
+            .last()
+            .unwrap();
+        assert_eq!(third["metadata"]["name"], first["metadata"]["name"]);
+        assert_eq!(third["count"], 3);
+        assert_eq!(third["firstTimestamp"], "2023-11-14T22:13:20Z");
+        assert_eq!(third["lastTimestamp"], "2023-11-14T22:13:40Z");
+        assert_eq!(
+            third["metadata"]["creationTimestamp"],
+            first["firstTimestamp"]
+        );
+
+        // Another message, or the same about a container, is another event.
+        let other = EventFacts {
+            message: "Failed to create pod sandbox: other",
+            ..failed.clone()
+        };
+        let on_app = EventFacts {
+            field_path: Some("spec.containers{app}"),
+            ..failed.clone()
+        };
+        for facts in [other, on_app] {
+            let event = correlator.event(&source(), &facts, t0);
+            assert_eq!(event["count"], 1);
+            assert_ne!(event["metadata"]["name"], first["metadata"]["name"]);
+        }
+    }
 
     fn source() -> EventSource {
         EventSource {

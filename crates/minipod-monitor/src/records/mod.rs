@@ -5,7 +5,7 @@
 //! <state>/records/<uid>/        0700
 //!   pod.json                    the admitted Pod (uid, namespace, creationTimestamp), written once
 //!   status.json                 the whole Pod with status, replaced atomically on every change
-//!   events.jsonl                one core/v1 Event per line, appended
+//!   events.jsonl                one core/v1 Event per line, appended (a repeat: same name, count + 1)
 //!   monitor.json                {"pid", "startTime"} of the pod's monitor
 //!   monitor.sock                0600: {"stop":{"gracePeriodSeconds":N|null}} / {"kill":{}} → {"ok":true};
 //!                               exec, and attached exec with its streams as descriptors (see `socket`)

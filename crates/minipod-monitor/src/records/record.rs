@@ -212,8 +212,10 @@ impl PodRecord {
         Ok(self.status()?.phase)
     }
 
-    /// Every event of `events.jsonl`, oldest first. A last line cut short
-    /// (the writer died mid-line) is skipped.
+    /// Every event of `events.jsonl`, oldest first. A line with the name of
+    /// an earlier one is the newer version of that Event (a repeat: its
+    /// count grew). A last line cut short (the writer died mid-line) is
+    /// skipped.
     pub fn events(&self) -> Result<Vec<Value>, RecordError> {
         let path = self.path(EVENTS_FILE);
         let text = match fs::read_to_string(&path) {

@@ -2,7 +2,7 @@
 //! the pod's [`Monitor`] with an observer that writes the record's files,
 //! and takes commands on `monitor.sock`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use minipod_lifecycle::Timestamp;
@@ -12,7 +12,7 @@ use minipod_runtime::pod::{NodeConfig, RunningPod};
 use serde_json::Value;
 
 use super::error::RecordError;
-use super::event::{EventFacts, EventSource, event_json};
+use super::event::{Correlator, EventFacts, EventSource};
 use super::json_file::write_json_atomically;
 use super::layout::{CONTAINERS_DIR, MONITOR_FILE, PAUSE_FILE, SOCKET_FILE, STATUS_FILE};
 use super::process::{ProcessId, children_running};
@@ -38,13 +38,16 @@ pub enum ServeError {
 }
 
 /// Writes what the monitor reports into the record: `status.json`,
-/// `events.jsonl`, `containers/<name>.json`, `pause.json`. Container output
+/// `events.jsonl` (an event repeated is a line with the same Event name and
+/// a higher count), `containers/<name>.json`, `pause.json`. Container output
 /// is not written here: it is in the CRI log files already.
 #[derive(Debug)]
 pub struct RecordObserver {
     record: PodRecord,
     source: EventSource,
     created: Timestamp,
+    /// A repeated event is its Event again, its count one more.
+    events: Mutex<Correlator>,
 }
 
 impl RecordObserver {
@@ -53,6 +56,7 @@ impl RecordObserver {
             record,
             source,
             created,
+            events: Mutex::default(),
         }
     }
 
@@ -71,7 +75,11 @@ impl Observer for RecordObserver {
             message: &event.message,
             field_path: event.field_path.as_deref(),
         };
-        let value = event_json(&self.source, &facts, timestamp(at));
+        let value = self.events.lock().unwrap_or_else(|p| p.into_inner()).event(
+            &self.source,
+            &facts,
+            timestamp(at),
+        );
         self.warn("appending an event", self.record.append_event(&value));
     }
 
@@ -191,8 +199,10 @@ impl RecordedMonitor {
 
     /// Listens on `monitor.sock`, says ready on `ready_fd` (see
     /// `PodRecord::spawn_monitor`), runs the pod until it is done and removes
-    /// it. If the pod cannot be created, the record says `Failed` with
-    /// reason `FailedCreatePodSandBox` and a Warning event, never nothing.
+    /// it. A sandbox that cannot be created is retried (the pod stays
+    /// Pending with the kubelet's events); if the node cannot be set up or
+    /// the pod is refused, the record says `Failed` with reason
+    /// `FailedCreatePodSandBox`, never nothing.
     pub fn run(self, ready_fd: Option<i32>) -> Result<Outcome, ServeError> {
         let listener = server::bind(&self.record)?;
         let controller = self.monitor.controller();
@@ -215,7 +225,7 @@ impl RecordedMonitor {
             Ok(outcome) => Ok(outcome),
             Err(error) => {
                 let reason = match &error {
-                    MonitorError::Node(_) | MonitorError::Create(_) => "FailedCreatePodSandBox",
+                    MonitorError::Node(_) | MonitorError::Admit(_) => "FailedCreatePodSandBox",
                     MonitorError::Remove(_) => "FailedKillPod",
                 };
                 // The status message: where the error becomes text.

@@ -111,7 +111,8 @@ pub fn terminate_lost(
     next.reason = Some(reason.to_owned());
     next.message = Some(message.to_owned());
     let phase = next.phase.unwrap_or(PodPhase::Failed);
-    next.conditions = pod_conditions(spec, &next, phase, &status.conditions, now);
+    // What was left of the pod was removed: no sandbox.
+    next.conditions = pod_conditions(spec, &next, phase, &status.conditions, false, now);
     next
 }
 

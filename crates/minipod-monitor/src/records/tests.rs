@@ -143,7 +143,22 @@ fn events_are_appended_one_json_object_per_line() {
         "spec.containers{app}"
     );
     assert_eq!(events[0]["source"]["host"], "node-1");
-    assert_ne!(events[0]["metadata"]["name"], events[1]["metadata"]["name"]);
+    // The same event again is the same Event, counted twice (the kubelet's
+    // event correlator); another one is an Event of its own.
+    assert_eq!(events[0]["metadata"]["name"], events[1]["metadata"]["name"]);
+    assert_eq!(
+        (&events[0]["count"], &events[1]["count"]),
+        (&1.into(), &2.into())
+    );
+    let killing = PodEvent {
+        reason: "Killing",
+        message: "Stopping container app".into(),
+        ..event.clone()
+    };
+    crate::Observer::event(&observer, created(), &killing);
+    let events = record.events().unwrap();
+    assert_ne!(events[2]["metadata"]["name"], events[0]["metadata"]["name"]);
+    assert_eq!(events[2]["count"], 1);
     // A line cut short by a crash is skipped, the rest still read.
     fs::OpenOptions::new()
         .append(true)
@@ -151,7 +166,7 @@ fn events_are_appended_one_json_object_per_line() {
         .unwrap()
         .write_all(b"{\"kind\":\"Ev")
         .unwrap();
-    assert_eq!(record.events().unwrap().len(), 2);
+    assert_eq!(record.events().unwrap().len(), 3);
 }
 
 #[test]

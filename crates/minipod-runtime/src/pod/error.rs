@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use minipod_lifecycle::machine::SandboxFailure;
 use minipod_linux::cgroup::CgroupError;
 use minipod_linux::container::StepFailure;
 use minipod_linux::sandbox::SandboxError;
@@ -65,6 +66,23 @@ pub enum PodError {
 impl From<super::network::NetworkError> for PodError {
     fn from(e: super::network::NetworkError) -> Self {
         PodError::Network(Box::new(e))
+    }
+}
+
+impl PodError {
+    /// How the kubelet reports a pod it could not create, and so whether
+    /// it is tried again: `None` for a pod its admission refuses (it fails
+    /// at once: AppArmor on a host without it, `pkg/kubelet/lifecycle`),
+    /// else the event of a failed sync, retried with the pod worker's
+    /// back-off: `FailedMount` for a volume (its volume manager's event),
+    /// `FailedCreatePodSandBox` for anything else (`SyncPod` in
+    /// `kuberuntime_manager.go`). A node never fails a pod for either.
+    pub fn kubelet_reason(&self) -> Option<SandboxFailure> {
+        match self {
+            PodError::AppArmor(_) => None,
+            PodError::Volume { .. } => Some(SandboxFailure::Mount),
+            _ => Some(SandboxFailure::CreatePodSandbox),
+        }
     }
 }
 
@@ -141,5 +159,34 @@ impl ContainerError {
             message: message.into(),
             failure: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn volumes_are_failed_mount_admission_is_final_and_the_rest_failed_create_pod_sandbox() {
+        let volume = PodError::Volume {
+            volume: "host".into(),
+            reason: VolumeError::HostPathType {
+                path: "/srv/x".into(),
+                kind: "directory",
+            },
+        };
+        assert_eq!(volume.kubelet_reason(), Some(SandboxFailure::Mount));
+        let io = PodError::Io {
+            path: "/run/minipod".into(),
+            source: std::io::Error::from_raw_os_error(28),
+        };
+        assert_eq!(io.kubelet_reason(), Some(SandboxFailure::CreatePodSandbox));
+        let exists = PodError::Exists { uid: "u".into() };
+        assert_eq!(
+            exists.kubelet_reason(),
+            Some(SandboxFailure::CreatePodSandbox)
+        );
+        let refused = PodError::AppArmor(AppArmorError::NotEnabled);
+        assert_eq!(refused.kubelet_reason(), None);
     }
 }

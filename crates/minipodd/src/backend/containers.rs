@@ -31,6 +31,30 @@ fn container_names(object: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Why a container that never ran has no log, in the kubelet's words
+/// (`validateContainerLogStatus`, `pkg/kubelet/kubelet_pods.go`): a
+/// container waiting with no earlier run, e.g. `ContainerCreating` while
+/// the pod's sandbox cannot be created. `None` when it has a log to show.
+fn waiting_to_start(status: &Value, container: &str, pod: &str) -> Option<String> {
+    let state = &status["state"];
+    let ran = !state["running"].is_null()
+        || !state["terminated"].is_null()
+        || !status["lastState"]["terminated"].is_null();
+    if ran {
+        return None;
+    }
+    let what = match state["waiting"]["reason"].as_str() {
+        Some("ErrImagePull") => ": image can't be pulled".to_owned(),
+        Some("ImagePullBackOff") => ": trying and failing to pull image".to_owned(),
+        Some(reason) => format!(": {reason}"),
+        None if !state["waiting"].is_null() => ": ".to_owned(),
+        None => " - no logs yet".to_owned(),
+    };
+    Some(format!(
+        "container \"{container}\" in pod \"{pod}\" is waiting to start{what}"
+    ))
+}
+
 /// The log file of `container`'s run `attempt` of the pod.
 fn log_path(daemon: &Daemon, entry: &Entry, container: &str, attempt: i64) -> PathBuf {
     minipod_runtime::logs::PodLogs {
@@ -75,6 +99,13 @@ pub(super) fn logs(
         let status = statuses(&entry.object)
             .into_iter()
             .find(|s| s["name"] == container.as_str());
+        if !options.previous
+            && let Some(message) = status
+                .as_ref()
+                .and_then(|s| waiting_to_start(s, &container, name))
+        {
+            return Err(ApiError::BadRequest(message));
+        }
         let restarts = status
             .as_ref()
             .and_then(|s| s["restartCount"].as_i64())
@@ -153,5 +184,42 @@ pub(super) async fn exec(
         ))
     } else {
         crate::exec::with_pipes(record, container, options.command, options.stdin).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::waiting_to_start;
+
+    #[test]
+    fn a_container_that_never_ran_has_no_log_and_the_kubelets_reason() {
+        let waiting =
+            |reason: &str| json!({"state": {"waiting": {"reason": reason}}, "lastState": {}});
+        assert_eq!(
+            waiting_to_start(&waiting("ContainerCreating"), "app", "web").as_deref(),
+            Some("container \"app\" in pod \"web\" is waiting to start: ContainerCreating")
+        );
+        assert_eq!(
+            waiting_to_start(&waiting("ErrImagePull"), "app", "web").as_deref(),
+            Some("container \"app\" in pod \"web\" is waiting to start: image can't be pulled")
+        );
+        assert_eq!(
+            waiting_to_start(&waiting("ImagePullBackOff"), "app", "web").as_deref(),
+            Some(
+                "container \"app\" in pod \"web\" is waiting to start: trying and failing to pull image"
+            )
+        );
+        // One that ran before has a log: waiting to restart, running, done.
+        let restarting = json!({
+            "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+            "lastState": {"terminated": {"exitCode": 1}},
+        });
+        assert_eq!(waiting_to_start(&restarting, "app", "web"), None);
+        let running = json!({"state": {"running": {}}, "lastState": {}});
+        assert_eq!(waiting_to_start(&running, "app", "web"), None);
+        let done = json!({"state": {"terminated": {"exitCode": 0}}, "lastState": {}});
+        assert_eq!(waiting_to_start(&done, "app", "web"), None);
     }
 }

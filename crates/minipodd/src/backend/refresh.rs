@@ -164,17 +164,30 @@ fn refresh_record(daemon: &Daemon, record: PodRecord, startup: bool) {
             .as_str()
             .unwrap_or("default")
             .to_owned();
-        state.events.push(object.clone());
+        // A repeated event is the same Event with a higher count (the
+        // kubelet's event correlator): it replaces the one of its name.
+        let name = &object["metadata"]["name"];
+        let event_type = match state
+            .events
+            .iter_mut()
+            .find(|e| e["metadata"]["name"] == *name)
+        {
+            Some(earlier) => {
+                *earlier = object.clone();
+                EventType::Modified
+            }
+            None => {
+                state.events.push(object.clone());
+                EventType::Added
+            }
+        };
         daemon.publish(
             &mut state,
             Change {
                 version,
                 resource: Resource::Events,
                 namespace,
-                event: WatchEvent {
-                    event_type: EventType::Added,
-                    object,
-                },
+                event: WatchEvent { event_type, object },
             },
         );
     }

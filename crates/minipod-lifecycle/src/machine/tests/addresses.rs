@@ -17,15 +17,17 @@ fn entries(list: &[&str]) -> Vec<PodIp> {
 
 #[test]
 fn the_addresses_show_from_the_sandbox_to_the_pods_end() {
-    let mut sim = Sim::new("{restartPolicy: Never, containers: [{name: app, image: b:1}]}");
+    let mut sim =
+        Sim::without_sandbox("{restartPolicy: Never, containers: [{name: app, image: b:1}]}");
     assert_eq!(sim.machine.status().pod_ip, None, "no sandbox network yet");
     assert!(sim.machine.status().host_ips.is_empty());
 
-    sim.machine.set_addresses(&PodAddresses::new(
-        &ips(&["192.0.2.2", "2001:db8::2"]),
-        &ips(&["fd00::5", "10.88.0.5"]),
-    ));
-    sim.wait(0.1);
+    sim.feed(Input::SandboxCreated {
+        addresses: PodAddresses::new(
+            &ips(&["192.0.2.2", "2001:db8::2"]),
+            &ips(&["fd00::5", "10.88.0.5"]),
+        ),
+    });
     let status = sim.machine.status();
     assert_eq!(status.host_ip.as_deref(), Some("192.0.2.2"));
     assert_eq!(status.host_ips, entries(&["192.0.2.2", "2001:db8::2"]));
@@ -55,10 +57,10 @@ fn the_addresses_show_from_the_sandbox_to_the_pods_end() {
 
 #[test]
 fn a_sandbox_without_addresses_leaves_pod_ip_unset() {
-    let mut sim = Sim::new("{containers: [{name: app, image: b:1}]}");
-    sim.machine
-        .set_addresses(&PodAddresses::new(&ips(&["192.0.2.2"]), &[]));
-    sim.wait(0.1);
+    let mut sim = Sim::without_sandbox("{containers: [{name: app, image: b:1}]}");
+    sim.feed(Input::SandboxCreated {
+        addresses: PodAddresses::new(&ips(&["192.0.2.2"]), &[]),
+    });
     let status = sim.machine.status();
     assert_eq!(status.pod_ip, None);
     assert!(status.pod_ips.is_empty());
@@ -66,4 +68,19 @@ fn a_sandbox_without_addresses_leaves_pod_ip_unset() {
     let json = serde_json::to_value(status).expect("json");
     assert!(json.get("podIP").is_none(), "{json}");
     assert!(json.get("podIPs").is_none(), "{json}");
+}
+
+#[test]
+fn the_nodes_addresses_show_while_the_sandbox_is_missing() {
+    let mut sim = Sim::without_sandbox("{containers: [{name: app, image: b:1}]}");
+    sim.machine
+        .set_addresses(&PodAddresses::new(&ips(&["192.0.2.2"]), &[]));
+    sim.feed(Input::SandboxFailed {
+        reason: SandboxFailure::CreatePodSandbox,
+        error: "boom".into(),
+    });
+    sim.wait(0.1);
+    let status = sim.machine.status();
+    assert_eq!(status.host_ip.as_deref(), Some("192.0.2.2"));
+    assert_eq!(status.pod_ip, None);
 }

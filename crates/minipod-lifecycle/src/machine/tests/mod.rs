@@ -9,6 +9,7 @@
 
 use std::time::Duration;
 
+use minipod_plan::addresses::PodAddresses;
 use minipod_plan::{NodeFacts, plan};
 use minipod_spec::{AdmittedPod, ServerAssigned, admit, load};
 
@@ -24,6 +25,7 @@ mod addresses;
 mod completion;
 mod probing;
 mod restarts;
+mod sandbox;
 mod starts;
 mod stopping;
 
@@ -47,10 +49,22 @@ struct Sim {
     now: Timestamp,
     /// Every action so far, with the second it came at (relative to T0).
     log: Vec<(f64, Action)>,
+    /// Answer [`Action::CreateSandbox`] with success at once (the default;
+    /// `sandbox.rs` answers by hand).
+    auto_sandbox: bool,
 }
 
 impl Sim {
     fn new(spec_yaml: &str) -> Self {
+        Self::with_sandbox(spec_yaml, true)
+    }
+
+    /// A sim whose sandbox creations the test answers itself.
+    fn without_sandbox(spec_yaml: &str) -> Self {
+        Self::with_sandbox(spec_yaml, false)
+    }
+
+    fn with_sandbox(spec_yaml: &str, auto_sandbox: bool) -> Self {
         let config = MachineConfig {
             backoff: BackoffConfig::default(),
         };
@@ -64,15 +78,20 @@ impl Sim {
             machine,
             now,
             log: Vec::new(),
+            auto_sandbox,
         };
         sim.feed(Input::Tick);
         sim
     }
 
     fn feed(&mut self, input: Input) -> Vec<Action> {
-        let actions = self.machine.handle(self.now, input);
+        let mut actions = self.machine.handle(self.now, input);
         let at = self.now.nanos_since(Timestamp::from_unix_seconds(T0)) as f64 / 1e9;
         self.log.extend(actions.iter().cloned().map(|a| (at, a)));
+        if self.auto_sandbox && actions.contains(&Action::CreateSandbox) {
+            let addresses = PodAddresses::new(&[], &[]);
+            actions.extend(self.feed(Input::SandboxCreated { addresses }));
+        }
         actions
     }
 
