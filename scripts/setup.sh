@@ -16,9 +16,11 @@ set -euo pipefail
 #    images to it), apache2-utils (htpasswd with bcrypt, for the registry's basic auth);
 #  - pod networks (crates/minipod-cni, runtime-tests/tests/cni.rs): containernetworking-plugins
 #    (the CNI plugins bridge, host-local, portmap and loopback, in /usr/lib/cni), iptables
-#    (bridge's ipMasq and portmap run it) and iproute2 (`ip netns`, in the tests).
+#    (bridge's ipMasq and portmap run it) and iproute2 (`ip netns`, in the tests);
+#  - the native default network's NAT and host ports (crates/minipod-cni/src/nat,
+#    runtime-tests/tests/nat.rs): nftables (the `nft` command, fed a script on stdin).
 packages=(ca-certificates gcc libc6-dev pkg-config busybox-static curl python3 docker-registry skopeo apache2-utils
-  containernetworking-plugins iptables iproute2)
+  containernetworking-plugins iptables iproute2 nftables)
 # scripts/vm-test (the runtime tests on cgroup v2 in a VM): qemu-system-x86
 # (the VM), xz-utils (to unpack the kernel package) and apparmor (its
 # apparmor_parser loads the AppArmor tests' profiles in the VM, whose kernel has

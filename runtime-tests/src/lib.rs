@@ -505,6 +505,10 @@ impl TestNode {
         node.image_root = store;
         node.cgroup_root = cgroups.root.name().to_str().expect("utf-8").to_owned();
         node.host_resolv_conf = resolv;
+        // Loopback only, as before pod networking: the tests of the pod
+        // network opt in with a bridge and range of their own
+        // (`tests/pod_network.rs`), so parallel tests never share one.
+        node.network = None;
         configure(&mut node);
         let runtime = minipod_runtime::pod::PodRuntime::new(node).expect("runtime");
         // Counted once the node is set up: detecting the cgroups may keep a

@@ -77,7 +77,9 @@ impl ScratchNode {
 
     /// The flags that point `minipod` (or `minipodd`) at this node:
     /// `--state-dir`, `--run-dir`, `--logs-dir`, `--image-root` (the busybox
-    /// image store) and `--cgroup-root`.
+    /// image store) and `--cgroup-root`; `--pod-network none` (loopback
+    /// only: the pod network's tests give theirs a bridge and range of
+    /// their own).
     pub fn node_flags(&self) -> Vec<String> {
         let path = |sub: &str| self.path(sub).to_str().expect("utf-8").to_owned();
         vec![
@@ -91,6 +93,8 @@ impl ScratchNode {
             busybox_image_store().to_str().expect("utf-8").into(),
             "--cgroup-root".into(),
             self.cgroup_root(),
+            "--pod-network".into(),
+            "none".into(),
         ]
     }
 
@@ -103,6 +107,7 @@ impl ScratchNode {
         node.logs_dir = self.path("logs");
         node.image_root = busybox_image_store().to_owned();
         node.cgroup_root = self.cgroup_root();
+        node.network = None;
         node
     }
 

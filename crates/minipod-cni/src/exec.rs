@@ -65,8 +65,23 @@ enum Piece {
 
 impl PluginExec for CommandExec {
     fn exec(&self, call: &PluginCall<'_>, timeout: Duration) -> Result<PluginOutput, ExecFailure> {
+        self.exec_with_args(call, &[], timeout)
+    }
+}
+
+impl CommandExec {
+    /// [`PluginExec::exec`] with arguments after the binary: a CNI plugin
+    /// takes none, other programs run the same way do (`nft -f -`,
+    /// [`crate::nat::nft`]).
+    pub fn exec_with_args(
+        &self,
+        call: &PluginCall<'_>,
+        args: &[&str],
+        timeout: Duration,
+    ) -> Result<PluginOutput, ExecFailure> {
         let deadline = Instant::now() + timeout;
         let mut child = Command::new(call.binary)
+            .args(args)
             .env_clear()
             .envs(call.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::piped())

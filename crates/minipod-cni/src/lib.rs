@@ -23,10 +23,17 @@
 //! * [`node`]: the node's settings and the network a pod gets from them.
 //! * [`cache`]: the results of `ADD`, kept under the state directory as libcni
 //!   keeps them.
+//! * [`ipam`]: the native default network's addresses, handed out with
+//!   host-local's semantics in a directory of the state directory.
+//! * [`nat`]: the native default network's masquerade and host ports, in
+//!   minipod's own nftables table, applied with the system's `nft`.
+//! * [`naming`]: the host end of a pod's veth, named from the pod's uid.
 //!
 //! Every decision is a pure function tested beside its code; only
-//! [`exec::CommandExec`] and [`cache`] touch the system, and only through
-//! `std` (no `unsafe`, no libc: kernel calls belong to `minipod-linux`).
+//! [`exec::CommandExec`] (which also runs `nft` for [`nat`]), [`cache`] and
+//! [`ipam::store`] touch the system, and only through `std` and
+//! `minipod-linux` (no `unsafe`, no libc: kernel calls belong to
+//! `minipod-linux`).
 
 #![forbid(unsafe_code)]
 
@@ -38,6 +45,9 @@ pub mod default_net;
 pub mod error;
 pub mod exec;
 pub mod invoke;
+pub mod ipam;
+pub mod naming;
+pub mod nat;
 pub mod node;
 pub mod result;
 pub mod version;
@@ -49,5 +59,7 @@ pub use config::{NetworkConfig, PluginConfig};
 pub use error::{CniError, ConfigError};
 pub use exec::{CommandExec, PluginExec};
 pub use invoke::Cni;
+pub use ipam::{Ipam, IpamError, Lease};
+pub use naming::{HOST_LINK_PREFIX, host_link_name, is_host_link_name};
 pub use node::{NodeNetworkSettings, PodNetwork, pod_network};
 pub use result::CniResult;

@@ -19,6 +19,13 @@ pub struct NodeNetworkSettings {
     /// The default network's range; `None` chooses one
     /// (`docs/decisions/0017-pod-cidr.md`).
     pub pod_cidr: Option<Ipv4Net>,
+    /// The default network's bridge (`minipod0`).
+    pub bridge: String,
+    /// Whether the default network turns the host-wide
+    /// `net.ipv4.ip_forward` on (if it is off), as the bridge plugin's
+    /// `isGateway` does: pods then reach, through NAT, whatever the host
+    /// reaches. Off: pods reach the host and each other only.
+    pub ip_forward: bool,
 }
 
 impl Default for NodeNetworkSettings {
@@ -27,6 +34,8 @@ impl Default for NodeNetworkSettings {
             conf_dir: PathBuf::from(DEFAULT_CONF_DIR),
             bin_dirs: DEFAULT_BIN_DIRS.iter().map(PathBuf::from).collect(),
             pod_cidr: None,
+            bridge: crate::default_net::DEFAULT_BRIDGE.to_owned(),
+            ip_forward: true,
         }
     }
 }
@@ -70,7 +79,9 @@ pub fn pod_network(
             }
         })?,
     };
-    Ok(PodNetwork::Default(DefaultNetwork::new(cidr, state_dir)))
+    let mut default = DefaultNetwork::new(cidr, state_dir);
+    default.bridge.clone_from(&settings.bridge);
+    Ok(PodNetwork::Default(default))
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use minipod_spec::quantity::QuantityError;
 use serde::Deserialize;
 
 use crate::duration::{InvalidDuration, parse_duration};
+use crate::network::{NetworkSettingError, NetworkSettingsGiven, PodNetworkMode};
 use crate::node_ip::{NodeIpError, host_default_ips, parse_node_ips};
 
 /// Flags shared by every command that runs pods.
@@ -27,7 +28,9 @@ pub struct NodeArgs {
     /// `nodeName`, `nodeIP`, `backoffInitial`, `backoffMax`, `authFile`,
     /// `insecureRegistries`, `imagePullProgressTimeout`, `kubeReserved`,
     /// `systemReserved`, `evictionHard`, `seccompProfileRoot`,
-    /// `seccompDefault`, `containerLogMaxSize`, `containerLogMaxFiles`);
+    /// `seccompDefault`, `containerLogMaxSize`, `containerLogMaxFiles`,
+    /// `podNetwork`, `cniConfDir`, `cniBinDirs`, `podCIDR`, `podBridge`,
+    /// `ipForward`);
     /// flags win over it.
     #[arg(long, value_name = "FILE", env = "MINIPOD_CONFIG")]
     pub config: Option<PathBuf>,
@@ -104,6 +107,31 @@ pub struct NodeArgs {
     /// [default: 5].
     #[arg(long, value_name = "COUNT")]
     pub container_log_max_files: Option<usize>,
+    /// The pods' network: `auto` (the CNI conf dir's first configuration,
+    /// else minipod's default network) or `none` (loopback only)
+    /// [default: auto].
+    #[arg(long, value_name = "MODE")]
+    pub pod_network: Option<PodNetworkMode>,
+    /// The CNI configuration directory, as containerd's `conf_dir`
+    /// [default: /etc/cni/net.d].
+    #[arg(long, value_name = "DIR")]
+    pub cni_conf_dir: Option<PathBuf>,
+    /// A directory of CNI plugins, searched in order; repeatable
+    /// [default: /opt/cni/bin, /usr/lib/cni].
+    #[arg(long = "cni-bin-dir", value_name = "DIR")]
+    pub cni_bin_dirs: Vec<PathBuf>,
+    /// The default network's range, an IPv4 CIDR [default: the first of
+    /// 10.88.0.0/16 … 10.84.0.0/16 that the host does not route].
+    #[arg(long, value_name = "CIDR")]
+    pub pod_cidr: Option<String>,
+    /// The default network's bridge [default: minipod0].
+    #[arg(long, value_name = "NAME")]
+    pub pod_bridge: Option<String>,
+    /// Leave the host-wide `net.ipv4.ip_forward` as it is: the default
+    /// network turns it on (as the CNI bridge plugin's `isGateway` does),
+    /// without which pods reach the host and each other only.
+    #[arg(long)]
+    pub no_ip_forward: bool,
 }
 
 /// The config file's keys.
@@ -132,6 +160,14 @@ struct ConfigFile {
     seccomp_default: Option<bool>,
     container_log_max_size: Option<String>,
     container_log_max_files: Option<usize>,
+    pod_network: Option<PodNetworkMode>,
+    cni_conf_dir: Option<PathBuf>,
+    #[serde(default)]
+    cni_bin_dirs: Vec<PathBuf>,
+    #[serde(rename = "podCIDR")]
+    pod_cidr: Option<String>,
+    pod_bridge: Option<String>,
+    ip_forward: Option<bool>,
 }
 
 /// A node setting that cannot be used; the message names the setting or
@@ -174,6 +210,9 @@ pub enum NodeConfigError {
     /// `--node-ip` or `nodeIP` (the error names which).
     #[error(transparent)]
     NodeIp(#[from] NodeIpError),
+    /// A pod network setting (the error names its flag or key).
+    #[error(transparent)]
+    Network(#[from] NetworkSettingError),
     #[error("the initial back-off ({initial:?}) is longer than the maximum ({max:?})")]
     BackoffOrder { initial: Duration, max: Duration },
 }
@@ -274,6 +313,25 @@ impl NodeArgs {
             self.container_log_max_files
                 .or(file.container_log_max_files),
         )?;
+        config.network = NetworkSettingsGiven {
+            mode: self.pod_network.or(file.pod_network),
+            cni_conf_dir: self.cni_conf_dir.clone().or(file.cni_conf_dir),
+            cni_bin_dirs: if self.cni_bin_dirs.is_empty() {
+                file.cni_bin_dirs
+            } else {
+                self.cni_bin_dirs.clone()
+            },
+            pod_cidr: (self.pod_cidr.clone().map(|v| ("--pod-cidr", v)))
+                .or(file.pod_cidr.map(|v| ("podCIDR", v))),
+            pod_bridge: (self.pod_bridge.clone().map(|v| ("--pod-bridge", v)))
+                .or(file.pod_bridge.map(|v| ("podBridge", v))),
+            ip_forward: if self.no_ip_forward {
+                Some(false)
+            } else {
+                file.ip_forward
+            },
+        }
+        .resolve()?;
         let defaults = BackoffConfig::default();
         let backoff = BackoffConfig {
             initial: self

@@ -14,11 +14,13 @@
 //!    container of the pod: its processes SIGKILLed (v2 `cgroup.kill`; else
 //!    frozen on v1, killed, thawed; then killed again until empty), then
 //!    `rmdir`;
-//! 2. every mount at or below `<run>/pods/<uid>/` and `<state>/pods/<uid>/`
+//! 2. the pod's network attachment, from the CNI result cache (the
+//!    plugins' `DEL`, while the namespace is still pinned);
+//! 3. every mount at or below `<run>/pods/<uid>/` and `<state>/pods/<uid>/`
 //!    (namespace pins, `/dev/shm`, memory-backed emptyDirs, subPath pins),
 //!    deepest first, as `/proc/self/mountinfo` lists them;
-//! 3. those two directories, only once no mount is left below them;
-//! 4. the pod cgroup itself (the QoS tier and the root stay, as ever).
+//! 4. those two directories, only once no mount is left below them;
+//! 5. the pod cgroup itself (the QoS tier and the root stay, as ever).
 //!
 //! Nothing else is touched: only cgroups and directories named by this
 //! pod's uid, and in them only what minipod makes there. A child cgroup of
@@ -56,6 +58,9 @@ pub struct OrphanRemoval {
     pub dirs: Vec<PathBuf>,
     /// Whether the pod cgroup existed and was removed.
     pub pod_cgroup: bool,
+    /// Whether the pod was still attached to the node's network (and was
+    /// detached).
+    pub network: bool,
 }
 
 impl OrphanRemoval {
@@ -66,6 +71,7 @@ impl OrphanRemoval {
             || !self.unmounted.is_empty()
             || !self.dirs.is_empty()
             || self.pod_cgroup
+            || self.network
     }
 }
 
@@ -143,7 +149,16 @@ impl PodRuntime {
             }
         }
 
-        // 2. Mounts below the pod's directories, deepest first.
+        // 2. The pod's network, from the result cache, while its
+        // namespace is still pinned (as `RunningPod::teardown` does).
+        if let Some(network) = self.network() {
+            match network.detach_orphan(uid) {
+                Ok(found) => removal.network = found,
+                Err(e) => keep(Err(e.into())),
+            }
+        }
+
+        // 3. Mounts below the pod's directories, deepest first.
         let mut unmounted_all = true;
         match mounts_below(&[&run_dir, &state_dir]) {
             Ok(points) => {
@@ -183,7 +198,7 @@ impl PodRuntime {
             }
         }
 
-        // 3. The directories: never deleted through a mount.
+        // 4. The directories: never deleted through a mount.
         if unmounted_all {
             for dir in [&run_dir, &state_dir] {
                 match fs::remove_dir_all(dir) {
@@ -197,7 +212,7 @@ impl PodRuntime {
             }
         }
 
-        // 4. The pod cgroup (it holds no process of its own).
+        // 5. The pod cgroup (it holds no process of its own).
         let dirs = existing(pod_dirs);
         if !dirs.is_empty() {
             match remove_cgroup(root.version(), root.hierarchies(), &pod_rel, &dirs) {

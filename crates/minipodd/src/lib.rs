@@ -154,8 +154,24 @@ fn node_flags(
         "--seccomp-profile-root",
         node.seccomp_profile_root.clone().into(),
     );
+    match &node.network {
+        None => add("--pod-network", "none".into()),
+        Some(network) => {
+            add("--cni-conf-dir", network.conf_dir.clone().into());
+            for dir in &network.bin_dirs {
+                add("--cni-bin-dir", dir.clone().into());
+            }
+            add("--pod-bridge", network.bridge.clone().into());
+            if let Some(cidr) = network.pod_cidr {
+                add("--pod-cidr", cidr.to_string().into());
+            }
+        }
+    }
     if node.seccomp_default {
         flags.push("--seccomp-default".into());
+    }
+    if node.network.as_ref().is_some_and(|n| !n.ip_forward) {
+        flags.push("--no-ip-forward".into());
     }
     flags
 }
@@ -332,6 +348,14 @@ mod tests {
         assert_eq!(node.config.insecure_registries, config.insecure_registries);
         assert_eq!(node.config.host_ips, config.host_ips);
         assert_eq!(node.backoff, backoff);
+        assert_eq!(node.config.network, config.network);
+        // A daemon without a pod network gives its monitors none.
+        config.network = None;
+        let mut argv: Vec<OsString> = vec!["minipod-monitor".into()];
+        argv.extend(node_flags(&config, backoff));
+        let parsed = MonitorFlags::try_parse_from(argv).expect("the flags parse");
+        let node = parsed.node.resolve(std::path::Path::new("/bin/minipodd"));
+        assert_eq!(node.expect("resolve").config.network, None);
     }
 
     #[test]

@@ -207,6 +207,7 @@ fn run_once(
         .arg(image_root)
         .arg("--cgroup-root")
         .arg(root.name())
+        .args(["--pod-network", "none"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -14,6 +14,8 @@
 //! * [`bridge`]: the node's bridge, made once and shared by the pods.
 //! * [`pod_link`]: a pod's link, made whole or not at all, and removed.
 //! * [`forwarding`] turns `net.ipv4.ip_forward` on.
+//! * [`link_sysctl`]: one link's `forwarding` and `route_localnet` (the
+//!   bridge's, for NAT and host ports).
 //!
 //! A netlink socket acts in the network namespace it was created in
 //! (netlink(7)); the pod's side is therefore done by a thread that first
@@ -24,6 +26,7 @@ pub mod address;
 pub mod bridge;
 pub mod forwarding;
 pub mod link;
+pub mod link_sysctl;
 pub mod pod_link;
 mod socket;
 
@@ -34,6 +37,7 @@ pub use address::Ipv4Interface;
 pub use bridge::ensure_bridge;
 pub use forwarding::{enable_ipv4_forwarding, ipv4_forwarding};
 pub use link::{MAX_LINK_NAME, link_name_problem};
+pub use link_sysctl::{LinkSetting, enable_link_setting, link_setting, link_setting_path};
 pub use pod_link::{PodLink, attach_pod, detach_pod};
 
 /// What went wrong while building or removing a network, with the step and

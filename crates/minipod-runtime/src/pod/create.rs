@@ -54,6 +54,7 @@ impl PodRuntime {
             state_dir,
             sandbox: None,
             pod_ips: Vec::new(),
+            network: None,
             tmpfs: Vec::new(),
             cgroup: None,
             containers: BTreeMap::new(),
@@ -86,41 +87,23 @@ impl PodRuntime {
         ] {
             private_dir(dir).map_err(io_error(dir))?;
         }
-        // Step 2: the pod's /etc files (a node without a resolver file gets
-        // an empty base). The pod's only IP is loopback until pod
-        // networking lands (issue 13); the DNS warning events are not yet
-        // reported from here.
+        // Step 2: the pod's /etc files but `hosts`, which needs the pod's
+        // IP (step 7). A node without a resolver file gets an empty base;
+        // the DNS warning events are not yet reported from here.
         let host_resolv = fs::read_to_string(&self.node.host_resolv_conf).unwrap_or_default();
         let node_dns = dns::NodeDns {
             host_resolv_conf: Some(host_resolv),
             ..dns::NodeDns::default()
         };
-        let loopback = ["127.0.0.1".to_owned()];
-        // A `hostNetwork` pod's files are the node's (`host_network`).
-        let node_hosts = match pod.uses_host_network() {
-            true => host_network::node_hosts_text(Path::new(host_network::NODE_HOSTS))?,
-            false => String::new(),
-        };
         let node_hostname = host_network::node_hostname();
-        let hosts_source = sandbox_files::HostsSource::for_pod(&pod, &loopback, "", &node_hosts);
-        let files = [
-            (
-                &running.paths.hosts,
-                sandbox_files::hosts_file(&pod, hosts_source),
-            ),
-            (
-                &running.paths.hostname,
-                sandbox_files::hostname_file(&pod, &node_hostname),
-            ),
-            (
-                &running.paths.resolv_conf,
-                dns::pod_dns(pod.pod(), &node_dns)?.resolv_conf(),
-            ),
-        ];
-        for (path, text) in files {
-            fs::write(path, text).map_err(io_error(path))?;
-            fs::set_permissions(path, fs::Permissions::from_mode(0o644)).map_err(io_error(path))?;
-        }
+        write_pod_file(
+            &running.paths.hostname,
+            &sandbox_files::hostname_file(&pod, &node_hostname),
+        )?;
+        write_pod_file(
+            &running.paths.resolv_conf,
+            &dns::pod_dns(pod.pod(), &node_dns)?.resolv_conf(),
+        )?;
         // Step 3: the pod cgroup.
         running.cgroup = Some(PodCgroup::create(
             &self.cgroups,
@@ -154,13 +137,40 @@ impl PodRuntime {
         }
         running.paths.namespaces = sandbox.namespace_paths();
         running.sandbox = Some(sandbox);
-        // The sandbox's network namespace holds only `lo` (issue 13 gives
-        // it a network): its one address is the loopback address. A
-        // `hostNetwork` pod has the node's network, and shows its IPs.
+        // Step 7: the network, then the hosts file with the pod's IPs. A
+        // `hostNetwork` pod has the node's network and shows the node's
+        // IPs and hosts file (`host_network`); on a node without a pod
+        // network the namespace holds only `lo`, and the pod's one
+        // address is the loopback address.
         running.pod_ips = match pod.uses_host_network() {
             true => addresses::host_network_sandbox_ips(&self.node.host_ips),
             false => vec![std::net::Ipv4Addr::LOCALHOST.into()],
         };
+        if let Some(network) = self.network.as_ref().filter(|_| !pod.uses_host_network()) {
+            let netns = running
+                .network_namespace_path()
+                .map(ToOwned::to_owned)
+                .ok_or(PodError::NoNetworkNamespace)?;
+            let (attachment, ips) = network.attach(&pod, &netns)?;
+            running.network = Some(attachment);
+            running.pod_ips = ips;
+        }
+        let node_hosts = match pod.uses_host_network() {
+            true => host_network::node_hosts_text(Path::new(host_network::NODE_HOSTS))?,
+            false => String::new(),
+        };
+        let pod_ips: Vec<String> = running.pod_ips.iter().map(ToString::to_string).collect();
+        let hosts_source = sandbox_files::HostsSource::for_pod(&pod, &pod_ips, "", &node_hosts);
+        write_pod_file(
+            &running.paths.hosts,
+            &sandbox_files::hosts_file(&pod, hosts_source),
+        )?;
         Ok(())
     }
+}
+
+/// One of the pod's `/etc` files, world-readable as the kubelet's are.
+fn write_pod_file(path: &std::path::Path, text: &str) -> Result<(), PodError> {
+    fs::write(path, text).map_err(io_error(path))?;
+    fs::set_permissions(path, fs::Permissions::from_mode(0o644)).map_err(io_error(path))
 }

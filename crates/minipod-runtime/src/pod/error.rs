@@ -51,9 +51,21 @@ pub enum PodError {
     /// The node's resolver file cannot be read as the kubelet reads it.
     #[error("pod DNS configuration")]
     Dns(#[from] minipod_plan::dns::ResolvConfError),
+    /// The pod's network could not be attached or detached.
+    #[error("the pod sandbox has no network namespace to attach")]
+    NoNetworkNamespace,
+    /// Boxed: a CNI error is large, and every `PodError` would pay for it.
+    #[error("pod network")]
+    Network(#[source] Box<super::network::NetworkError>),
     /// The kubelet's AppArmor admission refused the pod.
     #[error(transparent)]
     AppArmor(#[from] AppArmorError),
+}
+
+impl From<super::network::NetworkError> for PodError {
+    fn from(e: super::network::NetworkError) -> Self {
+        PodError::Network(Box::new(e))
+    }
 }
 
 /// Why a volume cannot be set up, in the kubelet's words (the text after

@@ -12,7 +12,10 @@
 //! 5. `/dev/shm`: a 64Mi tmpfs, as containerd's;
 //! 6. the sandbox: net, ipc and uts namespaces, pinned (ipc only for a
 //!    `hostNetwork` pod, which keeps the node's network, hostname and
-//!    `/etc/hosts`: `host_network`).
+//!    `/etc/hosts`: `host_network`);
+//! 7. the pod's network, attached to the sandbox's network namespace
+//!    (`network`; not for a `hostNetwork` pod), and the pod's
+//!    `/etc/hosts` with its IPs.
 //!
 //! [`PodRuntime::start_container`] starts one run of a container;
 //! [`PodRuntime::remove_container`] and [`PodRuntime::remove_pod`] take it
@@ -21,7 +24,8 @@
 //! One module per responsibility: `node` (the node's layout),
 //! `runtime` (the runtime and the removals), `create` (a pod),
 //! `volume` (its volumes), `start` (a container's run), `running`
-//! (a pod on the node and its teardown), `container_run` (a run as the
+//! (a pod on the node and its teardown), `network` (its network
+//! attachment), `container_run` (a run as the
 //! pod keeps it), `image_policy` (a container's image: pull or not, and
 //! the one a start uses), `error` (what goes wrong, in Kubernetes' words).
 
@@ -30,6 +34,7 @@ mod create;
 mod error;
 mod host_network;
 mod image_policy;
+mod network;
 mod node;
 mod running;
 mod runtime;
@@ -38,6 +43,7 @@ mod volume;
 
 pub use create::SHM_SIZE;
 pub use error::{ContainerError, NotStartedReason, PodError, VolumeError};
+pub use network::{NetworkError, NodeNetwork, POD_INTERFACE, port_mappings};
 pub use node::NodeConfig;
 pub use running::RunningPod;
 pub use runtime::PodRuntime;

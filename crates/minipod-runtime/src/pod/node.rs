@@ -45,6 +45,10 @@ pub struct NodeConfig {
     /// `RuntimeDefault` for containers whose pod says nothing (the
     /// kubelet's `--seccomp-default`; off by default, as there).
     pub seccomp_default: bool,
+    /// The pods' network: the CNI conf dir's configuration, else minipod's
+    /// default network (`docs/networking.md`). `None`: pods get loopback
+    /// only (no address the host reaches, no `hostPort`).
+    pub network: Option<minipod_cni::NodeNetworkSettings>,
 }
 
 impl NodeConfig {
@@ -69,6 +73,7 @@ impl NodeConfig {
             image_pull_progress_timeout: minipod_registry::limits::DEFAULT_PROGRESS_TIMEOUT,
             seccomp_profile_root: "/var/lib/minipod/seccomp".into(),
             seccomp_default: false,
+            network: Some(minipod_cni::NodeNetworkSettings::default()),
         }
     }
 }

@@ -15,6 +15,7 @@ use minipod_spec::AdmittedPod;
 
 use super::container_run::ContainerRun;
 use super::error::PodError;
+use super::network::PodAttachment;
 
 /// A pod that exists on the node. Remove it with [`PodRuntime::remove_pod`](crate::pod::PodRuntime::remove_pod);
 /// dropping it also tears it down (best effort, errors only logged).
@@ -29,6 +30,8 @@ pub struct RunningPod {
     /// The sandbox's addresses, as its network gave them (CRI's
     /// `PodSandboxStatus.network`); empty before the sandbox exists.
     pub(super) pod_ips: Vec<IpAddr>,
+    /// The sandbox's attachment to the node's network, while it has one.
+    pub(super) network: Option<PodAttachment>,
     /// Mounted tmpfs: `/dev/shm` and memory-backed emptyDirs.
     pub(super) tmpfs: Vec<PathBuf>,
     pub(super) cgroup: Option<PodCgroup>,
@@ -157,6 +160,12 @@ impl RunningPod {
                 unmounted = false;
                 keep(Err(e));
             }
+        }
+        // The network goes while its namespace is still pinned: the
+        // plugins delete the pod's end of the link inside it, and nothing
+        // of it is left for the kernel to free later.
+        if let Some(network) = self.network.take() {
+            keep(network.detach().map_err(PodError::from));
         }
         if let Some(sandbox) = self.sandbox.take() {
             sandbox.remove();

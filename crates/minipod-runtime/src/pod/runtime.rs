@@ -4,6 +4,7 @@ use minipod_image::Store;
 use minipod_linux::cgroup::CgroupRoot;
 
 use super::error::PodError;
+use super::network::NodeNetwork;
 use super::node::NodeConfig;
 use super::running::RunningPod;
 
@@ -14,12 +15,18 @@ pub struct PodRuntime {
     pub(super) cgroups: CgroupRoot,
     pub(super) images: Store,
     pub(super) puller: minipod_registry::Puller,
+    /// The pods' network; `None`: loopback only.
+    pub(super) network: Option<NodeNetwork>,
 }
 
 impl PodRuntime {
     /// A runtime for `node`: detects the host's cgroups (creates nothing).
     pub fn new(node: NodeConfig) -> Result<PodRuntime, PodError> {
         let cgroups = CgroupRoot::detect(&node.cgroup_root)?;
+        let network = node
+            .network
+            .as_ref()
+            .map(|settings| NodeNetwork::new(settings, &node.state_dir, &node.run_dir));
         let images = Store::new(node.image_root.clone());
         let puller = minipod_registry::Puller::new(
             images.clone(),
@@ -34,6 +41,7 @@ impl PodRuntime {
             cgroups,
             images,
             puller,
+            network,
         })
     }
 
@@ -43,6 +51,11 @@ impl PodRuntime {
 
     pub fn cgroup_root(&self) -> &CgroupRoot {
         &self.cgroups
+    }
+
+    /// The pods' network (`None`: loopback only).
+    pub fn network(&self) -> Option<&NodeNetwork> {
+        self.network.as_ref()
     }
 
     /// Removes the current run of container `name` after it exited: its

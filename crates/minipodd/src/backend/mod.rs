@@ -100,7 +100,46 @@ impl Daemon {
             changes,
         });
         refresh::refresh_all(&daemon, true);
+        daemon.collect_network_garbage();
         Ok(daemon)
+    }
+
+    /// At start, after the records were read (and the pods of monitors that
+    /// died were removed): the pod networks of pods that no longer run
+    /// are torn down from the CNI result cache, as the kubelet's runtime
+    /// garbage-collects sandboxes. A pod network that cannot be read is
+    /// only logged: the daemon serves anyway, and each pod's sandbox
+    /// reports it (`FailedCreatePodSandBox`), as a node without a working
+    /// network does.
+    fn collect_network_garbage(&self) {
+        let Some(settings) = &self.node.network else {
+            tracing::info!("pod network: none (loopback only)");
+            return;
+        };
+        let network = minipod_runtime::pod::NodeNetwork::new(
+            settings,
+            &self.node.state_dir,
+            &self.node.run_dir,
+        );
+        match network.describe() {
+            Ok(line) => tracing::info!("pod network: {line}"),
+            Err(e) => tracing::warn!("pod network: {}", minipod_spec::error_chain(&e)),
+        }
+        let live: Vec<String> = self
+            .lock()
+            .pods
+            .iter()
+            .filter(|(_, entry)| !entry.monitor_done)
+            .map(|(uid, _)| uid.clone())
+            .collect();
+        match network.collect_garbage(&live) {
+            Ok(cleaned) => {
+                for uid in cleaned {
+                    tracing::info!(uid, "removed the pod network of a pod that no longer runs");
+                }
+            }
+            Err(e) => tracing::warn!("pod network clean-up: {}", minipod_spec::error_chain(&e)),
+        }
     }
 
     /// The state. A thread that panicked holding it does not stop the
