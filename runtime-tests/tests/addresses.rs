@@ -72,10 +72,11 @@ impl Drop for Run {
     }
 }
 
-/// What the pod's container printed and the Pod of the status file, after
-/// running it (`hostNetwork` when `host_network`) with `extra` flags on a
-/// node of its own.
-fn run_pod(host_network: bool, extra: &[&str]) -> (String, Value) {
+/// What the pod's container printed, the Pod of the status file and what
+/// `minipod run` printed on stderr (the events), after running it
+/// (`hostNetwork` when `host_network`) with `extra` flags on a node of its
+/// own.
+fn run_pod(host_network: bool, extra: &[&str]) -> (String, Value, String) {
     let node = ScratchNode::new("addresses");
     let shared = node.shared();
     let manifest = node.path("pod.json");
@@ -94,7 +95,7 @@ fn run_pod(host_network: bool, extra: &[&str]) -> (String, Value) {
         .env(MARKER_VAR, &node.marker)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(fs::File::create(node.path("stderr")).expect("stderr file"))
         .spawn()
         .expect("start minipod run");
     let mut run = Run(child);
@@ -107,9 +108,10 @@ fn run_pod(host_network: bool, extra: &[&str]) -> (String, Value) {
         exit.success(),
         "minipod run: {exit}\nprinted:\n{printed}\npod: {pod}"
     );
+    let stderr = fs::read_to_string(node.path("stderr")).unwrap_or_default();
     node.check_nothing_left();
     node.remove_dir();
-    (printed, pod)
+    (printed, pod, stderr)
 }
 
 /// The printed `NAME=value` lines, and the status's addresses in the same
@@ -138,12 +140,20 @@ fn a_container_sees_the_addresses_of_its_pods_status() {
         return;
     }
     let _serial = serial();
-    let (printed, pod) = run_pod(false, &[]);
+    let (printed, pod, stderr) = run_pod(false, &[]);
     let status = &pod["status"];
     assert_eq!(status["phase"], "Succeeded", "{pod}");
     check_env_matches_status(&printed, status);
-    // The sandbox has only `lo` until pods get a network (issue 13).
+    // The node runs without a pod network here (`--pod-network none`):
+    // the sandbox has only `lo`.
     assert_eq!(status["podIP"], "127.0.0.1", "{status}");
+    // `ClusterFirst` (the default) on a node without cluster DNS: the
+    // node's resolver file, with the kubelet's warning event.
+    assert!(
+        stderr.contains("Warning MissingClusterDNS")
+            && stderr.contains("kubelet does not have ClusterDNS IP configured and cannot create Pod using \"ClusterFirst\" policy. Falling back to \"Default\" policy."),
+        "{stderr}"
+    );
     // The node's address: its default route's, as the kubelet's without
     // `--node-ip`.
     let node_ip = minipod_node::node_ip::host_default_ips()[0].to_string();
@@ -158,7 +168,7 @@ fn the_node_ip_flag_gives_the_pods_host_ips_in_status_and_env() {
     }
     let _serial = serial();
     // Documentation addresses: set as the node's, never used for traffic.
-    let (printed, pod) = run_pod(false, &["--node-ip", "192.0.2.200,2001:db8::200"]);
+    let (printed, pod, _) = run_pod(false, &["--node-ip", "192.0.2.200,2001:db8::200"]);
     let status = &pod["status"];
     assert_eq!(status["phase"], "Succeeded", "{pod}");
     check_env_matches_status(&printed, status);
@@ -182,7 +192,9 @@ fn a_host_network_pods_ips_are_the_nodes_in_status_and_env() {
     let _serial = serial();
     // "HostNetwork Pods inherit the node IPs as PodIPs" (the kubelet's
     // `generateAPIPodStatus`). Documentation addresses, never used.
-    let (printed, pod) = run_pod(true, &["--node-ip", "192.0.2.200,2001:db8::200"]);
+    let (printed, pod, stderr) = run_pod(true, &["--node-ip", "192.0.2.200,2001:db8::200"]);
+    // `ClusterFirst` on the host's network is `Default`: no warning.
+    assert!(!stderr.contains("MissingClusterDNS"), "{stderr}");
     let status = &pod["status"];
     assert_eq!(status["phase"], "Succeeded", "{pod}");
     check_env_matches_status(&printed, status);

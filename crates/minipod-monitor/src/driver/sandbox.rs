@@ -1,7 +1,7 @@
 //! Creating the pod's sandbox when the machine asks for it, and telling it
 //! how that went.
 
-use minipod_lifecycle::machine::Input;
+use minipod_lifecycle::machine::{Input, PodEvent};
 use minipod_spec::error_chain;
 
 use super::Driver;
@@ -18,6 +18,18 @@ impl Driver<'_> {
         match runtime.create_pod(&self.pod, self.plan) {
             Ok(running) => {
                 self.observer.pod_created(&running);
+                // The kubelet records these when it forms the sandbox's DNS
+                // configuration (`dns.go`, `GetPodDNS`), once per sandbox.
+                for warning in running.dns_events() {
+                    let event = PodEvent {
+                        event_type: "Warning",
+                        reason: warning.reason,
+                        message: warning.message.clone(),
+                        container: None,
+                        field_path: None,
+                    };
+                    self.observer.event(std::time::SystemTime::now(), &event);
+                }
                 let addresses = running.addresses(&self.node.host_ips);
                 *self.access.pod.write().unwrap_or_else(|p| p.into_inner()) = Some(running);
                 self.queue.push_back(Input::SandboxCreated { addresses });

@@ -55,6 +55,7 @@ impl PodRuntime {
             sandbox: None,
             pod_ips: Vec::new(),
             network: None,
+            dns_events: Vec::new(),
             tmpfs: Vec::new(),
             cgroup: None,
             containers: BTreeMap::new(),
@@ -89,7 +90,7 @@ impl PodRuntime {
         }
         // Step 2: the pod's /etc files but `hosts`, which needs the pod's
         // IP (step 7). A node without a resolver file gets an empty base;
-        // the DNS warning events are not yet reported from here.
+        // the DNS warnings are kept for the monitor to record as events.
         let host_resolv = fs::read_to_string(&self.node.host_resolv_conf).unwrap_or_default();
         let node_dns = dns::NodeDns {
             host_resolv_conf: Some(host_resolv),
@@ -100,10 +101,9 @@ impl PodRuntime {
             &running.paths.hostname,
             &sandbox_files::hostname_file(&pod, &node_hostname),
         )?;
-        write_pod_file(
-            &running.paths.resolv_conf,
-            &dns::pod_dns(pod.pod(), &node_dns)?.resolv_conf(),
-        )?;
+        let pod_dns = dns::pod_dns(pod.pod(), &node_dns)?;
+        write_pod_file(&running.paths.resolv_conf, &pod_dns.resolv_conf())?;
+        running.dns_events = pod_dns.events;
         // Step 3: the pod cgroup.
         running.cgroup = Some(PodCgroup::create(
             &self.cgroups,

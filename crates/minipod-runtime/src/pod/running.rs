@@ -32,6 +32,9 @@ pub struct RunningPod {
     pub(super) pod_ips: Vec<IpAddr>,
     /// The sandbox's attachment to the node's network, while it has one.
     pub(super) network: Option<PodAttachment>,
+    /// The kubelet's warnings about the pod's DNS configuration
+    /// (`MissingClusterDNS`, `DNSConfigForming`), to record as events.
+    pub(super) dns_events: Vec<minipod_plan::dns::DnsEvent>,
     /// Mounted tmpfs: `/dev/shm` and memory-backed emptyDirs.
     pub(super) tmpfs: Vec<PathBuf>,
     pub(super) cgroup: Option<PodCgroup>,
@@ -101,6 +104,12 @@ impl RunningPod {
     /// [`minipod_plan::addresses::PodAddresses`]).
     pub fn pod_ips(&self) -> &[IpAddr] {
         &self.pod_ips
+    }
+
+    /// The kubelet's warnings about the pod's DNS configuration, made
+    /// when its `resolv.conf` was: the events to record about the pod.
+    pub fn dns_events(&self) -> &[minipod_plan::dns::DnsEvent] {
+        &self.dns_events
     }
 
     /// What the status and the downward API show as the pod's and the
