@@ -118,6 +118,28 @@ fn a_web_pod_is_ready_and_reached_at_its_ip_and_its_host_port() {
     );
     let jsonpath = node.kubectl_ok(&["get", "pod", "web", "-o", "jsonpath={.status.podIP}"]);
     assert_eq!(jsonpath, ip.to_string());
+    // The same IP in minipod's wide table, and in both describes.
+    let wide = node.cli_ok(&["get", "pods", "-o", "wide"]);
+    let cells: Vec<&str> = wide
+        .lines()
+        .nth(1)
+        .expect("a row")
+        .split_whitespace()
+        .collect();
+    assert_eq!(cells[..3], ["web", "1/1", "Running"], "{wide}");
+    assert!(cells.contains(&ip.to_string().as_str()), "{wide}");
+    let described = node.cli_ok(&["describe", "pod", "web"]);
+    assert!(
+        described.contains(&format!("\nIP:           {ip}\n")),
+        "{described}"
+    );
+    let described = node.kubectl_ok(&["describe", "pod", "web"]);
+    assert!(
+        described
+            .lines()
+            .any(|l| l.starts_with("IP:") && l.ends_with(&format!(" {ip}"))),
+        "{described}"
+    );
 
     // The host reaches the server at the pod IP and on its host port on
     // 127.0.0.1; the page carries the container's POD_IP env.
