@@ -98,6 +98,40 @@ impl ScratchNode {
         ]
     }
 
+    /// [`ScratchNode::node_flags`] with a pod network of the test's own
+    /// instead of `--pod-network none`: the native default network on
+    /// `bridge` and `cidr` when `conf_dir` is empty, else the conf dir's
+    /// first CNI configuration; `--no-ip-forward`, so the host-wide
+    /// `net.ipv4.ip_forward` is left as it is (the tests reach nothing
+    /// beyond the host). The test removes the bridge and the NAT table
+    /// `minipod_<bridge>` itself.
+    pub fn node_flags_with_network(
+        &self,
+        bridge: &str,
+        cidr: &str,
+        conf_dir: &Path,
+    ) -> Vec<String> {
+        let mut flags = self.node_flags();
+        let none = flags.len() - 2;
+        assert_eq!(flags[none..], ["--pod-network", "none"]);
+        flags.truncate(none);
+        flags.extend(
+            [
+                "--pod-network",
+                "auto",
+                "--pod-bridge",
+                bridge,
+                "--pod-cidr",
+                cidr,
+                "--cni-conf-dir",
+                conf_dir.to_str().expect("utf-8"),
+                "--no-ip-forward",
+            ]
+            .map(String::from),
+        );
+        flags
+    }
+
     /// The same node as the runtime library knows it, with `program` as
     /// its monitor and helper program.
     pub fn node_config(&self, program: &str, node_name: &str) -> NodeConfig {
