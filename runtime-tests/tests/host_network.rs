@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use minipod_linux::container::ExitStatus;
 use minipod_runtime::probe::{self, HttpGetRequest};
-use minipod_runtime_tests::{TestNode, root_on_the_host_or_skip, serial, wait_until_or};
+use minipod_runtime_tests::{TestNode, root_or_skip, serial, wait_until_or};
 use minipod_spec::enums::UriScheme;
 use nix::sys::signal::Signal;
 
@@ -149,9 +149,8 @@ fn own_namespace(kind: &str) -> String {
 
 #[test]
 fn a_host_network_pod_has_the_nodes_network_hostname_and_files_and_its_own_ipc() {
-    if !root_on_the_host_or_skip(
-        "a_host_network_pod_has_the_nodes_network_hostname_and_files_and_its_own_ipc",
-    ) {
+    if !root_or_skip("a_host_network_pod_has_the_nodes_network_hostname_and_files_and_its_own_ipc")
+    {
         return;
     }
     let _serial = serial();
@@ -245,9 +244,7 @@ fn get(port: u16) -> HttpGetRequest {
 /// from the node as the kubelet dials.
 #[test]
 fn a_host_network_pods_servers_answer_the_node_and_its_probes_at_the_nodes_ip() {
-    if !root_on_the_host_or_skip(
-        "a_host_network_pods_servers_answer_the_node_and_its_probes_at_the_nodes_ip",
-    ) {
+    if !root_or_skip("a_host_network_pods_servers_answer_the_node_and_its_probes_at_the_nodes_ip") {
         return;
     }
     let _serial = serial();
