@@ -10,17 +10,21 @@
 //!
 //! The node's hostname must survive the pod: a guard puts it back (and the
 //! test fails) if the sandbox set the pod's on the node. The only traffic
-//! is the test's own, to 127.0.0.1 and the node's own address. Run as root on the host; the pod's
+//! is the test's own, to 127.0.0.1 and to an address of the node's that
+//! the test adds on a link of its own, `mph<pid>` (removed on drop): no
+//! route of the host is assumed, so it runs the same on the host and in
+//! the cgroup v2 VM, whose only link is `lo`. Run as root; the pod's
 //! namespaces, mounts, cgroups and directories are checked gone at the end.
 
 use std::fs;
 use std::io::{Read, Write};
-use std::net::{IpAddr, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, TcpStream};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use minipod_linux::container::ExitStatus;
 use minipod_runtime::probe::{self, HttpGetRequest};
-use minipod_runtime_tests::{TestNode, root_on_the_host_or_skip, serial, wait_until_or};
+use minipod_runtime_tests::{TestNode, root_or_skip, serial, wait_until_or};
 use minipod_spec::enums::UriScheme;
 use nix::sys::signal::Signal;
 
@@ -55,6 +59,73 @@ impl Drop for HostnameGuard {
     }
 }
 
+/// An address of the node's own, on a bridge without ports that the test
+/// makes (`mph<pid>`) and deletes on drop: traffic to it stays on this
+/// machine, through `lo`, as to any local address. Its /24 is one of
+/// 10.203.0.0/16 that no route of the host overlaps, from an offset of the
+/// pid (so that tests running at the same time pick different ones).
+struct NodeAddress {
+    link: String,
+    ip: IpAddr,
+}
+
+impl NodeAddress {
+    fn add() -> NodeAddress {
+        let link = format!("mph{}", std::process::id());
+        assert!(
+            !ip_quiet(&["link", "show", "dev", &link]),
+            "{link} exists: not ours"
+        );
+        let routes = fs::read_to_string("/proc/net/route").expect("the host's routes");
+        let routes = minipod_cni::cidr::parse_proc_net_route(&routes);
+        let offset = std::process::id() % 256;
+        let candidates: Vec<minipod_cni::Ipv4Net> = (0..256u32)
+            .filter_map(|i| {
+                let third = ((i + offset) % 256) as u8;
+                minipod_cni::Ipv4Net::new(Ipv4Addr::new(10, 203, third, 0), 24)
+            })
+            .collect();
+        let range = minipod_cni::cidr::choose_pod_cidr(&routes, &candidates)
+            .expect("a free /24 of 10.203.0.0/16");
+        let ip = range.nth(1).expect("an address of the /24");
+        // The guard first: a failed step below still deletes the link.
+        let guard = NodeAddress {
+            link,
+            ip: IpAddr::V4(ip),
+        };
+        for args in [
+            &["link", "add", "name", &guard.link, "type", "bridge"][..],
+            &["addr", "add", &format!("{ip}/24"), "dev", &guard.link],
+            &["link", "set", "dev", &guard.link, "up"],
+        ] {
+            let out = Command::new("ip").args(args).output().expect("run ip");
+            assert!(
+                out.status.success(),
+                "ip {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        guard
+    }
+}
+
+impl Drop for NodeAddress {
+    fn drop(&mut self) {
+        if ip_quiet(&["link", "show", "dev", &self.link]) {
+            let _ = ip_quiet(&["link", "del", "dev", &self.link]);
+        }
+    }
+}
+
+fn ip_quiet(args: &[&str]) -> bool {
+    Command::new("ip")
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 fn node() -> TestNode {
     TestNode::configured(INIT, NODE_RESOLV, |node| {
         node.host_ips = vec![NODE_IP.parse().expect("an address")];
@@ -78,9 +149,8 @@ fn own_namespace(kind: &str) -> String {
 
 #[test]
 fn a_host_network_pod_has_the_nodes_network_hostname_and_files_and_its_own_ipc() {
-    if !root_on_the_host_or_skip(
-        "a_host_network_pod_has_the_nodes_network_hostname_and_files_and_its_own_ipc",
-    ) {
+    if !root_or_skip("a_host_network_pod_has_the_nodes_network_hostname_and_files_and_its_own_ipc")
+    {
         return;
     }
     let _serial = serial();
@@ -174,16 +244,15 @@ fn get(port: u16) -> HttpGetRequest {
 /// from the node as the kubelet dials.
 #[test]
 fn a_host_network_pods_servers_answer_the_node_and_its_probes_at_the_nodes_ip() {
-    if !root_on_the_host_or_skip(
-        "a_host_network_pods_servers_answer_the_node_and_its_probes_at_the_nodes_ip",
-    ) {
+    if !root_or_skip("a_host_network_pods_servers_answer_the_node_and_its_probes_at_the_nodes_ip") {
         return;
     }
     let _serial = serial();
     let _hostname = HostnameGuard::new();
-    // The node's own address (its default route's): traffic to it stays
-    // on this machine.
-    let node_ip = minipod_node::node_ip::host_default_ips()[0];
+    // An address of the node's own (not the default route's: the VM has
+    // none); traffic to it stays on this machine.
+    let address = NodeAddress::add();
+    let node_ip = address.ip;
     let node = TestNode::configured(INIT, NODE_RESOLV, |node| node.host_ips = vec![node_ip]);
     let (loopback_port, node_port) = (free_port(), free_port());
     let script = format!(

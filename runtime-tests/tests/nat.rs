@@ -33,7 +33,7 @@ use std::time::Instant;
 
 use minipod_cni::PortMapping;
 use minipod_cni::nat::{NatError, TableName};
-use minipod_runtime_tests::{root_on_the_host_or_skip, serial, wait_until_or};
+use minipod_runtime_tests::{root_or_skip, serial, wait_until_or};
 use scene::{DEADLINE, run};
 use world::{
     PeerEcho, UdpPeerEcho, ask, ask_from, ask_udp, free_host_ports, free_udp_port, mapping, report,
@@ -45,7 +45,7 @@ const SERVER_PORT: u16 = 8080;
 #[test]
 fn a_host_port_answers_on_loopback_on_a_host_address_and_to_its_own_pod() {
     let test = "a_host_port_answers_on_loopback_on_a_host_address_and_to_its_own_pod";
-    if !root_on_the_host_or_skip(test) {
+    if !root_or_skip(test) {
         return;
     }
     let _serial = serial();
@@ -146,7 +146,7 @@ fn a_host_port_answers_on_loopback_on_a_host_address_and_to_its_own_pod() {
 #[test]
 fn a_udp_host_port_and_one_bound_to_a_host_address_answer() {
     let test = "a_udp_host_port_and_one_bound_to_a_host_address_answer";
-    if !root_on_the_host_or_skip(test) {
+    if !root_or_skip(test) {
         return;
     }
     let _serial = serial();
@@ -186,7 +186,7 @@ fn a_udp_host_port_and_one_bound_to_a_host_address_answer() {
 #[test]
 fn the_pods_traffic_out_is_masqueraded_and_the_outside_reaches_a_host_port() {
     let test = "the_pods_traffic_out_is_masqueraded_and_the_outside_reaches_a_host_port";
-    if !root_on_the_host_or_skip(test) {
+    if !root_or_skip(test) {
         return;
     }
     let _serial = serial();
@@ -239,7 +239,7 @@ fn the_pods_traffic_out_is_masqueraded_and_the_outside_reaches_a_host_port() {
 #[test]
 fn input_carrying_nft_syntax_is_refused_and_changes_nothing() {
     let test = "input_carrying_nft_syntax_is_refused_and_changes_nothing";
-    if !root_on_the_host_or_skip(test) {
+    if !root_or_skip(test) {
         return;
     }
     let _serial = serial();
@@ -317,7 +317,7 @@ const RUNS: usize = 20;
 #[test]
 fn nat_times() {
     let test = "nat_times";
-    if !root_on_the_host_or_skip(test) {
+    if !root_or_skip(test) {
         return;
     }
     let _serial = serial();

@@ -29,7 +29,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use minipod_linux::signals::Signal;
-use minipod_runtime_tests::{root_on_the_host_or_skip, serial, wait_until};
+use minipod_runtime_tests::{root_or_skip, serial, wait_until};
 use scene::link_exists;
 use setup::{TestNetwork, http_get, reservations};
 
@@ -57,7 +57,7 @@ spec:
 #[test]
 fn a_pod_on_a_cni_network_answers_the_host_at_its_ip() {
     let test = "a_pod_on_a_cni_network_answers_the_host_at_its_ip";
-    if !root_on_the_host_or_skip(test) {
+    if !root_or_skip(test) {
         return;
     }
     let _serial = serial();
@@ -112,7 +112,7 @@ fn a_pod_on_a_cni_network_answers_the_host_at_its_ip() {
 #[test]
 fn a_broken_network_configuration_fails_the_sandbox_and_leaves_nothing() {
     let test = "a_broken_network_configuration_fails_the_sandbox_and_leaves_nothing";
-    if !root_on_the_host_or_skip(test) {
+    if !root_or_skip(test) {
         return;
     }
     let _serial = serial();
@@ -154,7 +154,7 @@ fn a_broken_network_configuration_fails_the_sandbox_and_leaves_nothing() {
 #[test]
 fn a_pod_whose_monitor_died_is_detached_from_its_network() {
     let test = "a_pod_whose_monitor_died_is_detached_from_its_network";
-    if !root_on_the_host_or_skip(test) {
+    if !root_or_skip(test) {
         return;
     }
     let _serial = serial();

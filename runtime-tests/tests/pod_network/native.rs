@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use minipod_cni::host_link_name;
 use minipod_linux::signals::Signal;
 use minipod_runtime::pod::{RunningPod, StartedContainer};
-use minipod_runtime_tests::{TestNode, root_on_the_host_or_skip, serial, wait_until};
+use minipod_runtime_tests::{TestNode, root_or_skip, serial, wait_until};
 
 use crate::PATIENCE;
 use crate::scene::link_exists;
@@ -121,7 +121,7 @@ fn ms(d: Duration) -> String {
 #[test]
 fn the_default_network_gives_an_ip_the_host_reaches_and_a_host_port_on_loopback() {
     let test = "the_default_network_gives_an_ip_the_host_reaches_and_a_host_port_on_loopback";
-    if !root_on_the_host_or_skip(test) {
+    if !root_or_skip(test) {
         return;
     }
     let _serial = serial();
@@ -177,7 +177,7 @@ fn the_default_network_gives_an_ip_the_host_reaches_and_a_host_port_on_loopback(
 #[test]
 fn pods_reach_each_other_and_the_host_by_ip() {
     let test = "pods_reach_each_other_and_the_host_by_ip";
-    if !root_on_the_host_or_skip(test) {
+    if !root_or_skip(test) {
         return;
     }
     let _serial = serial();
@@ -228,7 +228,7 @@ fn pods_reach_each_other_and_the_host_by_ip() {
 #[test]
 fn a_native_pod_whose_monitor_died_is_cleaned_up_from_its_record() {
     let test = "a_native_pod_whose_monitor_died_is_cleaned_up_from_its_record";
-    if !root_on_the_host_or_skip(test) {
+    if !root_or_skip(test) {
         return;
     }
     let _serial = serial();
