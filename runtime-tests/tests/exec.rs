@@ -516,8 +516,10 @@ fn an_attached_exec_with_a_tty_gets_a_terminal_of_the_containers_devpts() {
     };
     let mut terminal = fs::File::from(master);
     let mut seen = String::new();
+    // The whole line, its "\r\n" included: input typed before it could be
+    // echoed in the middle of it.
     assert!(
-        read_terminal_until(&mut terminal, &mut seen, "all-ttys"),
+        read_terminal_until(&mut terminal, &mut seen, "all-ttys\r\n"),
         "{seen:?}"
     );
     // The size given at the start was there before the command read it;
