@@ -244,11 +244,11 @@ pub(super) fn describe_text(
             ("Start Time".into(), kube_time(&status["startTime"])),
             (
                 "Labels".into(),
-                map_lines(&metadata["labels"]).join("\n                  "),
+                map_lines(&metadata["labels"]).join("\n              "),
             ),
             (
                 "Annotations".into(),
-                map_lines(&metadata["annotations"]).join("\n                  "),
+                map_lines(&metadata["annotations"]).join("\n              "),
             ),
             ("Status".into(), {
                 let phase = text(&status["phase"]);
@@ -391,6 +391,19 @@ mod tests {
         });
         let text = describe_text(&pod, &[], Timestamp::from_unix_seconds(0));
         let expected = "Status:       Failed\nReason:       OutOfcpu\nMessage:      Pod was rejected: Node didn't have enough resource: cpu, requested: 600, used: 600, capacity: 1000\nIP:           \nIPs:          <none>\n";
+        assert!(text.contains(expected), "{expected:?} not in\n{text}");
+    }
+
+    #[test]
+    fn more_labels_continue_under_the_first_as_kubectl_aligns_them() {
+        let pod = serde_json::json!({
+            "metadata": {"name": "web", "namespace": "default",
+                "labels": {"a": "1", "b": "2"}},
+            "spec": {"containers": [{"name": "web", "image": "busybox"}]},
+            "status": {"phase": "Running"}
+        });
+        let text = describe_text(&pod, &[], Timestamp::from_unix_seconds(0));
+        let expected = "Labels:       a=1\n              b=2\nAnnotations:  <none>\n";
         assert!(text.contains(expected), "{expected:?} not in\n{text}");
     }
 
