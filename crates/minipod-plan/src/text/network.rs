@@ -67,8 +67,7 @@ fn network_row(host_network: bool, network: &NodePodNetwork) -> Vec<String> {
                  status.podIP is 127.0.0.1 and nothing outside the pod reaches it"
                 .to_owned(),
             NodePodNetwork::Described(line) => format!(
-                "{line}; the pod gets lo and eth0 with an address of it (status.podIP), \
-                 which the host reaches"
+                "{line}; the pod gets lo, and eth0 with an address of it (status.podIP)"
             ),
             NodePodNetwork::Unknown(why) => {
                 format!("cannot be told ({why}); the pod's sandbox would fail the same way")
@@ -246,8 +245,8 @@ mod tests {
         );
         let expected = "
 Network: a network namespace of the pod's own
-  pod network  minipod's default network \"minipod\": bridge minipod0; the pod gets lo and eth0 with
-               an address of it (status.podIP), which the host reaches
+  pod network  minipod's default network \"minipod\": bridge minipod0; the pod gets lo, and eth0 with
+               an address of it (status.podIP)
   ports        web 8080/TCP (http), web 53/UDP: at the pod IP
   host ports   UDP 127.0.0.1:5353 -> web 53: DNAT to the pod IP (0.0.0.0: every address of the node,
                127.0.0.1 included); a running pod holding one refuses the pod (NodePorts)
