@@ -66,9 +66,9 @@ fn network_row(host_network: bool, network: &NodePodNetwork) -> Vec<String> {
             NodePodNetwork::LoopbackOnly => "none (--pod-network none): loopback only; \
                  status.podIP is 127.0.0.1 and nothing outside the pod reaches it"
                 .to_owned(),
-            NodePodNetwork::Described(line) => format!(
-                "{line}; the pod gets lo, and eth0 with an address of it (status.podIP)"
-            ),
+            NodePodNetwork::Described(line) => {
+                format!("{line}; the pod gets lo, and eth0 with an address of it (status.podIP)")
+            }
             NodePodNetwork::Unknown(why) => {
                 format!("cannot be told ({why}); the pod's sandbox would fail the same way")
             }
