@@ -118,6 +118,12 @@ fn main() {
         );
         std::process::exit(2);
     }
+    if let Some(missing) = network::missing_tool(&args.modes) {
+        eprintln!(
+            "minipod-bench-pod: {missing} (scripts/setup.sh installs it), or leave its network out with --networks"
+        );
+        std::process::exit(2);
+    }
     let dir = std::env::temp_dir().join(format!("minipod-bench-pod-{}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).expect("the bench's directory");

@@ -272,6 +272,30 @@ impl Drop for Networks {
     }
 }
 
+/// What a network of `modes` needs and the host lacks: `nft` for the
+/// native one, the plugins and iptables for the CNI one.
+pub fn missing_tool(modes: &[Mode]) -> Option<String> {
+    let on_path = |name: &str| {
+        ["/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+            .iter()
+            .any(|dir| Path::new(dir).join(name).is_file())
+    };
+    if modes.contains(&Mode::Native) && !on_path("nft") {
+        return Some("the native network needs nft (package nftables)".into());
+    }
+    if modes.contains(&Mode::Cni) {
+        if !Path::new(PLUGINS).join("bridge").is_file() {
+            return Some(format!(
+                "the CNI network needs the plugins in {PLUGINS} (package containernetworking-plugins)"
+            ));
+        }
+        if !on_path("iptables-save") {
+            return Some("the CNI network needs iptables (package iptables)".into());
+        }
+    }
+    None
+}
+
 fn link_exists(name: &str) -> bool {
     Path::new("/sys/class/net").join(name).exists()
 }
