@@ -28,7 +28,7 @@ pub struct NodeArgs {
     /// `nodeName`, `nodeIP`, `backoffInitial`, `backoffMax`, `authFile`,
     /// `insecureRegistries`, `imagePullProgressTimeout`, `kubeReserved`,
     /// `systemReserved`, `evictionHard`, `seccompProfileRoot`,
-    /// `seccompDefault`, `containerLogMaxSize`, `containerLogMaxFiles`,
+    /// `resolvConf`, `seccompDefault`, `containerLogMaxSize`, `containerLogMaxFiles`,
     /// `podNetwork`, `cniConfDir`, `cniBinDirs`, `podCIDR`, `podBridge`,
     /// `ipForward`);
     /// flags win over it.
@@ -94,6 +94,10 @@ pub struct NodeArgs {
     /// `--seccomp-profile-root` [default: <state-dir>/seccomp].
     #[arg(long, value_name = "DIR")]
     pub seccomp_profile_root: Option<PathBuf>,
+    /// The node's resolver file, the base of the pods' `/etc/resolv.conf`
+    /// (the kubelet's `--resolv-conf`) [default: /etc/resolv.conf].
+    #[arg(long, value_name = "FILE")]
+    pub resolv_conf: Option<PathBuf>,
     /// Confine containers whose pod names no seccomp profile with
     /// `RuntimeDefault`, as the kubelet's `--seccomp-default` [default: off].
     #[arg(long)]
@@ -157,6 +161,7 @@ struct ConfigFile {
     system_reserved: Option<BTreeMap<String, String>>,
     eviction_hard: Option<BTreeMap<String, String>>,
     seccomp_profile_root: Option<PathBuf>,
+    resolv_conf: Option<PathBuf>,
     seccomp_default: Option<bool>,
     container_log_max_size: Option<String>,
     container_log_max_files: Option<usize>,
@@ -292,6 +297,9 @@ impl NodeArgs {
             .or(file.seccomp_profile_root)
         {
             config.seccomp_profile_root = dir;
+        }
+        if let Some(file) = self.resolv_conf.clone().or(file.resolv_conf) {
+            config.host_resolv_conf = file;
         }
         config.seccomp_default = self.seccomp_default || file.seccomp_default == Some(true);
         if let Some(dir) = self.image_root.clone().or(file.image_root) {

@@ -239,3 +239,28 @@ fn an_unknown_config_key_is_an_error() {
     let error = chain(args.resolve(Path::new("/x")).unwrap_err());
     assert!(error.contains("stateDri"), "{error}");
 }
+
+#[test]
+fn the_resolver_file_comes_from_the_flag_or_the_file_else_etc_resolv_conf() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("node.yaml");
+    std::fs::write(&file, "resolvConf: /run/systemd/resolve/resolv.conf\n").unwrap();
+    let from_file = NodeArgs {
+        config: Some(file.clone()),
+        ..NodeArgs::default()
+    };
+    let node = from_file.resolve(Path::new("/x")).unwrap();
+    assert_eq!(
+        node.config.host_resolv_conf,
+        Path::new("/run/systemd/resolve/resolv.conf")
+    );
+    let flag_wins = NodeArgs {
+        config: Some(file),
+        resolv_conf: Some("/srv/resolv.conf".into()),
+        ..NodeArgs::default()
+    };
+    let node = flag_wins.resolve(Path::new("/x")).unwrap();
+    assert_eq!(node.config.host_resolv_conf, Path::new("/srv/resolv.conf"));
+    let node = NodeArgs::default().resolve(Path::new("/x")).unwrap();
+    assert_eq!(node.config.host_resolv_conf, Path::new("/etc/resolv.conf"));
+}

@@ -54,7 +54,7 @@ pub mod text;
 pub use plan::{ContainerPlan, Effective, Explanation, NodeFacts, Plan, plan};
 pub use qos::QosClass;
 pub use roles::Role;
-pub use text::render_text;
+pub use text::{NetworkFacts, NodePodNetwork, render_network, render_text};
 
 #[cfg(test)]
 pub(crate) mod test_support {

@@ -304,6 +304,76 @@ fn the_text_plan_says_a_host_network_pod_uses_the_nodes_network() {
 }
 
 #[test]
+fn the_text_plan_shows_the_network_the_node_gives() {
+    let dir = tempdir("pod-network");
+    std::fs::write(
+        dir.join("pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec: {containers: [{name: a, image: busybox, ports: [{containerPort: 8080, hostPort: 8081, hostIP: 127.0.0.1}]}]}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("resolv.conf"), "nameserver 192.0.2.53\n").unwrap();
+    let conf_dir = dir.join("net.d");
+    std::fs::create_dir_all(&conf_dir).unwrap();
+    let state_dir = dir.join("state");
+    let plan = |extra: &[&str]| {
+        let mut args = vec![
+            "plan",
+            "-f",
+            "pod.yaml",
+            "--node-memory",
+            "1Gi",
+            "--node-cpu",
+            "2",
+            "--resolv-conf",
+            "resolv.conf",
+            "--state-dir",
+            state_dir.to_str().unwrap(),
+            "--cni-conf-dir",
+            conf_dir.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let run = minipod(&dir, &args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        // Line wraps apart, the words of the section.
+        run.stdout.split_whitespace().collect::<Vec<_>>().join(" ")
+    };
+    // An empty conf dir: minipod's default network, as the flags make it.
+    let text = plan(&["--pod-cidr", "10.203.7.0/24", "--pod-bridge", "mpx7"]);
+    for needle in [
+        "pod network minipod's default network \"minipod\": bridge mpx7, pod CIDR 10.203.7.0/24, NAT table minipod_mpx7;",
+        "ports a 8080/TCP: at the pod IP",
+        "host ports TCP 127.0.0.1:8081 -> a 8080: DNAT to the pod IP",
+        "/etc/resolv.conf: nameserver 192.0.2.53",
+    ] {
+        assert!(text.contains(needle), "{needle:?} not in\n{text}");
+    }
+    // The plan changes nothing on the node: no pod CIDR kept.
+    assert!(
+        !state_dir.exists(),
+        "the plan wrote {}",
+        state_dir.display()
+    );
+    // A configuration in the conf dir is the network, used as given.
+    let conflist = conf_dir.join("10-lab.conflist");
+    std::fs::write(
+        &conflist,
+        r#"{"cniVersion": "1.0.0", "name": "lab", "plugins": [{"type": "macvlan", "master": "eth0", "ipam": {"type": "dhcp"}}]}"#,
+    )
+    .unwrap();
+    let text = plan(&[]);
+    let needle = format!(
+        "pod network CNI network \"lab\" from {};",
+        conflist.display()
+    );
+    assert!(text.contains(&needle), "{needle:?} not in\n{text}");
+    // A broken one is said, as the pod's sandbox would fail.
+    std::fs::write(&conflist, "{").unwrap();
+    let text = plan(&[]);
+    assert!(text.contains("pod network cannot be told ("), "{text}");
+    assert!(text.contains("10-lab.conflist"), "{text}");
+}
+
+#[test]
 fn golden_messages_and_exit_codes() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
     let bless = std::env::var_os("MINIPOD_BLESS").is_some();
@@ -322,6 +392,9 @@ fn golden_messages_and_exit_codes() {
         .collect();
     std::fs::write(scratch.join("garbage.bin"), garbage).unwrap();
     std::fs::create_dir_all(scratch.join("a-directory")).unwrap();
+    let resolv_conf = scratch.join("node-resolv.conf");
+    std::fs::write(&resolv_conf, "search example.test\nnameserver 192.0.2.53\n").unwrap();
+    let resolv_conf = resolv_conf.to_str().unwrap();
 
     let mut failures = Vec::new();
     let mut check = |name: String, run: Run, expected_path: PathBuf| {
@@ -342,7 +415,8 @@ fn golden_messages_and_exit_codes() {
     };
     for case in cases {
         let file = case.file_name().unwrap().to_str().unwrap().to_owned();
-        // A fixed node, so the admission section is the same on every host.
+        // A fixed node, so the network and admission sections are the
+        // same on every host.
         let run = minipod(
             &dir,
             &[
@@ -353,6 +427,10 @@ fn golden_messages_and_exit_codes() {
                 "8Gi",
                 "--node-cpu",
                 "2",
+                "--pod-network",
+                "none",
+                "--resolv-conf",
+                resolv_conf,
             ],
         );
         let expected = dir.join(format!("{file}.out"));
@@ -369,6 +447,10 @@ fn golden_messages_and_exit_codes() {
                 "8Gi",
                 "--node-cpu",
                 "2",
+                "--pod-network",
+                "none",
+                "--resolv-conf",
+                resolv_conf,
             ],
         );
         check(input.to_owned(), run, dir.join(format!("{input}.out")));

@@ -4,8 +4,9 @@
 //!
 //! One module per section of the text (`start_order.rs`, `resources.rs`,
 //! `qos.rs`, `cgroups.rs` for the pod cgroup and the arithmetic the
-//! containers share, `containers.rs`), and `layout.rs` for headings,
-//! paragraphs and tables.
+//! containers share, `containers.rs`; `network.rs`, rendered apart as it
+//! needs the node's network), and `layout.rs` for headings, paragraphs and
+//! tables.
 
 use std::fmt::Write as _;
 
@@ -14,11 +15,14 @@ use crate::plan::Plan;
 mod cgroups;
 mod containers;
 mod layout;
+mod network;
 mod qos;
 mod resources;
 mod start_order;
 #[cfg(test)]
 mod tests;
+
+pub use network::{NetworkFacts, NodePodNetwork, render_network};
 
 /// Renders a plan as aligned plain text, ending in a newline.
 pub fn render_text(plan: &Plan) -> String {

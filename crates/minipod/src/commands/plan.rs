@@ -1,5 +1,7 @@
 //! `minipod plan`: what minipod would build for each pod of a manifest,
-//! and (in the text form) whether the node would admit it.
+//! and (in the text form) the network each pod would get and whether the
+//! node would admit it. The node is the one `minipod run` would be with
+//! the same flags (or `--config`): its pod network and resolver file.
 
 use std::path::PathBuf;
 
@@ -7,12 +9,17 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use minipod_plan::admission::{self, Admission, PodClaims};
 use minipod_plan::capacity::{self, CpuAndMemory, Reservations};
+use minipod_plan::dns::NodeDns;
 use minipod_plan::host_ports::HostPortClaim;
-use minipod_plan::{NodeFacts, Plan, plan, render_text};
+use minipod_plan::{
+    NetworkFacts, NodeFacts, NodePodNetwork, Plan, plan, render_network, render_text,
+};
 use minipod_spec::Quantity;
 use minipod_spec::quantity::QuantityError;
 
+use minipod_node::config::NodeArgs;
 use minipod_node::host;
+use minipod_runtime::pod::NodeNetwork;
 
 use crate::{exit, input};
 
@@ -35,6 +42,11 @@ pub struct PlanArgs {
     /// for the admission check. Default: the CPUs this process may use.
     #[arg(long, value_name = "QUANTITY", value_parser = parse_cpu)]
     node_cpu: Option<i64>,
+
+    /// The node's settings, as for `minipod run`: the network and the
+    /// resolver file the text plan shows come from them.
+    #[command(flatten)]
+    node: NodeArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -102,6 +114,10 @@ pub fn run(args: &PlanArgs) -> Result<u8> {
         },
         &Reservations::default(),
     );
+    let network = match args.output {
+        Format::Text => Some(network_facts(&args.node)?),
+        Format::Json | Format::Yaml => None,
+    };
     let plans: Vec<PodText> = pods
         .iter()
         .map(|pod| {
@@ -109,7 +125,10 @@ pub fn run(args: &PlanArgs) -> Result<u8> {
             PodText {
                 plan: plan(pod, &node),
                 claims: PodClaims::of(&pod.pod().spec),
-                host_network: pod.uses_host_network(),
+                network: network
+                    .as_ref()
+                    .map(|facts| render_network(pod.pod(), facts))
+                    .unwrap_or_default(),
             }
         })
         .collect();
@@ -121,9 +140,34 @@ pub fn run(args: &PlanArgs) -> Result<u8> {
 struct PodText {
     plan: Plan,
     claims: PodClaims,
-    /// `hostNetwork: true` (said in the text form only: the JSON plan is
-    /// the plan's contract).
-    host_network: bool,
+    /// The network section (the text form only: the JSON plan is the
+    /// plan's contract, and the node's network is not the pod's plan).
+    network: String,
+}
+
+/// The node's side of the network section: the pod network the node's
+/// settings give (the runtime says it in a line, writing nothing) and its
+/// resolver file, read as the runtime reads it for a pod's resolv.conf.
+fn network_facts(node: &NodeArgs) -> Result<NetworkFacts> {
+    let program = std::env::current_exe().context("finding this program's path")?;
+    let config = node.resolve(&program)?.config;
+    let pod_network = match &config.network {
+        None => NodePodNetwork::LoopbackOnly,
+        Some(settings) => {
+            match NodeNetwork::new(settings, &config.state_dir, &config.run_dir).preview() {
+                Ok(line) => NodePodNetwork::Described(line),
+                Err(e) => NodePodNetwork::Unknown(minipod_spec::error_chain(&e)),
+            }
+        }
+    };
+    let host_resolv_conf = std::fs::read_to_string(&config.host_resolv_conf).unwrap_or_default();
+    Ok(NetworkFacts {
+        pod_network,
+        dns: NodeDns {
+            host_resolv_conf: Some(host_resolv_conf),
+            ..NodeDns::default()
+        },
+    })
 }
 
 fn render(plans: &[PodText], allocatable: CpuAndMemory, format: Format) -> Result<String> {
@@ -136,9 +180,7 @@ fn render(plans: &[PodText], allocatable: CpuAndMemory, format: Format) -> Resul
                     out.push('\n');
                 }
                 out.push_str(&render_text(plan));
-                if pod.host_network {
-                    out.push_str(HOST_NETWORK_TEXT);
-                }
+                out.push_str(&pod.network);
                 out.push_str(&admission_text(allocatable, &pod.claims));
             }
             Format::Json => {
@@ -155,12 +197,6 @@ fn render(plans: &[PodText], allocatable: CpuAndMemory, format: Format) -> Resul
     }
     Ok(out)
 }
-
-/// What a `hostNetwork` pod's text plan says of its network.
-const HOST_NETWORK_TEXT: &str = "\nNetwork: the node's (hostNetwork: true)\n  \
-    no network or UTS namespace of its own (its IPC namespace is its own), no network attached;\n  \
-    its hostname and /etc/hosts are the node's, its podIPs the node's hostIPs, and every\n  \
-    container port is a host port on the node\n";
 
 /// The node's side of a text plan: the allocatable (capacity with the
 /// kubelet's default reservations), the host ports the pod claims, and

@@ -117,6 +117,11 @@ impl NodeNetwork {
     /// bridge routes its range once the first pod exists
     /// (`docs/decisions/0017-pod-cidr.md`).
     pub fn current(&self) -> Result<PodNetwork, NetworkError> {
+        self.resolve(true)
+    }
+
+    /// [`Self::current`], the chosen pod CIDR kept only if `keep`.
+    fn resolve(&self, keep: bool) -> Result<PodNetwork, NetworkError> {
         let mut settings = self.settings.clone();
         let cidr_file = self.state_dir.join("network").join("pod-cidr");
         let kept = read_kept_cidr(&cidr_file)?;
@@ -129,6 +134,7 @@ impl NodeNetwork {
         let network = minipod_cni::pod_network(&settings, &self.state_dir, &routes)
             .map_err(NetworkError::Config)?;
         if let PodNetwork::Default(default) = &network
+            && keep
             && kept != Some(default.pod_cidr)
             && self.settings.pod_cidr.is_none()
         {
@@ -139,7 +145,18 @@ impl NodeNetwork {
 
     /// The network pods get, in a line, for `plan` and `describe`.
     pub fn describe(&self) -> Result<String, NetworkError> {
-        Ok(match self.current()? {
+        self.describe_line(true)
+    }
+
+    /// [`Self::describe`] without keeping a chosen pod CIDR: `minipod
+    /// plan` changes nothing on the node (the choice is the same until
+    /// the host's routes change).
+    pub fn preview(&self) -> Result<String, NetworkError> {
+        self.describe_line(false)
+    }
+
+    fn describe_line(&self, keep: bool) -> Result<String, NetworkError> {
+        Ok(match self.resolve(keep)? {
             PodNetwork::Configured(config) => format!(
                 "CNI network {:?} from {}",
                 config.name,

@@ -212,6 +212,10 @@ pub(super) fn describe_text(
     let mut out = String::new();
     let metadata = &pod["metadata"];
     let status = &pod["status"];
+    let pod_ips: Vec<&str> = status["podIPs"]
+        .as_array()
+        .map(|ips| ips.iter().filter_map(|ip| ip["ip"].as_str()).collect())
+        .unwrap_or_default();
     // kubectl prints the pod's reason and message after its status when
     // they are set (a rejected or evicted pod: `OutOfcpu`, ...).
     let reason_and_message: Vec<(String, String)> = [("Reason", "reason"), ("Message", "message")]
@@ -240,11 +244,11 @@ pub(super) fn describe_text(
             ("Start Time".into(), kube_time(&status["startTime"])),
             (
                 "Labels".into(),
-                map_lines(&metadata["labels"]).join("\n                  "),
+                map_lines(&metadata["labels"]).join("\n              "),
             ),
             (
                 "Annotations".into(),
-                map_lines(&metadata["annotations"]).join("\n                  "),
+                map_lines(&metadata["annotations"]).join("\n              "),
             ),
             ("Status".into(), {
                 let phase = text(&status["phase"]);
@@ -261,8 +265,17 @@ pub(super) fn describe_text(
             "IP".into(),
             status["podIP"].as_str().unwrap_or("").to_owned(),
         )])
+        .chain(pod_ips.is_empty().then(|| ("IPs".into(), "<none>".into())))
         .collect::<Vec<_>>(),
     );
+    // kubectl's `describePodIPs`: every address of `status.podIPs`, one a
+    // line under `IPs:`.
+    if !pod_ips.is_empty() {
+        out.push_str("IPs:\n");
+        for ip in &pod_ips {
+            out.push_str(&format!("  IP:  {ip}\n"));
+        }
+    }
     describe_containers(
         &mut out,
         "Init Containers",
@@ -377,7 +390,33 @@ mod tests {
                 "message": "Pod was rejected: Node didn't have enough resource: cpu, requested: 600, used: 600, capacity: 1000"}
         });
         let text = describe_text(&pod, &[], Timestamp::from_unix_seconds(0));
-        let expected = "Status:       Failed\nReason:       OutOfcpu\nMessage:      Pod was rejected: Node didn't have enough resource: cpu, requested: 600, used: 600, capacity: 1000\nIP:           \n";
+        let expected = "Status:       Failed\nReason:       OutOfcpu\nMessage:      Pod was rejected: Node didn't have enough resource: cpu, requested: 600, used: 600, capacity: 1000\nIP:           \nIPs:          <none>\n";
+        assert!(text.contains(expected), "{expected:?} not in\n{text}");
+    }
+
+    #[test]
+    fn more_labels_continue_under_the_first_as_kubectl_aligns_them() {
+        let pod = serde_json::json!({
+            "metadata": {"name": "web", "namespace": "default",
+                "labels": {"a": "1", "b": "2"}},
+            "spec": {"containers": [{"name": "web", "image": "busybox"}]},
+            "status": {"phase": "Running"}
+        });
+        let text = describe_text(&pod, &[], Timestamp::from_unix_seconds(0));
+        let expected = "Labels:       a=1\n              b=2\nAnnotations:  <none>\n";
+        assert!(text.contains(expected), "{expected:?} not in\n{text}");
+    }
+
+    #[test]
+    fn the_pod_ips_are_listed_as_kubectl_lists_them() {
+        let pod = serde_json::json!({
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"containers": [{"name": "web", "image": "busybox"}]},
+            "status": {"phase": "Running", "podIP": "10.88.0.2",
+                "podIPs": [{"ip": "10.88.0.2"}, {"ip": "fd00::2"}]}
+        });
+        let text = describe_text(&pod, &[], Timestamp::from_unix_seconds(0));
+        let expected = "Status:       Running\nIP:           10.88.0.2\nIPs:\n  IP:  10.88.0.2\n  IP:  fd00::2\nContainers:\n";
         assert!(text.contains(expected), "{expected:?} not in\n{text}");
     }
 }

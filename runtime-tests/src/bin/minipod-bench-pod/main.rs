@@ -2,8 +2,10 @@
 //! down, and how much memory its monitor needs. Measured, not asserted: run
 //! it with `scripts/bench` (release build, as root).
 //!
-//! Each run spawns the real command line (`minipod-cli run -f pod.json`, a
-//! fresh node directory, the cgroup root `minipod-bench-<pid>`) on a
+//! Each run spawns the real command line (`minipod-cli run -f pod.json`,
+//! the node directory of its network, kept from run to run as a host's
+//! `/var/lib/minipod` and `/run/minipod` are, the cgroup root
+//! `minipod-bench-<pid>`) on a
 //! 3-container pod with its image present: a regular init container running
 //! `true`, a native sidecar (`initContainers[]` with `restartPolicy:
 //! Always`) and an app, both busybox `sh` loops that exit at once on
@@ -19,13 +21,26 @@
 //!   (Ctrl-C); the clock runs to the process's exit, which must be 0 (the
 //!   pod Succeeded).
 //!
-//! After each run no pod cgroup may be left under the root and no mount
-//! under the node directory. The image store is made once, in the bench's
+//! Each run is made three times, interleaved (so a busier moment of the
+//! host weighs on the three alike), on three networks (`network.rs`): none
+//! (`--pod-network none`, the pod before issue 13), minipod's native
+//! default network on a bridge and range of the bench's own, and the same
+//! chain as CNI plugins from a conf dir of the bench's. For the two
+//! networks a watcher thread polls the network's teardown state (the native
+//! record `<state>/network/pods/<uid>.json`, the CNI result cache
+//! `<state>/cni/results/`) every 250 µs: it appears when the pod's network
+//! is attached and goes as the network's teardown's last step, which
+//! splits the start and the stop.
+//!
+//! After each run no pod cgroup may be left under the root, no mount
+//! under the node directory, no port on the network's bridge and no
+//! address held. The image store is made once, in the bench's
 //! temporary directory, by `scripts/busybox-image` (or given).
 //!
 //! ```text
-//! minipod-bench-pod [-n COUNT] [--cli PATH] [--image-root DIR]
-//!   -n COUNT          measured runs (default 20), after 2 unmeasured warm-up runs
+//! minipod-bench-pod [-n COUNT] [--cli PATH] [--image-root DIR] [--networks LIST]
+//!   -n COUNT          measured runs (default 20) of each network, after 2 unmeasured warm-up runs
+//!   --networks LIST   which networks, comma-separated (default none,native,cni)
 //!   --cli PATH        the minipod command line (default: minipod-cli next to this binary)
 //!   --image-root DIR  an image store holding busybox:1.36 (default: made in a temp dir)
 //! ```
@@ -40,10 +55,15 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use minipod_linux::cgroup::{CgroupRoot, CgroupVersion};
+use minipod_linux::cgroup::CgroupRoot;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::json;
+
+mod network;
+mod report;
+
+use network::{Mode, Networks, Watch};
 
 const WARMUP: usize = 2;
 /// The sidecar's and the app's workload: a loop that exits 0 at once on SIGTERM.
@@ -57,6 +77,7 @@ struct Args {
     count: usize,
     cli: PathBuf,
     image_root: Option<PathBuf>,
+    modes: Vec<Mode>,
 }
 
 /// One run's figures.
@@ -66,11 +87,12 @@ struct Run {
     sidecar_to_app: Duration,
     start: Duration,
     stop: Duration,
+    /// Spawn to the network attached (its teardown state written).
+    attached: Option<Duration>,
+    /// SIGINT to the network torn down (its teardown state removed).
+    detached: Option<Duration>,
     memory: [Memory; 2],
 }
-
-/// One row of the table: a time of a run.
-type Phase = fn(&Run) -> Duration;
 
 /// The `kB` fields of `/proc/<pid>/status` we report.
 #[derive(Clone, Copy, Default)]
@@ -96,15 +118,30 @@ fn main() {
         );
         std::process::exit(2);
     }
+    if let Some(missing) = network::missing_tool(&args.modes) {
+        eprintln!(
+            "minipod-bench-pod: {missing} (scripts/setup.sh installs it), or leave its network out with --networks"
+        );
+        std::process::exit(2);
+    }
     let dir = std::env::temp_dir().join(format!("minipod-bench-pod-{}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).expect("the bench's directory");
     let root_name = format!("minipod-bench-{}", std::process::id());
     let root = CgroupRoot::detect(&root_name).expect("detect the host's cgroups");
 
-    let result = bench(&args, &dir, &root);
-    let leftovers = clean_up(&dir, &root);
-    let runs = match result {
+    let (result, leftovers) = match Networks::new(&dir) {
+        Ok(networks) => {
+            let result =
+                bench(&args, &dir, &root, &networks).map(|runs| (runs, networks.describe()));
+            // A failed run's pod goes before its network.
+            let leftovers = clean_up(&dir, &root);
+            drop(networks);
+            (result, leftovers)
+        }
+        Err(e) => (Err(e), clean_up(&dir, &root)),
+    };
+    let (runs, networks) = match result {
         Ok(runs) if leftovers.is_empty() => runs,
         Ok(_) => {
             eprintln!("minipod-bench-pod: left behind (now removed): {leftovers:?}");
@@ -115,28 +152,59 @@ fn main() {
             std::process::exit(1);
         }
     };
-    report(&args, &root, runs);
+    report::report(&args, &root, &networks, &runs);
 }
 
-fn bench(args: &Args, dir: &Path, root: &CgroupRoot) -> Result<Vec<Run>, String> {
+/// The runs of each network, in the order of `args.modes`.
+type Runs = Vec<(Mode, Vec<Run>)>;
+
+fn bench(args: &Args, dir: &Path, root: &CgroupRoot, networks: &Networks) -> Result<Runs, String> {
     let image_root = match &args.image_root {
         Some(store) => store.clone(),
         None => make_image_store(&args.cli, dir)?,
     };
     let manifest = dir.join("pod.json");
     fs::write(&manifest, pod().to_string()).map_err(|e| format!("write the manifest: {e}"))?;
-    let mut runs = Vec::new();
+    let bench = Bench {
+        cli: &args.cli,
+        manifest: &manifest,
+        image_root: &image_root,
+        root,
+    };
+    let mut runs: Runs = args.modes.iter().map(|m| (*m, Vec::new())).collect();
     for i in 0..WARMUP + args.count {
-        let node = dir.join("runs").join(i.to_string());
-        let one = run_once(&args.cli, &manifest, &image_root, &node, root)
-            .map_err(|e| format!("run {i}: {e}"))?;
-        check_clean(&node, root).map_err(|e| format!("run {i}: {e}"))?;
-        fs::remove_dir_all(&node).map_err(|e| format!("remove {}: {e}", node.display()))?;
-        if i >= WARMUP {
-            runs.push(one);
+        for (mode, done) in &mut runs {
+            let mode = *mode;
+            // One node per network, kept from run to run as a host keeps
+            // /var/lib/minipod and /run/minipod: what a node sets up once
+            // (the default network's bridge and NAT table) is set up by
+            // the warm-up runs, as it is once per boot on a host.
+            let node = dir.join("nodes").join(mode.label());
+            let state = node.join("state");
+            let failed = |e: String| format!("run {i} ({} network): {e}", mode.label());
+            let one = run_once(
+                &bench,
+                &node,
+                networks.flags(mode),
+                Networks::teardown_marker_dir(mode, &state),
+            )
+            .map_err(failed)?;
+            check_clean(&node, root).map_err(failed)?;
+            networks.check_clean(mode, &state).map_err(failed)?;
+            if i >= WARMUP {
+                done.push(one);
+            }
         }
     }
     Ok(runs)
+}
+
+/// What every run shares.
+struct Bench<'a> {
+    cli: &'a Path,
+    manifest: &'a Path,
+    image_root: &'a Path,
+    root: &'a CgroupRoot,
 }
 
 /// The bench's pod: init `true`, a native sidecar and an app.
@@ -186,12 +254,18 @@ fn make_image_store(cli: &Path, dir: &Path) -> Result<PathBuf, String> {
 
 /// One `minipod run`: start, memory, stop.
 fn run_once(
-    cli: &Path,
-    manifest: &Path,
-    image_root: &Path,
+    bench: &Bench,
     node: &Path,
-    root: &CgroupRoot,
+    network_flags: Vec<std::ffi::OsString>,
+    network_state: Option<PathBuf>,
 ) -> Result<Run, String> {
+    let Bench {
+        cli,
+        manifest,
+        image_root,
+        root,
+    } = *bench;
+    let watch = network_state.map(Watch::start);
     let t0 = Instant::now();
     let mut child = Command::new(cli)
         .arg("run")
@@ -207,7 +281,7 @@ fn run_once(
         .arg(image_root)
         .arg("--cgroup-root")
         .arg(root.name())
-        .args(["--pod-network", "none"])
+        .args(network_flags)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -235,6 +309,9 @@ fn run_once(
                     RecvTimeoutError::Disconnected => "minipod run ended before the app started",
                 };
                 stop(&mut child, pid);
+                if let Some(watch) = watch {
+                    watch.finish();
+                }
                 return Err(failure(why, seen, &lines));
             }
         }
@@ -248,6 +325,7 @@ fn run_once(
     kill(pid, Signal::SIGINT).map_err(|e| format!("SIGINT: {e}"))?;
     let status = wait_with_patience(&mut child, pid);
     let t_exit = Instant::now();
+    let (attached, detached) = watch.map(Watch::finish).unwrap_or_default();
     let [Some(init), Some(sidecar), Some(app)] = started else {
         unreachable!("the loop ends once the app started, after the others")
     };
@@ -260,12 +338,19 @@ fn run_once(
     if init > sidecar || sidecar > app {
         return Err(failure("containers started out of order", seen, &lines));
     }
+    if let Some(gone) = detached
+        && gone < t_signal
+    {
+        return Err("the network's teardown state went before the pod's stop".into());
+    }
     Ok(Run {
         to_init: init - t0,
         init_to_sidecar: sidecar - init,
         sidecar_to_app: app - sidecar,
         start: app - t0,
         stop: t_exit - t_signal,
+        attached: attached.map(|at| at - t0),
+        detached: detached.map(|at| at - t_signal),
         memory: [memory_started, memory_settled],
     })
 }
@@ -435,77 +520,6 @@ fn clean_up(dir: &Path, root: &CgroupRoot) -> Vec<PathBuf> {
     left
 }
 
-fn report(args: &Args, root: &CgroupRoot, runs: Vec<Run>) {
-    let version = match root.version() {
-        CgroupVersion::V1 => "v1",
-        CgroupVersion::V2 => "v2",
-    };
-    println!(
-        "minipod-bench-pod: {} runs of `minipod run` on a 3-container pod (init `true`, native sidecar, app; busybox, image present) (+{WARMUP} warm-up), cgroup {version}, {} build",
-        args.count,
-        if cfg!(debug_assertions) {
-            "debug"
-        } else {
-            "release"
-        }
-    );
-    println!();
-    println!(
-        "{:<38} {:>9} {:>9} {:>9} {:>9}",
-        "time (ms)", "median", "p90", "min", "max"
-    );
-    let rows: [(&str, Phase); 5] = [
-        ("start: spawn -> all running", |r| r.start),
-        ("  spawn -> init Started", |r| r.to_init),
-        ("  init Started -> sidecar Started", |r| r.init_to_sidecar),
-        ("  sidecar Started -> app Started", |r| r.sidecar_to_app),
-        ("stop: SIGINT -> process exit", |r| r.stop),
-    ];
-    for (name, field) in rows {
-        let mut values: Vec<Duration> = runs.iter().map(field).collect();
-        values.sort();
-        println!(
-            "{name:<38} {:>9.3} {:>9.3} {:>9.3} {:>9.3}",
-            ms(percentile(&values, 50)),
-            ms(percentile(&values, 90)),
-            ms(values[0]),
-            ms(values[values.len() - 1])
-        );
-    }
-    println!();
-    let samples: Vec<Memory> = runs.iter().flat_map(|r| r.memory).collect();
-    let max = |f: fn(&Memory) -> u64| samples.iter().map(f).max().unwrap_or(0);
-    let largest = samples
-        .iter()
-        .max_by_key(|m| m.rss)
-        .copied()
-        .unwrap_or_default();
-    let mut at_start: Vec<u64> = runs.iter().map(|r| r.memory[0].rss).collect();
-    at_start.sort();
-    println!(
-        "monitor memory (the `minipod run` process, all containers running): VmRSS max {:.1} MiB (median {:.1} MiB as the app starts), VmHWM max {:.1} MiB; the largest RSS is {:.1} MiB anonymous + {:.1} MiB file-backed (the binary's and libraries' pages)",
-        mib(max(|m| m.rss)),
-        mib(at_start[at_start.len() / 2]),
-        mib(max(|m| m.hwm)),
-        mib(largest.anon),
-        mib(largest.file),
-    );
-    let mut starts: Vec<Duration> = runs.iter().map(|r| r.start).collect();
-    starts.sort();
-    let median_start = percentile(&starts, 50);
-    println!(
-        "target: all running under 100 ms: {} (median {:.1} ms); monitor RSS under 5 MiB: {} (max {:.1} MiB)",
-        met(median_start < Duration::from_millis(100)),
-        ms(median_start),
-        met(max(|m| m.rss) < 5 * 1024),
-        mib(max(|m| m.rss)),
-    );
-}
-
-fn met(yes: bool) -> &'static str {
-    if yes { "met" } else { "NOT met" }
-}
-
 fn parse_args() -> Args {
     let mut args = Args {
         count: 20,
@@ -513,6 +527,7 @@ fn parse_args() -> Args {
             .expect("the bench's own path")
             .with_file_name("minipod-cli"),
         image_root: None,
+        modes: Mode::ALL.to_vec(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -524,6 +539,16 @@ fn parse_args() -> Args {
             },
             "--cli" => args.cli = value.into(),
             "--image-root" => args.image_root = Some(value.into()),
+            "--networks" => {
+                let modes: Option<Vec<Mode>> = value
+                    .split(',')
+                    .map(|name| Mode::ALL.into_iter().find(|m| m.label() == name))
+                    .collect();
+                match modes {
+                    Some(modes) if !modes.is_empty() => args.modes = modes,
+                    _ => usage(),
+                }
+            }
             _ => usage(),
         }
     }
@@ -531,14 +556,10 @@ fn parse_args() -> Args {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: minipod-bench-pod [-n COUNT] [--cli PATH] [--image-root DIR]");
+    eprintln!(
+        "usage: minipod-bench-pod [-n COUNT] [--cli PATH] [--image-root DIR] [--networks none,native,cni]"
+    );
     std::process::exit(2);
-}
-
-/// The `p`th percentile of sorted values (nearest rank).
-fn percentile(sorted: &[Duration], p: usize) -> Duration {
-    let rank = (sorted.len() * p).div_ceil(100).max(1);
-    sorted[rank - 1]
 }
 
 /// `VmRSS`, `VmHWM`, `RssAnon` and `RssFile` of `pid`.
@@ -557,12 +578,4 @@ fn memory(pid: Pid) -> Memory {
         anon: field("RssAnon"),
         file: field("RssFile"),
     }
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-fn mib(kib: u64) -> f64 {
-    kib as f64 / 1024.0
 }
