@@ -226,8 +226,10 @@ impl NodeNetwork {
     /// Detaches the attachments of pods that no longer exist (`live` holds
     /// the uids of those that do): the daemon's clean-up at start, as the
     /// kubelet's runtime garbage-collects sandboxes. The uids of the pods
-    /// cleaned up.
+    /// cleaned up. The default network's NAT table is set up again by the
+    /// next pod.
     pub fn collect_garbage(&self, live: &[String]) -> Result<Vec<String>, NetworkError> {
+        native::forget_nat_markers(&self.run_dir);
         let mut cleaned = cni::collect_garbage(&self.cni, self.current().ok(), live)?;
         for record in NativeAttachment::load_all(&self.state_dir) {
             if live.iter().any(|uid| uid == record.uid()) {

@@ -82,7 +82,9 @@ pub(super) fn ipam_dir(state_dir: &Path, network: &DefaultNetwork) -> PathBuf {
 /// says so, and the NAT table. The table is set up once per boot: a
 /// marker under the run directory (a tmpfs, as the kernel's tables are
 /// gone after a reboot too) says it was, so a pod's start pays no `nft`
-/// run.
+/// run. The daemon forgets the markers when it starts
+/// ([`forget_nat_markers`]), so a table deleted by hand comes back with
+/// the next pod after a restart.
 fn ensure_node(
     network: &DefaultNetwork,
     ipam: &Ipam,
@@ -116,6 +118,20 @@ fn ensure_node(
         fs::write(&marker, "").map_err(io)?;
     }
     Ok(())
+}
+
+/// Removes the markers that say the NAT table was set up: the next pod
+/// sets it up again (idempotent; the pods' host ports are kept).
+pub(super) fn forget_nat_markers(run_dir: &Path) {
+    let Ok(entries) = fs::read_dir(run_dir.join("network")) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "nat") {
+            let _ = fs::remove_file(&path);
+        }
+    }
 }
 
 /// Attaches the pod `uid` (its network namespace pinned at `netns`) to
