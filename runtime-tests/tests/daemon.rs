@@ -932,6 +932,16 @@ fn kubectl_drives_a_pod_with_an_init_container_and_two_sidecars() {
     assert!(inside.contains("sh -c"), "{inside:?}");
     let failed = node.with(k, &["exec", "e2e", "-c", "app", "--", "sh", "-c", "exit 3"]);
     assert_eq!(failed.status.code(), Some(3), "{failed:?}");
+    // A command that cannot start: the kubelet's error, after the upgrade
+    // (a refused upgrade would send kubectl to SPDY and hide the cause).
+    let missing = node.with(k, &["exec", "e2e", "-c", "app", "--", "no-such-command"]);
+    let said = text(&missing.stderr);
+    assert!(
+        !missing.status.success()
+            && said.contains("error executing command in container")
+            && said.contains("executable file not found in $PATH"),
+        "{missing:?}"
+    );
     // exec -i: stdin reaches the command, and its end ends `cat`.
     let echoed =
         node.kubectl_with_input(&["exec", "-i", "e2e", "-c", "app", "--", "cat"], b"a\nb\n");

@@ -52,11 +52,18 @@ pub fn exit_status(exit: &ExecExit) -> Value {
             "reason": "NonZeroExitCode",
             "details": {"causes": [{"reason": "ExitCode", "message": code.to_string()}]}
         }),
+        // The kubelet's words for a command that could not run
+        // (`ServeExec`: `NewInternalError` of "error executing command in
+        // container: ..."); kubectl prints the message.
         Err(failure) => json!({
             "metadata": {},
             "status": "Failure",
-            "message": minipod_spec::error_chain(failure.as_ref()),
-            "reason": "InternalError"
+            "message": format!(
+                "Internal error occurred: error executing command in container: {}",
+                minipod_spec::error_chain(failure.as_ref())
+            ),
+            "reason": "InternalError",
+            "code": 500
         }),
     }
 }
@@ -254,6 +261,9 @@ mod tests {
         let s = exit_status(&Ok(3));
         assert_eq!(s["reason"], "NonZeroExitCode");
         assert_eq!(s["details"]["causes"][0]["message"], "3");
-        assert_eq!(exit_status(&Err("boom".into()))["message"], "boom");
+        assert_eq!(
+            exit_status(&Err("boom".into()))["message"],
+            "Internal error occurred: error executing command in container: boom"
+        );
     }
 }

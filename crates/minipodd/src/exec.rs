@@ -17,7 +17,6 @@ use minipod_api::ApiError;
 use minipod_api::backend::{ByteStream, ExecFailure, ExecSession, TerminalSize};
 use minipod_monitor::records::{AttachedExec, ExecExit, PodRecord};
 use minipod_monitor::{AttachOptions, Streams, WindowSize};
-use minipod_spec::error_chain;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::unix::pipe;
 use tokio::sync::{mpsc, oneshot};
@@ -44,8 +43,11 @@ enum BridgeError {
 }
 
 /// Starts `command` in `container` without a terminal and returns its
-/// streams. A failure to start (a missing binary) is a 400, as before the
-/// upgrade.
+/// streams. A command that cannot start (a missing binary) ends the
+/// session with its error, as the kubelet reports it after the upgrade
+/// (the final status on the error channel), not as an answer to the
+/// upgrade: kubectl would retry a refused upgrade over SPDY and show that
+/// retry's refusal instead of the cause.
 pub(crate) async fn with_pipes(
     record: PodRecord,
     container: String,
@@ -57,11 +59,24 @@ pub(crate) async fn with_pipes(
         tty: false,
         size: None,
     };
-    let attached =
+    let started =
         tokio::task::spawn_blocking(move || record.exec_attached(&container, command, options))
             .await
-            .map_err(ApiError::internal)?
-            .map_err(|e| ApiError::BadRequest(error_chain(&e)))?;
+            .map_err(ApiError::internal)?;
+    let attached = match started {
+        Ok(attached) => attached,
+        Err(e) => {
+            let (done, exit) = oneshot::channel::<Result<i32, ExecFailure>>();
+            let _ = done.send(Err(Box::new(e)));
+            return Ok(ExecSession {
+                stdin: None,
+                stdout: None,
+                stderr: None,
+                resize: None,
+                exit,
+            });
+        }
+    };
     let AttachedExec { streams, exit } = attached;
     let Streams::Pipes {
         stdin,
