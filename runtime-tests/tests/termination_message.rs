@@ -10,8 +10,10 @@
 //! where the message goes, or one the container tries to put there, never
 //! makes minipod read (or write) a host file.
 //!
-//! One pod, its containers run side by side, on a node of its own
-//! ([`ScratchNode`]), checked at the end to leave nothing.
+//! One pod, its containers run side by side, and one restarted pod (each
+//! run has a file of its own; the last message moves to `lastState`), each
+//! on a node of its own ([`ScratchNode`]), checked at the end to leave
+//! nothing.
 
 use std::fs;
 use std::process::{Command, Stdio};
@@ -105,6 +107,32 @@ fn pod(secret: &str) -> Value {
     })
 }
 
+/// The Pod of the status file after `minipod run` ran `manifest` on `node`
+/// to its end.
+fn run_pod(node: &ScratchNode, manifest_json: &Value) -> Value {
+    let manifest = node.path("pod.json");
+    fs::write(&manifest, manifest_json.to_string()).expect("write the manifest");
+    let status_file = node.path("status.json");
+    let mut child = Command::new(CLI)
+        .arg("run")
+        .arg("-f")
+        .arg(&manifest)
+        .arg("--status-file")
+        .arg(&status_file)
+        .args(node.node_flags())
+        .env(MARKER_VAR, &node.marker)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(node.path("stderr")).expect("stderr file"))
+        .spawn()
+        .expect("start minipod run");
+    let exit = wait_for_exit(&mut child, PATIENCE);
+    let stderr = fs::read_to_string(node.path("stderr")).unwrap_or_default();
+    eprintln!("minipod run: {exit}\n{stderr}");
+    serde_json::from_str(&fs::read_to_string(&status_file).unwrap_or_default())
+        .unwrap_or(Value::Null)
+}
+
 /// Each container's `state.terminated` by name.
 fn terminated(pod: &Value, name: &str) -> Value {
     pod["status"]["containerStatuses"]
@@ -125,28 +153,7 @@ fn termination_messages_come_from_the_file_or_the_logs_and_never_a_host_file() {
     let node = ScratchNode::new("termmsg");
     let secret = node.path("secret");
     fs::write(&secret, HOST_SECRET).expect("write the host file");
-    let manifest = node.path("pod.json");
-    let manifest_json = pod(secret.to_str().expect("utf-8"));
-    fs::write(&manifest, manifest_json.to_string()).expect("write the manifest");
-    let status_file = node.path("status.json");
-    let mut child = Command::new(CLI)
-        .arg("run")
-        .arg("-f")
-        .arg(&manifest)
-        .arg("--status-file")
-        .arg(&status_file)
-        .args(node.node_flags())
-        .env(MARKER_VAR, &node.marker)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(fs::File::create(node.path("stderr")).expect("stderr file"))
-        .spawn()
-        .expect("start minipod run");
-    let exit = wait_for_exit(&mut child, PATIENCE);
-    let stderr = fs::read_to_string(node.path("stderr")).unwrap_or_default();
-    let pod: Value = serde_json::from_str(&fs::read_to_string(&status_file).unwrap_or_default())
-        .unwrap_or(Value::Null);
-    eprintln!("minipod run: {exit}\n{stderr}");
+    let pod = run_pod(&node, &pod(secret.to_str().expect("utf-8")));
     assert_eq!(pod["status"]["phase"], "Failed", "{pod}");
 
     let message = |name: &str| terminated(&pod, name)["message"].clone();
@@ -186,6 +193,53 @@ fn termination_messages_come_from_the_file_or_the_logs_and_never_a_host_file() {
     assert_eq!(
         fs::read_to_string(&secret).expect("the host file"),
         HOST_SECRET
+    );
+
+    node.check_nothing_left();
+    node.remove_dir();
+}
+
+#[test]
+fn each_run_has_its_own_file_and_the_last_message_moves_to_last_state() {
+    if !root_on_the_host_or_skip(
+        "each_run_has_its_own_file_and_the_last_message_moves_to_last_state",
+    ) {
+        return;
+    }
+    let _serial = serial();
+    let node = ScratchNode::new("termmsg-restart");
+    // The first run writes its message and fails; the second, restarted,
+    // writes none and succeeds: its file is a new, empty one.
+    let manifest = json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "restarted"},
+        "spec": {
+            "restartPolicy": "OnFailure",
+            "terminationGracePeriodSeconds": 5,
+            "volumes": [{"name": "data", "emptyDir": {}}],
+            "containers": [container(
+                "app",
+                "if [ -e /data/ran ]; then exit 0; fi; touch /data/ran; \
+                 echo -n 'first run' > /dev/termination-log; exit 1",
+                json!({}),
+            )],
+        },
+    });
+    let pod = run_pod(&node, &manifest);
+    let status = &pod["status"]["containerStatuses"][0];
+    assert_eq!(pod["status"]["phase"], "Succeeded", "{pod}");
+    assert_eq!(status["restartCount"], 1, "{pod}");
+    assert_eq!(
+        status["lastState"]["terminated"]["message"], "first run",
+        "{pod}"
+    );
+    assert_eq!(status["lastState"]["terminated"]["exitCode"], 1, "{pod}");
+    assert_eq!(status["state"]["terminated"]["exitCode"], 0, "{pod}");
+    assert_eq!(
+        status["state"]["terminated"]["message"],
+        Value::Null,
+        "{pod}"
     );
 
     node.check_nothing_left();
