@@ -26,6 +26,8 @@
 //!   without following symlinks (the image store, the node's directories);
 //!   [`in_root`] resolves a path inside a container's root; [`mounts`]
 //!   makes bind mounts and tmpfs there.
+//! * [`file_tail`]: the end of a file a container could write, read
+//!   without following symlinks or blocking (termination messages).
 //! * [`file_meta`] and [`file_lock`]: what layer extraction and the image
 //!   store need of files (whiteout device nodes, owners and times without
 //!   following symlinks, `flock`).
@@ -66,6 +68,7 @@ pub mod fd_flags;
 pub mod fdpass;
 pub mod file_lock;
 pub mod file_meta;
+pub mod file_tail;
 pub mod in_root;
 pub mod interfaces;
 pub mod kill;

@@ -80,6 +80,10 @@ struct Live {
     oom_before: Option<u64>,
     cgroup: ContainerCgroup,
     container_id: String,
+    /// Where the run's termination message is read from when it exits,
+    /// and its log (for `FallbackToLogsOnError`).
+    termination_message: Option<minipod_plan::launch::TerminationMessage>,
+    log_path: std::path::PathBuf,
 }
 
 impl Monitor {

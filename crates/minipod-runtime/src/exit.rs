@@ -79,7 +79,8 @@ pub struct Terminated {
     pub signal: Option<i32>,
     pub reason: TerminatedReason,
     /// Why it failed to start; `None` for a container that ran. (The
-    /// termination message file is the supervisor's business.)
+    /// monitor adds a run's termination message from
+    /// [`crate::termination_message::read`].)
     pub message: Option<String>,
     /// `None` for a container that never started.
     pub started_at: Option<SystemTime>,

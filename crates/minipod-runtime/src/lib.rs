@@ -9,6 +9,8 @@
 //! * [`logs`]: container output to CRI-format log files in the kubelet's layout.
 //! * [`exit`]: how a container ended, as Kubernetes reports it
 //!   (`Completed`, `Error`, `OOMKilled`, exit code).
+//! * [`termination_message`]: a run's termination message file, made
+//!   before it starts and read back (or its log's tail) when it ends.
 //! * [`exec`]: a command run inside a running container (exec probes and
 //!   hooks), with the container's user, env and capabilities.
 //! * [`probe`]: `tcpSocket` and `httpGet` checks from inside the pod's
@@ -32,3 +34,4 @@ pub mod orphan;
 pub mod pod;
 pub mod probe;
 pub mod seccomp;
+pub mod termination_message;

@@ -10,6 +10,7 @@ use minipod_linux::container::ExitStatus;
 use minipod_runtime::exec::{AttachOptions, Attached};
 use minipod_runtime::exit::{self, OomKills};
 use minipod_runtime::pod::PodError;
+use minipod_runtime::termination_message;
 use minipod_spec::AdmittedPod;
 
 use super::{Driver, Process};
@@ -107,10 +108,17 @@ impl Driver<'_> {
                     (Some(before), Some(after)) => Some(OomKills { before, after }),
                     _ => None,
                 };
-                convert::terminated(
+                let mut terminated = convert::terminated(
                     &exit::exited(status, oom, live.started_at, at),
                     &live.container_id,
-                )
+                );
+                // The waiter reports the exit once the output is all in
+                // the log, so the log's tail is complete here.
+                if let Some(source) = &live.termination_message {
+                    terminated.message =
+                        termination_message::read(source, terminated.exit_code, &live.log_path);
+                }
+                terminated
             }
             Err(error) => ContainerStateTerminated {
                 exit_code: 255,

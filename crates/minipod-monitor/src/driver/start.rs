@@ -125,6 +125,8 @@ impl Driver<'_> {
                 oom_before: started.cgroup.read_oom_kills().ok(),
                 cgroup: started.cgroup,
                 container_id: container_id.clone(),
+                termination_message: started.termination_message,
+                log_path: log_path.clone(),
             },
         );
         let sender = self.sender.clone();

@@ -7,7 +7,8 @@
 //! One module per part: `config.rs` (what the init receives), `spec.rs`
 //! ([`launch_spec`]: the whole spec from the pod, its process and paths),
 //! `capabilities.rs`, `mounts.rs` (with the pod's paths in `paths.rs`),
-//! `non_root.rs` (the kubelet's `runAsNonRoot` check), `error.rs`.
+//! `non_root.rs` (the kubelet's `runAsNonRoot` check), `termination.rs`
+//! (the termination message file and how it is read back), `error.rs`.
 
 mod capabilities;
 mod config;
@@ -17,6 +18,7 @@ mod namespace;
 mod non_root;
 mod paths;
 mod spec;
+mod termination;
 #[cfg(test)]
 mod tests;
 
@@ -28,3 +30,7 @@ pub use namespace::{Namespace, sandbox_namespaces};
 pub use non_root::{NonRootError, verify_run_as_non_root};
 pub use paths::{ContainerDirs, DEV_SHM, ETC_HOSTNAME, ETC_HOSTS, PodPaths, RESOLV_CONF};
 pub use spec::{LaunchSpec, launch_spec};
+pub use termination::{
+    MAX_LOG_LENGTH, MAX_LOG_LINES, MAX_MESSAGE_LENGTH, TerminationMessage, last_bytes,
+    message_text, termination_message,
+};

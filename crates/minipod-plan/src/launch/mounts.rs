@@ -7,7 +7,8 @@ use minipod_spec::model::{Container, SecurityContext};
 
 use super::config::BindMount;
 use super::error::LaunchError;
-use super::paths::{DEV_SHM, ETC_HOSTNAME, ETC_HOSTS, PodPaths, RESOLV_CONF};
+use super::paths::{ContainerDirs, DEV_SHM, ETC_HOSTNAME, ETC_HOSTS, PodPaths, RESOLV_CONF};
+use super::termination::termination_message_path;
 
 /// A volume mount with a `subPath`: the runtime must resolve `sub_path`
 /// inside `volume` at start time without following a symlink out of it, and
@@ -27,6 +28,8 @@ pub(super) fn read_only_root(security: Option<&SecurityContext>) -> bool {
 /// A container's bind mounts:
 /// 1. its `volumeMounts` in order (the kubelet's `makeMounts`): the volume's
 ///    host directory, or `<dir>/<subPath>`; read-only when `readOnly`;
+///    then the run's termination message file at `terminationMessagePath`,
+///    read-write (`makeMounts` appends it after the volumes);
 /// 2. `/etc/hosts`, unless a volumeMount targets it (kubelet), read-write;
 /// 3. `/etc/hostname` and `/etc/resolv.conf`, unless a mount targets them,
 ///    read-only when the root filesystem is (containerd's `containerMounts`);
@@ -37,6 +40,7 @@ pub(super) fn read_only_root(security: Option<&SecurityContext>) -> bool {
 pub fn mounts(
     container: &Container,
     paths: &PodPaths,
+    dirs: &ContainerDirs,
 ) -> Result<(Vec<BindMount>, Vec<SubPath>), LaunchError> {
     let mut mounts = Vec::new();
     let mut sub_paths = Vec::new();
@@ -64,6 +68,13 @@ pub fn mounts(
             source,
             target: mount.mount_path.clone(),
             readonly: mount.read_only == Some(true),
+        });
+    }
+    if let Some(target) = termination_message_path(container) {
+        mounts.push(BindMount {
+            source: dirs.termination_log.clone(),
+            target: target.to_owned(),
+            readonly: false,
         });
     }
     let targeted = |mounts: &[BindMount], path: &str| {

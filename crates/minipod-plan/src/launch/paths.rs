@@ -33,4 +33,8 @@ pub struct ContainerDirs {
     pub upper: PathBuf,
     pub work: PathBuf,
     pub rootfs: PathBuf,
+    /// The run's termination message file, bind-mounted at the container's
+    /// `terminationMessagePath` (the kubelet's per-instance file under the
+    /// pod's container directory).
+    pub termination_log: PathBuf,
 }

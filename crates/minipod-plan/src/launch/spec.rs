@@ -10,6 +10,7 @@ use super::config::{ContainerConfig, Rootfs, User};
 use super::error::LaunchError;
 use super::mounts::{SubPath, mounts, read_only_root};
 use super::paths::{ContainerDirs, PodPaths};
+use super::termination::{TerminationMessage, termination_message};
 use crate::process::Process;
 
 /// A container's launch spec and the subPaths still to resolve.
@@ -17,6 +18,9 @@ use crate::process::Process;
 pub struct LaunchSpec {
     pub config: ContainerConfig,
     pub sub_paths: Vec<SubPath>,
+    /// Where the run's termination message is read back from on exit, if
+    /// the container has a `terminationMessagePath`.
+    pub termination_message: Option<TerminationMessage>,
 }
 
 /// The launch spec of `container_name` of `pod`, the kubelet's and
@@ -24,7 +28,8 @@ pub struct LaunchSpec {
 /// * capabilities: containerd's defaults, then `add`, then `drop` (`ALL`
 ///   first in each); `privileged` gives every capability ([`capabilities`]);
 /// * mounts: the volumeMounts, `/etc/hosts`, `/etc/hostname`,
-///   `/etc/resolv.conf`, `/dev/shm`, sorted by depth ([`mounts`]);
+///   `/etc/resolv.conf`, `/dev/shm`, sorted by depth ([`mounts`]), with
+///   the run's termination message file ([`termination_message`]);
 /// * the user from `process.user`, its ids checked to fit a Linux id;
 /// * `readOnlyRootFilesystem`, `allowPrivilegeEscalation: false`.
 pub fn launch_spec(
@@ -37,7 +42,7 @@ pub fn launch_spec(
 ) -> Result<LaunchSpec, LaunchError> {
     let container = find_container(pod, container_name)?;
     let security = container.security_context.as_ref();
-    let (mounts, sub_paths) = mounts(container, paths)?;
+    let (mounts, sub_paths) = mounts(container, paths, dirs)?;
     let id = |field: &'static str, value: i64| {
         u32::try_from(value).map_err(|_| LaunchError::IdOutOfRange {
             container: container.name.clone(),
@@ -83,7 +88,11 @@ pub fn launch_spec(
         seccomp: None,
         apparmor_profile: None,
     };
-    Ok(LaunchSpec { config, sub_paths })
+    Ok(LaunchSpec {
+        config,
+        sub_paths,
+        termination_message: termination_message(container, dirs),
+    })
 }
 
 fn find_container<'a>(pod: &'a AdmittedPod, name: &str) -> Result<&'a Container, LaunchError> {

@@ -66,6 +66,7 @@ fn spec_with(extra: &str) -> Result<LaunchSpec, LaunchError> {
             upper: "/c/upper".into(),
             work: "/c/work".into(),
             rootfs: "/c/rootfs".into(),
+            termination_log: "/c/termination-log".into(),
         },
     )
 }
@@ -182,6 +183,7 @@ fn mounts_volume_mounts_then_the_pods_files_sorted_by_depth() {
         targets(&c),
         [
             ("/data", "/var/pod/volumes/data", false),
+            ("/dev/termination-log", "/c/termination-log", false),
             ("/etc/hosts", "/run/pod/etc-hosts", false),
             ("/etc/hostname", "/run/pod/etc-hostname", false),
             ("/etc/resolv.conf", "/run/pod/resolv.conf", false),
@@ -210,11 +212,33 @@ fn read_only_root_makes_hostname_and_resolv_conf_read_only_not_hosts_or_shm() {
     assert_eq!(
         targets(&c),
         [
+            ("/dev/termination-log", "/c/termination-log", false),
             ("/etc/hosts", "/run/pod/etc-hosts", false),
             ("/etc/hostname", "/run/pod/etc-hostname", true),
             ("/etc/resolv.conf", "/run/pod/resolv.conf", true),
             ("/dev/shm", "/run/pod/shm", false),
         ]
+    );
+}
+
+#[test]
+fn the_termination_message_file_is_mounted_read_write_at_its_path() {
+    let spec = spec_with(
+        "terminationMessagePath: /tmp/msg\nterminationMessagePolicy: FallbackToLogsOnError\n\
+         securityContext: {readOnlyRootFilesystem: true}",
+    )
+    .unwrap();
+    let mounts: Vec<_> = targets(&spec.config)
+        .into_iter()
+        .filter(|(_, source, _)| *source == "/c/termination-log")
+        .collect();
+    assert_eq!(mounts, [("/tmp/msg", "/c/termination-log", false)]);
+    assert_eq!(
+        spec.termination_message,
+        Some(crate::launch::TerminationMessage {
+            host_file: "/c/termination-log".into(),
+            fallback_to_logs: true,
+        })
     );
 }
 

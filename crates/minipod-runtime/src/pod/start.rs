@@ -34,6 +34,9 @@ pub struct StartedContainer {
     /// The image's normalised name and id (`sha256:...`).
     pub image: String,
     pub image_id: String,
+    /// Where its termination message is read from when it ends
+    /// ([`crate::termination_message::read`]).
+    pub termination_message: Option<launch::TerminationMessage>,
 }
 
 impl PodRuntime {
@@ -96,6 +99,7 @@ impl PodRuntime {
             upper: dir.join("upper"),
             work: dir.join("work"),
             rootfs: dir.join("rootfs"),
+            termination_log: dir.join("termination-log"),
         };
         let spec = launch::launch_spec(&pod, name, &process, &image.layers, &running.paths, &dirs)
             .map_err(|e| config_error(error_chain(&e)))?;
@@ -114,6 +118,15 @@ impl PodRuntime {
         let _ = fs::remove_dir_all(&dir);
         for d in [&dirs.upper, &dirs.work, &dirs.rootfs] {
             fs::create_dir_all(d).map_err(|e| create_error(format!("{}: {e}", d.display())))?;
+        }
+        if spec.termination_message.is_some() {
+            crate::termination_message::create_file(&dirs.termination_log).map_err(|e| {
+                let _ = fs::remove_dir_all(&dir);
+                create_error(format!(
+                    "create the termination message file {}: {e}",
+                    dirs.termination_log.display()
+                ))
+            })?;
         }
         // subPaths: resolved without leaving their volume, then pinned by a
         // bind mount in the host's namespace (the kubelet's
@@ -187,6 +200,7 @@ impl PodRuntime {
                     stop_signal: process.stop_signal,
                     image: image.name,
                     image_id: image.id.to_string(),
+                    termination_message: spec.termination_message,
                 })
             }
             Err(e) => {
