@@ -57,6 +57,10 @@ use nix::unistd::Pid;
 use serde_json::{Value, json};
 
 /// The daemon under test.
+/// `activeDeadlineSeconds` through kubectl.
+#[path = "daemon/deadline.rs"]
+mod deadline;
+
 const DAEMON: &str = env!("CARGO_BIN_EXE_minipodd-under-test");
 /// The real `minipod` command line (also each pod's monitor).
 const CLI: &str = env!("CARGO_BIN_EXE_minipod-cli");

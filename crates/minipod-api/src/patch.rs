@@ -211,9 +211,16 @@ pub fn check_pod_update(old: &Value, new: &Value) -> Result<Value, ApiError> {
                 }
                 obj.insert("activeDeadlineSeconds".into(), d.clone());
             }
-            None => {
-                obj.remove("activeDeadlineSeconds");
+            // The API server's `ValidatePodUpdate`: a deadline may be set
+            // or lowered, never removed (the kubelet would stop enforcing it).
+            None if old_spec.get("activeDeadlineSeconds").is_some() => {
+                return Err(invalid(
+                    "spec.activeDeadlineSeconds",
+                    "Invalid value: null: must not update from a positive integer to nil value"
+                        .into(),
+                ));
             }
+            None => {}
         }
         let old_tol = old_spec
             .get("tolerations")
@@ -345,5 +352,20 @@ mod tests {
         let mut longer = old.clone();
         longer["spec"]["activeDeadlineSeconds"] = json!(200);
         assert!(check_pod_update(&old, &longer).is_err());
+        let mut removed = old.clone();
+        removed["spec"]
+            .as_object_mut()
+            .expect("spec")
+            .remove("activeDeadlineSeconds");
+        let s = check_pod_update(&old, &removed)
+            .expect_err("a deadline is never removed")
+            .to_status();
+        assert_eq!(
+            s["details"]["causes"][0]["message"],
+            "Invalid value: null: must not update from a positive integer to nil value"
+        );
+        let mut set = pod();
+        set["spec"]["activeDeadlineSeconds"] = json!(30);
+        assert!(check_pod_update(&pod(), &set).is_ok(), "set where unset");
     }
 }

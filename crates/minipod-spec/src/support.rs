@@ -11,7 +11,7 @@
 //!   told the field is ignored.
 //! * **rejected**: running the pod without it would break a promise the
 //!   manifest makes (`hostNetwork: true`, a `configMap` volume, a seccomp
-//!   profile, `activeDeadlineSeconds`, ...). The pod is refused with a
+//!   profile, `hostIPC: true`, ...). The pod is refused with a
 //!   `Forbidden` error naming the field, together with any validation errors.
 //!
 //! The table of decisions is in `docs/manifests.md`; each rule says why, in

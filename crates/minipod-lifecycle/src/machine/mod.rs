@@ -29,11 +29,13 @@
 //! * `starts.rs`: init progression, app containers, restarts and back-off;
 //! * `probing.rs`: the probes of running containers (with `probe.rs`, one
 //!   prober worker's bookkeeping);
+//! * `deadline.rs`: `activeDeadlineSeconds`, which fails and stops the pod;
 //! * `stopping.rs`: the pod's termination and each container's kill (with
 //!   `kill.rs`, where one container's stop stands);
 //! * `pod_status.rs`: the status; `record.rs`: one container's record.
 
 mod action;
+mod deadline;
 mod input;
 mod kill;
 mod on_input;
@@ -49,6 +51,7 @@ mod stopping;
 mod tests;
 
 pub use action::{Action, PodEvent, StopSignal};
+pub use deadline::{DEADLINE_EXCEEDED_MESSAGE, DEADLINE_EXCEEDED_REASON};
 pub use input::{HookKind, Input, PullDone, SandboxFailure, StartFailureStatus};
 pub use pod_machine::{MachineConfig, PodMachine, StopCause};
 pub use probe::{ProbeKind, ProbeOutcome, ProbeResult, ProbeSettings};

@@ -31,6 +31,8 @@ pub enum StopCause {
     Completed,
     /// A regular init container failed under `restartPolicy: Never`.
     InitFailed,
+    /// The pod was active longer than `activeDeadlineSeconds` (§4.16).
+    DeadlineExceeded,
 }
 
 #[derive(Debug, Clone)]
@@ -86,6 +88,9 @@ pub struct PodMachine {
     /// regular init containers never run again.
     pub(super) initialized: bool,
     pub(super) finished: bool,
+    /// `activeDeadlineSeconds` passed: the pod is Failed with reason
+    /// `DeadlineExceeded` (`deadline.rs`).
+    pub(super) deadline_exceeded: bool,
     /// [`Action::Finished`] was sent.
     pub(super) finish_reported: bool,
     pub(super) status: PodStatus,
@@ -124,6 +129,7 @@ impl PodMachine {
             termination: None,
             initialized: false,
             finished: false,
+            deadline_exceeded: false,
             finish_reported: false,
             status,
         };
@@ -201,6 +207,7 @@ impl PodMachine {
             return;
         }
         let mut wake: Option<Timestamp> = None;
+        self.check_active_deadline(now, out, &mut wake);
         if self.termination.is_some() {
             self.sync_termination(now, out);
         } else if self.has_sandbox() {

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 
 use minipod_plan::addresses::PodAddresses;
 
+use super::deadline::{DEADLINE_EXCEEDED_MESSAGE, DEADLINE_EXCEEDED_REASON};
 use super::pod_machine::PodMachine;
 use crate::conditions::pod_conditions;
 use crate::phase::{PhaseContext, keep_terminal, pod_phase};
@@ -43,6 +44,12 @@ impl PodMachine {
         // container waited to restart), it Failed (`generateAPIPodStatus`).
         if self.finished && !phase.is_terminal() {
             phase = PodPhase::Failed;
+        }
+        // The active deadline overrides the phase (`generateAPIPodStatus`).
+        if self.deadline_exceeded {
+            phase = PodPhase::Failed;
+            status.reason = Some(DEADLINE_EXCEEDED_REASON.to_owned());
+            status.message = Some(DEADLINE_EXCEEDED_MESSAGE.to_owned());
         }
         status.phase = Some(phase);
         // The sandbox goes with the pod's end (the monitor removes it).

@@ -210,11 +210,6 @@ pub(super) fn check_pod_spec(spec: &PodSpec, report: &mut SupportReport) {
 
     let unimplemented = [
         (
-            "spec.activeDeadlineSeconds",
-            spec.active_deadline_seconds.is_some(),
-            "active deadlines are not implemented",
-        ),
-        (
             "spec.runtimeClassName",
             spec.runtime_class_name
                 .as_ref()

@@ -218,3 +218,10 @@ fn system_set_metadata_is_warned_about() {
         ]
     );
 }
+
+#[test]
+fn an_active_deadline_is_served_without_a_word() {
+    // The lifecycle machine fails and stops the pod at its deadline.
+    let spec = format!("  activeDeadlineSeconds: 30\n{APP}");
+    assert_eq!(report(&spec), SupportReport::default());
+}

@@ -4,7 +4,8 @@
 //! times and keeps every action it answered. Named after the behaviour, as
 //! the kubelet's `TestComputePodActions*` tests are. One file per part of
 //! the machine: `starts.rs` (init progression), `restarts.rs` (restarts,
-//! updates, back-off), `probing.rs`, `stopping.rs`, `completion.rs` (the
+//! updates, back-off), `probing.rs`, `stopping.rs`, `deadline.rs`
+//! (`activeDeadlineSeconds`), `completion.rs` (the
 //! pod's end and its events).
 
 use std::time::Duration;
@@ -23,6 +24,7 @@ use crate::time::Timestamp;
 
 mod addresses;
 mod completion;
+mod deadline;
 mod probing;
 mod restarts;
 mod sandbox;
