@@ -405,3 +405,38 @@ fn edit_distance_counts_single_edits() {
     assert_eq!(edit_distance("imgae", "image"), 2);
     assert_eq!(edit_distance("", "abc"), 3);
 }
+
+/// kubectl's YAML library (go-yaml v2) reads `\'` in a double-quoted scalar
+/// as an apostrophe; so must we (see `escapes`).
+#[test]
+fn an_escaped_apostrophe_in_double_quotes_reads_as_kubectl_reads_it() {
+    let text = format!("{POD}    command: [\"sh\", \"-c\", \"echo it\\'s \\\"ok\\\"\"]\n");
+    let pods = parse_manifests(text.as_bytes(), "pod.yaml").unwrap();
+    assert_eq!(
+        pods[0].pod.spec.containers[0].command,
+        Some(vec!["sh".into(), "-c".into(), "echo it's \"ok\"".into()])
+    );
+}
+
+#[test]
+fn errors_after_an_escaped_apostrophe_point_into_the_file_as_written() {
+    // The typo's column is counted in the file, not in the rewritten text.
+    let text = format!("{POD}    env: [{{name: A, value: \"it\\'s\", valu: x}}]\n");
+    assert_eq!(
+        errors(&text),
+        [
+            r#"pod.yaml:9:37: unknown field "spec.containers[0].env[0].valu" (did you mean "value"?)"#
+        ]
+    );
+}
+
+#[test]
+fn an_escaped_apostrophe_in_json_is_refused_as_kubectl_refuses_it() {
+    let text = r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "it\'s"}}"#;
+    let errors = errors(text);
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0].contains("found unknown escape character"),
+        "{errors:?}"
+    );
+}
