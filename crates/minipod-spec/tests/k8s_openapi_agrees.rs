@@ -198,6 +198,16 @@ fn model_structs() -> BTreeMap<&'static str, BTreeSet<String>> {
         Volume,
         EmptyDirVolumeSource,
         HostPathVolumeSource,
+        Affinity,
+        NodeAffinity,
+        NodeSelector,
+        NodeSelectorTerm,
+        SelectorRequirement,
+        PreferredSchedulingTerm,
+        PodAffinity,
+        PodAffinityTerm,
+        WeightedPodAffinityTerm,
+        LabelSelector,
     )
 }
 
