@@ -1,4 +1,5 @@
-//! The escape `\'` in a double-quoted YAML scalar, read as kubectl reads it.
+//! The escapes `\'` and `\/` in a double-quoted YAML scalar, read as
+//! kubectl reads them.
 //!
 //! kubectl reads YAML with `sigs.k8s.io/yaml`, which parses with go-yaml v2
 //! (`go.yaml.in/yaml/v2`, `scannerc.go`, `yaml_parser_scan_flow_scalar`).
@@ -16,6 +17,10 @@
 //! again, up to the next such scalar. Nothing outside a double-quoted
 //! scalar is touched: single-quoted, plain and block scalars keep `\'` as
 //! two characters, as in go-yaml.
+//!
+//! The other difference goes the other way: `\/` is a YAML 1.2 (and JSON)
+//! escape our parser takes and go-yaml v2 refuses, so in a YAML stream it
+//! is refused here too ([`EscapeRefused::Slash`]), found the same exact way.
 //!
 //! JSON is not YAML here: kubectl decodes a stream that starts with `{` as
 //! JSON (`k8s.io/apimachinery/pkg/util/yaml`, `YAMLOrJSONDecoder`), where
@@ -46,12 +51,22 @@ pub struct Rewritten<'a> {
     rewrites: Vec<(usize, usize)>,
 }
 
-/// More double-quoted scalars with `\'` than [`MAX_REWRITTEN_SCALARS`]:
-/// where the next one is, 1-based, in the original text.
+/// Why a YAML stream's escapes are refused, and where (1-based, in the
+/// original text).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TooManyEscapes {
-    pub line: usize,
-    pub column: usize,
+pub enum EscapeRefused {
+    /// More double-quoted scalars with `\'` than [`MAX_REWRITTEN_SCALARS`]:
+    /// the next one.
+    TooMany { line: usize, column: usize },
+    /// `\/` in a double-quoted scalar: YAML 1.2 and JSON take it, go-yaml
+    /// v2 does not ("found unknown escape character"), so kubectl refuses it.
+    Slash { line: usize, column: usize },
+}
+
+/// What the parser stopped at.
+enum Found {
+    SingleQuote,
+    Slash,
 }
 
 impl Rewritten<'_> {
@@ -69,7 +84,7 @@ impl Rewritten<'_> {
 
 /// Rewrites every `\'` of the double-quoted scalars of a YAML stream as
 /// `\x27`; a JSON stream is returned as it is.
-pub fn rewrite_single_quote_escapes(text: &str) -> Result<Rewritten<'_>, TooManyEscapes> {
+pub fn rewrite_single_quote_escapes(text: &str) -> Result<Rewritten<'_>, EscapeRefused> {
     let mut rewritten = Rewritten {
         text: Cow::Borrowed(text),
         rewrites: Vec::new(),
@@ -78,11 +93,18 @@ pub fn rewrite_single_quote_escapes(text: &str) -> Result<Rewritten<'_>, TooMany
         return Ok(rewritten);
     }
     let mut scalars = 0;
-    while let Some((line, column)) = first_single_quote_escape(&rewritten.text) {
-        if scalars == MAX_REWRITTEN_SCALARS {
-            return Err(TooManyEscapes {
+    while let Some((found, line, column)) = first_escape_to_handle(&rewritten.text) {
+        let column_in_file = rewritten.original_column(line, column);
+        if let Found::Slash = found {
+            return Err(EscapeRefused::Slash {
                 line,
-                column: rewritten.original_column(line, column),
+                column: column_in_file,
+            });
+        }
+        if scalars == MAX_REWRITTEN_SCALARS {
+            return Err(EscapeRefused::TooMany {
+                line,
+                column: column_in_file,
             });
         }
         scalars += 1;
@@ -94,10 +116,14 @@ pub fn rewrite_single_quote_escapes(text: &str) -> Result<Rewritten<'_>, TooMany
     Ok(rewritten)
 }
 
-/// Where the parser stops at a `\'` (line, column of the backslash), if it
-/// does: the first error of the stream, when it is that one.
-fn first_single_quote_escape(text: &str) -> Option<(usize, usize)> {
-    for document in yaml_serde::Deserializer::from_str(text) {
+/// Where the parser stops at a `\'` or a `\/` (line, column of the
+/// backslash), if it does: the first error of the stream, when it is one of
+/// those. Our parser takes `\/`, so the probe reads a copy of the text with
+/// each `\/` made `\q` (no escape, same length): the parser stops at one
+/// only inside a double-quoted scalar.
+fn first_escape_to_handle(text: &str) -> Option<(Found, usize, usize)> {
+    let probe = text.replace("\\/", "\\q");
+    for document in yaml_serde::Deserializer::from_str(&probe) {
         let Err(error) = serde::de::IgnoredAny::deserialize(document) else {
             continue;
         };
@@ -106,9 +132,14 @@ fn first_single_quote_escape(text: &str) -> Option<(usize, usize)> {
         }
         let at = error.location()?;
         let offset = byte_offset(text, at.line(), at.column())?;
-        return text[offset..]
-            .starts_with("\\'")
-            .then_some((at.line(), at.column()));
+        let found = if text[offset..].starts_with("\\'") {
+            Found::SingleQuote
+        } else if text[offset..].starts_with("\\/") {
+            Found::Slash
+        } else {
+            return None;
+        };
+        return Some((found, at.line(), at.column()));
     }
     None
 }
@@ -247,12 +278,53 @@ mod tests {
         let refused = rewrite_single_quote_escapes(&text).unwrap_err();
         assert_eq!(
             refused,
-            TooManyEscapes {
+            EscapeRefused::TooMany {
                 line: MAX_REWRITTEN_SCALARS + 1,
                 column: 4
             }
         );
         let text = "- \"\\'\"\n".repeat(MAX_REWRITTEN_SCALARS);
         assert!(rewrite_single_quote_escapes(&text).is_ok());
+    }
+}
+
+#[cfg(test)]
+mod slash_tests {
+    use super::*;
+
+    #[test]
+    fn an_escaped_slash_in_double_quotes_is_refused_as_kubectl_refuses_it() {
+        assert_eq!(
+            rewrite_single_quote_escapes("a: \"it\\'s\"\nb: \"x\\\\\\/y\"\n").unwrap_err(),
+            EscapeRefused::Slash { line: 2, column: 8 }
+        );
+        // Column 12 of line 1 in the file, after a `\'` rewritten on it.
+        assert_eq!(
+            rewrite_single_quote_escapes("a: [\"\\'\", \"\\/\"]\n").unwrap_err(),
+            EscapeRefused::Slash {
+                line: 1,
+                column: 12
+            }
+        );
+    }
+
+    #[test]
+    fn a_slash_after_an_escaped_backslash_or_outside_double_quotes_is_text() {
+        let text = "a: \"x\\\\/y\"\nb: x\\/y\nc: 'x\\/y'\nd: |\n  x\\/y\n";
+        let rewritten = rewrite_single_quote_escapes(text).unwrap();
+        assert_eq!(rewritten.text, text);
+        let v: yaml_serde::Value = yaml_serde::from_str(&rewritten.text).unwrap();
+        assert_eq!(v["a"], "x\\/y");
+        assert_eq!(v["b"], "x\\/y");
+        assert_eq!(v["c"], "x\\/y");
+        assert_eq!(v["d"], "x\\/y\n");
+    }
+
+    #[test]
+    fn an_escaped_slash_in_json_is_json() {
+        let text = "{\"a\": \"x\\/y\"}";
+        let rewritten = rewrite_single_quote_escapes(text).unwrap();
+        let v: yaml_serde::Value = yaml_serde::from_str(&rewritten.text).unwrap();
+        assert_eq!(v["a"], "x/y");
     }
 }

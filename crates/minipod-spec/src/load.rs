@@ -28,7 +28,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::escapes::Rewritten;
+use crate::escapes::{EscapeRefused, Rewritten};
 use crate::model::Pod;
 use crate::nesting::TooComplex;
 use crate::secret::Secret;
@@ -121,6 +121,11 @@ pub enum LoadError {
         crate::escapes::MAX_REWRITTEN_SCALARS
     )]
     TooManyQuoteEscapes { at: Position },
+    /// `\/` in a double-quoted YAML scalar: kubectl's YAML parser refuses it.
+    #[error(
+        "{at}: found unknown escape character \\/ while parsing a quoted scalar (kubectl's YAML parser takes it only in JSON; write / unescaped)"
+    )]
+    SlashEscape { at: Position },
     /// A mapping that repeats a key, refused as the API server's strict
     /// decoding refuses it (a plain map would keep the last value silently).
     #[error("{at}: duplicate key {path:?}: the mapping already has this key")]
@@ -293,12 +298,18 @@ pub fn parse_objects(bytes: &[u8], file: &str) -> Result<Objects, LoadErrors> {
     // library reads and ours refuses (see `escapes`).
     let rewritten = match crate::escapes::rewrite_single_quote_escapes(text) {
         Ok(rewritten) => rewritten,
-        Err(too_many) => {
-            return Err(LoadError::TooManyQuoteEscapes {
-                at: Position {
-                    file: file.to_owned(),
-                    line: too_many.line,
-                    column: too_many.column,
+        Err(refused) => {
+            let at = |line, column| Position {
+                file: file.to_owned(),
+                line,
+                column,
+            };
+            return Err(match refused {
+                EscapeRefused::TooMany { line, column } => LoadError::TooManyQuoteEscapes {
+                    at: at(line, column),
+                },
+                EscapeRefused::Slash { line, column } => LoadError::SlashEscape {
+                    at: at(line, column),
                 },
             }
             .into());

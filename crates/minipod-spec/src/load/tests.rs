@@ -484,3 +484,14 @@ fn affinity_is_decoded_as_the_api_server_decodes_it() {
     .unwrap();
     assert!(pods[0].pod.spec.affinity.is_some());
 }
+
+#[test]
+fn an_escaped_slash_in_double_quoted_yaml_is_refused_as_kubectl_refuses_it() {
+    let text = format!("{POD}    command: [\"echo\", \"a\\/b\"]\n");
+    assert_eq!(
+        errors(&text),
+        [
+            r"pod.yaml:9:25: found unknown escape character \/ while parsing a quoted scalar (kubectl's YAML parser takes it only in JSON; write / unescaped)"
+        ]
+    );
+}
