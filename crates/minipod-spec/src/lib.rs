@@ -28,6 +28,7 @@ pub mod defaults;
 pub mod duplicates;
 pub mod enums;
 pub mod error_text;
+pub mod escapes;
 pub mod field_error;
 pub mod load;
 pub mod model;

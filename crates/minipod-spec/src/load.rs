@@ -28,6 +28,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::escapes::{EscapeRefused, Rewritten};
 use crate::model::Pod;
 use crate::nesting::TooComplex;
 use crate::secret::Secret;
@@ -115,6 +116,16 @@ pub enum LoadError {
         crate::nesting::MAX_NODES
     )]
     TooManyNodes { at: Position },
+    #[error(
+        "{at}: more than {} double-quoted scalars use the escape \\' (refused to bound parsing time; write the apostrophe unescaped)",
+        crate::escapes::MAX_REWRITTEN_SCALARS
+    )]
+    TooManyQuoteEscapes { at: Position },
+    /// `\/` in a double-quoted YAML scalar: kubectl's YAML parser refuses it.
+    #[error(
+        "{at}: found unknown escape character \\/ while parsing a quoted scalar (kubectl's YAML parser takes it only in JSON; write / unescaped)"
+    )]
+    SlashEscape { at: Position },
     /// A mapping that repeats a key, refused as the API server's strict
     /// decoding refuses it (a plain map would keep the last value silently).
     #[error("{at}: duplicate key {path:?}: the mapping already has this key")]
@@ -283,6 +294,30 @@ pub fn parse_objects(bytes: &[u8], file: &str) -> Result<Objects, LoadErrors> {
         .into());
     }
 
+    // The escape `\'` in double-quoted scalars, which kubectl's YAML
+    // library reads and ours refuses (see `escapes`).
+    let rewritten = match crate::escapes::rewrite_single_quote_escapes(text) {
+        Ok(rewritten) => rewritten,
+        Err(refused) => {
+            let at = |line, column| Position {
+                file: file.to_owned(),
+                line,
+                column,
+            };
+            return Err(match refused {
+                EscapeRefused::TooMany { line, column } => LoadError::TooManyQuoteEscapes {
+                    at: at(line, column),
+                },
+                EscapeRefused::Slash { line, column } => LoadError::SlashEscape {
+                    at: at(line, column),
+                },
+            }
+            .into());
+        }
+    };
+    let columns = &rewritten;
+    let text: &str = &rewritten.text;
+
     // Pass 1: the type of each document. A YAML syntax error ends the stream.
     let mut kinds = Vec::new();
     let mut errors = Vec::new();
@@ -290,7 +325,7 @@ pub fn parse_objects(bytes: &[u8], file: &str) -> Result<Objects, LoadErrors> {
         match Option::<TypeMeta>::deserialize(document) {
             Ok(meta) => kinds.push(meta),
             Err(error) => {
-                errors.push(syntax_error(file, index + 1, &error));
+                errors.push(syntax_error(file, index + 1, &error, columns));
                 break;
             }
         }
@@ -325,7 +360,7 @@ pub fn parse_objects(bytes: &[u8], file: &str) -> Result<Objects, LoadErrors> {
             (Some(api_version), Some(kind)) => (api_version, kind),
         };
         if api_version != "v1" || !matches!(kind.as_str(), "Pod" | "Secret") {
-            let at = locate_kind(document, file).unwrap_or(Position {
+            let at = locate_kind(document, file, columns).unwrap_or(Position {
                 file: file.to_owned(),
                 line: 1,
                 column: 1,
@@ -349,7 +384,7 @@ pub fn parse_objects(bytes: &[u8], file: &str) -> Result<Objects, LoadErrors> {
         };
         match parsed {
             Ok(()) => accepted[index] = true,
-            Err(error) => errors.push(syntax_error(file, number, &error)),
+            Err(error) => errors.push(syntax_error(file, number, &error, columns)),
         }
     }
 
@@ -370,7 +405,7 @@ pub fn parse_objects(bytes: &[u8], file: &str) -> Result<Objects, LoadErrors> {
                 at: Position {
                     file: file.to_owned(),
                     line: at.line(),
-                    column: at.column(),
+                    column: columns.original_column(at.line(), at.column()),
                 },
                 path: path.to_owned(),
             });
@@ -398,7 +433,11 @@ pub fn parse_objects(bytes: &[u8], file: &str) -> Result<Objects, LoadErrors> {
 
 /// Finds the line of a document's `kind` value: deserializing it through a
 /// field that always fails makes the parser report its own position.
-fn locate_kind(document: yaml_serde::Deserializer<'_>, file: &str) -> Option<Position> {
+fn locate_kind(
+    document: yaml_serde::Deserializer<'_>,
+    file: &str,
+    columns: &Rewritten<'_>,
+) -> Option<Position> {
     // Other fields are skipped (no `deny_unknown_fields`), and only `kind`
     // is read; no `flatten`, which would buffer the document and lose positions.
     #[derive(Deserialize)]
@@ -427,15 +466,21 @@ fn locate_kind(document: yaml_serde::Deserializer<'_>, file: &str) -> Option<Pos
     Some(Position {
         file: file.to_owned(),
         line: location.line(),
-        column: location.column(),
+        column: columns.original_column(location.line(), location.column()),
     })
 }
 
-fn syntax_error(file: &str, document: usize, error: &yaml_serde::Error) -> LoadError {
+/// `columns` maps the parser's positions back to the file (see `escapes`).
+fn syntax_error(
+    file: &str,
+    document: usize,
+    error: &yaml_serde::Error,
+    columns: &Rewritten<'_>,
+) -> LoadError {
     let at = error.location().map(|l| Position {
         file: file.to_owned(),
         line: l.line(),
-        column: l.column(),
+        column: columns.original_column(l.line(), l.column()),
     });
     let mut message = without_values(&strip_location(&error.to_string()));
     if message == "repetition limit exceeded" {

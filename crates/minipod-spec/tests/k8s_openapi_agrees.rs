@@ -13,6 +13,10 @@
 //!   test until the fixture sets it);
 //! * every manifest under `examples/` is a Pod to both models;
 //! * a typo is an error for us and an ignored (unknown) field for Kubernetes.
+//!
+//! The Kubernetes version is k8s-openapi's `v1_*` feature (workspace
+//! `Cargo.toml`): the one minipod follows. `k8s_fields_known.rs` checks the
+//! other direction (every field of that version is in our model).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -198,6 +202,16 @@ fn model_structs() -> BTreeMap<&'static str, BTreeSet<String>> {
         Volume,
         EmptyDirVolumeSource,
         HostPathVolumeSource,
+        Affinity,
+        NodeAffinity,
+        NodeSelector,
+        NodeSelectorTerm,
+        SelectorRequirement,
+        PreferredSchedulingTerm,
+        PodAffinity,
+        PodAffinityTerm,
+        WeightedPodAffinityTerm,
+        LabelSelector,
     )
 }
 

@@ -16,12 +16,6 @@ pub struct InvalidManifest {
     problems: String,
 }
 
-/// The pods of a manifest file, admitted, or why not. Its Secrets are
-/// checked too, and left out.
-pub fn admitted_pods(path: &Path) -> Result<Vec<AdmittedPod>, InvalidManifest> {
-    admitted_objects(path).map(|(pods, _)| pods)
-}
-
 /// The pods and the Secrets of a manifest file, admitted (defaulted and
 /// validated as the API server does), or why not.
 pub fn admitted_objects(path: &Path) -> Result<(Vec<AdmittedPod>, Vec<Secret>), InvalidManifest> {

@@ -94,6 +94,66 @@ fn every_example_plans_in_every_format() {
     }
 }
 
+/// Two pods in one file, as in examples/web.yaml twice over.
+fn two_pods_file() -> PathBuf {
+    let web = std::fs::read_to_string(repo_root().join("examples/web.yaml")).unwrap();
+    let dir = tempdir("two-pods");
+    let file = dir.join("two.yaml");
+    let second = web.replacen("name: web", "name: web-2", 1);
+    std::fs::write(&file, format!("{web}\n---\n{second}")).unwrap();
+    file
+}
+
+#[test]
+fn two_pods_plan_as_one_list_as_kubectl_get_prints_them() {
+    let file = two_pods_file();
+    let path = file.to_str().unwrap();
+    let args = |format| ["plan", "-f", path, "-o", format, "--node-memory", "8Gi"];
+
+    let run = minipod(&repo_root(), &args("json"));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // One JSON value (two values back to back would not parse as one).
+    let list: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(list["apiVersion"], "v1");
+    assert_eq!(list["kind"], "List");
+    assert_eq!(list["metadata"], serde_json::json!({"resourceVersion": ""}));
+    let names: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|plan| plan["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["web", "web-2"]);
+
+    // YAML the same way: one document holding the List.
+    let run = minipod(&repo_root(), &args("yaml"));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let documents: Vec<serde_json::Value> = yaml_serde::Deserializer::from_str(&run.stdout)
+        .map(|document| serde::Deserialize::deserialize(document).unwrap())
+        .collect();
+    assert_eq!(documents, [list], "the YAML list is the JSON one");
+}
+
+#[test]
+fn one_pod_plans_as_its_plan_alone() {
+    let run = minipod(
+        &repo_root(),
+        &[
+            "plan",
+            "-f",
+            "examples/web.yaml",
+            "-o",
+            "json",
+            "--node-memory",
+            "8Gi",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(plan["name"], "web", "not wrapped in a List");
+    assert!(plan.get("kind").is_none());
+}
+
 #[test]
 fn the_text_plan_teaches_order_resources_and_cgroups() {
     let run = minipod(
@@ -123,39 +183,6 @@ fn the_text_plan_teaches_order_resources_and_cgroups() {
             run.stdout
         );
     }
-}
-
-#[test]
-fn several_pods_print_one_json_object_each() {
-    let dir = tempdir("multi");
-    let pod = |name: &str| {
-        format!(
-            "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}}}\nspec: {{containers: [{{name: a, image: busybox}}]}}\n"
-        )
-    };
-    std::fs::write(
-        dir.join("pods.yaml"),
-        format!("{}---\n{}", pod("one"), pod("two")),
-    )
-    .unwrap();
-    let run = minipod(
-        &dir,
-        &[
-            "plan",
-            "-f",
-            "pods.yaml",
-            "-o",
-            "json",
-            "--node-memory",
-            "1Gi",
-        ],
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let names: Vec<String> = serde_json::Deserializer::from_str(&run.stdout)
-        .into_iter::<serde_json::Value>()
-        .map(|v| v.unwrap()["name"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(names, ["one", "two"]);
 }
 
 #[test]

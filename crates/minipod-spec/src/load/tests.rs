@@ -243,9 +243,10 @@ fn deep_nesting_is_refused_quickly() {
 #[test]
 fn an_alias_bomb_is_refused_quickly() {
     // Nine levels of anchors, each repeating the one before nine times,
-    // inside a field typed loosely (so every alias would be expanded).
+    // inside a field typed loosely (so every alias would be expanded;
+    // `affinity` was one until it was typed).
     let mut bomb = String::from(
-        "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  affinity:\n    x0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  tolerations:\n    x0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n",
     );
     for i in 1..10 {
         let p = i - 1;
@@ -404,4 +405,93 @@ fn edit_distance_counts_single_edits() {
     assert_eq!(edit_distance("restartpolicyy", "restartpolicy"), 1);
     assert_eq!(edit_distance("imgae", "image"), 2);
     assert_eq!(edit_distance("", "abc"), 3);
+}
+
+/// kubectl's YAML library (go-yaml v2) reads `\'` in a double-quoted scalar
+/// as an apostrophe; so must we (see `escapes`).
+#[test]
+fn an_escaped_apostrophe_in_double_quotes_reads_as_kubectl_reads_it() {
+    let text = format!("{POD}    command: [\"sh\", \"-c\", \"echo it\\'s \\\"ok\\\"\"]\n");
+    let pods = parse_manifests(text.as_bytes(), "pod.yaml").unwrap();
+    assert_eq!(
+        pods[0].pod.spec.containers[0].command,
+        Some(vec!["sh".into(), "-c".into(), "echo it's \"ok\"".into()])
+    );
+}
+
+#[test]
+fn errors_after_an_escaped_apostrophe_point_into_the_file_as_written() {
+    // The typo's column is counted in the file, not in the rewritten text.
+    let text = format!("{POD}    env: [{{name: A, value: \"it\\'s\", valu: x}}]\n");
+    assert_eq!(
+        errors(&text),
+        [
+            r#"pod.yaml:9:37: unknown field "spec.containers[0].env[0].valu" (did you mean "value"?)"#
+        ]
+    );
+}
+
+#[test]
+fn an_escaped_apostrophe_in_json_is_refused_as_kubectl_refuses_it() {
+    let text = r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "it\'s"}}"#;
+    let errors = errors(text);
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0].contains("found unknown escape character"),
+        "{errors:?}"
+    );
+}
+
+/// The API server decodes `affinity` into its types before anything else:
+/// a list where a `NodeSelector` object is required is refused there
+/// (`json: cannot unmarshal array into Go struct field
+/// NodeAffinity.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution
+/// of type v1.NodeSelector`), so it is here, with the same path.
+#[test]
+fn affinity_is_decoded_as_the_api_server_decodes_it() {
+    let with_affinity = |affinity: &str| format!("{POD}  affinity:\n{affinity}");
+    assert_eq!(
+        errors(&with_affinity(
+            "    nodeAffinity:\n      requiredDuringSchedulingIgnoredDuringExecution:\n      - nodeSelectorTerms: []\n"
+        )),
+        [
+            "pod.yaml:12:7: spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution: invalid type: sequence, expected struct NodeSelector"
+        ]
+    );
+    assert_eq!(
+        errors(&with_affinity(
+            "    podAntiAffinity:\n      preferredDuringSchedulingIgnoredDuringExecution:\n      - weight: heavy\n"
+        )),
+        [
+            "pod.yaml:12:17: spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight: invalid type: string, expected i32"
+        ]
+    );
+    assert_eq!(
+        errors(&with_affinity("    nodeAfinity: {}\n")),
+        [
+            r#"pod.yaml:10:5: unknown field "spec.affinity.nodeAfinity" (did you mean "nodeAffinity"?)"#
+        ]
+    );
+    // What decodes is accepted, nulls included, as Go's decoder leaves
+    // them at their zero values.
+    let pods = parse_manifests(
+        with_affinity(
+            "    nodeAffinity:\n      requiredDuringSchedulingIgnoredDuringExecution: {nodeSelectorTerms: [{matchExpressions: [{key: a, operator: In, values: [x]}]}]}\n      preferredDuringSchedulingIgnoredDuringExecution: null\n",
+        )
+        .as_bytes(),
+        "pod.yaml",
+    )
+    .unwrap();
+    assert!(pods[0].pod.spec.affinity.is_some());
+}
+
+#[test]
+fn an_escaped_slash_in_double_quoted_yaml_is_refused_as_kubectl_refuses_it() {
+    let text = format!("{POD}    command: [\"echo\", \"a\\/b\"]\n");
+    assert_eq!(
+        errors(&text),
+        [
+            r"pod.yaml:9:25: found unknown escape character \/ while parsing a quoted scalar (kubectl's YAML parser takes it only in JSON; write / unescaped)"
+        ]
+    );
 }

@@ -14,9 +14,10 @@
 //! Why hand-written and not `k8s-openapi`: see `docs/decisions/0001-manifest-model.md`.
 //!
 //! One module per part of the object: `pod` (metadata and the pod-level
-//! spec), `container`, `probe` (probes and hooks), `security`, `volume`,
+//! spec), `affinity` (typed for its structure only), `container`, `probe` (probes and hooks), `security`, `volume`,
 //! and `values` (opaque fields, resource lists).
 
+mod affinity;
 mod container;
 mod pod;
 mod probe;
@@ -24,6 +25,7 @@ mod security;
 mod values;
 mod volume;
 
+pub use affinity::*;
 pub use container::*;
 pub use pod::*;
 pub use probe::*;

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::affinity::Affinity;
 use super::container::Container;
 use super::security::PodSecurityContext;
 use super::values::{Opaque, ResourceList};
@@ -119,7 +120,7 @@ pub struct PodSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub affinity: Option<Opaque>,
+    pub affinity: Option<Affinity>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tolerations: Option<Opaque>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

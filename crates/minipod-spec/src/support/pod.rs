@@ -3,7 +3,7 @@
 
 use super::report::{SCHEDULER_ONLY, SET_BY_SYSTEM, SupportReport, is_empty_value};
 use crate::enums::StorageMedium;
-use crate::model::{ObjectMeta, Pod, PodSecurityContext, PodSpec, Volume};
+use crate::model::{Affinity, ObjectMeta, Pod, PodSecurityContext, PodSpec, Volume};
 use crate::validate::annotations::{SECCOMP_CONTAINER_PREFIX, SECCOMP_POD};
 
 pub(super) fn check_metadata(meta: &ObjectMeta, report: &mut SupportReport) {
@@ -89,7 +89,9 @@ pub(super) fn check_pod_spec(spec: &PodSpec, report: &mut SupportReport) {
         ),
         (
             "spec.affinity",
-            spec.affinity.as_ref().is_some_and(|v| !is_empty_value(v)),
+            spec.affinity
+                .as_ref()
+                .is_some_and(|affinity| *affinity != Affinity::default()),
         ),
         (
             "spec.tolerations",

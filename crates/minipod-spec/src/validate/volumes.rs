@@ -188,17 +188,10 @@ pub(super) fn validate_volume_mounts(
 
         let sub_path = mount.sub_path.as_deref().unwrap_or_default();
         let sub_path_expr = mount.sub_path_expr.as_deref().unwrap_or_default();
-        if volume.is_some_and(|v| v.image.is_some()) {
-            for (field, value) in [("subPath", sub_path), ("subPathExpr", sub_path_expr)] {
-                if !value.is_empty() {
-                    errs.push(FieldError::invalid(
-                        format!("{path}.{field}"),
-                        quote(value),
-                        "not allowed in image volume sources",
-                    ));
-                }
-            }
-        }
+        // An `image` volume takes `subPath` and `subPathExpr` like any other
+        // volume: Kubernetes 1.33 dropped the refusal ("not allowed in image
+        // volume sources") when image volumes went beta (KEP-4639,
+        // kubernetes/kubernetes#130135), so the version minipod follows has none.
         // As in Kubernetes, these three are reported on the list's path.
         if !sub_path.is_empty() {
             validate_local_descending_path(sub_path, &format!("{list}.subPath"), errs);
@@ -538,6 +531,39 @@ mod tests {
                 },
                 want: &[
                     r#"spec.containers[0].volumeMounts[0].subPathExpr: Invalid value: "$(POD_NAME)": subPathExpr and subPath are mutually exclusive"#,
+                ],
+            },
+            Case {
+                name: "image_volumes_take_sub_paths_since_kubernetes_1_33",
+                mutate: |p| {
+                    p.spec.volumes.push(Volume {
+                        name: "tools".into(),
+                        image: Some(serde_json::json!({"reference": "busybox:1.36"})),
+                        ..Volume::default()
+                    });
+                    let mut m = mount("tools", "/bin/tool");
+                    m.sub_path = Some("bin/busybox".into());
+                    p.spec.containers[0].volume_mounts.push(m);
+                    let mut m = mount("tools", "/pod");
+                    m.sub_path_expr = Some("$(POD_NAME)".into());
+                    p.spec.containers[0].volume_mounts.push(m);
+                },
+                want: &[],
+            },
+            Case {
+                name: "image_volume_sub_paths_follow_the_sub_path_rules",
+                mutate: |p| {
+                    p.spec.volumes.push(Volume {
+                        name: "tools".into(),
+                        image: Some(serde_json::json!({"reference": "busybox:1.36"})),
+                        ..Volume::default()
+                    });
+                    let mut m = mount("tools", "/bin/tool");
+                    m.sub_path = Some("../etc".into());
+                    p.spec.containers[0].volume_mounts.push(m);
+                },
+                want: &[
+                    r#"spec.containers[0].volumeMounts.subPath: Invalid value: "../etc": must not contain '..'"#,
                 ],
             },
             Case {

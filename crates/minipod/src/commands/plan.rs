@@ -53,9 +53,10 @@ pub struct PlanArgs {
 enum Format {
     /// A plan that explains itself, for people.
     Text,
-    /// The stable JSON contract, one object per pod.
+    /// The stable JSON contract: one pod's plan as an object, several
+    /// pods' as one `List` of them (as `kubectl get -o json` prints).
     Json,
-    /// The same as YAML, one document per pod.
+    /// The same as YAML.
     Yaml,
 }
 
@@ -86,13 +87,25 @@ fn parse_cpu(text: &str) -> Result<i64, CapacityFlagError> {
 }
 
 pub fn run(args: &PlanArgs) -> Result<u8> {
-    let pods = match input::admitted_pods(&args.file) {
-        Ok(pods) => pods,
+    let (pods, secrets) = match input::admitted_objects(&args.file) {
+        Ok(objects) => objects,
         Err(invalid) => {
             eprintln!("{invalid}");
             return Ok(exit::INVALID_INPUT);
         }
     };
+    if pods.is_empty() {
+        // Nothing to plan is the caller's mistake (the wrong file), as
+        // `kubectl apply -f` of a file without objects is an error ("no
+        // objects passed to apply", exit 1), not an empty success: a script
+        // reading the plan must not take silence for a plan.
+        eprintln!(
+            "{}: no Pod to plan (found: {})",
+            args.file.display(),
+            found_objects(secrets.len())
+        );
+        return Ok(exit::INVALID_INPUT);
+    }
     let memory_capacity_bytes = match args.node_memory {
         Some(bytes) => bytes,
         None => host::memory_capacity_bytes()
@@ -170,32 +183,54 @@ fn network_facts(node: &NodeArgs) -> Result<NetworkFacts> {
     })
 }
 
+/// What a file held besides pods, for the "no Pod" message: the only other
+/// kind a manifest may hold is a Secret (anything else is refused on load).
+fn found_objects(secrets: usize) -> String {
+    match secrets {
+        0 => "no objects".to_owned(),
+        1 => "1 Secret".to_owned(),
+        n => format!("{n} Secrets"),
+    }
+}
+
 fn render(plans: &[PodText], allocatable: CpuAndMemory, format: Format) -> Result<String> {
-    let mut out = String::new();
-    for (i, pod) in plans.iter().enumerate() {
-        let plan = &pod.plan;
-        match format {
-            Format::Text => {
+    match format {
+        Format::Text => {
+            let mut out = String::new();
+            for (i, pod) in plans.iter().enumerate() {
                 if i > 0 {
                     out.push('\n');
                 }
-                out.push_str(&render_text(plan));
+                out.push_str(&render_text(&pod.plan));
                 out.push_str(&pod.network);
                 out.push_str(&admission_text(allocatable, &pod.claims));
             }
-            Format::Json => {
-                out.push_str(&serde_json::to_string_pretty(plan)?);
-                out.push('\n');
-            }
-            Format::Yaml => {
-                if i > 0 {
-                    out.push_str("---\n");
-                }
-                out.push_str(&yaml_serde::to_string(plan)?);
-            }
+            Ok(out)
         }
+        Format::Json => Ok(serde_json::to_string_pretty(&machine_readable(plans)?)? + "\n"),
+        Format::Yaml => Ok(yaml_serde::to_string(&machine_readable(plans)?)?),
     }
-    Ok(out)
+}
+
+/// The JSON or YAML form: one pod's plan alone, several pods' plans in one
+/// `List`, as `kubectl get -f FILE -o json|yaml` prints one object alone
+/// and several as a `List` (kubectl's `get.go`: a List unless exactly one
+/// item and a single item implied). Always one value, so the output parses.
+fn machine_readable(plans: &[PodText]) -> Result<serde_json::Value> {
+    if let [only] = plans {
+        return Ok(serde_json::to_value(&only.plan)?);
+    }
+    let items = plans
+        .iter()
+        .map(|pod| serde_json::to_value(&pod.plan))
+        .collect::<Result<Vec<_>, _>>()?;
+    // kubectl's own List, keys in its order (it prints them sorted).
+    Ok(serde_json::json!({
+        "apiVersion": "v1",
+        "items": items,
+        "kind": "List",
+        "metadata": {"resourceVersion": ""},
+    }))
 }
 
 /// The node's side of a text plan: the allocatable (capacity with the
