@@ -273,11 +273,7 @@ pub(super) fn check_pod_security_context(
             "volume ownership changes are not implemented",
         );
     }
-    if security
-        .sysctls
-        .as_ref()
-        .is_some_and(|v| !is_empty_value(v))
-    {
+    if !security.sysctls.is_empty() {
         report.reject(format!("{PATH}.sysctls"), "sysctls are not implemented");
     }
     if security
