@@ -273,9 +273,6 @@ pub(super) fn check_pod_security_context(
             "volume ownership changes are not implemented",
         );
     }
-    if !security.sysctls.is_empty() {
-        report.reject(format!("{PATH}.sysctls"), "sysctls are not implemented");
-    }
     if security
         .se_linux_options
         .as_ref()
