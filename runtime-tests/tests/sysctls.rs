@@ -10,7 +10,11 @@
 //!   were skipped) still change only the pod's namespaces;
 //! * `minipod run` rejects a pod with an unsafe sysctl before anything
 //!   exists (`Failed`, `SysctlForbidden`, the kubelet's message), and runs
-//!   it on a node that allows it with `--allowed-unsafe-sysctls`.
+//!   it on a node that allows it with `--allowed-unsafe-sysctls`;
+//! * the daemon does the same: the unsafe pod `Failed`/`SysctlForbidden`
+//!   with no container run, a safe one beside it `Succeeded` with its value;
+//! * hostile names (`../` out of `/proc/sys/net`) and `net.*` on a
+//!   `hostNetwork` pod are refused by validation, before anything exists.
 //!
 //! Every test reads the node's values first and, should a pod have
 //! changed one, puts it back and fails. Run as root.
@@ -23,7 +27,7 @@ use std::time::Duration;
 use minipod_linux::container::ExitStatus;
 use minipod_runtime_tests::{
     MARKER_VAR, ScratchNode, TestNode, root_on_the_host_or_skip, root_or_skip, serial, text,
-    wait_for_exit,
+    wait_for_exit, wait_until_or,
 };
 use serde_json::{Value, json};
 
@@ -337,6 +341,171 @@ fn hostile_sysctls_are_refused_before_anything_is_made() {
     host.check_unchanged();
     assert_eq!(node.cgroups.count_dirs(), 0, "cgroups were created");
     assert!(node.leftover_processes(&[]).is_empty());
+    node.check_nothing_left();
+    node.remove_dir();
+}
+
+/// The daemon under test.
+const DAEMON: &str = env!("CARGO_BIN_EXE_minipodd-under-test");
+
+/// A daemon of the test's own on `node`; killed (after deleting `pods`)
+/// if the test fails before [`Daemon::stop`].
+struct Daemon<'a> {
+    node: &'a ScratchNode,
+    child: Option<std::process::Child>,
+    pods: &'static [&'static str],
+}
+
+impl<'a> Daemon<'a> {
+    fn start(node: &'a ScratchNode, pods: &'static [&'static str]) -> Daemon<'a> {
+        let log = fs::File::create(node.path("daemon.log")).expect("the daemon's log");
+        let child = Command::new(DAEMON)
+            .args(["--monitor-program", CLI])
+            .args(node.node_flags())
+            .args(["--node-name", "sysctl-test", "--listen", "127.0.0.1:0"])
+            .env(MARKER_VAR, &node.marker)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start minipodd");
+        let mut daemon = Daemon {
+            node,
+            child: Some(child),
+            pods,
+        };
+        let socket = node.path("run/minipodd.sock");
+        wait_until_or("the daemon serves", PATIENCE, || {
+            if let Some(status) = daemon
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("minipodd exited ({status})");
+            }
+            socket.exists().then_some(()).ok_or("no socket yet")
+        });
+        daemon
+    }
+
+    fn cli(&self, args: &[&str]) -> std::process::Output {
+        Command::new(CLI)
+            .args(args)
+            .arg("--socket")
+            .arg(self.node.path("run/minipodd.sock"))
+            .stdin(Stdio::null())
+            .output()
+            .expect("run minipod")
+    }
+
+    fn pod(&self, name: &str) -> Option<Value> {
+        let out = self.cli(&["get", "pod", name, "-o", "json"]);
+        out.status
+            .success()
+            .then(|| serde_json::from_slice(&out.stdout).expect("json"))
+    }
+
+    fn finished(&self, name: &str) -> Value {
+        wait_until_or(&format!("pod {name} finishes"), PATIENCE, || {
+            let pod = self.pod(name);
+            pod.clone()
+                .filter(|p| matches!(p["status"]["phase"].as_str(), Some("Failed" | "Succeeded")))
+                .ok_or(pod)
+        })
+    }
+
+    fn stop(mut self) {
+        for name in self.pods {
+            let out = self.cli(&["delete", "pod", name, "--now"]);
+            assert!(out.status.success(), "delete {name}: {}", text(&out.stderr));
+        }
+        let mut child = self.child.take().expect("a daemon");
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(child.id() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .expect("SIGTERM minipodd");
+        let status = wait_for_exit(&mut child, PATIENCE);
+        assert!(status.success(), "minipodd: {status}");
+    }
+}
+
+impl Drop for Daemon<'_> {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            for name in self.pods {
+                let _ = self.cli(&["delete", "pod", name, "--now"]);
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+#[test]
+fn the_daemon_fails_an_unsafe_sysctl_pod_and_runs_a_safe_one() {
+    if !root_on_the_host_or_skip("the_daemon_fails_an_unsafe_sysctl_pod_and_runs_a_safe_one") {
+        return;
+    }
+    let _serial = serial();
+    let host = NodeSysctls::read(&[MSGMAX, SHM_RMID_FORCED]);
+    let shm = flipped(host.value(SHM_RMID_FORCED));
+    let node = ScratchNode::new("sysctl-daemon");
+    let daemon = Daemon::start(&node, &["unsafe", "safe"]);
+    let pod = |name: &str, sysctl: &str, value: &str| {
+        json!({
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": name},
+            "spec": {
+                "restartPolicy": "Never",
+                "terminationGracePeriodSeconds": 1,
+                "securityContext": {"sysctls": [{"name": sysctl, "value": value}]},
+                "volumes": [{"name": "shared", "hostPath": {
+                    "path": node.shared().to_str().expect("utf-8"), "type": "Directory"}}],
+                "containers": [{
+                    "name": "app",
+                    "image": "busybox:1.36",
+                    "imagePullPolicy": "IfNotPresent",
+                    "command": ["sh", "-c", format!(
+                        "cat /proc/sys/{} > /shared/{name}", sysctl.replace('.', "/"))],
+                    "volumeMounts": [{"name": "shared", "mountPath": "/shared"}],
+                }],
+            },
+        })
+    };
+    for (name, manifest) in [
+        ("unsafe", pod("unsafe", "kernel.msgmax", "100000")),
+        ("safe", pod("safe", "kernel.shm_rmid_forced", shm)),
+    ] {
+        let path = node.path(&format!("{name}.json"));
+        fs::write(&path, serde_json::to_vec(&manifest).expect("json")).expect("manifest");
+        let out = daemon.cli(&["apply", "-f", path.to_str().expect("utf-8")]);
+        assert!(out.status.success(), "apply {name}: {}", text(&out.stderr));
+    }
+
+    let rejected = daemon.finished("unsafe");
+    assert_eq!(rejected["status"]["phase"], "Failed", "{rejected}");
+    assert_eq!(
+        rejected["status"]["reason"], "SysctlForbidden",
+        "{rejected}"
+    );
+    assert_eq!(
+        rejected["status"]["message"],
+        r#"Pod was rejected: forbidden sysctl: "kernel.msgmax" not allowlisted"#,
+        "{rejected}"
+    );
+    assert!(!node.shared().join("unsafe").exists(), "the container ran");
+
+    let safe = daemon.finished("safe");
+    assert_eq!(safe["status"]["phase"], "Succeeded", "{safe}");
+    assert_eq!(
+        fs::read_to_string(node.shared().join("safe")).expect("the pod's value"),
+        format!("{shm}\n")
+    );
+    host.check_unchanged();
+    daemon.stop();
+    node.wait_until_no_processes("the pods' processes", &[]);
     node.check_nothing_left();
     node.remove_dir();
 }
