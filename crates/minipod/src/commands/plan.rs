@@ -11,6 +11,7 @@ use minipod_plan::admission::{self, Admission, PodClaims};
 use minipod_plan::capacity::{self, CpuAndMemory, Reservations};
 use minipod_plan::dns::NodeDns;
 use minipod_plan::host_ports::HostPortClaim;
+use minipod_plan::sysctl::{SysctlAllowlist, admit_sysctls};
 use minipod_plan::{
     NetworkFacts, NodeFacts, NodePodNetwork, Plan, plan, render_network, render_text,
 };
@@ -118,6 +119,15 @@ pub fn run(args: &PlanArgs) -> Result<u8> {
         Format::Text => Some(network_facts(&args.node)?),
         Format::Json | Format::Yaml => None,
     };
+    // The node's sysctl allowlist: the kubelet's safe set and any
+    // `--allowed-unsafe-sysctls` given (the text form only, as the network).
+    let allowed_sysctls = match args.output {
+        Format::Text => {
+            let program = std::env::current_exe().context("finding this program's path")?;
+            args.node.resolve(&program)?.config.allowed_sysctls
+        }
+        Format::Json | Format::Yaml => SysctlAllowlist::default(),
+    };
     let plans: Vec<PodText> = pods
         .iter()
         .map(|pod| {
@@ -125,6 +135,7 @@ pub fn run(args: &PlanArgs) -> Result<u8> {
             PodText {
                 plan: plan(pod, &node),
                 claims: PodClaims::of(&pod.pod().spec),
+                sysctls: admit_sysctls(&allowed_sysctls, &pod.pod().spec),
                 network: network
                     .as_ref()
                     .map(|facts| render_network(pod.pod(), facts))
@@ -140,6 +151,8 @@ pub fn run(args: &PlanArgs) -> Result<u8> {
 struct PodText {
     plan: Plan,
     claims: PodClaims,
+    /// The kubelet's sysctl admission, which runs before the resource fit.
+    sysctls: Admission,
     /// The network section (the text form only: the JSON plan is the
     /// plan's contract, and the node's network is not the pod's plan).
     network: String,
@@ -181,7 +194,7 @@ fn render(plans: &[PodText], allocatable: CpuAndMemory, format: Format) -> Resul
                 }
                 out.push_str(&render_text(plan));
                 out.push_str(&pod.network);
-                out.push_str(&admission_text(allocatable, &pod.claims));
+                out.push_str(&admission_text(allocatable, &pod.claims, &pod.sysctls));
             }
             Format::Json => {
                 out.push_str(&serde_json::to_string_pretty(plan)?);
@@ -201,8 +214,12 @@ fn render(plans: &[PodText], allocatable: CpuAndMemory, format: Format) -> Resul
 /// The node's side of a text plan: the allocatable (capacity with the
 /// kubelet's default reservations), the host ports the pod claims, and
 /// whether the pod alone fits the node.
-fn admission_text(allocatable: CpuAndMemory, claims: &PodClaims) -> String {
-    let verdict = match admission::admit_pod(allocatable, &[], claims) {
+fn admission_text(allocatable: CpuAndMemory, claims: &PodClaims, sysctls: &Admission) -> String {
+    let verdict = match sysctls {
+        Admission::Admit => admission::admit_pod(allocatable, &[], claims),
+        rejected => rejected.clone(),
+    };
+    let verdict = match verdict {
         Admission::Admit => "fits an empty node".to_owned(),
         Admission::Reject(r) => format!(
             "rejected even on an empty node: {}: {}",
