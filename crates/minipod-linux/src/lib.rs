@@ -38,6 +38,8 @@
 //!   bridge, a pod's veth pair, address and default route, IPv4 forwarding.
 //! * [`net_namespace`]: a thread entering a pod's network namespace (probes,
 //!   the pod's side of [`net`]).
+//! * [`pod_sysctl`]: a pod's sysctls, written from a thread inside its
+//!   network and IPC namespaces.
 //! * Small wrappers: [`fd_flags`] (`O_NONBLOCK`), [`fdpass`] (descriptors
 //!   over a unix socket), [`errno`] (error numbers in words), [`uts`] (the
 //!   host name), [`interfaces`] (the host's interface addresses).
@@ -76,6 +78,7 @@ pub mod mounts;
 pub mod net;
 pub mod net_namespace;
 pub mod pidfd;
+pub mod pod_sysctl;
 pub mod poll;
 pub mod private_fs;
 pub mod reexec;

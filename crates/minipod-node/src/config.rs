@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::Args;
 use minipod_lifecycle::backoff::BackoffConfig;
 use minipod_plan::capacity::{self, MemoryThreshold, Reservations, SettingError};
+use minipod_plan::sysctl::{InvalidSysctlPattern, SysctlAllowlist};
 use minipod_runtime::logs::{Rotation, RotationError};
 use minipod_runtime::pod::NodeConfig;
 use minipod_spec::Quantity;
@@ -136,6 +137,11 @@ pub struct NodeArgs {
     /// without which pods reach the host and each other only.
     #[arg(long)]
     pub no_ip_forward: bool,
+    /// Unsafe sysctls pods may set besides the safe ones, as the kubelet's
+    /// flag: names or prefixes ending in `*`, each in the net or IPC
+    /// namespace (`kernel.msg*,net.core.somaxconn`) [default: none].
+    #[arg(long, value_name = "PATTERNS", value_delimiter = ',')]
+    pub allowed_unsafe_sysctls: Vec<String>,
 }
 
 /// The config file's keys.
@@ -173,6 +179,8 @@ struct ConfigFile {
     pod_cidr: Option<String>,
     pod_bridge: Option<String>,
     ip_forward: Option<bool>,
+    #[serde(default)]
+    allowed_unsafe_sysctls: Vec<String>,
 }
 
 /// A node setting that cannot be used; the message names the setting or
@@ -218,6 +226,13 @@ pub enum NodeConfigError {
     /// A pod network setting (the error names its flag or key).
     #[error(transparent)]
     Network(#[from] NetworkSettingError),
+    /// `--allowed-unsafe-sysctls` or `allowedUnsafeSysctls`: the kubelet
+    /// refuses to start with a pattern outside the pod's namespaces.
+    #[error("allowed unsafe sysctls")]
+    AllowedUnsafeSysctls {
+        #[source]
+        source: InvalidSysctlPattern,
+    },
     #[error("the initial back-off ({initial:?}) is longer than the maximum ({max:?})")]
     BackoffOrder { initial: Duration, max: Duration },
 }
@@ -340,6 +355,13 @@ impl NodeArgs {
             },
         }
         .resolve()?;
+        let allowed_unsafe = if self.allowed_unsafe_sysctls.is_empty() {
+            &file.allowed_unsafe_sysctls
+        } else {
+            &self.allowed_unsafe_sysctls
+        };
+        config.allowed_sysctls = SysctlAllowlist::with_unsafe(allowed_unsafe)
+            .map_err(|source| NodeConfigError::AllowedUnsafeSysctls { source })?;
         let defaults = BackoffConfig::default();
         let backoff = BackoffConfig {
             initial: self

@@ -264,3 +264,58 @@ fn the_resolver_file_comes_from_the_flag_or_the_file_else_etc_resolv_conf() {
     let node = NodeArgs::default().resolve(Path::new("/x")).unwrap();
     assert_eq!(node.config.host_resolv_conf, Path::new("/etc/resolv.conf"));
 }
+
+#[test]
+fn allowed_unsafe_sysctls_come_from_the_flag_or_the_file() {
+    use minipod_plan::admission::Admission;
+    use minipod_plan::sysctl::admit_sysctls;
+    use minipod_spec::model::{PodSecurityContext, PodSpec, Sysctl};
+    let wants = |name: &str| PodSpec {
+        security_context: Some(PodSecurityContext {
+            sysctls: vec![Sysctl {
+                name: name.into(),
+                value: "1".into(),
+            }],
+            ..PodSecurityContext::default()
+        }),
+        ..PodSpec::default()
+    };
+    let admits = |node: &Node, name: &str| {
+        admit_sysctls(&node.config.allowed_sysctls, &wants(name)) == Admission::Admit
+    };
+
+    let default = NodeArgs::default().resolve(Path::new("/x")).unwrap();
+    assert!(admits(&default, "net.ipv4.ip_local_port_range"));
+    assert!(!admits(&default, "kernel.msgmax"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("node.yaml");
+    std::fs::write(&file, "allowedUnsafeSysctls: [\"kernel.msg*\"]\n").unwrap();
+    let from_file = NodeArgs {
+        config: Some(file.clone()),
+        ..NodeArgs::default()
+    }
+    .resolve(Path::new("/x"))
+    .unwrap();
+    assert!(admits(&from_file, "kernel.msgmax"));
+    assert!(!admits(&from_file, "net.core.somaxconn"));
+
+    let flag_wins = NodeArgs {
+        config: Some(file),
+        allowed_unsafe_sysctls: vec!["net.core.somaxconn".into()],
+        ..NodeArgs::default()
+    }
+    .resolve(Path::new("/x"))
+    .unwrap();
+    assert!(admits(&flag_wins, "net.core.somaxconn"));
+    assert!(!admits(&flag_wins, "kernel.msgmax"));
+
+    let node_wide = NodeArgs {
+        allowed_unsafe_sysctls: vec!["vm.swappiness".into()],
+        ..NodeArgs::default()
+    };
+    assert_eq!(
+        chain(node_wide.resolve(Path::new("/x")).unwrap_err()),
+        r#"allowed unsafe sysctls: the sysctls "vm.swappiness" are not known to be namespaced"#
+    );
+}

@@ -50,7 +50,8 @@ pub enum Admission {
 /// Why a pod was rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rejection {
-    /// [`OUT_OF_CPU`], [`OUT_OF_MEMORY`] or [`NODE_PORTS`].
+    /// [`OUT_OF_CPU`], [`OUT_OF_MEMORY`], [`NODE_PORTS`] or
+    /// [`crate::sysctl::SYSCTL_FORBIDDEN`].
     pub reason: &'static str,
     /// The event's message: `Node didn't have enough resource: ...`.
     pub message: String,

@@ -49,6 +49,7 @@ pub mod resources;
 pub mod roles;
 pub mod sandbox_files;
 pub mod seccomp;
+pub mod sysctl;
 pub mod text;
 
 pub use plan::{ContainerPlan, Effective, Explanation, NodeFacts, Plan, plan};

@@ -36,6 +36,7 @@ pub mod nesting;
 pub mod quantity;
 pub mod secret;
 pub mod support;
+pub mod sysctl;
 pub mod validate;
 
 mod admit;

@@ -199,6 +199,7 @@ fn model_structs() -> BTreeMap<&'static str, BTreeSet<String>> {
         SleepAction,
         SecurityContext,
         Capabilities,
+        Sysctl,
         Volume,
         EmptyDirVolumeSource,
         HostPathVolumeSource,

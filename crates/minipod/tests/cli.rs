@@ -268,6 +268,41 @@ fn the_text_plan_says_whether_the_node_admits_the_pod() {
 }
 
 #[test]
+fn the_text_plan_says_the_sysctl_admission_comes_first() {
+    let dir = tempdir("sysctls");
+    std::fs::write(
+        dir.join("pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: msg}\nspec: {securityContext: {sysctls: [{name: kernel.shm_rmid_forced, value: '1'}, {name: kernel.msgmax, value: '9000'}]}, containers: [{name: a, image: busybox, resources: {requests: {memory: 8Ei}}}]}\n",
+    )
+    .unwrap();
+    let plan = |extra: &[&str]| {
+        let mut args = vec![
+            "plan",
+            "-f",
+            "pod.yaml",
+            "--node-memory",
+            "1Gi",
+            "--node-cpu",
+            "2",
+        ];
+        args.extend_from_slice(extra);
+        let run = minipod(&dir, &args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout
+    };
+    // Before the resources, as the kubelet orders its admit handlers.
+    let needle = "  verdict      rejected even on an empty node: SysctlForbidden: forbidden sysctl: \"kernel.msgmax\" not allowlisted\n";
+    let stdout = plan(&[]);
+    assert!(stdout.contains(needle), "{needle:?} not in\n{stdout}");
+    // A node that allows it judges the resources next.
+    let stdout = plan(&["--allowed-unsafe-sysctls", "kernel.msg*"]);
+    assert!(
+        stdout.contains("  verdict      rejected even on an empty node: OutOfmemory: "),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn the_text_plan_shows_the_host_ports_admission_holds() {
     let dir = tempdir("host-ports");
     std::fs::write(

@@ -21,6 +21,7 @@ use super::error::{PodError, io_error};
 use super::host_network;
 use super::running::RunningPod;
 use super::runtime::PodRuntime;
+use super::sysctls;
 
 /// containerd's size for a sandbox's `/dev/shm` (`defaultShmSize`, 64 MiB).
 pub const SHM_SIZE: u64 = 64 << 20;
@@ -137,6 +138,9 @@ impl PodRuntime {
         }
         running.paths.namespaces = sandbox.namespace_paths();
         running.sandbox = Some(sandbox);
+        // `securityContext.sysctls`, admitted by the node's allowlist:
+        // written in the pod's own namespaces, before the network.
+        sysctls::write(&pod, &running.paths.namespaces)?;
         // Step 7: the network, then the hosts file with the pod's IPs. A
         // `hostNetwork` pod has the node's network and shows the node's
         // IPs and hosts file (`host_network`); on a node without a pod

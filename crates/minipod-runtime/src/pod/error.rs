@@ -53,6 +53,9 @@ pub enum PodError {
     #[error("pod DNS configuration")]
     Dns(#[from] minipod_plan::dns::ResolvConfError),
     /// The pod's network could not be attached or detached.
+    /// `securityContext.sysctls` could not be written.
+    #[error("pod sysctls")]
+    Sysctls(#[from] minipod_linux::pod_sysctl::PodSysctlError),
     #[error("the pod sandbox has no network namespace to attach")]
     NoNetworkNamespace,
     /// Boxed: a CNI error is large, and every `PodError` would pay for it.

@@ -12,7 +12,8 @@
 //! 5. `/dev/shm`: a 64Mi tmpfs, as containerd's;
 //! 6. the sandbox: net, ipc and uts namespaces, pinned (ipc only for a
 //!    `hostNetwork` pod, which keeps the node's network, hostname and
-//!    `/etc/hosts`: `host_network`);
+//!    `/etc/hosts`: `host_network`), and the pod's sysctls written in
+//!    its own namespaces (`sysctls`);
 //! 7. the pod's network, attached to the sandbox's network namespace
 //!    (`network`; not for a `hostNetwork` pod), and the pod's
 //!    `/etc/hosts` with its IPs.
@@ -39,6 +40,7 @@ mod node;
 mod running;
 mod runtime;
 mod start;
+mod sysctls;
 mod volume;
 
 pub use create::SHM_SIZE;

@@ -49,6 +49,9 @@ pub struct NodeConfig {
     /// default network (`docs/networking.md`). `None`: pods get loopback
     /// only (no address the host reaches, no `hostPort`).
     pub network: Option<minipod_cni::NodeNetworkSettings>,
+    /// The sysctls pods may set: the kubelet's safe ones and the node's
+    /// `--allowed-unsafe-sysctls` (`minipod_plan::sysctl`).
+    pub allowed_sysctls: minipod_plan::sysctl::SysctlAllowlist,
 }
 
 impl NodeConfig {
@@ -74,6 +77,7 @@ impl NodeConfig {
             seccomp_profile_root: "/var/lib/minipod/seccomp".into(),
             seccomp_default: false,
             network: Some(minipod_cni::NodeNetworkSettings::default()),
+            allowed_sysctls: minipod_plan::sysctl::SysctlAllowlist::default(),
         }
     }
 }

@@ -27,8 +27,8 @@ pub struct PodSecurityContext {
     pub fs_group: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fs_group_change_policy: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sysctls: Option<Opaque>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sysctls: Vec<Sysctl>,
     #[serde(
         default,
         rename = "seLinuxOptions",
@@ -43,6 +43,18 @@ pub struct PodSecurityContext {
     pub se_linux_change_policy: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub windows_options: Option<Opaque>,
+}
+
+/// `spec.securityContext.sysctls[]`: a kernel parameter set for the pod.
+/// Both fields may be left out, as the API server's decoding leaves them
+/// empty; validation then names what is missing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sysctl {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub value: String,
 }
 
 /// `seccompProfile` / `appArmorProfile`.

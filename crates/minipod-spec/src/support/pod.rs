@@ -271,13 +271,6 @@ pub(super) fn check_pod_security_context(
         );
     }
     if security
-        .sysctls
-        .as_ref()
-        .is_some_and(|v| !is_empty_value(v))
-    {
-        report.reject(format!("{PATH}.sysctls"), "sysctls are not implemented");
-    }
-    if security
         .se_linux_options
         .as_ref()
         .is_some_and(|v| !is_empty_value(v))

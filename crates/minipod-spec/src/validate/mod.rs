@@ -35,6 +35,7 @@ mod probes;
 mod resources;
 mod secret;
 mod security;
+mod sysctls;
 mod volumes;
 
 pub use secret::{validate_secret, validate_secret_update};

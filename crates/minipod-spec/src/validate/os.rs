@@ -84,10 +84,7 @@ fn validate_windows(spec: &PodSpec, errs: &mut Vec<FieldError>) {
                 format!("{sc_path}.fsGroupChangePolicy"),
                 sc.fs_group_change_policy.is_some(),
             ),
-            (
-                format!("{sc_path}.sysctls"),
-                sysctls_set(sc.sysctls.as_ref()),
-            ),
+            (format!("{sc_path}.sysctls"), !sc.sysctls.is_empty()),
             (
                 "spec.shareProcessNamespace".to_owned(),
                 spec.share_process_namespace.is_some(),
@@ -143,15 +140,6 @@ fn validate_windows(spec: &PodSpec, errs: &mut Vec<FieldError>) {
                 ));
             }
         }
-    }
-}
-
-/// `len(securityContext.Sysctls) > 0` for the loosely typed field.
-fn sysctls_set(sysctls: Option<&serde_json::Value>) -> bool {
-    match sysctls {
-        Some(serde_json::Value::Array(items)) => !items.is_empty(),
-        Some(serde_json::Value::Null) | None => false,
-        Some(_) => true,
     }
 }
 

@@ -35,6 +35,7 @@ pub(super) fn validate_pod_security_context(spec: &PodSpec, errs: &mut Vec<Field
             "ShareProcessNamespace and HostPID cannot both be enabled",
         ));
     }
+    super::sysctls::validate_sysctls(spec, &format!("{path}.sysctls"), errs);
     if let Some(policy) = sc.fs_group_change_policy.as_deref()
         && !matches!(policy, "Always" | "OnRootMismatch")
     {

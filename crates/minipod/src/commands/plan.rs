@@ -11,6 +11,7 @@ use minipod_plan::admission::{self, Admission, PodClaims};
 use minipod_plan::capacity::{self, CpuAndMemory, Reservations};
 use minipod_plan::dns::NodeDns;
 use minipod_plan::host_ports::HostPortClaim;
+use minipod_plan::sysctl::{SysctlAllowlist, admit_sysctls};
 use minipod_plan::{
     NetworkFacts, NodeFacts, NodePodNetwork, Plan, plan, render_network, render_text,
 };
@@ -131,6 +132,15 @@ pub fn run(args: &PlanArgs) -> Result<u8> {
         Format::Text => Some(network_facts(&args.node)?),
         Format::Json | Format::Yaml => None,
     };
+    // The node's sysctl allowlist: the kubelet's safe set and any
+    // `--allowed-unsafe-sysctls` given (the text form only, as the network).
+    let allowed_sysctls = match args.output {
+        Format::Text => {
+            let program = std::env::current_exe().context("finding this program's path")?;
+            args.node.resolve(&program)?.config.allowed_sysctls
+        }
+        Format::Json | Format::Yaml => SysctlAllowlist::default(),
+    };
     let plans: Vec<PodText> = pods
         .iter()
         .map(|pod| {
@@ -138,6 +148,7 @@ pub fn run(args: &PlanArgs) -> Result<u8> {
             PodText {
                 plan: plan(pod, &node),
                 claims: PodClaims::of(&pod.pod().spec),
+                sysctls: admit_sysctls(&allowed_sysctls, &pod.pod().spec),
                 network: network
                     .as_ref()
                     .map(|facts| render_network(pod.pod(), facts))
@@ -153,6 +164,8 @@ pub fn run(args: &PlanArgs) -> Result<u8> {
 struct PodText {
     plan: Plan,
     claims: PodClaims,
+    /// The kubelet's sysctl admission, which runs before the resource fit.
+    sysctls: Admission,
     /// The network section (the text form only: the JSON plan is the
     /// plan's contract, and the node's network is not the pod's plan).
     network: String,
@@ -203,7 +216,7 @@ fn render(plans: &[PodText], allocatable: CpuAndMemory, format: Format) -> Resul
                 }
                 out.push_str(&render_text(&pod.plan));
                 out.push_str(&pod.network);
-                out.push_str(&admission_text(allocatable, &pod.claims));
+                out.push_str(&admission_text(allocatable, &pod.claims, &pod.sysctls));
             }
             Ok(out)
         }
@@ -236,8 +249,12 @@ fn machine_readable(plans: &[PodText]) -> Result<serde_json::Value> {
 /// The node's side of a text plan: the allocatable (capacity with the
 /// kubelet's default reservations), the host ports the pod claims, and
 /// whether the pod alone fits the node.
-fn admission_text(allocatable: CpuAndMemory, claims: &PodClaims) -> String {
-    let verdict = match admission::admit_pod(allocatable, &[], claims) {
+fn admission_text(allocatable: CpuAndMemory, claims: &PodClaims, sysctls: &Admission) -> String {
+    let verdict = match sysctls {
+        Admission::Admit => admission::admit_pod(allocatable, &[], claims),
+        rejected => rejected.clone(),
+    };
+    let verdict = match verdict {
         Admission::Admit => "fits an empty node".to_owned(),
         Admission::Reject(r) => format!(
             "rejected even on an empty node: {}: {}",

@@ -7,7 +7,9 @@
 //! started). Ctrl-C or SIGTERM stops the pod gracefully, a second one kills
 //! it at once.
 //!
-//! Before anything starts, the pod goes through the kubelet's admission
+//! Before anything starts, the pod goes through the kubelet's admission:
+//! its sysctls against the node's allowlist (`minipod_plan::sysctl`: an
+//! unsafe one fails the pod, `SysctlForbidden`, exit 1), then its requests
 //! against the node's allocatable (`minipod_plan::admission::admit_pod`):
 //! a pod whose requests do not fit fails at once, `OutOfcpu`/`OutOfmemory`
 //! with the kubelet's message, exit 1. `minipod run` is a node of its own:
@@ -33,6 +35,7 @@ use minipod_node::config::NodeArgs;
 use minipod_node::host;
 use minipod_plan::admission::{self, Admission, PodClaims, Rejection};
 use minipod_plan::capacity;
+use minipod_plan::sysctl::admit_sysctls;
 use minipod_plan::{NodeFacts, QosClass, plan};
 
 use crate::{exit, input};
@@ -93,7 +96,12 @@ pub fn run(args: &RunArgs) -> Result<u8> {
 
     let allocatable = capacity::allocatable(host::node_capacity()?, &node.reservations);
     let claims = PodClaims::of(&pod.pod().spec);
-    if let Admission::Reject(rejection) = admission::admit_pod(allocatable, &[], &claims) {
+    // The kubelet's order: the sysctl allowlist before the resources.
+    let verdict = match admit_sysctls(&node.config.allowed_sysctls, &pod.pod().spec) {
+        Admission::Admit => admission::admit_pod(allocatable, &[], &claims),
+        rejected => rejected,
+    };
+    if let Admission::Reject(rejection) = verdict {
         eprintln!("Warning {}: {}", rejection.reason, rejection.message);
         if let Some(path) = &args.status_file {
             let rejected = rejected_pod(pod.pod(), plan.qos_class, &rejection)?;

@@ -8,6 +8,7 @@ use minipod_api::handlers::now;
 use minipod_lifecycle::status::PodPhase;
 use minipod_monitor::records::{PodRecord, RecordError};
 use minipod_plan::admission::{Admission, PodClaims};
+use minipod_plan::sysctl::admit_sysctls;
 use minipod_spec::error_chain;
 use minipod_spec::{Pod, ServerAssigned, admit};
 use serde_json::Value;
@@ -78,7 +79,11 @@ pub(super) async fn create(
     let claims = PodClaims::of(&admitted.pod().spec);
     let verdict = {
         let mut state = daemon.lock();
-        let verdict = state.admit(daemon.allocatable, &claims);
+        // The kubelet's order: the sysctl allowlist, then resources and ports.
+        let verdict = match admit_sysctls(&daemon.node.allowed_sysctls, &admitted.pod().spec) {
+            Admission::Admit => state.admit(daemon.allocatable, &claims),
+            rejected => rejected,
+        };
         if verdict == Admission::Admit {
             state.admitting.insert(uid.clone(), claims);
         }
