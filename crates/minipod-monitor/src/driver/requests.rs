@@ -9,7 +9,6 @@ use minipod_lifecycle::status::ContainerStateTerminated;
 use minipod_linux::container::ExitStatus;
 use minipod_runtime::exec::{AttachOptions, Attached};
 use minipod_runtime::exit::{self, OomKills};
-use minipod_runtime::pod::PodError;
 use minipod_runtime::termination_message;
 use minipod_spec::AdmittedPod;
 
@@ -29,7 +28,7 @@ impl Driver<'_> {
             // sandbox not created yet.
             match guard.as_mut() {
                 Some(running) => running.update(pod.clone())?,
-                None => check_same_pod(&self.pod, &pod)?,
+                None => minipod_runtime::pod::check_update(&self.pod, &pod)?,
             }
         }
         let spec = pod.pod().spec.clone();
@@ -134,65 +133,5 @@ impl Driver<'_> {
             container: name.to_owned(),
             terminated,
         })
-    }
-}
-
-/// The checks of `RunningPod::update`, for a pod not created yet: the same
-/// uid, the same containers in the same order.
-fn check_same_pod(pod: &AdmittedPod, updated: &AdmittedPod) -> Result<(), PodError> {
-    if updated.uid() != pod.uid() {
-        return Err(PodError::UpdateOtherPod {
-            given: updated.uid().to_owned(),
-            pod: pod.uid().to_owned(),
-        });
-    }
-    let names = |pod: &AdmittedPod| -> Vec<String> {
-        pod.pod()
-            .spec
-            .all_containers()
-            .map(|(_, c)| c.name.clone())
-            .collect()
-    };
-    if names(updated) != names(pod) {
-        return Err(PodError::UpdateContainers);
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use minipod_spec::{ServerAssigned, admit};
-
-    use super::*;
-
-    fn pod(uid: &str, containers: &str) -> AdmittedPod {
-        let yaml = format!(
-            "apiVersion: v1\nkind: Pod\nmetadata: {{name: web}}\nspec: {{containers: {containers}}}\n"
-        );
-        let loaded = minipod_spec::load::parse_manifests(yaml.as_bytes(), "pod.yaml").unwrap();
-        let assigned = ServerAssigned {
-            uid: uid.into(),
-            name_suffix: "abcde".into(),
-        };
-        admit(loaded.into_iter().next().unwrap().pod, &assigned).unwrap()
-    }
-
-    #[test]
-    fn a_pod_not_created_yet_takes_only_an_update_of_itself() {
-        let uid = "0b7c2a4e-0000-4000-8000-000000000001";
-        let other = "0b7c2a4e-0000-4000-8000-000000000002";
-        let current = pod(uid, "[{name: app, image: busybox:1.36}]");
-        let new_image = pod(uid, "[{name: app, image: busybox:1.37}]");
-        assert!(check_same_pod(&current, &new_image).is_ok());
-        let another = pod(other, "[{name: app, image: busybox:1.37}]");
-        assert!(matches!(
-            check_same_pod(&current, &another),
-            Err(PodError::UpdateOtherPod { .. })
-        ));
-        let renamed = pod(uid, "[{name: web, image: busybox:1.37}]");
-        assert!(matches!(
-            check_same_pod(&current, &renamed),
-            Err(PodError::UpdateContainers)
-        ));
     }
 }

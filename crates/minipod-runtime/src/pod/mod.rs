@@ -47,7 +47,7 @@ pub use create::SHM_SIZE;
 pub use error::{ContainerError, NotStartedReason, PodError, VolumeError};
 pub use network::{NetworkError, NodeNetwork, POD_INTERFACE, port_mappings};
 pub use node::NodeConfig;
-pub use running::RunningPod;
+pub use running::{RunningPod, check_update};
 pub use runtime::PodRuntime;
 pub use start::StartedContainer;
 pub use volume::EMPTY_DIR_PLUGIN;

@@ -52,22 +52,7 @@ impl RunningPod {
     /// next start of a container uses it. The sandbox, the volumes and the
     /// cgroups stay as they are: nothing they are made from may change.
     pub fn update(&mut self, updated: AdmittedPod) -> Result<(), PodError> {
-        if updated.uid() != self.pod.uid() {
-            return Err(PodError::UpdateOtherPod {
-                given: updated.uid().to_owned(),
-                pod: self.pod.uid().to_owned(),
-            });
-        }
-        let names = |pod: &AdmittedPod| -> Vec<String> {
-            pod.pod()
-                .spec
-                .all_containers()
-                .map(|(_, c)| c.name.clone())
-                .collect()
-        };
-        if names(&updated) != names(&self.pod) {
-            return Err(PodError::UpdateContainers);
-        }
+        check_update(&self.pod, &updated)?;
         self.pod = updated;
         Ok(())
     }
@@ -211,6 +196,30 @@ impl RunningPod {
     }
 }
 
+/// Whether `updated` may replace `pod`: the same uid, the same containers
+/// in the same order (what Kubernetes lets change on a running pod are
+/// the containers' images). Also checked for a pod whose sandbox does not
+/// exist yet.
+pub fn check_update(pod: &AdmittedPod, updated: &AdmittedPod) -> Result<(), PodError> {
+    if updated.uid() != pod.uid() {
+        return Err(PodError::UpdateOtherPod {
+            given: updated.uid().to_owned(),
+            pod: pod.uid().to_owned(),
+        });
+    }
+    let names = |pod: &AdmittedPod| -> Vec<String> {
+        pod.pod()
+            .spec
+            .all_containers()
+            .map(|(_, c)| c.name.clone())
+            .collect()
+    };
+    if names(updated) != names(pod) {
+        return Err(PodError::UpdateContainers);
+    }
+    Ok(())
+}
+
 impl Drop for RunningPod {
     fn drop(&mut self) {
         if let Err(e) = self.teardown() {
@@ -220,5 +229,43 @@ impl Drop for RunningPod {
                 minipod_spec::error_chain(&e)
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use minipod_spec::{ServerAssigned, admit};
+
+    use super::*;
+
+    fn pod(uid: &str, containers: &str) -> AdmittedPod {
+        let yaml = format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: web}}\nspec: {{containers: {containers}}}\n"
+        );
+        let loaded = minipod_spec::load::parse_manifests(yaml.as_bytes(), "pod.yaml").unwrap();
+        let assigned = ServerAssigned {
+            uid: uid.into(),
+            name_suffix: "abcde".into(),
+        };
+        admit(loaded.into_iter().next().unwrap().pod, &assigned).unwrap()
+    }
+
+    #[test]
+    fn an_update_is_the_same_pod_with_the_same_containers() {
+        let uid = "0b7c2a4e-0000-4000-8000-000000000001";
+        let other = "0b7c2a4e-0000-4000-8000-000000000002";
+        let current = pod(uid, "[{name: app, image: busybox:1.36}]");
+        let new_image = pod(uid, "[{name: app, image: busybox:1.37}]");
+        assert!(check_update(&current, &new_image).is_ok());
+        let another = pod(other, "[{name: app, image: busybox:1.37}]");
+        assert!(matches!(
+            check_update(&current, &another),
+            Err(PodError::UpdateOtherPod { .. })
+        ));
+        let renamed = pod(uid, "[{name: web, image: busybox:1.37}]");
+        assert!(matches!(
+            check_update(&current, &renamed),
+            Err(PodError::UpdateContainers)
+        ));
     }
 }
