@@ -118,11 +118,21 @@ pub fn run(args: &ApplyArgs) -> Result<u8> {
                 let name = value["metadata"]["name"].as_str().unwrap_or(&name);
                 let verb = match verb {
                     Verb::Created => "created",
-                    // A no-op patch leaves the resourceVersion as it was.
+                    // What the patch could change: the spec, the labels
+                    // and the annotations. Not the resourceVersion: the
+                    // pod's status may change between the read and the
+                    // patch (a container starting), which is no change of
+                    // the user's (kubectl says "unchanged" for an empty
+                    // patch, whatever the status does).
                     Verb::Patched { before } => {
-                        let version =
-                            |pod: &serde_json::Value| pod["metadata"]["resourceVersion"].clone();
-                        if version(&before) == version(&value) {
+                        let applied = |pod: &serde_json::Value| {
+                            (
+                                pod["spec"].clone(),
+                                pod["metadata"]["labels"].clone(),
+                                pod["metadata"]["annotations"].clone(),
+                            )
+                        };
+                        if applied(&before) == applied(&value) {
                             "unchanged"
                         } else {
                             "configured"
